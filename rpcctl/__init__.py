@@ -1,0 +1,5 @@
+"""rpcctl: debug, tail and load-test Protocol Buffers RPC APIs."""
+
+from __future__ import annotations
+
+__version__ = "0.1.0.dev0"

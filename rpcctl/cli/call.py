@@ -1,0 +1,198 @@
+"""`rpcctl call TARGET METHOD [-d JSON|@file|@-]`: invoke any method, print what comes back."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Iterable
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from rpcctl.cli import options as o
+from rpcctl.cli.runner import environment, run
+
+if TYPE_CHECKING:
+    from google.protobuf.message import Message
+
+    from rpcctl.client import Call
+    from rpcctl.codec import Codec
+
+
+def call_command(
+    ctx: typer.Context,
+    target: o.Target,
+    method: Annotated[
+        str,
+        typer.Argument(help="pkg.Svc/Method, pkg.Svc.Method or a unique suffix.", show_default=False),
+    ],
+    data: Annotated[
+        str | None,
+        typer.Option("--data", "-d", help="Request JSON, @file, or @- for stdin (a stream: several values)."),
+    ] = None,
+    emit_defaults: Annotated[
+        bool, typer.Option("--emit-defaults", help="Print fields that hold their default value.")
+    ] = False,
+    fmt: Annotated[str, typer.Option("--format", help="json or text (protobuf text format).")] = "json",
+    codec: Annotated[
+        str, typer.Option("--codec", help="Connect codec: json or proto.", rich_help_panel=o.CONN)
+    ] = "json",
+    use_get: Annotated[
+        bool,
+        typer.Option("--get", help="Connect GET (side-effect-free methods).", rich_help_panel=o.CALL),
+    ] = False,
+    grpc_web_text: Annotated[
+        bool,
+        typer.Option("--grpc-web-text", help="application/grpc-web-text.", rich_help_panel=o.CONN),
+    ] = False,
+    compress: Annotated[
+        str | None,
+        typer.Option("--compress", help="Compress requests: gzip.", rich_help_panel=o.CALL),
+    ] = None,
+    protocol: o.Protocol = "connect",
+    http2: o.Http2 = False,
+    http1: o.Http1 = False,
+    tls: o.Tls = False,
+    insecure: o.Insecure = False,
+    cacert: o.CaCert = None,
+    cert: o.Cert = None,
+    key: o.Key = None,
+    servername: o.ServerName = None,
+    authority: o.Authority = None,
+    connect_timeout: o.ConnectTimeout = None,
+    max_msg_size: o.MaxMsgSize = 4 * 1024 * 1024,
+    protos: o.Protos = None,
+    import_paths: o.ImportPaths = None,
+    protosets: o.Protosets = None,
+    reflect: o.Reflect = None,
+    export_protoset: o.ExportProtoset = None,
+    headers: o.Headers = None,
+    timeout: o.Timeout = None,
+    verbose: o.Verbose = False,
+) -> None:
+    """Call a method: unary, server-, client- or bidi-streaming."""
+    env = environment(ctx)
+    schema_box: list[Any] = []
+
+    async def main() -> int:
+        from rpcctl.cli import session
+        from rpcctl.cli.requests import RequestSource, read_data_argument
+        from rpcctl.client import CallOptions, MethodInfo
+        from rpcctl.codec import codec_for
+        from rpcctl.errors import SchemaError, UsageError
+        from rpcctl.output.messages import MessagePrinter
+        from rpcctl.output.verbose import VerbosePrinter
+        from rpcctl.transport.factory import open_channel
+        from rpcctl.wire.timeout import parse_duration
+
+        if fmt not in ("json", "text"):
+            raise UsageError(f"unknown format {fmt!r}: use json or text")
+        if compress not in (None, "gzip", "identity"):
+            raise UsageError(f"unsupported compression {compress!r}: use gzip")
+        settings = o.channel_settings(target, **o.connection_params(ctx.params))
+        metadata = session.parse_headers(headers)
+        deadline = parse_duration(timeout) if timeout else None
+        literal = read_data_argument(data) if data is not None else None
+        say = VerbosePrinter(env.stderr, verbose)
+        channel = open_channel(settings)
+        try:
+            request = session.schema_request(protos, import_paths, protosets, reflect)
+            loaded = await session.load(
+                env, request, channel, metadata, export=export_protoset, verbose=verbose
+            )
+            schema = loaded.schema
+            schema_box.append(schema)
+            try:
+                found = schema.find_method(method)
+            except SchemaError as exc:
+                raise loaded.lookup_failed(exc) from exc
+            info = MethodInfo.from_descriptor(found)
+            source = RequestSource(schema.message_class(found.input_type), schema.pool, info.kind)
+            requests: Iterable[Message] | AsyncIterator[Message] = (
+                source.from_stream(env.stdin) if data == "@-" else source.from_text(literal)
+            )
+            wire_codec = codec_for(channel.codec, schema.pool)
+            output_cls = schema.message_class(found.output_type)
+            printer = MessagePrinter(env.stdout, pretty=env.stdout_isatty, color=env.color, fmt=fmt)
+            say.line(f"* {info.path} ({info.kind.label}) over {settings.protocol.value} to {settings.target}")
+            say.metadata(">", "request metadata", metadata)
+            options = CallOptions(
+                metadata=metadata,
+                timeout=deadline,
+                compression=None if compress == "identity" else compress,
+                max_message_size=settings.max_message_size,
+            )
+            call = await channel.open(info, options)
+            sender = asyncio.create_task(_send_all(call, requests, wire_codec))
+            try:
+                await _print_responses(call, wire_codec, output_cls, printer, say, emit_defaults, schema)
+            except BaseException:
+                if sender.done() and not sender.cancelled() and sender.exception() is not None:
+                    raise sender.exception() from None  # type: ignore[misc]
+                raise
+            finally:
+                if not sender.done():
+                    sender.cancel()
+                    await asyncio.gather(sender, return_exceptions=True)
+                say.metadata("<", "trailers", call.trailers)
+                say.timings(call.timings)
+            if sender.done() and not sender.cancelled() and sender.exception() is not None:
+                raise sender.exception()  # type: ignore[misc]
+            return 0
+        finally:
+            await channel.aclose()
+
+    def render(exc: BaseException) -> str:
+        from rpcctl.output.errors import render_error
+
+        return render_error(exc, schema_box[0] if schema_box else None)
+
+    run(env, main, verbose=verbose, render=render)
+
+
+async def _send_all(call: Call, requests: Iterable[Message] | AsyncIterator[Message], codec: Codec) -> None:
+    """Send every request, then half-close; on bad input, cancel the call."""
+    try:
+        if isinstance(requests, AsyncIterator):
+            async for message in requests:
+                await call.send(codec.encode(message))
+        else:
+            for message in requests:
+                await call.send(codec.encode(message))
+        await call.close_send()
+    except BaseException:
+        await call.cancel()
+        raise
+
+
+async def _print_responses(
+    call: Call,
+    codec: Codec,
+    cls: type[Message],
+    printer: Any,
+    say: Any,
+    emit_defaults: bool,
+    schema: Any,
+) -> None:
+    from rpcctl.schema.jsoncodec import message_to_json, message_to_text
+
+    headers_shown = False
+    try:
+        while True:
+            data = await call.receive()
+            if not headers_shown:
+                say.metadata("<", "response headers", await call.response_headers())
+                headers_shown = True
+            if data is None:
+                return
+            message = codec.decode(data, cls)
+            if printer.fmt == "text":
+                printer.print_text(message_to_text(message))
+            else:
+                printer.print_json(message_to_json(message, emit_defaults, schema.pool))
+    except BaseException:
+        if not headers_shown:
+            # A call that failed before its headers has none to show.
+            with contextlib.suppress(Exception):
+                say.metadata("<", "response headers", await call.response_headers())
+        raise

@@ -1,0 +1,76 @@
+"""`rpcctl describe [TARGET] SYMBOL [--template]`: a symbol as proto source, or a request skeleton."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from rpcctl.cli import options as o
+from rpcctl.cli.runner import environment, run
+
+
+def describe_command(
+    ctx: typer.Context,
+    target: o.OptionalTarget = None,
+    symbol: Annotated[
+        str | None,
+        typer.Argument(
+            help="A service, method, message or enum (full name or unique suffix).",
+            show_default=False,
+        ),
+    ] = None,
+    template: Annotated[
+        bool, typer.Option("--template", help="Print a JSON request with every field.")
+    ] = False,
+    protocol: o.Protocol = "connect",
+    http2: o.Http2 = False,
+    http1: o.Http1 = False,
+    tls: o.Tls = False,
+    insecure: o.Insecure = False,
+    cacert: o.CaCert = None,
+    cert: o.Cert = None,
+    key: o.Key = None,
+    servername: o.ServerName = None,
+    authority: o.Authority = None,
+    connect_timeout: o.ConnectTimeout = None,
+    protos: o.Protos = None,
+    import_paths: o.ImportPaths = None,
+    protosets: o.Protosets = None,
+    reflect: o.Reflect = None,
+    export_protoset: o.ExportProtoset = None,
+    headers: o.Headers = None,
+    verbose: o.Verbose = False,
+) -> None:
+    """Show a service, method, message or enum in proto syntax."""
+    env = environment(ctx)
+
+    async def main() -> int:
+        from google.protobuf.descriptor import Descriptor, MethodDescriptor
+
+        from rpcctl.cli import session
+        from rpcctl.errors import SchemaError, UsageError
+        from rpcctl.output.messages import MessagePrinter
+        from rpcctl.schema.describe import describe
+        from rpcctl.schema.template import request_template
+
+        target_text, name = session.split_target(target, symbol)
+        if name is None:
+            raise UsageError("describe needs a SYMBOL (try `rpcctl list` to see what there is)")
+        loaded = await session.load_for_target(env, target_text, ctx.params)
+        try:
+            found = loaded.schema.find_symbol(name)
+        except SchemaError as exc:
+            raise loaded.lookup_failed(exc) from exc
+        if not template:
+            env.stdout.write(describe(found).rstrip("\n") + "\n")
+            return 0
+        if isinstance(found, MethodDescriptor):
+            found = found.input_type
+        if not isinstance(found, Descriptor):
+            raise UsageError(f"--template needs a message or a method, and {name} is neither")
+        printer = MessagePrinter(env.stdout, pretty=True, color=env.color)
+        printer.print_json(request_template(found))
+        return 0
+
+    run(env, main, verbose=verbose)

@@ -1,0 +1,77 @@
+"""`rpcctl list [TARGET] [SERVICE]`: services, or one service's methods."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from rpcctl.cli import options as o
+from rpcctl.cli.runner import environment, run
+
+HIDDEN_PREFIXES = ("grpc.reflection.",)
+
+
+def list_command(
+    ctx: typer.Context,
+    target: o.OptionalTarget = None,
+    service: Annotated[
+        str | None, typer.Argument(help="List this service's methods.", show_default=False)
+    ] = None,
+    show_all: Annotated[bool, typer.Option("--all", help="Include the reflection service.")] = False,
+    protocol: o.Protocol = "connect",
+    http2: o.Http2 = False,
+    http1: o.Http1 = False,
+    tls: o.Tls = False,
+    insecure: o.Insecure = False,
+    cacert: o.CaCert = None,
+    cert: o.Cert = None,
+    key: o.Key = None,
+    servername: o.ServerName = None,
+    authority: o.Authority = None,
+    connect_timeout: o.ConnectTimeout = None,
+    protos: o.Protos = None,
+    import_paths: o.ImportPaths = None,
+    protosets: o.Protosets = None,
+    reflect: o.Reflect = None,
+    export_protoset: o.ExportProtoset = None,
+    headers: o.Headers = None,
+    verbose: o.Verbose = False,
+) -> None:
+    """List services, or the methods of one service with their stream kinds."""
+    env = environment(ctx)
+
+    async def main() -> int:
+        from rpcctl.cli import session
+        from rpcctl.errors import SchemaError
+        from rpcctl.schema.registry import CallKind
+
+        target_text, service_name = session.split_target(target, service)
+        loaded = await session.load_for_target(env, target_text, ctx.params)
+        schema = loaded.schema
+        if service_name is None:
+            names = {svc.full_name for svc in schema.services()}
+            names.update(loaded.unresolved_services)
+            for name in sorted(names):
+                if show_all or not name.startswith(HIDDEN_PREFIXES):
+                    env.stdout.write(name + "\n")
+            return 0
+        try:
+            svc = schema.find_service(service_name)
+        except SchemaError as exc:
+            raise loaded.lookup_failed(exc) from exc
+        rows = [
+            (
+                f"{svc.full_name}.{m.name}",
+                CallKind.of(m).label,
+                f"{m.input_type.full_name} → {m.output_type.full_name}",
+            )
+            for m in svc.methods
+        ]
+        width = max((len(r[0]) for r in rows), default=0)
+        kind_width = max((len(r[1]) for r in rows), default=0)
+        for name, kind, types in rows:
+            env.stdout.write(f"{name.ljust(width)}  {kind.ljust(kind_width)}  {types}\n")
+        return 0
+
+    run(env, main, verbose=verbose)

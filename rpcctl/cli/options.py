@@ -1,0 +1,201 @@
+"""Options shared by the commands, as `Annotated` aliases, and what they build."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from rpcctl.errors import UsageError
+
+if TYPE_CHECKING:
+    from rpcctl.transport.target import ChannelSettings
+
+CONN = "Connection"
+SCHEMA = "Schema"
+CALL = "Call"
+
+Target = Annotated[
+    str,
+    typer.Argument(
+        help="http://host:port[/prefix], https://…, unix:///path.sock, or host:port.",
+        show_default=False,
+    ),
+]
+OptionalTarget = Annotated[
+    str | None,
+    typer.Argument(help="Server to ask (reflection); omit to use local schemas only.", show_default=False),
+]
+Protocol = Annotated[
+    str,
+    typer.Option("--protocol", help="connect, grpc or grpc-web.", rich_help_panel=CONN),
+]
+Http2 = Annotated[
+    bool,
+    typer.Option("--http2", help="HTTP/2 (h2c with prior knowledge on http://).", rich_help_panel=CONN),
+]
+Http1 = Annotated[bool, typer.Option("--http1", help="HTTP/1.1 only.", rich_help_panel=CONN)]
+Tls = Annotated[bool, typer.Option("--tls", help="Use TLS even on a bare host:port.", rich_help_panel=CONN)]
+Insecure = Annotated[
+    bool,
+    typer.Option("--insecure", "-k", help="Skip TLS certificate verification.", rich_help_panel=CONN),
+]
+CaCert = Annotated[
+    Path | None,
+    typer.Option("--cacert", help="CA bundle to verify the server with.", rich_help_panel=CONN),
+]
+Cert = Annotated[Path | None, typer.Option("--cert", help="Client certificate (PEM).", rich_help_panel=CONN)]
+Key = Annotated[Path | None, typer.Option("--key", help="Client private key (PEM).", rich_help_panel=CONN)]
+ServerName = Annotated[
+    str | None,
+    typer.Option("--servername", help="TLS server name to verify.", rich_help_panel=CONN),
+]
+Authority = Annotated[
+    str | None, typer.Option("--authority", help=":authority / Host header.", rich_help_panel=CONN)
+]
+ConnectTimeout = Annotated[
+    str | None,
+    typer.Option(
+        "--connect-timeout",
+        help="Give up connecting after this long (e.g. 3s).",
+        rich_help_panel=CONN,
+    ),
+]
+MaxMsgSize = Annotated[
+    int,
+    typer.Option("--max-msg-size", help="Largest message accepted, in bytes.", rich_help_panel=CONN),
+]
+Protos = Annotated[
+    list[Path] | None,
+    typer.Option("--proto", help="A .proto file (repeatable).", rich_help_panel=SCHEMA),
+]
+ImportPaths = Annotated[
+    list[Path] | None,
+    typer.Option("--import-path", "-I", help="Where imports are found (repeatable).", rich_help_panel=SCHEMA),
+]
+Protosets = Annotated[
+    list[Path] | None,
+    typer.Option("--protoset", help="A compiled FileDescriptorSet (repeatable).", rich_help_panel=SCHEMA),
+]
+Reflect = Annotated[
+    bool | None,
+    typer.Option(
+        "--reflect/--no-reflect",
+        help="Ask the server for its schema (default: yes unless --proto/--protoset).",
+        show_default=False,
+        rich_help_panel=SCHEMA,
+    ),
+]
+ExportProtoset = Annotated[
+    Path | None,
+    typer.Option("--export-protoset", help="Write the loaded schema to this file.", rich_help_panel=SCHEMA),
+]
+Headers = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--header",
+        "-H",
+        help="'name: value' (repeatable; -bin values base64).",
+        rich_help_panel=CALL,
+    ),
+]
+Timeout = Annotated[
+    str | None,
+    typer.Option("--timeout", help="Deadline of the call (e.g. 5s, 250ms).", rich_help_panel=CALL),
+]
+Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="Headers, trailers and timings on stderr.")]
+
+
+@dataclass(frozen=True)
+class SchemaArgs:
+    """The schema options as given."""
+
+    protos: tuple[Path, ...] = ()
+    import_paths: tuple[Path, ...] = ()
+    protosets: tuple[Path, ...] = ()
+    reflect: bool | None = None
+    export: Path | None = None
+
+
+CONNECTION_PARAMS = (
+    "protocol",
+    "http2",
+    "http1",
+    "tls",
+    "insecure",
+    "cacert",
+    "cert",
+    "key",
+    "servername",
+    "authority",
+    "connect_timeout",
+    "max_msg_size",
+    "codec",
+    "use_get",
+    "grpc_web_text",
+)
+
+
+def connection_params(params: dict[str, Any]) -> dict[str, Any]:
+    """The connection options among a command's parameters (click's `ctx.params`)."""
+    return {name: params[name] for name in CONNECTION_PARAMS if name in params}
+
+
+def channel_settings(
+    target: str,
+    *,
+    protocol: str = "connect",
+    http2: bool = False,
+    http1: bool = False,
+    tls: bool = False,
+    insecure: bool = False,
+    cacert: Path | None = None,
+    cert: Path | None = None,
+    key: Path | None = None,
+    servername: str | None = None,
+    authority: str | None = None,
+    connect_timeout: str | None = None,
+    max_msg_size: int = 4 * 1024 * 1024,
+    codec: str = "json",
+    use_get: bool = False,
+    grpc_web_text: bool = False,
+) -> ChannelSettings:
+    """The `ChannelSettings` the connection options describe; `UsageError` on a bad mix."""
+    from rpcctl.transport.target import ChannelSettings, RpcProtocol, TlsSettings
+    from rpcctl.transport.target import Target as ParsedTarget
+    from rpcctl.wire.timeout import parse_duration
+
+    try:
+        rpc_protocol = RpcProtocol(protocol)
+    except ValueError:
+        raise UsageError(f"unknown protocol {protocol!r}: use connect, grpc or grpc-web") from None
+    if http1 and http2:
+        raise UsageError("--http1 and --http2 exclude each other")
+    if http1 and rpc_protocol is RpcProtocol.GRPC:
+        raise UsageError("native gRPC needs HTTP/2; drop --http1 or use --protocol grpc-web")
+    if codec not in ("json", "proto"):
+        raise UsageError(f"unknown codec {codec!r}: use json or proto")
+    if max_msg_size <= 0:
+        raise UsageError("--max-msg-size must be positive")
+    parsed = ParsedTarget.parse(target)
+    return ChannelSettings(
+        target=parsed,
+        protocol=rpc_protocol,
+        http2=True if http2 else (False if http1 else None),
+        tls=TlsSettings(
+            enabled=tls or parsed.tls,
+            insecure=insecure,
+            cacert=cacert,
+            cert=cert,
+            key=key,
+            servername=servername,
+        ),
+        authority=authority,
+        connect_timeout=parse_duration(connect_timeout) if connect_timeout else None,
+        max_message_size=max_msg_size,
+        codec=codec,
+        use_get=use_get,
+        grpc_web_text=grpc_web_text,
+    )

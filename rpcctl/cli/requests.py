@@ -1,0 +1,124 @@
+"""Where request messages come from: `-d JSON`, `-d @file`, `-d @-` (read while the call runs)."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
+
+from rpcctl.errors import UsageError
+
+if TYPE_CHECKING:
+    from google.protobuf.descriptor_pool import DescriptorPool
+    from google.protobuf.message import Message
+
+    from rpcctl.schema.registry import CallKind
+
+CHUNK = 64 * 1024
+
+
+def read_data_argument(data: str) -> str | None:
+    """The JSON text of `-d` (literal or `@file`); None for `@-` (stdin, read as the call runs)."""
+    if data == "@-":
+        return None
+    if data.startswith("@"):
+        path = Path(data[1:])
+        try:
+            return path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            raise UsageError(f"cannot read request data from {path}: {reason}") from exc
+    return data
+
+
+class RequestSource:
+    """Request messages for a call, parsed and checked against the method's input type."""
+
+    def __init__(self, cls: type[Message], pool: DescriptorPool, kind: CallKind) -> None:
+        self.cls = cls
+        self.pool = pool
+        self.kind = kind
+
+    def convert(self, value: Any) -> Message:
+        """One JSON value as a request message."""
+        from rpcctl.schema.jsoncodec import message_from_json
+
+        return message_from_json(value, self.cls, self.pool)
+
+    def from_text(self, text: str | None) -> list[Message]:
+        """All requests of a literal or file, checked before anything is sent."""
+        from rpcctl.schema.jsoncodec import parse_json_values
+
+        values = parse_json_values(text) if text is not None else []
+        self.check_count(len(values))
+        if not values and not self.kind.client_streams:
+            return [self.cls()]
+        return [self.convert(value) for value in values]
+
+    def check_count(self, count: int) -> None:
+        """A method that takes one request gets at most one."""
+        if not self.kind.client_streams and count > 1:
+            raise UsageError(
+                f"{self.cls.DESCRIPTOR.full_name}: this method takes one request message, got {count}"
+            )
+
+    async def from_stream(self, stream: IO[bytes]) -> AsyncIterator[Message]:
+        """Requests read from a stream as they arrive (bidi answers show up meanwhile)."""
+        from rpcctl.schema.jsoncodec import JsonValueStream
+
+        parser = JsonValueStream()
+        count = 0
+        async for chunk in read_chunks(stream):
+            for value in parser.feed(chunk):
+                count += 1
+                self.check_count(count)
+                yield self.convert(value)
+        for value in parser.finish():
+            count += 1
+            self.check_count(count)
+            yield self.convert(value)
+        if count == 0 and not self.kind.client_streams:
+            yield self.cls()
+
+
+async def read_chunks(stream: IO[bytes]) -> AsyncIterator[str]:
+    """Text chunks of a binary stream, read by a daemon thread so that exit never waits on it."""
+    import codecs
+
+    loop = asyncio.get_running_loop()
+    queue: asyncio.Queue[bytes | BaseException | None] = asyncio.Queue()
+
+    def put(item: bytes | BaseException | None) -> bool:
+        try:
+            loop.call_soon_threadsafe(queue.put_nowait, item)
+        except RuntimeError:  # the loop is gone: the call ended before stdin did
+            return False
+        return True
+
+    def reader() -> None:
+        read = getattr(stream, "read1", stream.read)
+        try:
+            while chunk := read(CHUNK):
+                if not put(chunk):
+                    return
+        except (OSError, ValueError) as exc:
+            put(exc)
+            return
+        put(None)
+
+    threading.Thread(target=reader, name="rpcctl-stdin", daemon=True).start()
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    while True:
+        item = await queue.get()
+        if isinstance(item, BaseException):
+            raise UsageError(f"cannot read standard input: {item}") from item
+        try:
+            text = decoder.decode(item or b"", final=item is None)
+        except UnicodeDecodeError as exc:
+            raise UsageError(f"standard input is not UTF-8: {exc}") from exc
+        if text:
+            yield text
+        if item is None:
+            return

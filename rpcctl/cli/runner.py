@@ -1,0 +1,51 @@
+"""Runs a command's coroutine: the one `asyncio.run`, and errors turned into exit statuses."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import traceback
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+import typer
+
+from rpcctl.cli.env import Environment
+from rpcctl.cli.exit import ExitStatus, exit_status_for
+from rpcctl.errors import RpcctlError, RpcError
+
+
+def run(
+    env: Environment,
+    main: Callable[[], Coroutine[Any, Any, int | None]],
+    *,
+    verbose: bool = False,
+    render: Callable[[BaseException], str] | None = None,
+) -> None:
+    """Run `main` to completion and exit with its status; never show a traceback by accident."""
+    from rpcctl.output.errors import render_error
+
+    try:
+        status = asyncio.run(main()) or ExitStatus.OK
+    except KeyboardInterrupt:
+        env.stderr.write("interrupted\n")
+        raise typer.Exit(ExitStatus.INTERRUPTED) from None
+    except RpcctlError as exc:
+        env.stderr.write((render or render_error)(exc) + "\n")
+        if verbose and not isinstance(exc, RpcError) and exc.__cause__ is not None:
+            env.stderr.write(f"  cause: {exc.__cause__!r}\n")
+        raise typer.Exit(exit_status_for(exc)) from None
+    except Exception as exc:  # a bug: say so in one line, the traceback only when asked
+        env.stderr.write(f"error: internal error: {type(exc).__name__}: {exc}\n")
+        if verbose or os.environ.get("RPCCTL_DEBUG"):
+            traceback.print_exception(exc, file=env.stderr)
+        else:
+            env.stderr.write("  (run with RPCCTL_DEBUG=1 for the traceback)\n")
+        raise typer.Exit(ExitStatus.ERROR) from None
+    raise typer.Exit(status)
+
+
+def environment(ctx: typer.Context) -> Environment:
+    """The command's environment (tests pass their own through the click context)."""
+    obj = ctx.find_root().obj
+    return obj if isinstance(obj, Environment) else Environment()

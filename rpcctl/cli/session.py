@@ -1,0 +1,105 @@
+"""What list, describe and call share: settings, metadata, a channel and a schema."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from rpcctl.cli.env import Environment
+from rpcctl.errors import SchemaError
+
+if TYPE_CHECKING:
+    from rpcctl.client import Channel
+    from rpcctl.loader import LoadedSchema, SchemaRequest
+    from rpcctl.wire.metadata import Metadata
+
+
+def parse_headers(headers: Sequence[str] | None) -> Metadata:
+    """The -H options as metadata."""
+    from rpcctl.wire.metadata import Metadata, parse_header_option
+
+    metadata = Metadata()
+    for header in headers or ():
+        name, value = parse_header_option(header)
+        metadata.add(name, value)
+    return metadata
+
+
+def schema_request(
+    protos: Sequence[Path] | None,
+    import_paths: Sequence[Path] | None,
+    protosets: Sequence[Path] | None,
+    reflect: bool | None,
+) -> SchemaRequest:
+    """The schema options as a request to the loader."""
+    from rpcctl.loader import SchemaRequest
+
+    return SchemaRequest(tuple(protos or ()), tuple(import_paths or ()), tuple(protosets or ()), reflect)
+
+
+async def load(
+    env: Environment,
+    request: SchemaRequest,
+    channel: Channel | None,
+    metadata: Metadata | None,
+    *,
+    export: Path | None = None,
+    verbose: bool = False,
+) -> LoadedSchema:
+    """Load the schema, report warnings, and export it if asked."""
+    from rpcctl.loader import load_schema
+
+    loaded = await load_schema(request, channel, metadata)
+    for warning in loaded.warnings:
+        env.stderr.write(f"warning: {warning}\n")
+    if verbose:
+        env.stderr.write(f"* schema from {', '.join(loaded.sources)}\n")
+        if loaded.reflection_error:
+            env.stderr.write(f"* reflection: {loaded.reflection_error}\n")
+    if export is not None:
+        try:
+            export.write_bytes(loaded.schema.to_protoset())
+        except OSError as exc:
+            raise SchemaError(f"cannot write {export}: {exc.strerror or exc}") from exc
+    return loaded
+
+
+def split_target(first: str | None, second: str | None) -> tuple[str | None, str | None]:
+    """`[TARGET] NAME`: one argument is a name unless it looks like an address."""
+    if second is not None:
+        return first, second
+    if first is not None and (":" in first):
+        # Symbols never hold a colon; every target form does (scheme, port or unix:).
+        return first, None
+    return None, first
+
+
+async def load_for_target(env: Environment, target: str | None, params: dict[str, Any]) -> LoadedSchema:
+    """Load the schema a command's options ask for, asking `target` (if any) by reflection."""
+    from rpcctl.cli.options import channel_settings, connection_params
+
+    request = schema_request(
+        params.get("protos"),
+        params.get("import_paths"),
+        params.get("protosets"),
+        params.get("reflect"),
+    )
+    metadata = parse_headers(params.get("headers"))
+    channel = None
+    if target is not None:
+        from rpcctl.transport.factory import open_channel
+
+        channel = open_channel(channel_settings(target, **connection_params(params)))
+    try:
+        return await load(
+            env,
+            request,
+            channel,
+            metadata,
+            export=params.get("export_protoset"),
+            verbose=bool(params.get("verbose")),
+        )
+    finally:
+        if channel is not None:
+            await channel.aclose()

@@ -1,0 +1,153 @@
+"""Which schema a command uses: files, protosets, reflection or the bundled descriptors.
+
+With no schema option: server reflection, falling back to the bundled descriptors
+when the server does not serve it. With files or protosets: those, plus
+reflection only when asked with --reflect.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from rpcctl.client import Call, CallOptions, Channel, MethodInfo
+from rpcctl.errors import RpcError, SchemaError
+from rpcctl.wire.metadata import Metadata
+
+if TYPE_CHECKING:
+    from google.protobuf.descriptor_pb2 import FileDescriptorProto
+
+    from rpcctl.schema.reflection import ReflectionResult
+    from rpcctl.schema.registry import Schema
+
+
+# Servers often list the reflection service without serving its own file; that is no news.
+REFLECTION_PREFIX = "grpc.reflection."
+
+
+@dataclass(frozen=True)
+class SchemaRequest:
+    """The schema options a command was given."""
+
+    protos: Sequence[Path] = ()
+    import_paths: Sequence[Path] = ()
+    protosets: Sequence[Path] = ()
+    reflect: bool | None = None
+
+
+@dataclass
+class LoadedSchema:
+    """A schema and where it came from, with what went wrong on the way."""
+
+    schema: Schema
+    sources: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    reflection_error: str | None = None
+    unresolved_services: list[str] = field(default_factory=list)
+
+    def lookup_failed(self, exc: SchemaError) -> SchemaError:
+        """`exc` with a hint at where else the schema could come from."""
+        if self.reflection_error is None:
+            return exc
+        return SchemaError(
+            f"{exc} (not in the bundled schema, and {self.reflection_error[0].lower()}"
+            f"{self.reflection_error[1:]})"
+        )
+
+
+def local_files(request: SchemaRequest) -> list[FileDescriptorProto]:
+    """The files the local schema options name (.proto files and protosets)."""
+    from rpcctl.schema.sources import load_proto_files, load_protoset
+
+    files: list[FileDescriptorProto] = []
+    if request.protos:
+        files.extend(load_proto_files(list(request.protos), list(request.import_paths)))
+    for path in request.protosets:
+        files.extend(load_protoset(path))
+    return files
+
+
+async def load_schema(
+    request: SchemaRequest, channel: Channel | None, metadata: Metadata | None = None
+) -> LoadedSchema:
+    """Load the schema the options ask for, asking the server through `channel` if needed."""
+    from rpcctl.schema.registry import Schema
+    from rpcctl.schema.sources import bundled_files
+
+    explicit = bool(request.protos or request.protosets)
+    files = local_files(request)
+    sources = []
+    if request.protos:
+        sources.append("proto files")
+    if request.protosets:
+        sources.append("protosets")
+    warnings: list[str] = []
+    reflection_error = None
+    unresolved: list[str] = []
+    use_reflection = request.reflect if request.reflect is not None else not explicit
+    if use_reflection and channel is None:
+        if request.reflect:
+            raise SchemaError("--reflect needs a TARGET to ask")
+        use_reflection = False
+    if use_reflection and channel is not None:
+        try:
+            reflected = await reflect_schema(channel, metadata or Metadata())
+        except SchemaError as exc:
+            if request.reflect or explicit:
+                raise
+            reflection_error = str(exc)
+        else:
+            files = _merge_files(files, list(reflected.files))
+            sources.append("server reflection")
+            unresolved = [name for name, _ in reflected.failures]
+            warnings.extend(
+                f"service {name} could not be resolved: {reason}"
+                for name, reason in reflected.failures
+                if not name.startswith(REFLECTION_PREFIX)
+            )
+    if not files:
+        files = _merge_files(files, bundled_files())
+        sources.append("bundled descriptors")
+    return LoadedSchema(Schema(files), sources, warnings, reflection_error, unresolved)
+
+
+async def reflect_schema(channel: Channel, metadata: Metadata) -> ReflectionResult:
+    """Ask the server for its schema over the channel's protocol."""
+    from rpcctl.schema.reflection import reflect
+    from rpcctl.schema.registry import CallKind
+
+    async def open_stream(path: str) -> _CallStream:
+        call = await channel.open(MethodInfo(path=path, kind=CallKind.BIDI), CallOptions(metadata=metadata))
+        return _CallStream(call)
+
+    return await reflect(open_stream)
+
+
+class _CallStream:
+    """A call seen as the reflection client's stream."""
+
+    def __init__(self, call: Call) -> None:
+        self._call = call
+
+    async def send(self, data: bytes) -> None:
+        await self._call.send(data)
+
+    async def receive(self) -> bytes | None:
+        return await self._call.receive()
+
+    async def aclose(self) -> None:
+        try:
+            await self._call.close_send()
+            while await self._call.receive() is not None:
+                pass
+        except RpcError:
+            await self._call.cancel()
+
+
+def _merge_files(
+    first: list[FileDescriptorProto], second: list[FileDescriptorProto]
+) -> list[FileDescriptorProto]:
+    seen = {f.name for f in first}
+    return first + [f for f in second if f.name not in seen]

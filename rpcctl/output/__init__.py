@@ -1,0 +1,1 @@
+"""Rendering only: messages, schemas, errors and call details."""

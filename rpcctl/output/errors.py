@@ -1,0 +1,37 @@
+"""Errors as the user reads them: one line, then the decoded status details."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from rpcctl.errors import RpcError
+from rpcctl.wire.metadata import sanitize_for_terminal
+
+if TYPE_CHECKING:
+    from rpcctl.schema.registry import Schema
+
+
+def error_line(exc: BaseException) -> str:
+    """The one line that explains an error."""
+    if isinstance(exc, RpcError):
+        message = sanitize_for_terminal(exc.message) if exc.message else "(no message)"
+        return f"error: {exc.code.name} ({int(exc.code)}): {message}"
+    return f"error: {sanitize_for_terminal(str(exc))}"
+
+
+def error_details(exc: RpcError, schema: Schema | None) -> list[dict[str, Any]]:
+    """The status details of an RPC error, decoded through the schema where possible."""
+    from rpcctl.schema.details import render_detail
+
+    return [render_detail(detail, schema) for detail in exc.details]
+
+
+def render_error(exc: BaseException, schema: Schema | None = None) -> str:
+    """The error line and, for an RPC error, one JSON line per detail."""
+    lines = [error_line(exc)]
+    if isinstance(exc, RpcError) and exc.details:
+        for detail in error_details(exc, schema):
+            text = json.dumps(detail, ensure_ascii=False, separators=(", ", ": "))
+            lines.append("  detail: " + sanitize_for_terminal(text))
+    return "\n".join(lines)

@@ -1,0 +1,249 @@
+"""The gRPC-Web protocol, client half (PROTOCOLS.md §3): binary and text mode.
+
+Sans-IO: `GrpcWebClient` builds request heads and enveloped bodies; `GrpcWebDecoder` reads
+data frames and the trailer frame (0x80), or a trailers-only response, into a status (§2.4,
+§3.3). Per-message ``grpc-encoding`` compression is supported as real servers use it (§3.5).
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import NoReturn
+
+from rpcctl.errors import ProtocolError, RpcError, Status, UsageError
+from rpcctl.protocols.base64_stream import Base64Stream
+from rpcctl.protocols.body import SNIPPET_BYTES, BodyBuffer
+from rpcctl.protocols.connect import media_type
+from rpcctl.protocols.exchange import USER_AGENT, RequestHead
+from rpcctl.wire import compression
+from rpcctl.wire.connect_error import parse_connect_error
+from rpcctl.wire.envelope import FLAG_COMPRESSED, FLAG_TRAILER, EnvelopeReader, encode_envelope
+from rpcctl.wire.grpc_status import GRPC_STATUS, status_from_metadata
+from rpcctl.wire.metadata import Metadata
+from rpcctl.wire.status import Code
+from rpcctl.wire.timeout import GRPC_TIMEOUT_HEADER, encode_grpc_timeout
+from rpcctl.wire.trailer_block import parse_trailer_block
+
+CONTENT_TYPE = "content-type"
+MEDIA = "application/grpc-web"
+TEXT_MEDIA = "application/grpc-web-text"
+GRPC_ENCODING = "grpc-encoding"
+GRPC_ACCEPT_ENCODING = "grpc-accept-encoding"
+ACCEPT_ENCODING = "accept-encoding"
+X_GRPC_WEB = "x-grpc-web"
+X_USER_AGENT = "x-user-agent"
+ACCEPTED_ENCODINGS = "gzip"
+# Headers of a trailers-only response that are not trailing metadata.
+NOT_TRAILERS = ("content-type", "content-length", "date", "server", "connection", "vary")
+
+
+def content_type(codec: str, text: bool) -> str:
+    """``application/grpc-web[-text]+proto|json``."""
+    return f"{TEXT_MEDIA if text else MEDIA}+{codec}"
+
+
+def parse_content_type(value: str | None) -> tuple[bool, str] | None:
+    """(text mode, codec) of a gRPC-Web content type; None if it is not one."""
+    media = media_type(value)
+    for prefix, text in ((TEXT_MEDIA, True), (MEDIA, False)):
+        if media == prefix:
+            return text, "proto"
+        if media.startswith(prefix + "+"):
+            return text, media[len(prefix) + 1 :]
+    return None
+
+
+class GrpcWebClient:
+    """The gRPC-Web client half for one call."""
+
+    def __init__(
+        self,
+        path: str,
+        *,
+        codec: str,
+        metadata: Metadata,
+        timeout: float | None = None,
+        compression_name: str | None = None,
+        max_message_size: int,
+        text: bool = False,
+    ) -> None:
+        if compression_name is not None and not compression.is_supported(compression_name):
+            raise UsageError(f"unsupported compression {compression_name!r}")
+        if compression_name == compression.IDENTITY:
+            compression_name = None
+        self.path = path
+        self.codec = codec
+        self.metadata = metadata
+        self.timeout = timeout
+        self.compression = compression_name
+        self.max_message_size = max_message_size
+        self.text = text
+
+    def stream_head(self) -> RequestHead:
+        """The request head; messages follow as envelopes (base64 in text mode)."""
+        ctype = content_type(self.codec, self.text)
+        headers = [(CONTENT_TYPE, ctype)]
+        if self.timeout is not None:
+            headers.append((GRPC_TIMEOUT_HEADER, encode_grpc_timeout(self.timeout)))
+        if self.text:
+            headers.append(("accept", TEXT_MEDIA))
+        headers += [
+            (X_GRPC_WEB, "1"),
+            (X_USER_AGENT, USER_AGENT),
+            ("user-agent", USER_AGENT),
+        ]
+        if self.compression is not None:
+            headers.append((GRPC_ENCODING, self.compression))
+        headers.append((GRPC_ACCEPT_ENCODING, ACCEPTED_ENCODINGS))
+        headers.append((ACCEPT_ENCODING, compression.IDENTITY))
+        try:
+            user = self.metadata.to_wire_pairs()
+        except ProtocolError as exc:
+            raise UsageError(f"invalid request metadata: {exc.message}") from None
+        return RequestHead("POST", self.path, (*headers, *user))
+
+    def encode_message(self, message: bytes) -> bytes:
+        """One request envelope; each is base64-encoded on its own in text mode."""
+        if self.compression is not None:
+            frame = encode_envelope(compression.compress(self.compression, message), FLAG_COMPRESSED)
+        else:
+            frame = encode_envelope(message)
+        return base64.b64encode(frame) if self.text else frame
+
+    def unary_request(self, message: bytes) -> tuple[RequestHead, bytes | None]:
+        """The head and the one-envelope body of a unary or server-streaming call."""
+        return self.stream_head(), self.encode_message(message)
+
+    def new_decoder(self) -> GrpcWebDecoder:
+        """A decoder for this call's response."""
+        return GrpcWebDecoder(self.codec, self.max_message_size)
+
+
+class GrpcWebDecoder:
+    """Reads a gRPC-Web response: data frames, then one trailer frame, or trailers-only."""
+
+    def __init__(self, codec: str, max_message_size: int) -> None:
+        self.codec = codec
+        self.max_message_size = max_message_size
+        self.headers = Metadata()
+        self.trailers = Metadata()
+        self.status: Status | None = None
+        self._http_status = 0
+        self._encoding: str | None = None
+        self._text: Base64Stream | None = None
+        self._reader = EnvelopeReader(max_message_size, FLAG_COMPRESSED | FLAG_TRAILER)
+        self._error_body: BodyBuffer | None = None
+        self._got_body = False
+        self._trailer_status: Status | None = None
+
+    def start(self, http_status: int, headers: Metadata) -> None:
+        """Validate status, content type and ``grpc-encoding``."""
+        self.headers = headers
+        self._http_status = http_status
+        if http_status != 200:
+            if GRPC_STATUS in headers:
+                self._end_with(status_from_metadata(Metadata(), headers, http_status), headers)
+            self._error_body = BodyBuffer(SNIPPET_BYTES, truncate=True)
+            return
+        raw_type = _text(headers.get(CONTENT_TYPE))
+        parsed = parse_content_type(raw_type)
+        if parsed is None:
+            if GRPC_STATUS in headers and raw_type is None:
+                return  # a trailers-only response that omits the content type
+            self._fail(Code.UNKNOWN, f"unexpected content type {raw_type!r}")
+        text, codec = parsed
+        if codec != self.codec:
+            self._fail(
+                Code.INTERNAL,
+                f"response content type {raw_type!r} does not match the {self.codec} codec",
+            )
+        if text:
+            self._text = Base64Stream()
+        name = _text(headers.get(GRPC_ENCODING))
+        if name is not None and name.strip() and name.strip().lower() != compression.IDENTITY:
+            if not compression.is_supported(name):
+                self._fail(Code.INTERNAL, f"response uses unknown compression grpc-encoding: {name}")
+            self._encoding = name.strip().lower()
+
+    def feed(self, data: bytes) -> list[bytes]:
+        """Take body bytes; return the data messages they complete."""
+        if self._error_body is not None:
+            self._error_body.add(data)
+            return []
+        if not data:
+            return []
+        self._got_body = True
+        try:
+            if self._text is not None:
+                data = self._text.feed(data)
+            envelopes = self._reader.feed(data)
+        except ProtocolError as exc:
+            self.status = exc.status
+            raise
+        out: list[bytes] = []
+        for envelope in envelopes:
+            payload = self._payload(envelope.data, envelope.compressed)
+            if envelope.trailer:
+                self.trailers = _parse_trailers(payload)
+                self._trailer_status = status_from_metadata(self.trailers)
+            else:
+                out.append(payload)
+        return out
+
+    def finish(self) -> list[bytes]:
+        """Settle the status: trailer frame, trailers-only headers, or a protocol error."""
+        if self._error_body is not None:
+            error = parse_connect_error(self._error_body.getvalue(), self._http_status, None)
+            self._raise(error.status)
+        try:
+            if self._text is not None:
+                self._text.finish()
+            self._reader.finish()
+        except ProtocolError as exc:
+            self.status = exc.status
+            raise
+        if self._trailer_status is not None:
+            status = self._trailer_status
+        elif not self._got_body:
+            self.trailers = self.headers.without(NOT_TRAILERS)
+            status = status_from_metadata(Metadata(), self.headers)
+        else:
+            self._fail(Code.INTERNAL, "response ended without a trailer frame (no grpc-status)")
+        if status.code is not Code.OK:
+            self._raise(status)
+        self.status = status
+        return []
+
+    def _end_with(self, status: Status, block: Metadata) -> None:
+        self.trailers = block.without(NOT_TRAILERS)
+        self._raise(status)
+
+    def _payload(self, data: bytes, compressed: bool) -> bytes:
+        if not compressed:
+            return data
+        if self._encoding is None:
+            self._fail(Code.INTERNAL, "received a compressed message without negotiated compression")
+        if not data:
+            return data
+        try:
+            return compression.decompress(self._encoding, data, self.max_message_size)
+        except RpcError as exc:
+            code = exc.code if exc.code is Code.RESOURCE_EXHAUSTED else Code.INTERNAL
+            self._fail(code, exc.message)
+
+    def _raise(self, status: Status) -> NoReturn:
+        self.status = status
+        raise RpcError(status.code, status.message, status.details, self.trailers.items())
+
+    def _fail(self, code: Code, message: str) -> NoReturn:
+        error = ProtocolError(code, message, (), self.trailers.items())
+        self.status = error.status
+        raise error
+
+
+def _parse_trailers(payload: bytes) -> Metadata:
+    return parse_trailer_block(payload)
+
+
+def _text(value: str | bytes | None) -> str | None:
+    return value.decode("latin-1") if isinstance(value, bytes) else value

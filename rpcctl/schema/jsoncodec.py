@@ -1,0 +1,218 @@
+"""JSON ⇄ protobuf messages, and an incremental reader of a stream of JSON values."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import TYPE_CHECKING, Any
+
+from rpcctl.errors import RpcError, UsageError
+from rpcctl.wire.status import Code
+
+if TYPE_CHECKING:
+    from google.protobuf.descriptor_pool import DescriptorPool
+    from google.protobuf.message import Message
+
+_WHITESPACE = " \t\r\n"
+# Characters that can continue a bare scalar (number, true, false, null).
+_SCALAR = frozenset("0123456789+-.eEabcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_")
+
+
+class JsonValueStream:
+    """Parse a sequence of whitespace-separated JSON values fed in arbitrary chunks.
+
+    Errors name the line and column counted across everything fed so far.
+    """
+
+    def __init__(self) -> None:
+        self._buf = ""
+        self._line = 1  # position of _buf[0] in the whole input
+        self._col = 1
+        self._start = -1  # index of the current value's first char, -1 between values
+        self._pos = 0  # next index to scan
+        self._depth = 0
+        self._in_string = False
+        self._escape = False
+
+    def feed(self, text: str) -> list[Any]:
+        """Add text; return the values it completed."""
+        self._buf += text
+        return self._scan(final=False)
+
+    def finish(self) -> list[Any]:
+        """End of input: return the last value, or fail if one is incomplete."""
+        values = self._scan(final=True)
+        if self._start >= 0:
+            values.append(self._decode(self._start, len(self._buf)))
+        return values
+
+    def _scan(self, final: bool) -> list[Any]:
+        values: list[Any] = []
+        buf, i = self._buf, self._pos
+        while i < len(buf):
+            c = buf[i]
+            if self._start < 0:
+                if c in _WHITESPACE:
+                    i += 1
+                    continue
+                self._start = i
+                if c == '"':
+                    self._in_string = True
+                elif c in "{[":
+                    self._depth = 1
+                elif c not in _SCALAR:
+                    # `}`, `]`, `,`, ... cannot start a value: let json report it.
+                    self._decode(i, i + 1)
+                i += 1
+                continue
+            start_char = buf[self._start]
+            if self._in_string:
+                if self._escape:
+                    self._escape = False
+                elif c == "\\":
+                    self._escape = True
+                elif c == '"':
+                    self._in_string = False
+                    if start_char == '"':
+                        values.append(self._complete(i + 1))
+                        buf, i = self._buf, 0
+                        continue
+                i += 1
+                continue
+            if start_char in "{[":
+                if c == '"':
+                    self._in_string = True
+                elif c in "{[":
+                    self._depth += 1
+                elif c in "}]":
+                    self._depth -= 1
+                    if self._depth == 0:
+                        values.append(self._complete(i + 1))
+                        buf, i = self._buf, 0
+                        continue
+                i += 1
+                continue
+            if c in _SCALAR:
+                i += 1
+                continue
+            values.append(self._complete(i))
+            buf, i = self._buf, 0
+        self._pos = i
+        if final and self._start >= 0 and buf[self._start] not in '"{[':
+            values.append(self._complete(len(buf)))
+        return values
+
+    def _complete(self, end: int) -> Any:
+        """Decode buf[start:end], then drop it from the buffer."""
+        value = self._decode(self._start, end)
+        self._advance(end)
+        self._start = -1
+        self._depth = 0
+        return value
+
+    def _advance(self, end: int) -> None:
+        consumed = self._buf[:end]
+        newlines = consumed.count("\n")
+        if newlines:
+            self._line += newlines
+            self._col = end - consumed.rfind("\n")
+        else:
+            self._col += end
+        self._buf = self._buf[end:]
+        self._pos = 0
+
+    def _decode(self, start: int, end: int) -> Any:
+        try:
+            return json.loads(self._buf[start:end])
+        except json.JSONDecodeError as exc:
+            offset = start + exc.pos
+            before = self._buf[:offset]
+            newlines = before.count("\n")
+            line = self._line + newlines
+            col = offset - before.rfind("\n") if newlines else self._col + offset
+            raise UsageError(f"invalid JSON at line {line}, column {col}: {exc.msg}") from exc
+
+
+def parse_json_values(text: str) -> list[Any]:
+    """All JSON values of a text (whitespace-separated)."""
+    stream = JsonValueStream()
+    return [*stream.feed(text), *stream.finish()]
+
+
+_UNKNOWN = re.compile(r'Message type "(?P<type>[^"]+)" has no field named "(?P<field>[^"]+)"')
+_NESTED = re.compile(r"^Failed to parse (?P<field>\S+) field: ")
+_WHERE = re.compile(r"\s+at [\w.\[\]]+\.*$")
+
+
+def message_from_json(value: Any, cls: type[Message], pool: DescriptorPool | None = None) -> Message:
+    """Build a message from a proto3 JSON value; `pool` resolves `Any` type URLs."""
+    from google.protobuf import json_format
+
+    msg = cls()
+    try:
+        json_format.ParseDict(value, msg, descriptor_pool=pool)
+    except json_format.ParseError as exc:
+        raise UsageError(_explain(str(exc), value, msg.DESCRIPTOR.full_name)) from exc
+    except (TypeError, ValueError, AttributeError) as exc:
+        raise UsageError(f"invalid value for {msg.DESCRIPTOR.full_name}: {exc}") from exc
+    return msg
+
+
+def _explain(text: str, value: Any, type_name: str) -> str:
+    path: list[str] = []
+    while match := _NESTED.match(text):
+        path.append(match["field"])
+        text = text[match.end() :]
+    where = f" (at {'.'.join(path)})" if path else ""
+    unknown = _UNKNOWN.search(text)
+    if unknown:
+        return f"unknown field {unknown['field']!r} in {unknown['type']}{where}"
+    reason = _WHERE.sub("", text.split("\n", 1)[0]).rstrip(".")
+    if not path:
+        return f"invalid {type_name}: {reason}"
+    shown = _lookup(value, path)
+    got = f" {json.dumps(shown)}" if shown is not _MISSING else ""
+    return f"invalid value{got} for field {'.'.join(path)} of {type_name}: {reason}"
+
+
+_MISSING = object()
+
+
+def _lookup(value: Any, path: list[str]) -> Any:
+    for key in path:
+        if not isinstance(value, dict) or key not in value:
+            return _MISSING
+        value = value[key]
+    return value
+
+
+def message_to_json(msg: Message, emit_defaults: bool = False, pool: DescriptorPool | None = None) -> Any:
+    """The proto3 JSON form of a message (camelCase names, int64 as strings)."""
+    from google.protobuf import json_format
+
+    try:
+        return json_format.MessageToDict(
+            msg,
+            always_print_fields_with_no_presence=emit_defaults,
+            descriptor_pool=pool,
+        )
+    except (TypeError, ValueError, json_format.Error) as exc:
+        raise UsageError(f"cannot render {msg.DESCRIPTOR.full_name} as JSON: {exc}") from exc
+
+
+def message_to_text(msg: Message, pool: DescriptorPool | None = None) -> str:
+    """The protobuf text format of a message."""
+    from google.protobuf import text_format
+
+    return text_format.MessageToString(msg, descriptor_pool=pool)
+
+
+def decode_message(data: bytes, cls: type[Message]) -> Message:
+    """Parse a serialized message; garbage is an INTERNAL RpcError, as gRPC reports it."""
+    from google.protobuf.message import DecodeError
+
+    try:
+        return cls.FromString(data)
+    except (DecodeError, ValueError, RuntimeError) as exc:
+        name = cls.DESCRIPTOR.full_name
+        raise RpcError(Code.INTERNAL, f"cannot decode response as {name}: {exc}") from exc

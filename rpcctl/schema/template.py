@@ -1,0 +1,100 @@
+"""JSON request skeletons: every field of a message, filled with a placeholder of its type."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from google.protobuf.descriptor import Descriptor, FieldDescriptor
+
+_F = FieldDescriptor
+
+#: Nesting deeper than this is cut short with {} even without recursion.
+MAX_DEPTH = 32
+
+# Well-known types have their own proto3 JSON forms.
+_WKT: dict[str, Any] = {
+    "google.protobuf.Timestamp": "1970-01-01T00:00:00Z",
+    "google.protobuf.Duration": "0s",
+    "google.protobuf.Struct": {},
+    "google.protobuf.Value": None,
+    "google.protobuf.ListValue": [],
+    "google.protobuf.Any": {"@type": ""},
+    "google.protobuf.FieldMask": "",
+    "google.protobuf.Empty": {},
+    "google.protobuf.DoubleValue": 0,
+    "google.protobuf.FloatValue": 0,
+    "google.protobuf.Int64Value": "0",
+    "google.protobuf.UInt64Value": "0",
+    "google.protobuf.Int32Value": 0,
+    "google.protobuf.UInt32Value": 0,
+    "google.protobuf.BoolValue": False,
+    "google.protobuf.StringValue": "",
+    "google.protobuf.BytesValue": "",
+}
+
+_STRING_NUMBERS = frozenset(
+    {_F.TYPE_INT64, _F.TYPE_UINT64, _F.TYPE_SINT64, _F.TYPE_FIXED64, _F.TYPE_SFIXED64}
+)
+
+# Map keys are JSON strings; these parse back as keys of the map's key type.
+_MAP_KEYS = {_F.TYPE_STRING: "key", _F.TYPE_BOOL: "false"}
+
+
+def request_template(desc: Descriptor) -> dict[str, Any]:
+    """A proto3 JSON skeleton of a message (camelCase names); recursion stops at {}.
+
+    Of a oneof, only the first member is included, so the skeleton stays parseable.
+    """
+    value = _message(desc, ())
+    return value if isinstance(value, dict) else {}
+
+
+def _message(desc: Descriptor, stack: tuple[str, ...]) -> Any:
+    if desc.full_name in _WKT:
+        value = _WKT[desc.full_name]
+        return dict(value) if isinstance(value, dict) else value
+    if desc.full_name in stack or len(stack) >= MAX_DEPTH:
+        return {}
+    stack = (*stack, desc.full_name)
+    out: dict[str, Any] = {}
+    seen_oneofs: set[str] = set()
+    for field in desc.fields:
+        oneof = field.containing_oneof
+        # proto3 `optional` fields live in a synthetic one-member oneof: keep them all.
+        if oneof is not None and len(oneof.fields) > 1:
+            if oneof.full_name in seen_oneofs:
+                continue
+            seen_oneofs.add(oneof.full_name)
+        out[field.json_name] = _field(field, stack)
+    return out
+
+
+def _is_map(field: FieldDescriptor) -> bool:
+    msg = field.message_type
+    return bool(field.is_repeated and msg is not None and msg.GetOptions().map_entry)
+
+
+def _field(field: FieldDescriptor, stack: tuple[str, ...]) -> Any:
+    if _is_map(field):
+        key_field = field.message_type.fields_by_name["key"]
+        value_field = field.message_type.fields_by_name["value"]
+        key = _MAP_KEYS.get(key_field.type, "0")
+        return {key: _single(value_field, stack)}
+    if field.is_repeated:
+        return [_single(field, stack)]
+    return _single(field, stack)
+
+
+def _single(field: FieldDescriptor, stack: tuple[str, ...]) -> Any:
+    kind = field.type
+    if kind in (_F.TYPE_MESSAGE, _F.TYPE_GROUP):
+        return _message(field.message_type, stack)
+    if kind == _F.TYPE_ENUM:
+        return field.enum_type.values[0].name
+    if kind in _STRING_NUMBERS:
+        return "0"
+    if kind in (_F.TYPE_STRING, _F.TYPE_BYTES):
+        return ""
+    if kind == _F.TYPE_BOOL:
+        return False
+    return 0

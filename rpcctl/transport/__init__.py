@@ -1,0 +1,1 @@
+"""How bytes move: grpcio for native gRPC, HTTP clients for Connect and gRPC-Web."""

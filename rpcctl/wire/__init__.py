@@ -1,0 +1,1 @@
+"""Sans-IO building blocks shared by the client and server halves of every protocol."""

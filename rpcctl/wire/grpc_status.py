@@ -1,0 +1,216 @@
+"""gRPC status trailers: grpc-status, grpc-message, grpc-status-details-bin (§2.3, §2.4).
+
+`status_from_metadata` is the client's decision procedure and never raises: whatever the
+peer sent becomes a `Status`. `check_status_metadata` lists the protocol violations in a
+block (duplicates, conflicts, bad escapes) so a debugging tool can show them.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+from http import HTTPStatus
+from urllib.parse import unquote
+
+from google.protobuf import any_pb2
+from google.protobuf.message import DecodeError
+from google.rpc import status_pb2
+
+from rpcctl.errors import ErrorDetail, ProtocolError, Status
+from rpcctl.wire.metadata import Metadata, Value, decode_binary_value
+from rpcctl.wire.status import Code
+
+GRPC_STATUS = "grpc-status"
+GRPC_MESSAGE = "grpc-message"
+GRPC_STATUS_DETAILS = "grpc-status-details-bin"
+
+# Percent-Byte-Unencoded = %x20-24 / %x26-7E; every other byte becomes %XX (uppercase hex).
+_ESCAPE = [chr(b) if 0x20 <= b <= 0x7E and b != 0x25 else f"%{b:02X}" for b in range(256)]
+_NEEDS_ESCAPE = re.compile(r"[^\x20-\x24\x26-\x7e]")
+_STATUS_RE = re.compile(r"\d+")
+_BAD_ESCAPE = re.compile(r"[^\x20-\x7e]|%(?![0-9A-Fa-f]{2})")
+
+
+def encode_grpc_message(message: str) -> str:
+    """Percent-encode the UTF-8 bytes of ``message`` for the grpc-message header."""
+    if not _NEEDS_ESCAPE.search(message):
+        return message
+    data = message.encode("utf-8", errors="replace")
+    return "".join([_ESCAPE[b] for b in data])
+
+
+def decode_grpc_message(value: str) -> str:
+    """Decode a grpc-message leniently: bad escapes stay as text, bad UTF-8 becomes U+FFFD."""
+    # unquote, never unquote_plus: '+' is a literal plus here.
+    return unquote(value, errors="replace")
+
+
+def encode_status_details(status: Status) -> str:
+    """grpc-status-details-bin text: unpadded base64 of google.rpc.Status."""
+    return base64.b64encode(status_to_proto(status)).rstrip(b"=").decode("ascii")
+
+
+def status_to_proto(status: Status) -> bytes:
+    """``status`` serialized as a google.rpc.Status message."""
+    proto = status_pb2.Status(code=int(status.code), message=status.message)
+    for detail in status.details:
+        proto.details.append(any_pb2.Any(type_url=detail.type_url, value=detail.value))
+    return proto.SerializeToString()
+
+
+def decode_status_details(value: str | bytes) -> Status:
+    """Parse grpc-status-details-bin: ``str`` is the base64 text, ``bytes`` the decoded proto.
+
+    (A `Metadata` built by ``from_wire_pairs`` holds the decoded bytes.) Raises ProtocolError
+    INTERNAL on invalid base64 or protobuf. Out-of-range codes become UNKNOWN.
+    """
+    if isinstance(value, str):
+        try:
+            value = decode_binary_value(value)
+        except ValueError as exc:
+            raise ProtocolError(Code.INTERNAL, f"malformed {GRPC_STATUS_DETAILS}: {exc}") from None
+    proto = status_pb2.Status()
+    try:
+        proto.ParseFromString(value)
+    except DecodeError as exc:
+        raise ProtocolError(Code.INTERNAL, f"malformed {GRPC_STATUS_DETAILS}: {exc}") from exc
+    code = Code.from_number(proto.code)
+    message = proto.message
+    if code is Code.UNKNOWN and proto.code != Code.UNKNOWN:
+        message = f"invalid status code {proto.code}" + (f": {message}" if message else "")
+    details = tuple(ErrorDetail(d.type_url, d.value) for d in proto.details)
+    return Status(code, message, details)
+
+
+def status_to_metadata(status: Status) -> Metadata:
+    """The server's status trailers; details-bin only when there are details (as connect-go)."""
+    md = Metadata()
+    md.add(GRPC_STATUS, str(int(status.code)))
+    if status.message:
+        md.add(GRPC_MESSAGE, encode_grpc_message(status.message))
+    if status.details:
+        md.add(GRPC_STATUS_DETAILS, status_to_proto(status))
+    return md
+
+
+def _http_status_text(http_status: int) -> str:
+    try:
+        return f"HTTP {http_status} {HTTPStatus(http_status).phrase}"
+    except ValueError:
+        return f"HTTP {http_status}"
+
+
+def _choose_block(trailers: Metadata, headers: Metadata | None) -> Metadata:
+    # Trailers that arrived win outright, even without grpc-status (§2.4 4a); otherwise the
+    # headers are a Trailers-Only block.
+    if len(trailers) or headers is None:
+        return trailers
+    return headers
+
+
+def status_from_metadata(
+    trailers: Metadata, headers: Metadata | None = None, http_status: int | None = None
+) -> Status:
+    """The RPC status a gRPC client reports for a response (§2.4); never raises.
+
+    Trailers beat headers; grpc-status-details-bin beats grpc-status/grpc-message, except
+    that a details-bin claiming OK never hides a non-OK grpc-status; details-bin that cannot
+    be parsed is ignored. Without grpc-status: a non-200 ``http_status`` gives the §6.3
+    code, else UNKNOWN (INTERNAL if the block is empty). A status outside 0-16 or not a
+    number is UNKNOWN, with the raw value in the message. The caller handles §2.4 4c (body
+    but no trailers) itself.
+    """
+    block = _choose_block(trailers, headers)
+    raw_messages = block.get_all(GRPC_MESSAGE)
+    message = decode_grpc_message(_text(raw_messages[0])) if raw_messages else ""
+    raw_statuses = block.get_all(GRPC_STATUS)
+    if not raw_statuses:
+        if http_status is not None and http_status != 200:
+            text = _http_status_text(http_status)
+            return Status(Code.from_http_status(http_status), _join(text, message))
+        if not len(block):
+            return Status(Code.INTERNAL, "stream ended without a status (no grpc-status)")
+        return Status(Code.UNKNOWN, _join("response had no grpc-status", message))
+    raw = _text(raw_statuses[0]).strip()
+    if not _STATUS_RE.fullmatch(raw):
+        return Status(Code.UNKNOWN, _join(f"invalid grpc-status {raw!r}", message))
+    number = int(raw)
+    if number > max(Code):
+        return Status(Code.UNKNOWN, _join(f"grpc-status {number} is out of range", message))
+    code = Code(number)
+    details_values = block.get_all(GRPC_STATUS_DETAILS)
+    if details_values:
+        try:
+            rich = decode_status_details(details_values[0])
+        except ProtocolError:
+            return Status(code, message)
+        if rich.code is Code.OK and code is not Code.OK:
+            return Status(code, message, rich.details)
+        return rich
+    return Status(code, message)
+
+
+def check_status_metadata(block: Metadata) -> list[str]:
+    """Protocol violations in a status block (the conformance client's checks, §2.3, §9.5)."""
+    problems: list[str] = []
+    statuses = block.get_all(GRPC_STATUS)
+    messages = block.get_all(GRPC_MESSAGE)
+    details_values = block.get_all(GRPC_STATUS_DETAILS)
+    for name, values in ((GRPC_STATUS, statuses), (GRPC_MESSAGE, messages)):
+        if len(values) > 1:
+            problems.append(f"duplicate {name}: {len(values)} values")
+    if len(details_values) > 1:
+        problems.append(f"duplicate {GRPC_STATUS_DETAILS}: {len(details_values)} values")
+    code: int | None = None
+    if statuses:
+        raw = _text(statuses[0])
+        if not _STATUS_RE.fullmatch(raw):
+            problems.append(f"{GRPC_STATUS} {raw!r} is not a number")
+        else:
+            code = int(raw)
+            if raw != str(code):
+                problems.append(f"{GRPC_STATUS} {raw!r} has leading zeros")
+            if code > max(Code):
+                problems.append(f"{GRPC_STATUS} {code} is outside 0-16")
+    message = decode_grpc_message(_text(messages[0])) if messages else ""
+    if code == 0 and message:
+        problems.append(f"{GRPC_MESSAGE} is not empty although {GRPC_STATUS} is 0")
+    if messages and _bad_escape(_text(messages[0])):
+        problems.append(f"{GRPC_MESSAGE} is not correctly percent-encoded")
+    if details_values:
+        value = details_values[0]
+        if isinstance(value, str):
+            problems.append(f"{GRPC_STATUS_DETAILS} is not valid base64")
+            return problems
+        try:
+            rich = decode_status_details(value)
+        except ProtocolError as exc:
+            problems.append(exc.message)
+            return problems
+        if code is not None and int(rich.code) != code:
+            problems.append(
+                f"{GRPC_STATUS_DETAILS} code {int(rich.code)} disagrees with {GRPC_STATUS} {code}"
+            )
+        if messages and rich.message != message:
+            problems.append(f"{GRPC_STATUS_DETAILS} message disagrees with {GRPC_MESSAGE}")
+        if code == 0 and rich.details:
+            problems.append(f"{GRPC_STATUS_DETAILS} has details although {GRPC_STATUS} is 0")
+    return problems
+
+
+def _bad_escape(raw: str) -> bool:
+    if _BAD_ESCAPE.search(raw):
+        return True
+    try:
+        unquote(raw, errors="strict")
+    except UnicodeDecodeError:
+        return True
+    return False
+
+
+def _text(value: Value) -> str:
+    return value if isinstance(value, str) else value.decode("latin-1")
+
+
+def _join(prefix: str, message: str) -> str:
+    return f"{prefix}: {message}" if message else prefix

@@ -1,0 +1,1 @@
+"""CLI tests: every command in-process against real servers."""

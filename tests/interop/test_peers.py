@@ -1,0 +1,400 @@
+"""The interop peers answer, as seen by clients nobody here wrote (no rpcctl code).
+
+grpcio (native gRPC, raw bytes), the connectrpc Python client (Connect, gRPC, gRPC-Web over
+HTTP/1.1 and h2c), httpx (raw Connect JSON, compression) and `buf curl`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import queue
+import subprocess
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import grpc
+import httpx
+import pytest
+from connectrpc.client import ConnectClient
+from connectrpc.code import Code
+from connectrpc.compat import google_protobuf_binary_codec, google_protobuf_json_codec
+from connectrpc.errors import ConnectError
+from connectrpc.method import IdempotencyLevel, MethodInfo, StreamType
+from connectrpc.protocol import ProtocolType
+from google.protobuf import json_format
+from google.rpc import error_details_pb2, status_pb2
+from interop_schema import RUNNER_PREFIX, RUNNER_SERVICE, TEST_SERVICE, Schema, load_schema
+from pyqwest import Client, HTTPTransport, HTTPVersion
+
+pytestmark = pytest.mark.interop
+
+PEERS = ["node_peer", "connect_python_peer"]
+KITCHEN = {
+    "text": "héllo",
+    "big": "-9007199254740993",
+    "ubig": "18446744073709551615",
+    "blob": "AAEC/w==",
+    "ratio": 1.5,
+    "flag": True,
+    "color": "COLOR_GREEN",
+    "inner": {"name": "n", "values": [1, 2]},
+    "inners": [{"name": "a"}, {"values": [3]}],
+    "counts": {"a": "1", "b": "-2"},
+    "byId": {"7": {"name": "seven"}},
+    "choiceText": "c",
+    "at": "2024-01-02T03:04:05.123Z",
+    "took": "1.500s",
+    "extra": {"k": [1, "x", None, True], "o": {}},
+    "maybe": "m",
+    "any": {"@type": "type.googleapis.com/rpcctl.test.v1.Inner", "name": "in-any"},
+    "tags": ["t1", "t2"],
+}
+
+
+@pytest.fixture(scope="module")
+def schema(test_descriptor_set: Path) -> Schema:
+    return load_schema(test_descriptor_set)
+
+
+@pytest.fixture(params=PEERS)
+def peer(request: pytest.FixtureRequest) -> Any:
+    return request.getfixturevalue(request.param)
+
+
+def _path(method: str, service: str = TEST_SERVICE) -> str:
+    return f"/{service}/{method}"
+
+
+# --- grpcio: native gRPC over HTTP/2, raw bytes --------------------------------------------
+
+
+@pytest.fixture
+def channel(peer: Any) -> Iterator[grpc.Channel]:
+    with grpc.insecure_channel(peer.host) as ch:
+        yield ch
+
+
+def test_grpcio_unary_echoes_message_metadata_and_kitchen(channel: grpc.Channel, schema: Schema):
+    req_t, res_t = schema.method_types(TEST_SERVICE, "Echo")
+    req = req_t(message="hi")
+    json_format.ParseDict(KITCHEN, req.kitchen, descriptor_pool=schema.pool)
+    call = channel.unary_unary(_path("Echo"))
+    raw = call(
+        req.SerializeToString(),
+        metadata=[("x-test", "v"), ("x-dup", "1"), ("x-dup", "2"), ("x-test-bin", b"\x00\x01")],
+        timeout=10,
+    )
+    res = res_t.FromString(raw)
+    assert res.message == "hi"
+    assert res.kitchen == req.kitchen
+    assert "x-test: v" in res.headers
+    assert "content-type: application/grpc" in res.headers
+    dups = [h for h in res.headers if h.startswith("x-dup:")]
+    assert dups in (["x-dup: 1", "x-dup: 2"], ["x-dup: 1, 2"])
+    (binary,) = [h for h in res.headers if h.startswith("x-test-bin: ")]
+    assert binary.removeprefix("x-test-bin: ").rstrip("=") == "AAE"
+
+
+def test_grpcio_server_stream_then_failure_status(channel: grpc.Channel, schema: Schema):
+    req_t, res_t = schema.method_types(TEST_SERVICE, "Count")
+    call = channel.unary_stream(_path("Count"))
+    stream = call(req_t(count=3, fail_code=9).SerializeToString(), timeout=10)
+    got = []
+    with pytest.raises(grpc.RpcError) as err:
+        got.extend(res_t.FromString(raw).n for raw in stream)
+    assert got == [1, 2, 3]
+    assert err.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+
+
+def test_grpcio_client_stream_sums(channel: grpc.Channel, schema: Schema):
+    req_t, res_t = schema.method_types(TEST_SERVICE, "Sum")
+    call = channel.stream_unary(_path("Sum"))
+    res = res_t.FromString(call(iter([req_t(n=n).SerializeToString() for n in (1, 2, 39)])))
+    assert (res.total, res.messages) == (42, 3)
+
+
+def test_grpcio_bidi_is_full_duplex(channel: grpc.Channel, schema: Schema):
+    req_t, res_t = schema.method_types(TEST_SERVICE, "Chat")
+    outbox: queue.Queue[bytes | None] = queue.Queue()
+
+    def requests() -> Iterator[bytes]:
+        while (item := outbox.get(timeout=10)) is not None:
+            yield item
+
+    responses = channel.stream_stream(_path("Chat"))(requests(), timeout=20)
+    seen = []
+    for word in ("a", "b", "c"):
+        outbox.put(req_t(message=word).SerializeToString())
+        # The next request is only sent once this answer is in: a half-duplex peer would hang.
+        res = res_t.FromString(next(responses))
+        seen.append((res.message, res.seq))
+    outbox.put(None)
+    assert list(responses) == []
+    assert seen == [("a", 1), ("b", 2), ("c", 3)]
+
+
+def test_grpcio_failure_carries_error_details(channel: grpc.Channel, schema: Schema):
+    req_t, _ = schema.method_types(TEST_SERVICE, "Fail")
+    call = channel.unary_unary(_path("Fail"))
+    req = req_t(code=7, message="no way", with_details=True)
+    with pytest.raises(grpc.RpcError) as err:
+        call(req.SerializeToString(), timeout=10)
+    assert err.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    assert err.value.details() == "no way"
+    trailers = dict(err.value.trailing_metadata())
+    status = status_pb2.Status.FromString(trailers["grpc-status-details-bin"])
+    info, bad = error_details_pb2.ErrorInfo(), error_details_pb2.BadRequest()
+    assert status.details[0].Unpack(info) and status.details[1].Unpack(bad)
+    assert (info.reason, info.domain, dict(info.metadata)) == (
+        "TEST_FAILURE",
+        "rpcctl.test",
+        {"code": "7"},
+    )
+    assert bad.field_violations[0].field == "code"
+
+
+def test_grpcio_deadline_exceeded(channel: grpc.Channel, schema: Schema):
+    req_t, _ = schema.method_types(TEST_SERVICE, "Echo")
+    call = channel.unary_unary(_path("Echo"))
+    with pytest.raises(grpc.RpcError) as err:
+        call(req_t(message="slow", delay_ms=5000).SerializeToString(), timeout=0.2)
+    assert err.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+
+
+# --- connectrpc's Python client: Connect / gRPC / gRPC-Web × HTTP/1.1 / h2c ------------------
+
+HTTP = {"h1": HTTPVersion.HTTP1, "h2c": HTTPVersion.HTTP2}
+PROTOCOL_HTTP = [
+    (ProtocolType.CONNECT, "h1"),
+    (ProtocolType.CONNECT, "h2c"),
+    (ProtocolType.GRPC_WEB, "h1"),
+    (ProtocolType.GRPC_WEB, "h2c"),
+    (ProtocolType.GRPC, "h2c"),  # gRPC is HTTP/2 only
+]
+
+
+def _method(schema: Schema, name: str, kind: StreamType, service: str = TEST_SERVICE) -> MethodInfo:
+    req_t, res_t = schema.method_types(service, name)
+    level = IdempotencyLevel.NO_SIDE_EFFECTS if name == "Lookup" else IdempotencyLevel.UNKNOWN
+    return MethodInfo(
+        name=name,
+        service_name=service,
+        input=req_t,
+        output=res_t,
+        idempotency_level=level,
+        stream_type=kind,
+    )
+
+
+@contextlib.asynccontextmanager
+async def _client(
+    url: str, protocol: ProtocolType, http: str, codec: str = "proto"
+) -> AsyncIterator[ConnectClient]:
+    async with HTTPTransport(http_version=HTTP[http]) as transport:
+        yield ConnectClient(
+            url,
+            protocol=protocol,
+            codec=google_protobuf_json_codec() if codec == "json" else google_protobuf_binary_codec(),
+            http_client=Client(transport),
+            timeout_ms=20_000,
+        )
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("codec", ["proto", "json"])
+@pytest.mark.parametrize(("protocol", "http"), PROTOCOL_HTTP)
+async def test_connectrpc_unary_and_server_stream(peer, schema, protocol, http, codec):
+    echo = _method(schema, "Echo", StreamType.UNARY)
+    count = _method(schema, "Count", StreamType.SERVER_STREAM)
+    async with _client(peer.base_url, protocol, http, codec) as client:
+        res = await client.execute_unary(
+            request=echo.input(message="x" * 5000), method=echo, headers={"x-test": "1"}
+        )
+        assert res.message == "x" * 5000  # large enough for the peers to gzip it
+        assert "x-test: 1" in res.headers
+        stream = client.execute_server_stream(request=count.input(count=3), method=count)
+        assert [r.n async for r in stream] == [1, 2, 3]
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize(("protocol", "http"), PROTOCOL_HTTP)
+async def test_connectrpc_client_stream_and_error_details(peer, schema, protocol, http):
+    sum_m = _method(schema, "Sum", StreamType.CLIENT_STREAM)
+    fail = _method(schema, "Fail", StreamType.UNARY)
+
+    async def numbers() -> AsyncIterator[Any]:
+        for n in (40, 2):
+            yield sum_m.input(n=n)
+
+    async with _client(peer.base_url, protocol, http) as client:
+        res = await client.execute_client_stream(request=numbers(), method=sum_m)
+        assert (res.total, res.messages) == (42, 2)
+        with pytest.raises(ConnectError) as err:
+            req = fail.input(code=5, message="gone", with_details=True)
+            await client.execute_unary(request=req, method=fail)
+    assert (err.value.code, err.value.message) == (Code.NOT_FOUND, "gone")
+    info = error_details_pb2.ErrorInfo.FromString(err.value.details[0].message_bytes)
+    assert [d.type_name for d in err.value.details] == [
+        "google.rpc.ErrorInfo",
+        "google.rpc.BadRequest",
+    ]
+    assert dict(info.metadata) == {"code": "5"}
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("http", ["h1", "h2c"])
+async def test_connectrpc_connect_get(peer, schema, http):
+    lookup = _method(schema, "Lookup", StreamType.UNARY)
+    async with _client(peer.base_url, ProtocolType.CONNECT, http, "json") as client:
+        res = await client.execute_unary(request=lookup.input(message="g"), method=lookup, use_get=True)
+    assert res.message == "g"
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("protocol", [ProtocolType.CONNECT, ProtocolType.GRPC, ProtocolType.GRPC_WEB])
+async def test_connectrpc_bidi_full_duplex_over_h2c(peer, schema, protocol):
+    chat = _method(schema, "Chat", StreamType.BIDI_STREAM)
+    turn = asyncio.Event()
+
+    async def requests() -> AsyncIterator[Any]:
+        for word in ("a", "b", "c"):
+            yield chat.input(message=word)
+            await turn.wait()  # the answer to this one must come before the next request
+            turn.clear()
+
+    seen = []
+    async with asyncio.timeout(20):
+        async with _client(peer.base_url, protocol, "h2c") as client:
+            async for res in client.execute_bidi_stream(request=requests(), method=chat):
+                seen.append((res.message, res.seq))
+                turn.set()
+    assert seen == [("a", 1), ("b", 2), ("c", 3)]
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("protocol", [ProtocolType.CONNECT, ProtocolType.GRPC_WEB])
+async def test_connectrpc_bidi_over_http1(peer, schema, protocol):
+    """connect-node refuses bidi over HTTP/1.1 (505); hypercorn + connect-python serves it."""
+    chat = _method(schema, "Chat", StreamType.BIDI_STREAM)
+
+    async def requests() -> AsyncIterator[Any]:
+        for word in ("a", "b"):
+            yield chat.input(message=word)
+
+    async with asyncio.timeout(20), _client(peer.base_url, protocol, "h1") as client:
+        stream = client.execute_bidi_stream(request=requests(), method=chat)
+        if peer.name == "node":
+            with pytest.raises(ConnectError, match="HTTP Version Not Supported"):
+                [r async for r in stream]
+        else:
+            assert [(r.message, r.seq) async for r in stream] == [("a", 1), ("b", 2)]
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("http", ["h1", "h2c"])
+async def test_connectrpc_runner_service_under_prefix(node_peer, schema, http):
+    ping = _method(schema, "Ping", StreamType.UNARY, RUNNER_SERVICE)
+    async with _client(node_peer.runner_base_url, ProtocolType.CONNECT, http) as client:
+        res = await client.execute_unary(request=ping.input(data="pong"), method=ping)
+    assert res.data == "pong"
+
+
+# --- httpx: raw Connect JSON (the peers' own JSON codecs, Any included) and gzip -----------
+
+
+@pytest.mark.parametrize("http2", [False, True], ids=["h1", "h2c"])
+def test_raw_connect_json_kitchen_roundtrip_and_gzip(peer, schema, http2):
+    kitchen_t = schema.message("rpcctl.test.v1.Kitchen")
+    body = {"message": "y" * 4096, "kitchen": KITCHEN}
+    with httpx.Client(http1=not http2, http2=http2, timeout=20) as client:
+        res = client.post(
+            peer.base_url + _path("Echo"),
+            json=body,
+            headers={"accept-encoding": "gzip", "content-type": "application/json"},
+        )
+    assert res.status_code == 200, res.text
+    assert res.http_version == ("HTTP/2" if http2 else "HTTP/1.1")
+    assert res.headers["content-encoding"] == "gzip"
+    got = res.json()
+    assert got["message"] == body["message"]
+    want = json_format.ParseDict(KITCHEN, kitchen_t(), descriptor_pool=schema.pool)
+    back = json_format.ParseDict(got["kitchen"], kitchen_t(), descriptor_pool=schema.pool)
+    assert back == want
+
+
+# --- buf curl ------------------------------------------------------------------------------
+
+
+def _buf(buf: Path, schema_path: Path, url: str, *args: str, stdin: str | None = None):
+    env = dict(os.environ, BUF_CACHE_DIR=str(schema_path.parent / "buf-cache"))
+    argv = [str(buf), "curl", "--schema", str(schema_path), *args, url]
+    return subprocess.run(argv, input=stdin, capture_output=True, text=True, timeout=60, check=False, env=env)
+
+
+def _json_docs(text: str) -> list[Any]:
+    """The JSON documents buf curl printed one after the other (one per message)."""
+    decoder, docs, rest = json.JSONDecoder(), [], text.strip()
+    while rest:
+        doc, end = decoder.raw_decode(rest)
+        docs.append(doc)
+        rest = rest[end:].lstrip()
+    return docs
+
+
+@pytest.mark.parametrize(
+    "flags",
+    [
+        ["--protocol", "connect"],
+        ["--protocol", "connect", "--http2-prior-knowledge"],
+        ["--protocol", "grpcweb"],
+        ["--protocol", "grpcweb", "--http2-prior-knowledge"],
+        ["--protocol", "grpc", "--http2-prior-knowledge"],
+    ],
+    ids=["connect-h1", "connect-h2c", "grpcweb-h1", "grpcweb-h2c", "grpc-h2c"],
+)
+def test_buf_curl_unary_and_server_stream(peer, buf_path, test_descriptor_set, flags):
+    data = json.dumps({"message": "hi", "kitchen": KITCHEN})
+    done = _buf(buf_path, test_descriptor_set, peer.base_url + _path("Echo"), *flags, "-d", data)
+    assert done.returncode == 0, done.stderr
+    (res,) = _json_docs(done.stdout)
+    assert res["message"] == "hi"
+    assert res["kitchen"]["any"] == KITCHEN["any"]
+    done = _buf(buf_path, test_descriptor_set, peer.base_url + _path("Count"), *flags, "-d", '{"count": 3}')
+    assert done.returncode == 0, done.stderr
+    assert _json_docs(done.stdout) == [{"n": 1}, {"n": 2}, {"n": 3}]
+
+
+@pytest.mark.parametrize("protocol", ["connect", "grpc", "grpcweb"])
+def test_buf_curl_bidi_and_error(peer, buf_path, test_descriptor_set, protocol):
+    flags = ["--protocol", protocol, "--http2-prior-knowledge"]
+    chat = peer.base_url + _path("Chat")
+    done = _buf(
+        buf_path,
+        test_descriptor_set,
+        chat,
+        *flags,
+        "-d",
+        "@-",
+        stdin='{"message":"a"}\n{"message":"b"}\n',
+    )
+    assert done.returncode == 0, done.stderr
+    assert _json_docs(done.stdout) == [{"message": "a", "seq": 1}, {"message": "b", "seq": 2}]
+    fail = peer.base_url + _path("Fail")
+    done = _buf(buf_path, test_descriptor_set, fail, *flags, "-d", '{"code": 5, "message": "gone"}')
+    assert done.returncode != 0
+    (err,) = _json_docs(done.stderr)
+    assert (err["code"], err["message"]) == ("not_found", "gone")
+
+
+def test_buf_curl_runner_ping_only_under_prefix(node_peer, buf_path, test_descriptor_set):
+    ping = f"{RUNNER_PREFIX}/{RUNNER_SERVICE}/Ping"
+    done = _buf(buf_path, test_descriptor_set, node_peer.base_url + ping, "-d", '{"data": "pong"}')
+    assert done.returncode == 0, done.stderr
+    assert _json_docs(done.stdout) == [{"data": "pong"}]
+    root = node_peer.base_url + f"/{RUNNER_SERVICE}/Ping"
+    done = _buf(buf_path, test_descriptor_set, root, "-d", '{"data": "pong"}')
+    assert done.returncode != 0  # the prefix is not optional
