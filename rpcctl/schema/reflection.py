@@ -24,8 +24,6 @@ V1_PATH = "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo"
 V1ALPHA_PATH = "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo"
 NOT_ENABLED = "server reflection is not enabled on the server; give the schema with --proto or --protoset"
 
-_REFLECTION_PREFIX = "grpc.reflection."
-
 
 class ReflectionStream(Protocol):
     """One bidi reflection stream, carrying serialized messages."""
@@ -218,9 +216,7 @@ async def reflect(open_stream: StreamOpener, host: str = "") -> ReflectionResult
             try:
                 kept[service] = await _resolve(session, closure, service)
             except _Failure as exc:
-                # Servers often serve reflection from a pool that lacks its own descriptors.
-                if not service.startswith(_REFLECTION_PREFIX):
-                    failures.append((service, str(exc)))
+                failures.append((service, str(exc)))
     finally:
         await session.close()
     files = _validated(closure, kept, failures)

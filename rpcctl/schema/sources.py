@@ -109,7 +109,8 @@ def load_proto_files(files: Sequence[Path], import_paths: Sequence[Path] = ()) -
     search = [*roots, _wkt_include()]
 
     cache = SchemaCache()
-    key = cache_key(files, roots, contents)
+    # Absolute paths: the same relative names mean other files from another directory.
+    key = cache_key([f.absolute() for f in files], [r.absolute() for r in roots], contents)
     entry = cache.get(key)
     if entry is not None:
         try:

@@ -18,7 +18,8 @@ _WKT: dict[str, Any] = {
     "google.protobuf.Struct": {},
     "google.protobuf.Value": None,
     "google.protobuf.ListValue": [],
-    "google.protobuf.Any": {"@type": ""},
+    # An empty Any is valid proto3 JSON, so the skeleton parses as it is.
+    "google.protobuf.Any": {},
     "google.protobuf.FieldMask": "",
     "google.protobuf.Empty": {},
     "google.protobuf.DoubleValue": 0,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import ssl
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import grpc
@@ -21,6 +22,10 @@ if TYPE_CHECKING:
 
 DEFAULT_CONNECT_TIMEOUT = 10.0
 DETAILS_KEY = "grpc-status-details-bin"
+# grpcio reports a write that races with the server's final status as this INTERNAL
+# error and loses the real status. Before any message went out the call is safe to redo.
+CORE_WRITE_RACE = "Internal error from Core"
+RACE_RETRIES = 3
 
 
 class GrpcioChannel:
@@ -58,12 +63,12 @@ class GrpcioChannel:
         await self._ensure_connected()
         multicallable = self._channel.stream_stream(method.path)
         compression = grpc.Compression.Gzip if options.compression == "gzip" else None
-        call = multicallable(
-            metadata=_to_grpc_metadata(options.metadata),
-            timeout=options.timeout,
-            compression=compression,
-        )
-        return GrpcioCall(call)
+        metadata = _to_grpc_metadata(options.metadata)
+
+        def start() -> Any:
+            return multicallable(metadata=metadata, timeout=options.timeout, compression=compression)
+
+        return GrpcioCall(start)
 
     async def aclose(self) -> None:
         """Close the channel and its connections."""
@@ -73,29 +78,40 @@ class GrpcioChannel:
 class GrpcioCall:
     """A grpcio call seen through rpcctl's `Call` API."""
 
-    def __init__(self, call: Any) -> None:
-        self._call = call
+    def __init__(self, start: Callable[[], Any]) -> None:
+        self._start = start
+        self._call = start()
+        self._sent = False
         self.timings = Timings()
         self._trailers = Metadata()
         self._status: Status | None = None
 
     async def send(self, message: bytes) -> None:
         """Write one request message."""
-        try:
-            await self._call.write(message)
-        except grpc.aio.AioRpcError as exc:
-            raise self._finish_with(exc) from exc
-        except asyncio.InvalidStateError:
-            # The call already ended; the real status comes from receive().
-            pass
+        for attempt in range(RACE_RETRIES + 1):
+            try:
+                await self._call.write(message)
+            except grpc.aio.AioRpcError as exc:
+                if _lost_race(exc) and not self._sent and attempt < RACE_RETRIES:
+                    self._call = self._start()
+                    continue
+                raise self._finish_with(exc) from exc
+            except asyncio.InvalidStateError:
+                # The call already ended; the real status comes from receive().
+                pass
+            self._sent = True
+            return
 
     async def close_send(self) -> None:
         """Half-close the request stream."""
+        from grpc._cython import cygrpc
+
         try:
             await self._call.done_writing()
         except grpc.aio.AioRpcError as exc:
             raise self._finish_with(exc) from exc
-        except asyncio.InvalidStateError:
+        except (asyncio.InvalidStateError, cygrpc.InternalError):
+            # The call already ended (the race above); receive() reports its status.
             pass
 
     async def receive(self) -> bytes | None:
@@ -160,6 +176,10 @@ class GrpcioCall:
                 message = f"{message} (unreadable grpc-status-details-bin)"
         self._status = Status(rpc_code, message, details)
         return RpcError(rpc_code, message, details, tuple(trailers.items()))
+
+
+def _lost_race(exc: grpc.aio.AioRpcError) -> bool:
+    return exc.code() is grpc.StatusCode.INTERNAL and exc.details() == CORE_WRITE_RACE
 
 
 def _make_channel(settings: ChannelSettings) -> grpc.aio.Channel:

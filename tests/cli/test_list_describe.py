@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from tests.conftest import TEST_PROTO, GrpcServer
@@ -76,7 +77,7 @@ def test_describe_enum() -> None:
 def test_describe_template_of_a_method(grpc_server: GrpcServer) -> None:
     result = run_cli("describe", grpc_server.target, "Echo", "--template", *G)
     assert result.exit_code == 0, result.stderr
-    template = result.json
+    template = json.loads(result.stdout)  # one indented document, made for editing
     assert set(template) == {"message", "delayMs", "kitchen"}
     kitchen = template["kitchen"]
     assert kitchen["big"] == "0"

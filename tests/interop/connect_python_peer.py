@@ -166,6 +166,7 @@ async def _main(descriptor_set: Path) -> None:
     config.accesslog = None
     config.errorlog = None
     config.keep_alive_timeout = 60
+    config.graceful_timeout = 1.0
 
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()

@@ -25,6 +25,28 @@ RUNNER_SERVICE = "pkg.proto.runner.v1.RunnerService"
 # RunnerService is served only under this path prefix (connect-go style), never at the root.
 RUNNER_PREFIX = "/api/v1/pipeline"
 
+# A rpcctl.test.v1.Kitchen in proto3 JSON touching every special case of the JSON mapping.
+KITCHEN = {
+    "text": "héllo",
+    "big": "-9007199254740993",
+    "ubig": "18446744073709551615",
+    "blob": "AAEC/w==",
+    "ratio": 1.5,
+    "flag": True,
+    "color": "COLOR_GREEN",
+    "inner": {"name": "n", "values": [1, 2]},
+    "inners": [{"name": "a"}, {"values": [3]}],
+    "counts": {"a": "1", "b": "-2"},
+    "byId": {"7": {"name": "seven"}},
+    "choiceText": "c",
+    "at": "2024-01-02T03:04:05.123Z",
+    "took": "1.500s",
+    "extra": {"k": [1, "x", None, True], "o": {}},
+    "maybe": "m",
+    "any": {"@type": "type.googleapis.com/rpcctl.test.v1.Inner", "name": "in-any"},
+    "tags": ["t1", "t2"],
+}
+
 
 def _include_dirs() -> list[Path]:
     import grpc_tools

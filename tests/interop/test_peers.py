@@ -1,17 +1,14 @@
 """The interop peers answer, as seen by clients nobody here wrote (no rpcctl code).
 
 grpcio (native gRPC, raw bytes), the connectrpc Python client (Connect, gRPC, gRPC-Web over
-HTTP/1.1 and h2c), httpx (raw Connect JSON, compression) and `buf curl`.
+HTTP/1.1 and h2c) and httpx (raw Connect JSON, compression). `buf curl`: test_peers_buf_curl.py.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
-import os
 import queue
-import subprocess
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -27,32 +24,12 @@ from connectrpc.method import IdempotencyLevel, MethodInfo, StreamType
 from connectrpc.protocol import ProtocolType
 from google.protobuf import json_format
 from google.rpc import error_details_pb2, status_pb2
-from interop_schema import RUNNER_PREFIX, RUNNER_SERVICE, TEST_SERVICE, Schema, load_schema
+from interop_schema import KITCHEN, RUNNER_SERVICE, TEST_SERVICE, Schema, load_schema
 from pyqwest import Client, HTTPTransport, HTTPVersion
 
 pytestmark = pytest.mark.interop
 
 PEERS = ["node_peer", "connect_python_peer"]
-KITCHEN = {
-    "text": "héllo",
-    "big": "-9007199254740993",
-    "ubig": "18446744073709551615",
-    "blob": "AAEC/w==",
-    "ratio": 1.5,
-    "flag": True,
-    "color": "COLOR_GREEN",
-    "inner": {"name": "n", "values": [1, 2]},
-    "inners": [{"name": "a"}, {"values": [3]}],
-    "counts": {"a": "1", "b": "-2"},
-    "byId": {"7": {"name": "seven"}},
-    "choiceText": "c",
-    "at": "2024-01-02T03:04:05.123Z",
-    "took": "1.500s",
-    "extra": {"k": [1, "x", None, True], "o": {}},
-    "maybe": "m",
-    "any": {"@type": "type.googleapis.com/rpcctl.test.v1.Inner", "name": "in-any"},
-    "tags": ["t1", "t2"],
-}
 
 
 @pytest.fixture(scope="module")
@@ -324,77 +301,3 @@ def test_raw_connect_json_kitchen_roundtrip_and_gzip(peer, schema, http2):
     want = json_format.ParseDict(KITCHEN, kitchen_t(), descriptor_pool=schema.pool)
     back = json_format.ParseDict(got["kitchen"], kitchen_t(), descriptor_pool=schema.pool)
     assert back == want
-
-
-# --- buf curl ------------------------------------------------------------------------------
-
-
-def _buf(buf: Path, schema_path: Path, url: str, *args: str, stdin: str | None = None):
-    env = dict(os.environ, BUF_CACHE_DIR=str(schema_path.parent / "buf-cache"))
-    argv = [str(buf), "curl", "--schema", str(schema_path), *args, url]
-    return subprocess.run(argv, input=stdin, capture_output=True, text=True, timeout=60, check=False, env=env)
-
-
-def _json_docs(text: str) -> list[Any]:
-    """The JSON documents buf curl printed one after the other (one per message)."""
-    decoder, docs, rest = json.JSONDecoder(), [], text.strip()
-    while rest:
-        doc, end = decoder.raw_decode(rest)
-        docs.append(doc)
-        rest = rest[end:].lstrip()
-    return docs
-
-
-@pytest.mark.parametrize(
-    "flags",
-    [
-        ["--protocol", "connect"],
-        ["--protocol", "connect", "--http2-prior-knowledge"],
-        ["--protocol", "grpcweb"],
-        ["--protocol", "grpcweb", "--http2-prior-knowledge"],
-        ["--protocol", "grpc", "--http2-prior-knowledge"],
-    ],
-    ids=["connect-h1", "connect-h2c", "grpcweb-h1", "grpcweb-h2c", "grpc-h2c"],
-)
-def test_buf_curl_unary_and_server_stream(peer, buf_path, test_descriptor_set, flags):
-    data = json.dumps({"message": "hi", "kitchen": KITCHEN})
-    done = _buf(buf_path, test_descriptor_set, peer.base_url + _path("Echo"), *flags, "-d", data)
-    assert done.returncode == 0, done.stderr
-    (res,) = _json_docs(done.stdout)
-    assert res["message"] == "hi"
-    assert res["kitchen"]["any"] == KITCHEN["any"]
-    done = _buf(buf_path, test_descriptor_set, peer.base_url + _path("Count"), *flags, "-d", '{"count": 3}')
-    assert done.returncode == 0, done.stderr
-    assert _json_docs(done.stdout) == [{"n": 1}, {"n": 2}, {"n": 3}]
-
-
-@pytest.mark.parametrize("protocol", ["connect", "grpc", "grpcweb"])
-def test_buf_curl_bidi_and_error(peer, buf_path, test_descriptor_set, protocol):
-    flags = ["--protocol", protocol, "--http2-prior-knowledge"]
-    chat = peer.base_url + _path("Chat")
-    done = _buf(
-        buf_path,
-        test_descriptor_set,
-        chat,
-        *flags,
-        "-d",
-        "@-",
-        stdin='{"message":"a"}\n{"message":"b"}\n',
-    )
-    assert done.returncode == 0, done.stderr
-    assert _json_docs(done.stdout) == [{"message": "a", "seq": 1}, {"message": "b", "seq": 2}]
-    fail = peer.base_url + _path("Fail")
-    done = _buf(buf_path, test_descriptor_set, fail, *flags, "-d", '{"code": 5, "message": "gone"}')
-    assert done.returncode != 0
-    (err,) = _json_docs(done.stderr)
-    assert (err["code"], err["message"]) == ("not_found", "gone")
-
-
-def test_buf_curl_runner_ping_only_under_prefix(node_peer, buf_path, test_descriptor_set):
-    ping = f"{RUNNER_PREFIX}/{RUNNER_SERVICE}/Ping"
-    done = _buf(buf_path, test_descriptor_set, node_peer.base_url + ping, "-d", '{"data": "pong"}')
-    assert done.returncode == 0, done.stderr
-    assert _json_docs(done.stdout) == [{"data": "pong"}]
-    root = node_peer.base_url + f"/{RUNNER_SERVICE}/Ping"
-    done = _buf(buf_path, test_descriptor_set, root, "-d", '{"data": "pong"}')
-    assert done.returncode != 0  # the prefix is not optional
