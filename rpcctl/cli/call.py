@@ -187,7 +187,7 @@ async def _print_responses(
                 return
             message = codec.decode(data, cls)
             if printer.fmt == "text":
-                printer.print_text(message_to_text(message))
+                printer.print_text(message_to_text(message, schema.pool))
             else:
                 printer.print_json(message_to_json(message, emit_defaults, schema.pool))
     except BaseException:

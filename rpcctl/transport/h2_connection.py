@@ -20,6 +20,7 @@ import h2.connection
 import h2.errors
 import h2.events
 import h2.exceptions
+import h2.settings
 
 from rpcctl.errors import RpcError, TransportError
 from rpcctl.transport.tls import ssl_context, tls_failure, uses_tls
@@ -36,7 +37,6 @@ READ_SIZE = 65536
 CONNECTION_WINDOW = 16 * 1024 * 1024
 STREAM_WINDOW = 4 * 1024 * 1024
 ALPN_H2 = "h2"
-_EOF = b""
 
 
 class NotHttp2(Exception):
@@ -317,7 +317,7 @@ class H2Stream:
         self._head: asyncio.Future[tuple[int, Metadata]] = (
             asyncio.get_running_loop().create_future()
         )
-        self._chunks: asyncio.Queue[tuple[bytes, int] | RpcError] = asyncio.Queue()
+        self._chunks: asyncio.Queue[tuple[bytes, int] | RpcError | None] = asyncio.Queue()
         self.trailers = Metadata()
         self._finished = False
         self._request_ended = False
@@ -337,7 +337,7 @@ class H2Stream:
 
     def on_end(self) -> None:
         """END_STREAM arrived."""
-        self._chunks.put_nowait((_EOF, 0))
+        self._chunks.put_nowait(None)
 
     def fail(self, error: RpcError) -> None:
         """The stream or connection broke."""
@@ -366,18 +366,19 @@ class H2Stream:
         if self._finished:
             return None
         item = await self._chunks.get()
+        if item is None:
+            self._finished = True
+            return None
         if isinstance(item, RpcError):
             self._finished = True
             raise item
         data, flow_length = item
-        if data is _EOF and flow_length == 0:
-            self._finished = True
-            return None
         await self._connection.acknowledge(self.stream_id, flow_length)
         return data
 
     async def aclose(self) -> None:
         """Reset the stream unless it finished."""
         if not self._finished:
+            self.fail(RpcError(Code.CANCELLED, "stream closed by the client"))
             self._finished = True
             await self._connection.reset(self.stream_id)

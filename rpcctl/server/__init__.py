@@ -1,0 +1,1 @@
+"""One listening port serving Connect, gRPC-Web and native gRPC for a table of handlers."""

@@ -1,0 +1,73 @@
+"""What a handler sees of one call, whatever the protocol: the server half of the call API.
+
+A handler is `async def handle(call: ServerCall) -> None`. It reads request messages
+with `receive()` until None, writes responses with `send()`, may add response headers
+before its first `send` and trailers at any time, and fails the call by raising
+`rpcctl.errors.RpcError`. Messages are bytes in the call's codec (`proto` or `json`);
+`rpcctl.server.typed` adapts handlers that work on protobuf messages.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Protocol
+
+from rpcctl.wire.metadata import Metadata
+
+if TYPE_CHECKING:
+    from rpcctl.schema.registry import CallKind
+    from rpcctl.transport.target import RpcProtocol
+
+
+class ServerCall(Protocol):
+    """One call as its handler sees it."""
+
+    method_path: str
+    protocol: RpcProtocol
+    codec: str
+    request_headers: Metadata
+    response_headers: Metadata
+    response_trailers: Metadata
+    deadline: float | None
+    peer: str
+    call_id: str
+
+    async def receive(self) -> bytes | None:
+        """The next request message, or None once the client half-closed."""
+
+    async def send(self, message: bytes) -> None:
+        """Send one response message (the first send also sends the response headers)."""
+
+
+Handle = Callable[[ServerCall], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Handler:
+    """A method the server serves: its path, call kind and coroutine."""
+
+    path: str
+    kind: CallKind
+    handle: Handle
+    no_side_effects: bool = False
+
+
+@dataclass
+class HandlerTable:
+    """The methods a server serves, and what answers a method not in the table.
+
+    `fallback` (the proxy's forwarder) receives every call whose path is not in the
+    table; without one, such calls end UNIMPLEMENTED.
+    """
+
+    handlers: dict[str, Handler] = field(default_factory=dict)
+    fallback: Handle | None = None
+
+    def add(self, handler: Handler) -> None:
+        """Serve `handler.path` with `handler`."""
+        self.handlers[handler.path] = handler
+
+    def lookup(self, path: str) -> Handler | None:
+        """The handler of a path, if any."""
+        return self.handlers.get(path)

@@ -1,0 +1,235 @@
+"""`HttpCall`: rpcctl's one call API over a sans-IO client protocol and an HTTP exchange.
+
+Calls with one request message (unary, server streaming) send the request when the request
+stream is half-closed, with a fixed body; calls with a request stream (client, bidi) open the
+exchange at once and stream the body. The deadline is enforced here, on every wait.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, TypeVar
+
+from rpcctl.client import Timings
+from rpcctl.errors import ProtocolError, RpcctlError, RpcError, Status, UsageError
+from rpcctl.wire.metadata import Metadata
+from rpcctl.wire.status import Code
+
+if TYPE_CHECKING:
+    from rpcctl.protocols.exchange import ClientProtocol, RequestHead, ResponseDecoder
+    from rpcctl.transport.exchange import Exchange
+
+T = TypeVar("T")
+Opener = Callable[["RequestHead", "bytes | None"], Awaitable["Exchange"]]
+
+
+class HttpCall:
+    """A Connect or gRPC-Web call in flight, seen through rpcctl's `Call` API."""
+
+    def __init__(
+        self,
+        protocol: ClientProtocol,
+        opener: Opener,
+        *,
+        streamed_request: bool,
+        single_response: bool,
+        timeout: float | None,
+        full_duplex: bool = True,
+    ) -> None:
+        self.timings = Timings()
+        self.full_duplex = full_duplex
+        self.http_status: int | None = None
+        self.http_version: str | None = None
+        self._protocol = protocol
+        self._opener = opener
+        self._streamed = streamed_request
+        self._single_response = single_response
+        self._timeout = timeout
+        self._deadline = None if timeout is None else time.monotonic() + timeout
+        self._decoder: ResponseDecoder = protocol.new_decoder()
+        self._exchange: Exchange | None = None
+        self._started = asyncio.Event()
+        self._start_error: BaseException | None = None
+        self._request: bytes | None = None
+        self._closed_send = False
+        self._headers: Metadata | None = None
+        self._messages: deque[bytes] = deque()
+        self._received = 0
+        self._eof = False
+        self._error: RpcctlError | None = None
+        self._status: Status | None = None
+
+    async def start_stream(self) -> None:
+        """Open the exchange of a streamed request: the headers go out now."""
+        await self._bounded(self._open(self._protocol.stream_head(), None))
+
+    async def _open(self, head: RequestHead, body: bytes | None) -> None:
+        try:
+            self._exchange = await self._opener(head, body)
+        except BaseException as exc:
+            self._start_error = exc
+            raise
+        finally:
+            self._started.set()
+
+    async def send(self, message: bytes) -> None:
+        """Send one request message (dropped if the call already ended)."""
+        if self._closed_send:
+            raise UsageError("cannot send after the request stream was closed")
+        if not self._streamed:
+            if self._request is not None:
+                raise UsageError("this method takes exactly one request message")
+            self._request = message
+            return
+        if self._status is not None or self._exchange is None:
+            return
+        await self._bounded(self._exchange.write(self._protocol.encode_message(message)))
+
+    async def close_send(self) -> None:
+        """Half-close: for a one-message request, this sends it."""
+        if self._closed_send:
+            return
+        self._closed_send = True
+        if self._streamed:
+            if self._exchange is not None and self._status is None:
+                await self._bounded(self._exchange.end())
+            return
+        if self._request is None:
+            self._start_error = UsageError("this method takes exactly one request message")
+            self._started.set()
+            raise self._start_error
+        head, body = self._protocol.unary_request(self._request)
+        await self._bounded(self._open(head, body if body is not None else None))
+
+    async def response_headers(self) -> Metadata:
+        """The response headers (Connect unary: without the ``trailer-`` ones)."""
+        if self._headers is None:
+            await self._bounded(self._await_head())
+        return self._headers if self._headers is not None else Metadata()
+
+    async def receive(self) -> bytes | None:
+        """The next response message; None at an OK end; `RpcError` at any other end."""
+        if not self._messages and self._error is not None:
+            raise self._error
+        if not self._messages and self._eof:
+            return None
+        if not self._messages:
+            await self._bounded(self._fill())
+        if not self._messages:
+            return None
+        message = self._messages.popleft()
+        self._received += 1
+        if self._received == 1:
+            self.timings.first_message = time.monotonic()
+        if self._single_response and self._received > 1:
+            await self._finish_with(
+                ProtocolError(Code.UNIMPLEMENTED, "the server sent more than one response message")
+            )
+        return message
+
+    @property
+    def trailers(self) -> Metadata:
+        """The trailing metadata once the call ended."""
+        return self._decoder.trailers
+
+    @property
+    def status(self) -> Status | None:
+        """The final status once the call ended."""
+        return self._status
+
+    async def cancel(self) -> None:
+        """Abandon the call; later waits raise CANCELLED."""
+        if self._status is None:
+            self._status = Status(Code.CANCELLED, "cancelled by the client")
+            self._error = RpcError(Code.CANCELLED, "cancelled by the client")
+            self.timings.ended = time.monotonic()
+        self._started.set()
+        await self._release()
+
+    async def _await_head(self) -> None:
+        if self._headers is not None:
+            return
+        await self._started.wait()
+        if self._start_error is not None:
+            raise self._start_error
+        if self._error is not None:
+            raise self._error
+        if self._exchange is None:
+            raise RpcError(Code.CANCELLED, "cancelled by the client")
+        try:
+            status, headers = await self._exchange.response()
+            self.http_status = status
+            self.http_version = self._exchange.http_version
+            self.timings.headers = time.monotonic()
+            try:
+                self._decoder.start(status, headers)
+            finally:
+                self._headers = self._decoder.headers
+        except RpcctlError as exc:
+            await self._finish_with(exc)
+
+    async def _fill(self) -> None:
+        await self._await_head()
+        exchange = self._exchange
+        if exchange is None:
+            return
+        try:
+            while not self._messages:
+                chunk = await exchange.read()
+                if chunk is None:
+                    self._messages.extend(self._decoder.finish())
+                    self._eof = True
+                    break
+                self._messages.extend(self._decoder.feed(chunk))
+        except RpcctlError as exc:
+            await self._finish_with(exc)
+        if self._eof:
+            if self._single_response and self._received + len(self._messages) == 0:
+                await self._finish_with(
+                    ProtocolError(Code.UNIMPLEMENTED, "the call ended without a response message")
+                )
+            self._status = self._decoder.status or Status(Code.OK)
+            self.timings.ended = time.monotonic()
+            await self._release()
+
+    async def _finish_with(self, error: RpcctlError) -> None:
+        if isinstance(error, RpcError) and not error.metadata and len(self._decoder.trailers):
+            error = type(error)(error.code, error.message, error.details, self._decoder.trailers.items())
+        if self._error is None:
+            self._error = error
+            self._status = (
+                error.status if isinstance(error, RpcError) else Status(Code.UNAVAILABLE, str(error))
+            )
+            self.timings.ended = time.monotonic()
+        await self._release()
+        raise self._error
+
+    async def _release(self) -> None:
+        exchange = self._exchange
+        if exchange is not None:
+            with contextlib.suppress(RpcctlError, OSError):
+                await exchange.aclose()
+
+    async def _bounded(self, awaitable: Awaitable[T]) -> T:
+        """Await within the call's deadline; past it, abort with DEADLINE_EXCEEDED."""
+        if self._deadline is None:
+            return await awaitable
+        try:
+            async with asyncio.timeout_at(
+                asyncio.get_running_loop().time() + (self._deadline - time.monotonic())
+            ):
+                return await awaitable
+        except TimeoutError:
+            error = RpcError(
+                Code.DEADLINE_EXCEEDED, f"deadline of {self._timeout:g}s exceeded"
+            )
+            if self._status is None:
+                self._status = error.status
+                self._error = error
+                self.timings.ended = time.monotonic()
+            await self._release()
+            raise (self._error or error) from None
