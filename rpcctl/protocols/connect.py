@@ -7,6 +7,7 @@ Sans-IO: `ConnectClient` builds request heads and bodies; `ConnectUnaryDecoder` 
 from __future__ import annotations
 
 import base64
+import contextlib
 from typing import NoReturn
 from urllib.parse import quote
 
@@ -111,7 +112,12 @@ class ConnectClient:
             raise UsageError(f"invalid request metadata: {exc.message}") from None
 
     def unary_request(self, message: bytes) -> tuple[RequestHead, bytes | None]:
-        """A unary POST with the bare (optionally compressed) message, or a GET."""
+        """A unary POST with the bare (optionally compressed) message, or a GET.
+
+        A server-streaming call has one request message too, but it is enveloped.
+        """
+        if self.streaming:
+            return self.stream_head(), self.encode_message(message)
         headers = self._common_headers()
         if self.use_get:
             query = get_query(self.codec, message, self.compression)
@@ -211,13 +217,10 @@ class ConnectUnaryDecoder:
         """The one response message, or the error the body or HTTP status describes."""
         body = self._body.getvalue()
         if self._http_status != 200:
-            if body and compression.is_supported(self._raw_encoding or compression.IDENTITY):
-                try:
-                    body = compression.decompress(
-                        self._raw_encoding or compression.IDENTITY, body, self.max_message_size
-                    )
-                except RpcError:
-                    pass
+            encoding = self._raw_encoding or compression.IDENTITY
+            if body and compression.is_supported(encoding):
+                with contextlib.suppress(RpcError):
+                    body = compression.decompress(encoding, body, self.max_message_size)
             error = parse_connect_error(body, self._http_status, self._content_type)
             return self._raise(error)
         if self._encoding is not None and body:

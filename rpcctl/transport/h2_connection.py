@@ -201,8 +201,9 @@ class H2Connection:
                 self._writer.write(data)
                 await self._writer.drain()
             except OSError as exc:
-                self._fail(RpcError(Code.UNAVAILABLE, f"connection to {self.settings.target.address} broke: {exc}"))
-                raise self._error from exc  # type: ignore[misc]
+                address = self.settings.target.address
+                self._fail(RpcError(Code.UNAVAILABLE, f"connection to {address} broke: {exc}"))
+                raise RpcError(Code.UNAVAILABLE, f"connection to {address} broke: {exc}") from exc
 
     async def _read_loop(self) -> None:
         address = self.settings.target.address
@@ -237,7 +238,8 @@ class H2Connection:
         if isinstance(event, h2.events.ConnectionTerminated):
             self.closed = True
             if event.error_code != h2.errors.ErrorCodes.NO_ERROR:
-                self._fail(RpcError(Code.UNAVAILABLE, f"server ended the connection: GOAWAY {event.error_code!s}"))
+                reason = f"server ended the connection: GOAWAY {event.error_code!s}"
+                self._fail(RpcError(Code.UNAVAILABLE, reason))
             else:
                 last = event.last_stream_id or 0
                 for sid, stream in list(self._streams.items()):
@@ -245,9 +247,10 @@ class H2Connection:
                         stream.fail(RpcError(Code.UNAVAILABLE, "server is going away (GOAWAY)"))
             return
         stream_id = getattr(event, "stream_id", None)
-        stream = self._streams.get(stream_id) if stream_id is not None else None
-        if stream is None:
+        found = self._streams.get(stream_id) if stream_id is not None else None
+        if found is None:
             return
+        stream = found
         if isinstance(event, h2.events.ResponseReceived):
             stream.on_headers(event.headers)
         elif isinstance(event, h2.events.DataReceived):
@@ -293,7 +296,7 @@ def _metadata(headers: list[tuple[bytes, bytes]]) -> Metadata:
 
 
 def _reset_error(error_code: int) -> RpcError:
-    codes = {
+    codes: dict[int, Code] = {
         h2.errors.ErrorCodes.REFUSED_STREAM: Code.UNAVAILABLE,
         h2.errors.ErrorCodes.CANCEL: Code.CANCELLED,
         h2.errors.ErrorCodes.ENHANCE_YOUR_CALM: Code.RESOURCE_EXHAUSTED,
