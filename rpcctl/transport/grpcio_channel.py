@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import errno
+import os
 import socket
 import ssl
 from collections.abc import Callable
@@ -250,9 +252,7 @@ async def _diagnose(settings: ChannelSettings) -> str:
         else:
             _, writer = await asyncio.wait_for(asyncio.open_connection(target.host, target.port), 5)
     except (OSError, TimeoutError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        if isinstance(exc, socket.gaierror):
-            reason = f"cannot resolve host ({reason})"
+        reason = _socket_reason(exc)
         return f"cannot connect to {target.address}: {reason or 'timed out'}"
     writer.close()
     if settings.tls.enabled or target.tls:
@@ -260,6 +260,19 @@ async def _diagnose(settings: ChannelSettings) -> str:
             f"TLS handshake with {target.address} failed (use --cacert, or --insecure to skip verification)"
         )
     return f"{target.address} accepted the connection but does not speak gRPC over HTTP/2 (is it TLS? try https://)"
+
+
+def _socket_reason(exc: BaseException) -> str:
+    """A short reason for a failed connect: `connection refused`, not asyncio's sentence."""
+    if isinstance(exc, socket.gaierror):
+        return f"cannot resolve host ({exc.strerror or exc})"
+    if isinstance(exc, OSError):
+        number = exc.errno
+        if number is None and "Connect call failed" in str(exc):
+            number = errno.ECONNREFUSED
+        if number is not None:
+            return os.strerror(number).lower()
+    return str(exc) or "timed out"
 
 
 def _to_grpc_metadata(metadata: Metadata) -> list[tuple[str, str | bytes]]:

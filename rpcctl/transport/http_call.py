@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from rpcctl.protocols.exchange import ClientProtocol, RequestHead, ResponseDecoder
     from rpcctl.transport.exchange import Exchange
 
+HTTP_VERSION_NOT_SUPPORTED = 505
 T = TypeVar("T")
 Opener = Callable[["RequestHead", "bytes | None"], Awaitable["Exchange"]]
 
@@ -39,6 +40,7 @@ class HttpCall:
         single_response: bool,
         timeout: float | None,
         full_duplex: bool = True,
+        buffered: bool = False,
     ) -> None:
         self.timings = Timings()
         self.full_duplex = full_duplex
@@ -46,7 +48,9 @@ class HttpCall:
         self.http_version: str | None = None
         self._protocol = protocol
         self._opener = opener
-        self._streamed = streamed_request
+        self._streamed = streamed_request and not buffered
+        # Half-duplex bidi: the request stream is collected and sent whole at half-close.
+        self._buffer: list[bytes] | None = [] if buffered else None
         self._single_response = single_response
         self._timeout = timeout
         self._deadline = None if timeout is None else time.monotonic() + timeout
@@ -80,6 +84,9 @@ class HttpCall:
         """Send one request message (dropped if the call already ended)."""
         if self._closed_send:
             raise UsageError("cannot send after the request stream was closed")
+        if self._buffer is not None:
+            self._buffer.append(self._protocol.encode_message(message))
+            return
         if not self._streamed:
             if self._request is not None:
                 raise UsageError("this method takes exactly one request message")
@@ -97,6 +104,11 @@ class HttpCall:
         if self._streamed:
             if self._exchange is not None and self._status is None:
                 await self._bounded(self._exchange.end())
+            return
+        if self._buffer is not None:
+            body = b"".join(self._buffer)
+            self._buffer = []
+            await self._bounded(self._open(self._protocol.stream_head(), body))
             return
         if self._request is None:
             self._start_error = UsageError("this method takes exactly one request message")
@@ -197,6 +209,13 @@ class HttpCall:
             await self._release()
 
     async def _finish_with(self, error: RpcctlError) -> None:
+        if (
+            isinstance(error, RpcError)
+            and not self.full_duplex
+            and self.http_status == HTTP_VERSION_NOT_SUPPORTED
+        ):
+            hint = f"{error.message} (the server wants HTTP/2 for bidi streams: drop --http1)"
+            error = type(error)(error.code, hint, error.details, error.metadata)
         if isinstance(error, RpcError) and not error.metadata and len(self._decoder.trailers):
             error = type(error)(error.code, error.message, error.details, self._decoder.trailers.items())
         if self._error is None:

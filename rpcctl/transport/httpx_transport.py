@@ -1,4 +1,4 @@
-"""Exchanges over httpx: HTTP/1.1 (and HTTP/2 when full duplex is not needed).
+"""Exchanges over httpx on HTTP/1.1 (HTTP/2 goes over `rpcctl.transport.h2_connection`).
 
 httpx sends the whole request body before it reads the response, so a streamed body here is
 half-duplex. Bodies are read raw (`aiter_raw`): httpx never decompresses, the protocol layer
@@ -60,17 +60,17 @@ def broken(settings: ChannelSettings, exc: BaseException) -> RpcError:
 
 
 class HttpxTransport:
-    """One httpx client for a target, HTTP/1.1 or HTTP/2 (ALPN, or h2c prior knowledge)."""
+    """One httpx client for a target, HTTP/1.1 only."""
 
-    def __init__(self, settings: ChannelSettings, *, http2: bool, http1: bool = True) -> None:
+    def __init__(self, settings: ChannelSettings) -> None:
         self.settings = settings
         verify: ssl.SSLContext | bool = False
         if uses_tls(settings):
-            verify = ssl_context(settings, ["h2", "http/1.1"] if http2 else ["http/1.1"])
+            verify = ssl_context(settings, ["http/1.1"])
         transport = httpx.AsyncHTTPTransport(
             verify=verify,
-            http1=http1,
-            http2=http2,
+            http1=True,
+            http2=False,
             uds=settings.target.unix_path,
             retries=0,
         )

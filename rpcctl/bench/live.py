@@ -1,0 +1,119 @@
+"""The view of a run while it goes: a rich Live panel on a terminal, a line every few seconds otherwise."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from typing import IO, Any
+
+from rpcctl.bench.progress import ProgressBoard
+from rpcctl.bench.stats import Stats
+
+TTY_REFRESH = 0.25
+LINE_INTERVAL = 5.0
+
+
+class LiveView:
+    """Renders a `ProgressBoard` until stopped."""
+
+    def __init__(
+        self,
+        board: ProgressBoard,
+        stream: IO[str],
+        *,
+        tty: bool,
+        label: str,
+        total: int | None,
+        duration: float | None,
+        console: Any | None = None,
+    ) -> None:
+        self.board = board
+        self.stream = stream
+        self.tty = tty
+        self.label = label
+        self.total = total
+        self.duration = duration
+        self.console = console
+        self._task: asyncio.Task[None] | None = None
+        self._run_started: float | None = None
+        self._last: tuple[float, int] = (time.monotonic(), 0)
+
+    def start(self) -> None:
+        """Start rendering in the background."""
+        self._task = asyncio.ensure_future(self._tty() if self.tty else self._lines())
+
+    async def stop(self) -> None:
+        """Stop rendering (the TTY panel is left as it last was)."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    def line(self) -> str:
+        """One line of progress, for a log."""
+        phase, stats = self.board.snapshot()
+        elapsed, current, average = self._rates(phase, stats)
+        codes = " ".join(f"{code}={n}" for code, n in stats.code_counts().items() if code != "OK")
+        return (
+            f"[{self.label}] {phase} {elapsed:6.1f}s calls={stats.count} rps={current:.0f} "
+            f"avg={average:.0f} p50={stats.histogram.percentile_ms(50):.2f}ms "
+            f"p99={stats.histogram.percentile_ms(99):.2f}ms errors={stats.errors}"
+            + (f" {codes}" if codes else "")
+        )
+
+    def _rates(self, phase: str, stats: Stats) -> tuple[float, float, float]:
+        now = time.monotonic()
+        if phase in ("run", "done") and self._run_started is None:
+            self._run_started = now
+        elapsed = now - self._run_started if self._run_started is not None else 0.0
+        last_at, last_count = self._last
+        current = (stats.count - last_count) / (now - last_at) if now > last_at else 0.0
+        self._last = (now, stats.count)
+        average = stats.count / elapsed if elapsed > 0 else 0.0
+        return elapsed, current, average
+
+    async def _lines(self) -> None:
+        while True:
+            await asyncio.sleep(LINE_INTERVAL)
+            self.stream.write(self.line() + "\n")
+            self.stream.flush()
+
+    async def _tty(self) -> None:
+        from rich.live import Live
+
+        with Live(self._panel(), console=self.console, refresh_per_second=4, transient=False) as live:
+            while True:
+                await asyncio.sleep(TTY_REFRESH)
+                live.update(self._panel())
+
+    def _panel(self) -> Any:
+        from rich.progress_bar import ProgressBar
+        from rich.table import Table
+
+        phase, stats = self.board.snapshot()
+        elapsed, current, average = self._rates(phase, stats)
+        grid = Table.grid(padding=(0, 2))
+        grid.add_row(
+            f"[bold]{self.label}[/] {phase}",
+            f"{elapsed:.1f}s",
+            f"calls {stats.count}",
+            f"{current:.0f}/s now",
+            f"{average:.0f}/s avg",
+            f"p50 {stats.histogram.percentile_ms(50):.2f} ms",
+            f"p99 {stats.histogram.percentile_ms(99):.2f} ms",
+        )
+        codes = ", ".join(f"{code} {n}" for code, n in stats.code_counts().items() if code != "OK")
+        grid.add_row(f"errors {stats.errors}" + (f" ({codes})" if codes else ""))
+        done, end = self._progress(stats, elapsed)
+        outer = Table.grid()
+        outer.add_row(grid)
+        outer.add_row(ProgressBar(total=end, completed=done, width=60))
+        return outer
+
+    def _progress(self, stats: Stats, elapsed: float) -> tuple[float, float]:
+        if self.total is not None:
+            return float(stats.count), float(max(self.total, 1))
+        if self.duration is not None:
+            return min(elapsed, self.duration), self.duration
+        return 0.0, 1.0

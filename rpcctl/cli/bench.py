@@ -1,0 +1,438 @@
+"""`rpcctl bench TARGET METHOD …`: load-test a method; `rpcctl bench merge A.json B.json …`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from rpcctl.cli import options as o
+from rpcctl.cli.runner import environment, run
+
+if TYPE_CHECKING:
+    from rpcctl.bench.plan import BenchPlan
+    from rpcctl.bench.report import BenchReport, RunReport
+    from rpcctl.cli.env import Environment
+
+LOAD = "Load"
+REPORT = "Report"
+TARGETS = "Targets"
+
+
+def bench_command(
+    ctx: typer.Context,
+    args: Annotated[
+        list[str],
+        typer.Argument(
+            help="TARGET METHOD (METHOD alone with --target), or: merge REPORT.json…",
+            metavar="TARGET METHOD | merge FILE…",
+            show_default=False,
+        ),
+    ],
+    concurrency: Annotated[
+        int, typer.Option("--concurrency", "-c", help="Calls in flight.", rich_help_panel=LOAD)
+    ] = 50,
+    total: Annotated[
+        int | None,
+        typer.Option("--total", "-n", help="Stop after this many calls (default 200).", rich_help_panel=LOAD),
+    ] = None,
+    duration: Annotated[
+        str | None, typer.Option("--duration", "-z", help="Run this long (e.g. 30s).", rich_help_panel=LOAD)
+    ] = None,
+    rps: Annotated[
+        float | None,
+        typer.Option("--rps", help="Open loop: start this many calls per second.", rich_help_panel=LOAD),
+    ] = None,
+    load_schedule: Annotated[
+        str, typer.Option("--load-schedule", help="const, step or line.", rich_help_panel=LOAD)
+    ] = "const",
+    load_start: Annotated[
+        float, typer.Option("--load-start", help="Starting rate (step, line).", rich_help_panel=LOAD)
+    ] = 0.0,
+    load_end: Annotated[
+        float, typer.Option("--load-end", help="Final rate (step, line).", rich_help_panel=LOAD)
+    ] = 0.0,
+    load_step: Annotated[
+        float,
+        typer.Option(
+            "--load-step", help="Rate step (step) or slope per second (line).", rich_help_panel=LOAD
+        ),
+    ] = 0.0,
+    load_step_duration: Annotated[
+        str, typer.Option("--load-step-duration", help="Time per step (step).", rich_help_panel=LOAD)
+    ] = "1s",
+    warmup: Annotated[
+        str | None,
+        typer.Option("--warmup", help="Make calls this long first, uncounted.", rich_help_panel=LOAD),
+    ] = None,
+    connections: Annotated[
+        int, typer.Option("--connections", help="Connections per target.", rich_help_panel=LOAD)
+    ] = 1,
+    workers: Annotated[
+        int | None,
+        typer.Option("--workers", help="Processes (default: one per core).", rich_help_panel=LOAD),
+    ] = None,
+    shard: Annotated[
+        str | None,
+        typer.Option("--shard", help="Run part i/N of the load (several machines).", rich_help_panel=LOAD),
+    ] = None,
+    data: Annotated[
+        str | None,
+        typer.Option(
+            "--data", "-d", help="Request JSON or @file; {{templates}} allowed.", rich_help_panel=LOAD
+        ),
+    ] = None,
+    data_file: Annotated[
+        Path | None,
+        typer.Option("--data-file", help="JSON Lines file: one request per line.", rich_help_panel=LOAD),
+    ] = None,
+    pick: Annotated[
+        str, typer.Option("--pick", help="round-robin or random (--data-file).", rich_help_panel=LOAD)
+    ] = "round-robin",
+    stream_messages: Annotated[
+        int | None,
+        typer.Option("--stream-messages", help="Messages sent per streaming call.", rich_help_panel=LOAD),
+    ] = None,
+    stream_interval: Annotated[
+        str | None,
+        typer.Option("--stream-interval", help="Pause between stream messages.", rich_help_panel=LOAD),
+    ] = None,
+    targets: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--target", help="A backend (repeatable; ipv4:…, dns:///… too).", rich_help_panel=TARGETS
+        ),
+    ] = None,
+    lb: Annotated[
+        str,
+        typer.Option("--lb", help="round_robin, pick_first or least_loaded.", rich_help_panel=TARGETS),
+    ] = "round_robin",
+    output_format: Annotated[
+        str, typer.Option("--format", "-O", help="summary, json, csv or html.", rich_help_panel=REPORT)
+    ] = "summary",
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write the report here.", rich_help_panel=REPORT)
+    ] = None,
+    max_error_rate: Annotated[
+        float,
+        typer.Option("--max-error-rate", help="Exit 1 above this error share (0-1).", rich_help_panel=REPORT),
+    ] = 0.0,
+    scenario: Annotated[
+        str | None, typer.Option("--scenario", help="runner: simulated CI runners.", rich_help_panel=LOAD)
+    ] = None,
+    runners: Annotated[
+        int, typer.Option("--runners", help="Simulated runners (--scenario runner).", rich_help_panel=LOAD)
+    ] = 10,
+    rows_per_sec: Annotated[
+        float,
+        typer.Option("--rows-per-sec", help="Log rows per second per runner.", rich_help_panel=LOAD),
+    ] = 100.0,
+    protocol: Annotated[
+        str,
+        typer.Option(
+            "--protocol", help="connect, grpc, grpc-web, or a list: grpc,connect.", rich_help_panel=o.CONN
+        ),
+    ] = "connect",
+    codec: Annotated[
+        str, typer.Option("--codec", help="Connect codec: proto or json.", rich_help_panel=o.CONN)
+    ] = "proto",
+    http2: o.Http2 = False,
+    http1: o.Http1 = False,
+    tls: o.Tls = False,
+    insecure: o.Insecure = False,
+    cacert: o.CaCert = None,
+    cert: o.Cert = None,
+    key: o.Key = None,
+    servername: o.ServerName = None,
+    authority: o.Authority = None,
+    connect_timeout: o.ConnectTimeout = None,
+    max_msg_size: o.MaxMsgSize = 4 * 1024 * 1024,
+    protos: o.Protos = None,
+    import_paths: o.ImportPaths = None,
+    protosets: o.Protosets = None,
+    reflect: o.Reflect = None,
+    headers: o.Headers = None,
+    timeout: Annotated[
+        str, typer.Option("--timeout", help="Deadline of each call.", rich_help_panel=o.CALL)
+    ] = "20s",
+    verbose: o.Verbose = False,
+) -> None:
+    """Load-test a method (ghz-style), live; or merge JSON reports of several runs."""
+    env = environment(ctx)
+    params = dict(ctx.params)
+
+    async def main() -> int:
+        from rpcctl.bench.render import FORMATS
+        from rpcctl.errors import UsageError
+
+        if output_format not in FORMATS:
+            raise UsageError(f"unknown report format {output_format!r}: use {', '.join(FORMATS)}")
+        if args and args[0] == "merge":
+            from rpcctl.bench.report import BenchReport
+
+            if len(args) < 2:
+                raise UsageError("bench merge needs at least one JSON report")
+            report = BenchReport.merged([BenchReport.load(Path(name)) for name in args[1:]])
+        elif scenario is not None:
+            report = await _run_scenario(env, args, params)
+        else:
+            report = await _run_bench(env, args, params)
+        return _emit(env, report, output_format, output, max_error_rate)
+
+    run(env, main, verbose=verbose)
+
+
+def _emit(env: Environment, report: BenchReport, fmt: str, output: Path | None, max_error_rate: float) -> int:
+    from rpcctl.bench.render import render
+    from rpcctl.cli.exit import ExitStatus
+    from rpcctl.errors import UsageError
+
+    text = render(report, fmt)
+    if output is not None:
+        try:
+            output.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(f"cannot write {output}: {exc.strerror or exc}") from None
+    else:
+        env.stdout.write(text)
+    if report.error_rate > max_error_rate:
+        env.stderr.write(
+            f"error: error rate {report.error_rate:.2%} is above --max-error-rate {max_error_rate:.2%}\n"
+        )
+        return ExitStatus.ERROR
+    return ExitStatus.OK
+
+
+def build_plan(params: dict[str, Any]) -> BenchPlan:
+    """The load plan the options describe."""
+    from rpcctl.bench.plan import BenchPlan, LoadSchedule, Pick, ScheduleKind
+    from rpcctl.errors import UsageError
+    from rpcctl.wire.timeout import parse_duration
+
+    try:
+        kind = ScheduleKind(params["load_schedule"])
+        pick = Pick(params["pick"])
+    except ValueError as exc:
+        raise UsageError(
+            f"{exc}: --load-schedule is const, step or line; --pick round-robin or random"
+        ) from None
+    schedule = None
+    if params["rps"] is not None or kind is not ScheduleKind.CONST:
+        if kind is ScheduleKind.CONST and (params["rps"] or 0) <= 0:
+            raise UsageError("--rps must be positive")
+        schedule = LoadSchedule(
+            kind,
+            rps=params["rps"] or 0.0,
+            start=params["load_start"],
+            end=params["load_end"],
+            step=params["load_step"],
+            step_duration=parse_duration(params["load_step_duration"]),
+        )
+        if kind is not ScheduleKind.CONST and params["duration"] is None and params["total"] is None:
+            raise UsageError("a step or line schedule needs --duration or --total")
+    interval = params["stream_interval"]
+    return BenchPlan(
+        concurrency=params["concurrency"],
+        total=params["total"],
+        duration=parse_duration(params["duration"]) if params["duration"] else None,
+        schedule=schedule,
+        warmup=parse_duration(params["warmup"]) if params["warmup"] else 0.0,
+        timeout=parse_duration(params["timeout"]) or None,
+        connections=params["connections"],
+        stream_messages=params["stream_messages"] or 1,
+        stream_interval=parse_duration(interval) if interval else 0.0,
+        pick=pick,
+    )
+
+
+def split_args(args: list[str], targets: list[str] | None, *, method: bool = True) -> tuple[list[str], str]:
+    """(targets, METHOD) from the positional arguments and --target."""
+    from rpcctl.errors import UsageError
+
+    wanted = (0 if targets else 1) + (1 if method else 0)
+    if len(args) != wanted:
+        usage = ("METHOD" if targets else "TARGET METHOD") if method else ("" if targets else "TARGET")
+        raise UsageError(f"expected {usage or 'no positional argument'}, got {' '.join(args) or 'nothing'}")
+    found = list(targets or []) + ([] if targets else [args[0]])
+    return found, args[-1] if method else ""
+
+
+def request_texts(data: str | None, data_file: Path | None, client_streams: bool) -> list[str]:
+    """The request texts: -d values (one template if it holds placeholders) or --data-file lines."""
+    import json
+
+    from rpcctl.bench.template import PLACEHOLDER
+    from rpcctl.cli.requests import read_data_argument
+    from rpcctl.errors import UsageError
+    from rpcctl.schema.jsoncodec import parse_json_values
+
+    if data is not None and data_file is not None:
+        raise UsageError("-d and --data-file exclude each other")
+    if data_file is not None:
+        try:
+            lines = data_file.read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UsageError(f"cannot read {data_file}: {exc}") from None
+        texts = [line for line in lines if line.strip()]
+        if not texts:
+            raise UsageError(f"{data_file}: no request in it")
+        return texts
+    if data is None:
+        return ["{}"]
+    if data == "@-":
+        raise UsageError("bench reads requests from -d or --data-file, not stdin")
+    text = read_data_argument(data) or ""
+    if PLACEHOLDER.search(text):
+        return [text]
+    values = parse_json_values(text)
+    return [json.dumps(value) for value in values] or ["{}"]
+
+
+async def _run_bench(env: Environment, args: list[str], params: dict[str, Any]) -> BenchReport:
+    from rpcctl.bench.balancer import Policy, expand_targets
+    from rpcctl.bench.payloads import HeaderSpec
+    from rpcctl.bench.plan import Shard
+    from rpcctl.bench.report import BenchReport
+    from rpcctl.client import MethodInfo
+    from rpcctl.errors import SchemaError, UsageError
+
+    target_args, method_spec = split_args(args, params["targets"])
+    plan = build_plan(params)
+    if params["shard"]:
+        plan = plan.shard(Shard.parse(params["shard"]))
+    protocols = [p.strip() for p in params["protocol"].split(",") if p.strip()]
+    if not protocols or len(set(protocols)) != len(protocols):
+        raise UsageError("--protocol: give each protocol once, e.g. grpc,connect,grpc-web")
+    try:
+        policy = Policy(params["lb"])
+    except ValueError:
+        raise UsageError(
+            f"unknown --lb {params['lb']!r}: use round_robin, pick_first or least_loaded"
+        ) from None
+    addresses = expand_targets(target_args)
+    settings = {p: [_settings(address, p, params) for address in addresses] for p in protocols}
+    loaded = await _load_schema(env, settings[protocols[0]][0], params)
+    schema = loaded.schema
+    try:
+        found = schema.find_method(method_spec)
+    except SchemaError as exc:
+        raise loaded.lookup_failed(exc) from exc
+    method = MethodInfo.from_descriptor(found)
+    texts = request_texts(params["data"], params["data_file"], method.kind.client_streams)
+    header_spec = HeaderSpec(tuple(params["headers"] or ()))
+    header_spec.compile()  # bad headers fail before any call
+    runs: list[RunReport] = []
+    for protocol in protocols:
+        runs.append(
+            await _run_protocol(
+                env, schema, found, method, texts, header_spec, settings[protocol], plan, policy, params
+            )
+        )
+    return BenchReport(runs)
+
+
+def _settings(address: str, protocol: str, params: dict[str, Any]) -> Any:
+    from rpcctl.cli.options import channel_settings, connection_params
+
+    conn = connection_params(params)
+    conn["protocol"] = protocol
+    return channel_settings(address, **conn)
+
+
+async def _load_schema(env: Environment, settings: Any, params: dict[str, Any]) -> Any:
+    from rpcctl.cli import session
+    from rpcctl.transport.factory import open_channel
+
+    request = session.schema_request(
+        params["protos"], params["import_paths"], params["protosets"], params["reflect"]
+    )
+    needs_server = request.reflect is not False and not (request.protos or request.protosets)
+    channel = open_channel(settings) if needs_server else None
+    try:
+        return await session.load(
+            env, request, channel, session.parse_headers(params["headers"]), verbose=params["verbose"]
+        )
+    finally:
+        if channel is not None:
+            await channel.aclose()
+
+
+async def _run_protocol(
+    env: Environment,
+    schema: Any,
+    found: Any,
+    method: Any,
+    texts: list[str],
+    headers: Any,
+    backends: list[Any],
+    plan: BenchPlan,
+    policy: Any,
+    params: dict[str, Any],
+) -> RunReport:
+    import datetime
+
+    from rpcctl.bench.job import BenchJob
+    from rpcctl.bench.live import LiveView
+    from rpcctl.bench.payloads import build_payload_spec, encoder_for
+    from rpcctl.bench.plan import default_workers
+    from rpcctl.bench.progress import ProgressBoard
+    from rpcctl.bench.report import RunReport
+    from rpcctl.bench.run import run_load
+    from rpcctl.transport.target import RpcProtocol
+
+    first = backends[0]
+    codec = "proto" if first.protocol is RpcProtocol.GRPC else first.codec
+    cls = schema.message_class(found.input_type)
+    payloads = build_payload_spec(
+        texts, schema.to_protoset(), found.input_type.full_name, codec, encoder_for(cls, schema.pool, codec)
+    )
+    job = BenchJob(
+        plan=plan,
+        method=method,
+        backends=tuple((str(s.target), s) for s in backends),
+        payloads=payloads,
+        headers=headers,
+        policy=policy,
+    )
+    workers = params["workers"] or default_workers()
+    workers = max(1, min(workers, plan.concurrency, plan.total if plan.total is not None else workers))
+    board = ProgressBoard(workers)
+    live = LiveView(
+        board,
+        env.stderr,
+        tty=env.stderr_isatty,
+        label=first.protocol.value,
+        total=plan.total,
+        duration=plan.duration,
+        console=env.console(stderr=True) if env.stderr_isatty else None,
+    )
+    started = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
+    result = await run_load(job, workers, board, live)
+    return RunReport(
+        protocol=first.protocol.value,
+        method=method.path.lstrip("/"),
+        targets=[name for name, _ in job.backends],
+        result=result,
+        options=_report_options(params, workers),
+        started_at=started,
+    )
+
+
+def _report_options(params: dict[str, Any], workers: int) -> dict[str, Any]:
+    keys = (
+        "concurrency", "total", "duration", "rps", "load_schedule", "load_start", "load_end", "load_step",
+        "load_step_duration", "warmup", "connections", "shard", "lb", "timeout", "stream_messages",
+        "stream_interval", "pick",
+    )  # fmt: skip
+    options = {key: params[key] for key in keys if params.get(key) is not None}
+    options["workers"] = workers
+    return options
+
+
+async def _run_scenario(env: Environment, args: list[str], params: dict[str, Any]) -> BenchReport:
+    from rpcctl.errors import UsageError
+
+    if params["scenario"] != "runner":
+        raise UsageError(f"unknown --scenario {params['scenario']!r}: the one scenario is runner")
+    raise UsageError("--scenario runner is not available yet")

@@ -1,0 +1,130 @@
+"""`rpcctl serve`: the stand-in RunnerService, with reflection and health, on one port.
+
+On start it prints one line on stderr, for people and for scripts that started it with
+port 0 (`READY_FORMAT`; the URL is the target to give clients, prefix included)::
+
+    serving pkg.proto.runner.v1.RunnerService on http://127.0.0.1:8080/api/v1 (connect, grpc, grpc-web)
+
+It serves until SIGTERM (exit 0) or Ctrl-C (exit 130). An address that cannot be bound
+(in use, not local) exits 1; a malformed one, or a bad tasks file, exits 2.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Annotated
+
+import typer
+
+from rpcctl.cli.runner import environment, run
+
+if TYPE_CHECKING:
+    from rpcctl.server.events import EventBus
+
+READY_FORMAT = "serving {service} on {url} (connect, grpc, grpc-web)"
+
+
+def serve_command(
+    ctx: typer.Context,
+    listen: Annotated[
+        str,
+        typer.Option(
+            "--listen", "-l", help="host:port, [::1]:port or unix:/path.sock; port 0 picks a free port."
+        ),
+    ] = "127.0.0.1:8080",
+    prefix: Annotated[
+        str,
+        typer.Option("--prefix", help="Path prefix of the service, e.g. /api/v1/pipeline."),
+    ] = "",
+    tasks: Annotated[
+        Path | None,
+        typer.Option("--tasks", help="Tasks that FetchTask hands out: a JSON (or YAML) list of tasks."),
+    ] = None,
+    registration_token: Annotated[
+        str | None,
+        typer.Option("--registration-token", help="Only runners registering with this token are accepted."),
+    ] = None,
+    cert: Annotated[Path | None, typer.Option("--cert", help="Server certificate (PEM): serve TLS.")] = None,
+    key: Annotated[Path | None, typer.Option("--key", help="Private key of --cert (PEM).")] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="One line per call on stderr.")] = False,
+) -> None:
+    """Serve a stand-in pkg.proto.runner.v1.RunnerService for runners to connect to."""
+    env = environment(ctx)
+
+    async def main() -> int:
+        import asyncio
+        import signal
+
+        from rpcctl.errors import TransportError, UsageError
+        from rpcctl.runner.handlers import build_table
+        from rpcctl.runner.messages import SERVICE
+        from rpcctl.runner.standin import StandInService
+        from rpcctl.runner.tasks import load_tasks
+        from rpcctl.schema.registry import Schema
+        from rpcctl.schema.sources import bundled_files
+        from rpcctl.server.events import EventBus
+        from rpcctl.server.serve import Server, parse_listen
+
+        parse_listen(listen)
+        if (cert is None) != (key is None):
+            raise UsageError("--cert and --key go together")
+        queued = load_tasks(tasks) if tasks is not None else []
+        schema = Schema(bundled_files())
+        service = StandInService(schema, queued, registration_token=registration_token)
+        bus = EventBus() if verbose else None
+        server = Server(
+            build_table(service, schema),
+            listen=listen,
+            prefix=prefix,
+            certfile=cert,
+            keyfile=key,
+            schema=schema,
+            bus=bus,
+        )
+        try:
+            await server.start()
+        except UsageError as exc:
+            if isinstance(exc.__cause__, OSError):  # could not bind: an I/O error, not a usage one
+                raise TransportError(str(exc)) from exc
+            raise
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        loop.add_signal_handler(signal.SIGTERM, stop.set)
+        printer = asyncio.create_task(_print_calls(bus, env.stderr)) if bus is not None else None
+        try:
+            env.stderr.write(READY_FORMAT.format(service=SERVICE, url=server.url) + "\n")
+            if verbose:
+                env.stderr.write(f"{len(queued)} task(s) queued\n")
+            env.stderr.flush()
+            stopped = asyncio.create_task(stop.wait())
+            serving = asyncio.create_task(server.wait_closed())
+            try:
+                await asyncio.wait({stopped, serving}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                stopped.cancel()
+                serving.cancel()
+        finally:
+            loop.remove_signal_handler(signal.SIGTERM)
+            if printer is not None:
+                printer.cancel()
+            await server.close()
+        return 0
+
+    run(env, main, verbose=verbose)
+
+
+async def _print_calls(bus: EventBus, stream: IO[str]) -> None:
+    """One line per finished call: method, status and duration."""
+    from rpcctl.server.events import EventKind
+    from rpcctl.wire.status import Code
+
+    with bus.subscribe() as events:
+        async for event in events:
+            if event.kind is not EventKind.END:
+                continue
+            code = Code.from_number(int(event.info.get("code", 0)))
+            millis = float(event.info.get("duration", 0.0)) * 1000
+            message = event.info.get("message") or ""
+            line = f"{event.method} {code.name} {millis:.1f}ms" + (f" {message}" if message else "")
+            stream.write(line + "\n")
+            stream.flush()

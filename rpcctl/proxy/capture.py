@@ -1,0 +1,319 @@
+"""The capture file (DESIGN.md §4): JSON Lines, append-only, one flushed line per event.
+
+Line 1 is the header::
+
+    {"format": "rpcctl-capture", "version": 1, "created": "2025-01-31T12:00:00.000000Z",
+     "schema": "<base64 FileDescriptorSet>" | null, "redacted": true, "rpcctl": "0.1.0", ...}
+
+Every other line is one event of one call, with ``t`` the monotonic seconds since the
+capture started::
+
+    {"t": 0.0012, "call": "c1", "event": "start", "method": "/pkg.Svc/M", "protocol": "connect",
+     "codec": "proto", "headers": [["authorization", "[REDACTED]"], ...], "peer": "127.0.0.1:5123"}
+    {"t": 0.0013, "call": "c1", "event": "request", "method": "/pkg.Svc/M", "message": {...}}
+    {"t": 0.0020, "call": "c1", "event": "response", "method": "/pkg.Svc/M", "raw": "<base64>"}
+    {"t": 0.0021, "call": "c1", "event": "end", "method": "/pkg.Svc/M", "code": 0, "status": "OK",
+     "message": "", "details": [], "trailers": [], "response_headers": [], "duration": 0.0009}
+
+``-bin`` header values are written as unpadded base64 text. Readers skip events they do not
+know (a later version may add some) and fields they do not know. A crash loses at most the
+last line, which readers ignore when it is incomplete.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime
+import enum
+import json
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
+
+from rpcctl.errors import ErrorDetail, UsageError
+from rpcctl.proxy.redact import Redactor
+from rpcctl.server.events import CallEvent, EventKind
+from rpcctl.wire.metadata import Metadata, encode_binary_value
+from rpcctl.wire.status import Code
+
+if TYPE_CHECKING:
+    from rpcctl.schema.registry import Schema
+    from rpcctl.server.events import Subscription
+
+FORMAT = "rpcctl-capture"
+VERSION = 1
+HEADER_FIELDS = ("headers", "trailers", "response_headers")
+MESSAGE_EVENTS = (EventKind.REQUEST, EventKind.RESPONSE)
+
+
+def _default(value: Any) -> Any:
+    """JSON for the non-JSON values events may carry."""
+    if isinstance(value, bytes | bytearray | memoryview):
+        return base64.b64encode(bytes(value)).decode("ascii")
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, Metadata):
+        return _pairs(value)
+    if isinstance(value, ErrorDetail):
+        return detail_to_json(value)
+    if isinstance(value, tuple | set | frozenset):
+        return list(value)
+    return repr(value)
+
+
+def _pairs(pairs: Iterable[Any]) -> list[list[str]]:
+    out = []
+    for name, value in pairs:
+        if isinstance(value, bytes | bytearray | memoryview):
+            value = encode_binary_value(bytes(value))
+        out.append([str(name), str(value)])
+    return out
+
+
+def detail_to_json(detail: ErrorDetail, rendered: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A status detail as Connect writes it: type name, unpadded base64 value, optional debug JSON."""
+    out: dict[str, Any] = {"type": detail.type_name, "value": encode_binary_value(detail.value)}
+    if rendered is not None:
+        out["debug"] = rendered
+    return out
+
+
+def _utc_now() -> str:
+    now = datetime.datetime.now(datetime.UTC)
+    return now.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+class CaptureWriter:
+    """Writes events to a capture file, one flushed line each, redacting unless told not to."""
+
+    def __init__(
+        self,
+        path: str | Path,
+        schema: Schema | None = None,
+        redact: bool = True,
+        *,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
+        from rpcctl import __version__
+
+        self.path = Path(path)
+        self.redact = redact
+        self._redactor = Redactor() if redact else None
+        self._start = time.monotonic()
+        self.events = 0
+        try:
+            self._file: IO[bytes] | None = open(self.path, "wb")  # noqa: SIM115 - closed in close()
+        except OSError as exc:
+            raise UsageError(f"cannot write capture {self.path}: {exc.strerror or exc}") from exc
+        header: dict[str, Any] = {
+            "format": FORMAT,
+            "version": VERSION,
+            "created": _utc_now(),
+            "schema": base64.b64encode(schema.to_protoset()).decode("ascii") if schema else None,
+            "redacted": redact,
+            "rpcctl": __version__,
+        }
+        header.update(extra or {})
+        self._write_line(header)
+
+    def write(self, event: CallEvent) -> None:
+        """Append one event and flush it to the operating system."""
+        self._write_line(self.encode(event))
+        self.events += 1
+
+    def write_many(self, events: Iterable[CallEvent]) -> None:
+        """Append several events (each line still written whole)."""
+        for event in events:
+            self.write(event)
+
+    def encode(self, event: CallEvent) -> dict[str, Any]:
+        """The JSON object of one event line (redacted if this writer redacts)."""
+        line: dict[str, Any] = {
+            "t": round(event.time - self._start, 6),
+            "call": event.call_id,
+            "event": event.kind.value,
+            "method": event.method,
+        }
+        info = dict(event.info)
+        for name in HEADER_FIELDS:
+            if name in info and info[name] is not None:
+                pairs = _pairs(info[name])
+                info[name] = self._redactor.headers(pairs) if self._redactor else pairs
+        if event.kind is EventKind.END:
+            code = info.get("code", 0)
+            info["code"] = int(code)
+            info.setdefault("status", Code.from_number(int(code)).name)
+            info["details"] = [
+                detail_to_json(d) if isinstance(d, ErrorDetail) else d for d in info.get("details", ())
+            ]
+        if event.kind in MESSAGE_EVENTS:
+            info.pop("message", None)
+            info.pop("raw", None)
+            if event.message is not None:
+                info["message"] = self._redactor.message(event.message) if self._redactor else event.message
+            elif event.raw is not None:
+                info["raw"] = base64.b64encode(event.raw).decode("ascii")
+        for key in ("t", "call", "event", "method"):
+            info.pop(key, None)
+        line.update(info)
+        return line
+
+    async def record(self, subscription: Subscription) -> None:
+        """Write every event of a bus subscription until cancelled, then what is still queued."""
+        try:
+            while True:
+                self.write(await subscription.get())
+                self.write_many(subscription.drain())
+        finally:
+            self.write_many(subscription.drain())
+
+    def close(self) -> None:
+        """Close the file (idempotent)."""
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+    def __enter__(self) -> CaptureWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _write_line(self, obj: dict[str, Any]) -> None:
+        if self._file is None:
+            raise ValueError(f"capture {self.path} is closed")
+        data = json.dumps(obj, separators=(",", ":"), ensure_ascii=False, default=_default)
+        # One write per line, so a crash can cut only the line being written.
+        self._file.write(data.encode("utf-8", "surrogatepass") + b"\n")
+        self._file.flush()
+
+
+@dataclass
+class Capture:
+    """A capture file opened for reading: its header, its schema and its events (streamed)."""
+
+    path: Path
+    header: dict[str, Any]
+    _schema: Schema | None = field(default=None, repr=False)
+
+    @property
+    def version(self) -> int:
+        """The format version of the file."""
+        return int(self.header["version"])
+
+    @property
+    def redacted(self) -> bool:
+        """True when credentials were redacted while recording."""
+        return bool(self.header.get("redacted", True))
+
+    @property
+    def schema(self) -> Schema | None:
+        """The schema embedded in the header, rebuilt (None if the capture has none)."""
+        if self._schema is None and self.header.get("schema"):
+            self._schema = _schema_from_header(self.path, self.header["schema"])
+        return self._schema
+
+    def events(self) -> Iterator[CallEvent]:
+        """Every event, read line by line from the file (not held in memory)."""
+        return iter_events(self.path)
+
+
+def read_capture(path: str | Path) -> Capture:
+    """Open a capture: check and read its header; `UsageError` if it is not a capture."""
+    path = Path(path)
+    with _open(path) as handle:
+        header = _read_header(path, handle)
+    return Capture(path, header)
+
+
+def iter_events(path: str | Path) -> Iterator[CallEvent]:
+    """The events of a capture in file order, streamed; an incomplete last line is skipped."""
+    path = Path(path)
+    with _open(path) as handle:
+        _read_header(path, handle)
+        number = 1
+        for line in handle:
+            number += 1
+            obj = _parse_line(path, number, line)
+            if obj is None:
+                continue
+            event = _to_event(path, number, obj)
+            if event is not None:
+                yield event
+
+
+def _open(path: Path) -> IO[bytes]:
+    try:
+        return open(path, "rb")
+    except OSError as exc:
+        raise UsageError(f"cannot read capture {path}: {exc.strerror or exc}") from exc
+
+
+def _read_header(path: Path, handle: IO[bytes]) -> dict[str, Any]:
+    first = handle.readline()
+    if not first:
+        raise UsageError(f"{path} is not an rpcctl capture: the file is empty")
+    try:
+        header = json.loads(first)
+    except ValueError:
+        header = None
+    if not isinstance(header, dict) or header.get("format") != FORMAT:
+        raise UsageError(f"{path} is not an rpcctl capture: line 1 is not a capture header")
+    version = header.get("version")
+    if version != VERSION:
+        raise UsageError(f"{path} is a version {version} capture; this rpcctl reads version {VERSION}")
+    return header
+
+
+def _parse_line(path: Path, number: int, line: bytes) -> dict[str, Any] | None:
+    """One event line as JSON; None for a blank or a cut-off last line."""
+    complete = line.endswith(b"\n")
+    if not line.strip():
+        return None
+    try:
+        obj = json.loads(line)
+    except ValueError:
+        if not complete:
+            return None  # the line a crash cut off
+        raise UsageError(f"{path} line {number} is not valid JSON") from None
+    if not isinstance(obj, dict):
+        raise UsageError(f"{path} line {number} is not a JSON object")
+    return obj
+
+
+def _to_event(path: Path, number: int, obj: dict[str, Any]) -> CallEvent | None:
+    try:
+        kind = EventKind(obj.pop("event"))
+    except (KeyError, ValueError):
+        return None  # an event a later version added
+    try:
+        t = float(obj.pop("t"))
+        call_id = str(obj.pop("call"))
+    except (KeyError, TypeError, ValueError):
+        raise UsageError(f"{path} line {number} has no valid t or call") from None
+    method = str(obj.pop("method", ""))
+    message = raw = None
+    if kind in MESSAGE_EVENTS:
+        message = obj.pop("message", None)
+        encoded = obj.pop("raw", None)
+        if encoded is not None:
+            try:
+                raw = base64.b64decode(encoded, validate=True)
+            except ValueError:
+                raise UsageError(f"{path} line {number}: raw is not base64") from None
+    return CallEvent(kind, call_id, method, time=t, message=message, raw=raw, info=obj)
+
+
+def _schema_from_header(path: Path, encoded: str) -> Schema:
+    from google.protobuf import descriptor_pb2
+    from google.protobuf.message import DecodeError
+
+    from rpcctl.schema.registry import Schema
+
+    try:
+        fds = descriptor_pb2.FileDescriptorSet.FromString(base64.b64decode(encoded, validate=True))
+    except (ValueError, DecodeError) as exc:
+        raise UsageError(f"{path}: the embedded schema is not a base64 FileDescriptorSet") from exc
+    return Schema(list(fds.file))

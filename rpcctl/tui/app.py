@@ -1,0 +1,285 @@
+"""The tail-logs Textual app and the `create_app` factory that the CLI and the tests call.
+
+The app is a thin view: a worker pumps events from the source into the log model in
+chunks (`rpcctl.runner.tailing.pump`), and a timer redraws, every `refresh_interval`,
+only what the model's change set names. Keys call the `TuiActions` the CLI supplied.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import time
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+from textual.app import App, ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Footer, Tree
+
+from rpcctl.runner.logmodel import Changes, LogModel
+from rpcctl.runner.tailing import SourceLike, pump
+from rpcctl.tui.actions import StatusInfo, TuiActions
+from rpcctl.tui.lines import NodeKey, build_lines, node_streams, task_of
+from rpcctl.tui.screens.help import HelpScreen
+from rpcctl.tui.widgets.calls import CallsTable
+from rpcctl.tui.widgets.logview import LogView
+from rpcctl.tui.widgets.searchbar import SearchBar
+from rpcctl.tui.widgets.statusbar import StatusBar, status_text
+from rpcctl.tui.widgets.tasktree import TaskTree
+
+NOT_AVAILABLE = "not available in this mode"
+
+BINDINGS: list[Binding] = [
+    Binding("f", "follow", "Follow", id="tail.follow"),
+    Binding("slash", "search", "Search", key_display="/", id="tail.search"),
+    Binding("n", "next_match", "Next match", id="tail.next-match"),
+    Binding("N", "previous_match", "Prev match", key_display="N", id="tail.previous-match"),
+    Binding("g", "next_gap", "Next gap", id="tail.next-gap"),
+    Binding("c", "cancel_task", "Cancel task", id="tail.cancel-task"),
+    Binding("r", "replay_task", "Replay task", id="tail.replay-task"),
+    Binding("s", "save_capture", "Save capture", id="tail.save-capture"),
+    Binding("question_mark", "help", "Help", key_display="?", id="tail.help"),
+    Binding("q", "quit", "Quit", id="tail.quit"),
+]
+"""Every key of the main screen; each has an id (for keymaps) and a description."""
+
+
+class TailLogsApp(App[None]):
+    """One screen: task tree, log view, recent calls, status bar and footer."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "rpcctl tail-logs"
+    ENABLE_COMMAND_PALETTE = False
+    BINDINGS: ClassVar[list[BindingType]] = list(BINDINGS)
+
+    def __init__(
+        self,
+        model: LogModel,
+        *,
+        mode: str,
+        status: StatusInfo,
+        actions: TuiActions,
+        source: SourceLike | None = None,
+        refresh_interval: float = 0.1,
+        clock: Callable[[], str] | None = None,
+    ) -> None:
+        super().__init__()
+        self.model = model
+        self.mode = mode
+        self.status = status
+        self.actions = actions
+        self.source = source
+        self.refresh_interval = refresh_interval
+        self.stop_event = asyncio.Event()
+        self.source_ended = False
+        self.selected: NodeKey | None = None
+        self._clock = clock or (lambda: time.strftime("%Y%m%d-%H%M%S"))
+
+    # -- layout -----------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="main"):
+            yield TaskTree(self.model, id="tree")
+            with Vertical(id="right"):
+                yield LogView(id="log")
+                yield SearchBar(id="search")
+                yield CallsTable(id="calls")
+        yield StatusBar(id="status")
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        # Held here because query_one searches the active screen, and the help screen
+        # may be on top while the timer refreshes the main one.
+        self.task_tree = self.query_one(TaskTree)
+        self.log_view = self.query_one(LogView)
+        self.search_bar = self.query_one(SearchBar)
+        self.calls_table = self.query_one(CallsTable)
+        self.status_bar = self.query_one(StatusBar)
+        self.search_bar.display = False
+        self.refresh_views(self.model.take_changes(), everything=True)
+        if self.source is not None:
+            self.run_worker(self._pump(), name="pump", group="pump", exit_on_error=True)
+        self.set_interval(self.refresh_interval, self._tick, name="refresh")
+        self.task_tree.focus()
+
+    async def _pump(self) -> None:
+        assert self.source is not None  # checked by on_mount
+        ended = await pump(self.source, self.model, stop=self.stop_event)
+        if ended:
+            self.source_ended = True
+            self.notify("end of the capture: every event is loaded", timeout=4)
+
+    async def on_unmount(self) -> None:
+        self.stop_event.set()
+
+    # -- refresh ----------------------------------------------------------------------
+
+    def _tick(self) -> None:
+        changes = self.model.take_changes()
+        self.refresh_views(changes)
+
+    def refresh_views(self, changes: Changes, *, everything: bool = False) -> None:
+        """Redraw what `changes` names (everything on the first call)."""
+        tree = self.task_tree
+        if everything:
+            changes.runners = True
+            changes.calls = True
+        if changes.runners or changes.tasks:
+            tree.update_from(changes)
+            if self.selected is None and self.model.tasks:
+                first: NodeKey = ("task", sorted(self.model.tasks)[0])
+                tree.select_key(first)
+                self._select(first)
+        if self.selected is not None and self._touches(changes, self.selected):
+            self._show_selected()
+        if changes.calls:
+            self.calls_table.update_from(self.model.stats)
+        log = self.log_view
+        self.status_bar.show(status_text(self.mode, self.status, self.model, following=log.follow))
+
+    def _touches(self, changes: Changes, node: NodeKey) -> bool:
+        tx = task_of(node)
+        if tx is None:
+            return bool(changes.tasks)
+        if node[0] == "action":
+            return (tx, *node[2:]) in changes.streams or tx in changes.tasks
+        return tx in changes.tasks
+
+    def _show_selected(self) -> None:
+        self.log_view.set_lines(build_lines(self.model, self.selected))
+
+    def on_tree_node_highlighted(self, event: Tree.NodeHighlighted[NodeKey]) -> None:
+        self._select(event.node.data)
+
+    def on_tree_node_selected(self, event: Tree.NodeSelected[NodeKey]) -> None:
+        self._select(event.node.data)
+
+    def _select(self, key: NodeKey | None) -> None:
+        if key is None or key == self.selected:
+            return
+        self.selected = key
+        log = self.log_view
+        log.current_match = None
+        log.follow = True
+        self._show_selected()
+
+    # -- actions ----------------------------------------------------------------------
+
+    def action_follow(self) -> None:
+        """Follow new rows again (or stop following)."""
+        log = self.log_view
+        log.current_match = None
+        log.follow = not log.follow
+
+    def action_search(self) -> None:
+        """Open the search bar."""
+        bar = self.search_bar
+        bar.display = True
+        bar.focus()
+
+    def on_input_submitted(self, event: SearchBar.Submitted) -> None:
+        bar = self.search_bar
+        count = self.log_view.search(event.value)
+        bar.display = False
+        self.log_view.focus()
+        self.notify(f"{count} matches for {event.value!r}" if count else f"no match for {event.value!r}")
+
+    def on_search_bar_closed(self, _: SearchBar.Closed) -> None:
+        self.search_bar.display = False
+        self.log_view.focus()
+
+    def action_next_match(self) -> None:
+        """Go to the next search match."""
+        if self.log_view.goto_match() is None:
+            self.notify("no search matches")
+
+    def action_previous_match(self) -> None:
+        """Go to the previous search match."""
+        if self.log_view.goto_match(backwards=True) is None:
+            self.notify("no search matches")
+
+    def action_next_gap(self) -> None:
+        """Go to the next gap in this view, else select the next stream that has one."""
+        log = self.log_view
+        if log.goto_gap() is not None:
+            return
+        streams = [k for k in sorted(self.model.streams) if self.model.streams[k].gap_count]
+        current = ("action", *self.selected[1:]) if self.selected and self.selected[0] == "action" else None
+        keys: list[NodeKey] = [("action", *k) for k in streams]
+        later = [k for k in keys if current is None or k > current] or keys
+        if not later or later[0] == current:
+            self.notify("no gaps")
+            return
+        self.task_tree.select_key(later[0])
+        self._select(later[0])
+        log.current_match = None
+        log.goto_gap()
+
+    async def action_cancel_task(self) -> None:
+        """Cancel the selected task."""
+        tx = task_of(self.selected)
+        if tx is None:
+            self.notify("select a task first", severity="warning")
+            return
+        if await self._call("cancel_task", tx):
+            self.model.mark_cancel_requested(tx)
+            self.notify(f"cancel requested for task {tx}")
+
+    async def action_replay_task(self) -> None:
+        """Replay the selected task against the replay target."""
+        tx = task_of(self.selected)
+        if tx is None:
+            self.notify("select a task first", severity="warning")
+            return
+        if await self._call("replay_task", tx):
+            self.notify(f"replaying task {tx}")
+
+    async def action_save_capture(self) -> None:
+        """Save the capture recorded so far."""
+        path = self.status.save_path.replace("{time}", self._clock())
+        if await self._call("save_capture", path):
+            self.notify(f"capture saved to {path}")
+
+    def action_help(self) -> None:
+        """Show every key binding."""
+        self.push_screen(HelpScreen(BINDINGS))
+
+    async def _call(self, name: str, argument: str) -> bool:
+        function = getattr(self.actions, name, None)
+        if function is None:
+            self.notify(f"{name.replace('_', ' ')}: {NOT_AVAILABLE}", severity="warning")
+            return False
+        try:
+            result: Any = function(argument)
+            if inspect.isawaitable(result):
+                await result
+        except Exception as exc:  # an action's failure is shown, never fatal to the TUI
+            self.notify(f"{name.replace('_', ' ')} failed: {exc}", severity="error")
+            return False
+        return True
+
+    def selected_streams(self) -> list[tuple[str, int, int, int, int]]:
+        """The stream keys under the selected node."""
+        return node_streams(self.model, self.selected) if self.selected is not None else []
+
+
+def create_app(
+    model: LogModel,
+    *,
+    mode: str,
+    status: StatusInfo | None = None,
+    actions: TuiActions | None = None,
+    source: SourceLike | None = None,
+    refresh_interval: float = 0.1,
+) -> TailLogsApp:
+    """The tail-logs app over `model`, fed from `source` (None: the model is filled already)."""
+    return TailLogsApp(
+        model,
+        mode=mode,
+        status=status or StatusInfo(),
+        actions=actions or TuiActions(),
+        source=source,
+        refresh_interval=refresh_interval,
+    )

@@ -1,0 +1,1 @@
+"""The tail-logs screens other than the main one."""

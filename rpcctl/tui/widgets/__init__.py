@@ -1,0 +1,1 @@
+"""The tail-logs widgets, one module per screen region."""

@@ -1,0 +1,47 @@
+"""The calls region: a table of the most recent RPC calls."""
+
+from __future__ import annotations
+
+from textual.widgets import DataTable
+
+from rpcctl.runner.callstats import CallRecord, CallStats
+
+MAX_ROWS = 100
+"""Calls kept in the table; the oldest go first."""
+
+
+def latency_text(record: CallRecord) -> str:
+    """Latency in ms with one decimal, or `…` while the call runs."""
+    return "…" if record.latency is None else f"{record.latency * 1000:.1f} ms"
+
+
+class CallsTable(DataTable[str]):
+    """Method, protocol, status and latency of each finished call, newest at the bottom."""
+
+    def __init__(self, *, id: str | None = None) -> None:  # noqa: A002
+        super().__init__(id=id, cursor_type="row", zebra_stripes=True)
+        self._last_seq = 0
+        self._keys: list[str] = []
+
+    def on_mount(self) -> None:
+        self.add_column("method", key="method")
+        self.add_column("protocol", key="protocol")
+        self.add_column("status", key="status")
+        self.add_column("latency", key="latency")
+
+    def update_from(self, stats: CallStats) -> None:
+        """Append the calls that finished since the last update."""
+        fresh = [r for r in stats.recent if r.seq > self._last_seq][-MAX_ROWS:]
+        if not fresh:
+            return
+        for record in fresh:
+            key = str(record.seq)
+            self.add_row(record.method, record.protocol, record.status, latency_text(record), key=key)
+            self._keys.append(key)
+        self._last_seq = fresh[-1].seq
+        excess = len(self._keys) - MAX_ROWS
+        if excess > 0:
+            for key in self._keys[:excess]:
+                self.remove_row(key)
+            del self._keys[:excess]
+        self.scroll_end(animate=False, immediate=True)

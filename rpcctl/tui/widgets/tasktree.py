@@ -1,0 +1,154 @@
+"""The tree region: runners → tasks → stages → steps → actions, with badges, counts, gap marks."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import Tree
+from textual.widgets.tree import TreeNode
+
+from rpcctl.runner.logmodel import Changes, LogModel
+from rpcctl.runner.logstream import LogStream
+from rpcctl.runner.logtree import Badge, TaskInfo, badge_of, stage_badge
+from rpcctl.tui.lines import NodeKey
+
+BADGE_GLYPHS = {
+    Badge.PENDING: "○",
+    Badge.RUNNING: "●",
+    Badge.SUCCESS: "✔",
+    Badge.FAILED: "✘",
+    Badge.CANCELLED: "⊘",
+    Badge.SKIPPED: "–",
+}
+"""The glyph of each badge; the badge word follows it, so colour is never the only cue."""
+
+BADGE_STYLES = {
+    Badge.PENDING: "dim",
+    Badge.RUNNING: "bold yellow",
+    Badge.SUCCESS: "bold green",
+    Badge.FAILED: "bold red",
+    Badge.CANCELLED: "bold magenta",
+    Badge.SKIPPED: "dim",
+}
+
+
+def node_label(name: str, badge: str | None, streams: list[LogStream]) -> Text:
+    """`● name running 120 rows ⚠ 2 gaps`: badge, name, row count and gap mark."""
+    label = Text()
+    if badge is not None:
+        label.append(f"{BADGE_GLYPHS.get(badge, '?')} ", BADGE_STYLES.get(badge, ""))
+    label.append(name)
+    if badge is not None:
+        label.append(f" {badge}", BADGE_STYLES.get(badge, ""))
+    rows = sum(s.received for s in streams)
+    if streams:
+        label.append(f" {rows} rows", "dim")
+    gaps = sum(s.gap_count for s in streams)
+    if gaps:
+        label.append(f" ⚠ {gaps} gap{'s' if gaps != 1 else ''}", "bold red")
+    return label
+
+
+class TaskTree(Tree[NodeKey]):
+    """The runner/task tree, updated in place from the model's change sets."""
+
+    def __init__(self, model: LogModel, *, id: str | None = None) -> None:  # noqa: A002
+        super().__init__("runners", id=id)
+        self.model = model
+        self.show_root = False
+        self.guide_depth = 3
+        self._node_map: dict[NodeKey, TreeNode[NodeKey]] = {}
+
+    def update_from(self, changes: Changes) -> None:
+        """Add and relabel the nodes of what changed."""
+        model = self.model
+        if changes.runners:
+            for uuid in sorted(model.runners):
+                self._runner_node(uuid)
+        tasks = set(changes.tasks)
+        if changes.runners:
+            tasks.update(model.tasks)
+        for tx in sorted(tasks):
+            task = model.tasks.get(tx)
+            if task is not None:
+                self._update_task(task)
+
+    def node_for(self, key: NodeKey) -> TreeNode[NodeKey] | None:
+        """The tree node of `key`, if shown."""
+        return self._node_map.get(key)
+
+    def select_key(self, key: NodeKey) -> bool:
+        """Move the cursor to `key`'s node (expanding its parents); False if absent."""
+        node = self._node_map.get(key)
+        if node is None:
+            return False
+        parent = node.parent
+        while parent is not None:
+            parent.expand()
+            parent = parent.parent
+        self.move_cursor(node)
+        return True
+
+    # -- building ---------------------------------------------------------------------
+
+    def _runner_node(self, uuid: str) -> TreeNode[NodeKey]:
+        key: NodeKey = ("runner", uuid)
+        node = self._node_map.get(key)
+        runner = self.model.runners[uuid]
+        label = Text(f"{runner.label}")
+        if runner.labels:
+            label.append(f" [{', '.join(runner.labels)}]", "dim")
+        if node is None:
+            node = self._node_map[key] = self.root.add(label, data=key, expand=True)
+        else:
+            node.set_label(label)
+        return node
+
+    def _child(self, parent: TreeNode[NodeKey], key: NodeKey, label: Text, *, leaf: bool = False) -> None:
+        node = self._node_map.get(key)
+        if node is not None and node.parent is not parent:
+            node.remove()
+            node = None
+        if node is None:
+            if leaf:
+                self._node_map[key] = parent.add_leaf(label, data=key)
+            else:
+                self._node_map[key] = parent.add(label, data=key, expand=True)
+        elif node.label != label:
+            node.set_label(label)
+
+    def _update_task(self, task: TaskInfo) -> None:
+        model = self.model
+        tx = task.tx
+        runner_node = self._runner_node(task.runner)
+        streams = [model.streams[k] for k in sorted(task.streams)]
+        task_key: NodeKey = ("task", tx)
+        badge = Badge.CANCELLED if task.cancel_requested and task.badge == Badge.RUNNING else task.badge
+        name = f"task {tx[:8]}" + (" (cancelling)" if task.cancel_requested and not task.cancelled else "")
+        self._child(runner_node, task_key, node_label(name, badge, streams))
+        task_node = self._node_map[task_key]
+        stages = sorted({k[0] for k in task.steps} | {k[1] for k in task.streams})
+        for stage in stages:
+            stage_key: NodeKey = ("stage", tx, stage)
+            in_stage = [s for s in streams if s.key[1] == stage]
+            self._child(task_node, stage_key, node_label(f"stage {stage}", stage_badge(task, stage), in_stage))
+            steps = sorted({k for k in task.steps if k[0] == stage} | {k[1:4] for k in task.streams if k[1] == stage})
+            for step_key in steps:
+                _, row, index = step_key
+                info = task.steps.get(step_key)
+                step_node_key: NodeKey = ("step", tx, *step_key)
+                in_step = [s for s in in_stage if s.key[1:4] == step_key]
+                step_badge = badge_of(info.state) if info is not None and info.state else None
+                name = f"step {row}.{index}" if row else f"step {index}"
+                self._child(self._node_map[stage_key], step_node_key, node_label(name, step_badge, in_step))
+                actions = sorted(set(info.actions if info is not None else ()) | {s.key[4] for s in in_step})
+                for action in actions:
+                    action_info = info.actions.get(action) if info is not None else None
+                    action_streams = [s for s in in_step if s.key[4] == action]
+                    name = f"action {action}" + (f" {action_info.name}" if action_info and action_info.name else "")
+                    action_badge = badge_of(action_info.state) if action_info and action_info.state else None
+                    self._child(
+                        self._node_map[step_node_key],
+                        ("action", tx, *step_key, action),
+                        node_label(name, action_badge, action_streams),
+                        leaf=True,
+                    )
