@@ -57,6 +57,8 @@ class CallOptions:
     timeout: float | None = None
     compression: str | None = None
     max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE
+    # The codec of this call's messages when not the channel's (reflection is always proto).
+    codec: str | None = None
 
 
 @dataclass

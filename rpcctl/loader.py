@@ -119,7 +119,7 @@ async def reflect_schema(channel: Channel, metadata: Metadata) -> ReflectionResu
     from rpcctl.schema.registry import CallKind
 
     async def open_stream(path: str) -> _CallStream:
-        call = await channel.open(MethodInfo(path=path, kind=CallKind.BIDI), CallOptions(metadata=metadata))
+        call = await channel.open(MethodInfo(path=path, kind=CallKind.BIDI), CallOptions(metadata=metadata, codec="proto"))
         return _CallStream(call)
 
     return await reflect(open_stream)

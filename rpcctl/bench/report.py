@@ -25,6 +25,7 @@ class RunReport:
     options: dict[str, Any] = field(default_factory=dict)
     started_at: str = ""
     parts: int = 1
+    scenario: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form of the run."""
@@ -35,6 +36,7 @@ class RunReport:
             "started_at": self.started_at,
             "parts": self.parts,
             "options": self.options,
+            **({"scenario": self.scenario} if self.scenario else {}),
             **self.result.to_dict(),
         }
 
@@ -49,6 +51,7 @@ class RunReport:
             options=dict(data.get("options", {})),
             started_at=str(data.get("started_at", "")),
             parts=int(data.get("parts", 1)),
+            scenario=dict(data.get("scenario", {})),
         )
 
     def merge(self, other: RunReport) -> None:
@@ -56,6 +59,12 @@ class RunReport:
         self.result.merge(other.result)
         self.parts += other.parts
         self.targets.extend(t for t in other.targets if t not in self.targets)
+        for key, value in other.scenario.items():
+            mine = self.scenario.get(key)
+            if isinstance(value, int | float) and isinstance(mine, int | float) and key != "rows_per_sec_per_runner":
+                self.scenario[key] = mine + value
+            else:
+                self.scenario.setdefault(key, value)
         self.started_at = min(filter(None, (self.started_at, other.started_at)), default="")
 
 

@@ -16,6 +16,7 @@ from rpcctl.cli.call import call_command
 from rpcctl.cli.describe import describe_command
 from rpcctl.cli.env import Environment
 from rpcctl.cli.listing import list_command
+from rpcctl.cli.serve import serve_command
 
 app = typer.Typer(
     name="rpcctl",
@@ -29,6 +30,7 @@ app = typer.Typer(
 app.command("call", no_args_is_help=True)(call_command)
 app.command("list")(list_command)
 app.command("describe", no_args_is_help=True)(describe_command)
+app.command("serve")(serve_command)
 
 
 def _version(value: bool) -> None:

@@ -431,8 +431,60 @@ def _report_options(params: dict[str, Any], workers: int) -> dict[str, Any]:
 
 
 async def _run_scenario(env: Environment, args: list[str], params: dict[str, Any]) -> BenchReport:
+    """`--scenario runner`: simulated runners against a RunnerService (in this process)."""
+    import datetime
+
+    from rpcctl.bench.live import LiveView
+    from rpcctl.bench.progress import ProgressBoard
+    from rpcctl.bench.report import BenchReport, RunReport
+    from rpcctl.bench.scenario import run_runners
     from rpcctl.errors import UsageError
+    from rpcctl.transport.factory import open_channel
+    from rpcctl.wire.timeout import parse_duration
 
     if params["scenario"] != "runner":
         raise UsageError(f"unknown --scenario {params['scenario']!r}: the one scenario is runner")
-    raise UsageError("--scenario runner is not available yet")
+    if params["runners"] < 1 or params["rows_per_sec"] <= 0:
+        raise UsageError("--runners and --rows-per-sec must be positive")
+    target_args, _ = split_args(args, params["targets"], method=False)
+    protocol = params["protocol"].split(",")[0].strip()
+    settings = _settings(target_args[0], protocol, params)
+    duration = parse_duration(params["duration"]) if params["duration"] else 10.0
+    loaded = await _load_schema(env, settings, params)
+    channels = [open_channel(settings) for _ in range(params["connections"])]
+    board = ProgressBoard(1)
+    live = LiveView(
+        board,
+        env.stderr,
+        tty=env.stderr_isatty,
+        label=f"runners {protocol}",
+        total=None,
+        duration=duration,
+        console=env.console(stderr=True) if env.stderr_isatty else None,
+    )
+    started = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
+    live.start()
+    try:
+        result, figures = await run_runners(
+            channels,
+            loaded.schema,
+            runners=params["runners"],
+            rows_per_sec=params["rows_per_sec"],
+            duration=duration,
+            board=board,
+        )
+    finally:
+        await live.stop()
+        for channel in channels:
+            await channel.aclose()
+    run = RunReport(
+        protocol=protocol,
+        method="pkg.proto.runner.v1.RunnerService/UpdateLog",
+        targets=[str(settings.target)],
+        result=result,
+        options={"scenario": "runner", "runners": params["runners"], "rows_per_sec": params["rows_per_sec"],
+                 "duration": params["duration"] or "10s", "connections": params["connections"]},
+        started_at=started,
+        scenario=figures,
+    )  # fmt: skip
+    return BenchReport([run])

@@ -194,7 +194,9 @@ class LogModel:
         name = self._method_name(event.method)
         record = CallRecord(0, event.call_id, name.lstrip("~"), str(info.get("protocol", "")), event.time)
         headers = info.get("headers") or ()
-        call = _OpenCall(record, name, str(info.get("peer") or ""), token_from_headers(headers, self.token_headers))
+        call = _OpenCall(
+            record, name, str(info.get("peer") or ""), token_from_headers(headers, self.token_headers)
+        )
         if len(self._open) >= self.max_open_calls:
             del self._open[next(iter(self._open))]
         self._open[event.call_id] = call
@@ -226,9 +228,7 @@ class LogModel:
                 self._log_request(call, message)
             elif name == "UpdateTask":
                 self._task_request(call, message)
-            elif name == "FetchTask":
-                call.token = str(message.get("token") or call.token)
-            elif name == "Declare":
+            elif name == "FetchTask" or name == "Declare":
                 call.token = str(message.get("token") or call.token)
         elif name == "UpdateLog":
             self._log_response(call, message)
@@ -316,7 +316,9 @@ class LogModel:
                     self._action_state(tx, step.actions, key, item)
         self._touch_task(tx)
 
-    def _action_state(self, tx: str, actions: dict[int, ActionInfo], key: StepKey, item: dict[str, Any]) -> None:
+    def _action_state(
+        self, tx: str, actions: dict[int, ActionInfo], key: StepKey, item: dict[str, Any]
+    ) -> None:
         index = _int(item.get("index"))
         action = actions.get(index)
         if action is None:

@@ -83,7 +83,7 @@ class HttpChannel:
                 raise UsageError("--get is a Connect feature; gRPC-Web always uses POST")
             return GrpcWebClient(
                 method.path,
-                codec=settings.codec,
+                codec=options.codec or settings.codec,
                 metadata=options.metadata,
                 timeout=options.timeout,
                 compression_name=options.compression,
@@ -104,7 +104,7 @@ class HttpChannel:
                 )
         return ConnectClient(
             method.path,
-            codec=settings.codec,
+            codec=options.codec or settings.codec,
             streaming=method.kind.client_streams or method.kind.server_streams,
             metadata=options.metadata,
             timeout=options.timeout,

@@ -130,8 +130,9 @@ class TailLogsApp(App[None]):
             tree.update_from(changes)
             if self.selected is None and self.model.tasks:
                 first: NodeKey = ("task", sorted(self.model.tasks)[0])
-                tree.select_key(first)
                 self._select(first)
+                # The new nodes get their lines on the next refresh; move the cursor then.
+                self.call_after_refresh(tree.select_key, first)
         if self.selected is not None and self._touches(changes, self.selected):
             self._show_selected()
         if changes.calls:
@@ -225,6 +226,7 @@ class TailLogsApp(App[None]):
             return
         if await self._call("cancel_task", tx):
             self.model.mark_cancel_requested(tx)
+            self._tick()
             self.notify(f"cancel requested for task {tx}")
 
     async def action_replay_task(self) -> None:

@@ -138,7 +138,9 @@ def test_update_task_states_times_messages_and_actions() -> None:
     model = LogModel(listener=Listener())
     model.ingest_many(c.task(TX, 1, 2, "running", row=1, actions=[(0, "checkout", "running")]))
     model.ingest_many(c.task(TX, 1, 2, "running", row=1, actions=[(0, "checkout", "running")]))
-    model.ingest_many(c.task(TX, 1, 2, "failure", row=1, message="exit 1", actions=[(0, "checkout", "failure")]))
+    model.ingest_many(
+        c.task(TX, 1, 2, "failure", row=1, message="exit 1", actions=[(0, "checkout", "failure")])
+    )
     step = model.tasks[TX].steps[(1, 1, 2)]
     assert (step.state, step.message, step.start_time) == ("failure", "exit 1", 100)
     assert step.actions[0].name == "checkout" and step.actions[0].state == "failure"
@@ -204,7 +206,12 @@ def test_calls_stats_and_changes() -> None:
     model.ingest_many(c.log(TX, KEY, 0, rows("r", 0, 50)))
     model.ingest_many(c.call("Ping", {"data": "x"}, None, code=14))
     record = model.stats.recent[-1]
-    assert (record.method, record.protocol, record.status, record.latency) == ("Ping", "connect", "UNAVAILABLE", 0.002)
+    assert (record.method, record.protocol, record.status, record.latency) == (
+        "Ping",
+        "connect",
+        "UNAVAILABLE",
+        0.002,
+    )
     assert model.stats.errors == 1 and model.stats.calls == 2
     assert model.stats.rates() == (2 / 5, 50 / 5)
     now[0] += 60

@@ -70,7 +70,9 @@ def test_headless_lines_for_a_script() -> None:
 @pytest.mark.asyncio
 async def test_run_headless_until_the_source_ends() -> None:
     lines: list[str] = []
-    model = await run_headless(IterableSource(script(), chunk=3), HeadlessPrinter(lines.append), stop=asyncio.Event())
+    model = await run_headless(
+        IterableSource(script(), chunk=3), HeadlessPrinter(lines.append), stop=asyncio.Event()
+    )
     assert lines == EXPECTED
     assert summary_lines(model) == EXPECTED[-6:]
 

@@ -54,10 +54,14 @@ class Serving:
     def stop(self, signum: int = signal.SIGTERM) -> tuple[int, str]:
         self.process.send_signal(signum)
         try:
-            _, rest = self.process.communicate(timeout=30)
+            self.process.wait(timeout=30)
         except subprocess.TimeoutExpired:
             self.process.kill()
-            _, rest = self.process.communicate()
+            self.process.wait()
+        # Not communicate(): it reads the pipe's descriptor and misses what readline buffered.
+        assert self.process.stderr is not None
+        rest = self.process.stderr.read()
+        self.process.stderr.close()
         return self.process.returncode, rest
 
 

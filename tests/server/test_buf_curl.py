@@ -88,14 +88,21 @@ def test_list_methods_via_reflection(buf, tmp_path, threaded: Server, flags):
     done = _buf(buf, tmp_path, *flags, "--list-methods", threaded.url)
     assert done.returncode == 0, done.stderr
     methods = done.stdout.split()
-    assert {f"rpcctl.test.v1.TestService/{m}" for m in ("Echo", "Lookup", "Fail", "Count", "Sum", "Chat")} <= set(
-        methods
-    )
+    assert {
+        f"rpcctl.test.v1.TestService/{m}" for m in ("Echo", "Lookup", "Fail", "Count", "Sum", "Chat")
+    } <= set(methods)
     assert "grpc.health.v1.Health/Check" in methods
     assert "grpc.reflection.v1.ServerReflection/ServerReflectionInfo" in methods
 
 
 def test_health_check(buf, tmp_path, threaded: Server):
-    done = _buf(buf, tmp_path, "--protocol", "grpc", "--http2-prior-knowledge", threaded.url + "/grpc.health.v1.Health/Check")
+    done = _buf(
+        buf,
+        tmp_path,
+        "--protocol",
+        "grpc",
+        "--http2-prior-knowledge",
+        threaded.url + "/grpc.health.v1.Health/Check",
+    )
     assert done.returncode == 0, done.stderr
     assert _docs(done.stdout) == [{"status": "SERVING"}]

@@ -44,7 +44,9 @@ def _method(schema: Schema, name: str, kind: StreamType) -> MethodInfo:
 
 
 @contextlib.asynccontextmanager
-async def _client(url: str, protocol: ProtocolType, http: str, codec: str = "proto") -> AsyncIterator[ConnectClient]:
+async def _client(
+    url: str, protocol: ProtocolType, http: str, codec: str = "proto"
+) -> AsyncIterator[ConnectClient]:
     async with HTTPTransport(http_version=HTTP[http]) as transport:
         yield ConnectClient(
             url,
@@ -62,7 +64,9 @@ async def test_unary_and_server_stream(server: Server, schema: Schema, protocol,
     echo = _method(schema, "Echo", StreamType.UNARY)
     count = _method(schema, "Count", StreamType.SERVER_STREAM)
     async with _client(server.url, protocol, http, codec) as client:
-        res = await client.execute_unary(request=echo.input(message="x" * 5000), method=echo, headers={"x-test": "1"})
+        res = await client.execute_unary(
+            request=echo.input(message="x" * 5000), method=echo, headers={"x-test": "1"}
+        )
         assert res.message == "x" * 5000  # large enough to be gzipped both ways
         assert "x-test: 1" in res.headers
         stream = client.execute_server_stream(request=count.input(count=3), method=count)
@@ -83,7 +87,9 @@ async def test_client_stream_and_error_details(server: Server, schema: Schema, p
         res = await client.execute_client_stream(request=numbers(), method=sum_m)
         assert (res.total, res.messages) == (42, 2)
         with pytest.raises(ConnectError) as err:
-            await client.execute_unary(request=fail.input(code=5, message="gone", with_details=True), method=fail)
+            await client.execute_unary(
+                request=fail.input(code=5, message="gone", with_details=True), method=fail
+            )
     assert (err.value.code, err.value.message) == (Code.NOT_FOUND, "gone")
     assert [d.type_name for d in err.value.details] == ["google.rpc.ErrorInfo", "google.rpc.BadRequest"]
     info = error_details_pb2.ErrorInfo.FromString(err.value.details[0].message_bytes)
@@ -97,7 +103,9 @@ async def test_stream_error_after_messages(server: Server, schema: Schema, proto
     got = []
     async with _client(server.url, protocol, http) as client:
         with pytest.raises(ConnectError) as err:
-            async for r in client.execute_server_stream(request=count.input(count=2, fail_code=10), method=count):
+            async for r in client.execute_server_stream(
+                request=count.input(count=2, fail_code=10), method=count
+            ):
                 got.append(r.n)
     assert got == [1, 2]
     assert err.value.code == Code.ABORTED
@@ -109,7 +117,9 @@ async def test_deadline(server: Server, schema: Schema, protocol, http):
     echo = _method(schema, "Echo", StreamType.UNARY)
     async with _client(server.url, protocol, http) as client:
         with pytest.raises(ConnectError) as err:
-            await client.execute_unary(request=echo.input(message="s", delay_ms=3000), method=echo, timeout_ms=200)
+            await client.execute_unary(
+                request=echo.input(message="s", delay_ms=3000), method=echo, timeout_ms=200
+            )
     assert err.value.code == Code.DEADLINE_EXCEEDED
 
 

@@ -61,13 +61,17 @@ def test_server_stream_then_failure_status(channel: grpc.Channel, schema: Schema
 
 
 def test_server_stream_with_no_messages(channel: grpc.Channel, schema: Schema):
-    stream = channel.unary_stream(PATH + "Count")(_cls(schema, "CountRequest")(count=0).SerializeToString(), timeout=10)
+    stream = channel.unary_stream(PATH + "Count")(
+        _cls(schema, "CountRequest")(count=0).SerializeToString(), timeout=10
+    )
     assert list(stream) == []
 
 
 def test_client_stream_sums(channel: grpc.Channel, schema: Schema):
     n = _cls(schema, "CountResponse")
-    raw = channel.stream_unary(PATH + "Sum")(iter([n(n=k).SerializeToString() for k in (1, 2, 39)]), timeout=10)
+    raw = channel.stream_unary(PATH + "Sum")(
+        iter([n(n=k).SerializeToString() for k in (1, 2, 39)]), timeout=10
+    )
     res = _cls(schema, "SumResponse").FromString(raw)
     assert (res.total, res.messages) == (42, 3)
 
@@ -114,7 +118,9 @@ def test_error_carries_details(channel: grpc.Channel, schema: Schema):
 
 def test_error_without_details_has_no_details_trailer(channel: grpc.Channel, schema: Schema):
     with pytest.raises(grpc.RpcError) as err:
-        channel.unary_unary(PATH + "Fail")(_cls(schema, "FailRequest")(code=5, message="gone").SerializeToString())
+        channel.unary_unary(PATH + "Fail")(
+            _cls(schema, "FailRequest")(code=5, message="gone").SerializeToString()
+        )
     assert err.value.code() == grpc.StatusCode.NOT_FOUND
     assert "grpc-status-details-bin" not in dict(err.value.trailing_metadata())
 
@@ -125,7 +131,9 @@ def test_deadline_exceeded_cancels_the_handler(channel: grpc.Channel, schema: Sc
         channel.unary_unary(PATH + "Echo")(slow, timeout=0.2)
     assert err.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
     # The connection survives: the next call on it works.
-    ok = channel.unary_unary(PATH + "Echo")(_cls(schema, "EchoRequest")(message="x").SerializeToString(), timeout=10)
+    ok = channel.unary_unary(PATH + "Echo")(
+        _cls(schema, "EchoRequest")(message="x").SerializeToString(), timeout=10
+    )
     assert _cls(schema, "EchoResponse").FromString(ok).message == "x"
 
 

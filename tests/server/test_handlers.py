@@ -118,7 +118,9 @@ async def test_client_disconnect_cancels_the_handler(http2: bool):
             async with httpx.AsyncClient(http1=not http2, http2=http2) as client:
                 headers = {"content-type": "application/connect+json"}
                 body = b"\x00\x00\x00\x00\x02{}"
-                async with client.stream("POST", server.url + "/raw.Svc/Hang", content=body, headers=headers) as res:
+                async with client.stream(
+                    "POST", server.url + "/raw.Svc/Hang", content=body, headers=headers
+                ) as res:
                     async for _ in res.aiter_raw():
                         break  # the first message is in: now go away
             async with asyncio.timeout(10):

@@ -85,7 +85,13 @@ def test_get_with_base64_proto_and_gzip(http: httpx.Client, schema: Schema):
     payload = base64.urlsafe_b64encode(gzip.compress(echo_bytes(schema, "g"))).rstrip(b"=").decode()
     res = http.get(
         "/rpcctl.test.v1.TestService/Lookup",
-        params={"connect": "v1", "base64": "1", "compression": "gzip", "encoding": "proto", "message": payload},
+        params={
+            "connect": "v1",
+            "base64": "1",
+            "compression": "gzip",
+            "encoding": "proto",
+            "message": payload,
+        },
     )
     assert res.status_code == 200, res.text
     assert res.headers["content-type"] == "application/proto"
@@ -112,7 +118,9 @@ def test_bad_protocol_version_is_400(http: httpx.Client):
 
 
 def test_unsupported_encoding_is_501_with_the_accept_list(http: httpx.Client):
-    res = http.post(ECHO, content=b"xx", headers={"content-type": "application/json", "content-encoding": "zstd"})
+    res = http.post(
+        ECHO, content=b"xx", headers={"content-type": "application/json", "content-encoding": "zstd"}
+    )
     assert res.status_code == 501
     body = res.json()
     assert body["code"] == "unimplemented"
@@ -172,7 +180,9 @@ CONNECT_STREAM = {"content-type": "application/connect+proto"}
     ],
     ids=["truncated", "4gib", "end-stream-flag", "compressed-identity", "bomb", "encoding", "none", "two"],
 )
-def test_connect_stream_errors_end_the_stream(http: httpx.Client, body: bytes, headers: dict[str, str], code: str):
+def test_connect_stream_errors_end_the_stream(
+    http: httpx.Client, body: bytes, headers: dict[str, str], code: str
+):
     res = http.post(COUNT, content=body, headers={**CONNECT_STREAM, **headers})
     assert res.status_code == 200
     assert res.headers["content-type"] == "application/connect+proto"
@@ -267,7 +277,17 @@ def test_grpc_proto_subformats_echo_their_content_type(threaded: Server, schema:
         ([], frame(b"") + frame(b""), 12),
         ([], b"", 12),
     ],
-    ids=["truncated", "4gib", "compressed-identity", "bomb", "corrupt-gzip", "bad-unit", "9-digits", "two", "none"],
+    ids=[
+        "truncated",
+        "4gib",
+        "compressed-identity",
+        "bomb",
+        "corrupt-gzip",
+        "bad-unit",
+        "9-digits",
+        "two",
+        "none",
+    ],
 )
 def test_grpc_errors_are_trailers(threaded: Server, headers: list[tuple[str, str]], body: bytes, status: int):
     res = grpc(threaded, GRPC + headers, body)

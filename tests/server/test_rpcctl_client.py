@@ -42,5 +42,15 @@ def test_call_unary_stream_and_error(threaded: Server, protocol: str):
 
 
 def test_call_deadline_over_grpc(threaded: Server):
-    res = run_cli("call", threaded.url, "Echo", "-d", '{"message": "s", "delayMs": 3000}', "--timeout", "200ms", "--protocol", "grpc")
+    res = run_cli(
+        "call",
+        threaded.url,
+        "Echo",
+        "-d",
+        '{"message": "s", "delayMs": 3000}',
+        "--timeout",
+        "200ms",
+        "--protocol",
+        "grpc",
+    )
     assert res.exit_code == 64 + 4, res.stderr

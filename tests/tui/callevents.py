@@ -85,7 +85,11 @@ class Calls:
         **kw: Any,
     ) -> list[CallEvent]:
         """An UpdateTask call; `actions` are (index, name, state)."""
-        request: dict[str, Any] = {"txUuid": tx, "stepIdx": step, "state": {"state": state, "startTime": "100"}}
+        request: dict[str, Any] = {
+            "txUuid": tx,
+            "stepIdx": step,
+            "state": {"state": state, "startTime": "100"},
+        }
         if stage:
             request["stageIdx"] = stage
         if row:
@@ -110,7 +114,12 @@ class Calls:
         """An UpdateLog call on stream (stage, row, step, action), acked `index + len(rows)` by default."""
         stage, row, step, action = key
         request: dict[str, Any] = {"txUuid": tx, "index": str(index), "rows": list(rows)}
-        for name, value in (("stageIdx", stage), ("stepRowIdx", row), ("stepIdx", step), ("actionIdx", action)):
+        for name, value in (
+            ("stageIdx", stage),
+            ("stepRowIdx", row),
+            ("stepIdx", step),
+            ("actionIdx", action),
+        ):
             if value:
                 request[name] = value
         if no_more:

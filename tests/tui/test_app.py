@@ -27,6 +27,14 @@ def texts(app: TailLogsApp) -> list[str]:
     return [line.text for line in app.log_view.lines]
 
 
+async def select(pilot: object, app: TailLogsApp, key: tuple[object, ...]) -> None:
+    """Move the tree cursor to `key` once the tree has laid out its lines."""
+    await pilot.pause()  # type: ignore[attr-defined]
+    assert app.task_tree.select_key(key)  # type: ignore[arg-type]
+    await pilot.pause()  # type: ignore[attr-defined]
+    assert app.selected == key
+
+
 def notifications(app: TailLogsApp) -> list[str]:
     return [n.message for n in app._notifications]
 
@@ -54,10 +62,13 @@ async def test_tree_shows_runners_tasks_stages_steps_actions_with_badges(model: 
 async def test_selecting_an_action_shows_its_rows_and_gap(model: LogModel) -> None:
     app = create_app(model, mode="offline")
     async with app.run_test(size=SIZE) as pilot:
-        assert app.task_tree.select_key(ACTION)
-        await pilot.pause()
+        await select(pilot, app, ACTION)
         assert app.selected == ACTION
-        assert texts(app) == [*rows("cloning repository", 0, 5), "── 3 rows missing: #5-#7 ──", *rows("cloning repository", 8, 10)]
+        assert texts(app) == [
+            *rows("cloning repository", 0, 5),
+            "── 3 rows missing: #5-#7 ──",
+            *rows("cloning repository", 8, 10),
+        ]
         assert all(line.prefix == "" for line in app.log_view.lines)
 
 
@@ -84,8 +95,7 @@ async def test_search_highlights_and_n_moves(model: LogModel) -> None:
 async def test_g_jumps_to_the_gap(model: LogModel) -> None:
     app = create_app(model, mode="offline")
     async with app.run_test(size=SIZE) as pilot:
-        assert app.task_tree.select_key(("step", TX, 0, 0, 1))  # no gap under this step
-        await pilot.pause()
+        await select(pilot, app, ("step", TX, 0, 0, 1))  # no gap under this step
         await pilot.press("g")
         await pilot.pause()
         assert app.selected == ACTION
@@ -102,8 +112,7 @@ async def test_c_cancels_the_selected_task_through_the_actions(model: LogModel) 
 
     app = create_app(model, mode="stand-in", actions=TuiActions(cancel_task=cancel))
     async with app.run_test(size=SIZE) as pilot:
-        assert app.task_tree.select_key(("step", TX2, 0, 0, 0))
-        await pilot.pause()
+        await select(pilot, app, ("step", TX2, 0, 0, 0))
         await pilot.press("c")
         await pilot.pause()
         assert cancelled == [TX2]
@@ -140,8 +149,16 @@ async def test_help_lists_every_binding(model: LogModel) -> None:
         for binding in BINDINGS:
             assert binding.id in cells and binding.description in cells
         assert {b.id for b in BINDINGS} >= {
-            "tail.follow", "tail.search", "tail.next-match", "tail.previous-match", "tail.next-gap",
-            "tail.cancel-task", "tail.replay-task", "tail.save-capture", "tail.help", "tail.quit",
+            "tail.follow",
+            "tail.search",
+            "tail.next-match",
+            "tail.previous-match",
+            "tail.next-gap",
+            "tail.cancel-task",
+            "tail.replay-task",
+            "tail.save-capture",
+            "tail.help",
+            "tail.quit",
         }
         await pilot.press("escape")
         await pilot.pause()
@@ -198,7 +215,9 @@ async def test_live_subscription_source() -> None:
     bus = EventBus()
     model = LogModel()
     with bus.subscribe() as subscription:
-        app = create_app(model, mode="stand-in", source=subscription, status=StatusInfo(listen="127.0.0.1:8080"))
+        app = create_app(
+            model, mode="stand-in", source=subscription, status=StatusInfo(listen="127.0.0.1:8080")
+        )
         async with app.run_test(size=SIZE) as pilot:
             for event in scripted_events():
                 bus.publish(event)
@@ -206,3 +225,23 @@ async def test_live_subscription_source() -> None:
             assert set(model.tasks) == {TX, TX2}
             assert label(app, ("runner", "u-1")) == "linux-1 [linux]"
             await asyncio.sleep(0)
+
+
+@pytest.mark.asyncio
+async def test_screen_text_shows_tree_log_calls_and_status(model: LogModel) -> None:
+    status = StatusInfo(listen="127.0.0.1:8080", capture_file="run.jsonl")
+    app = create_app(model, mode="stand-in", status=status)
+    async with app.run_test(size=SIZE) as pilot:
+        await select(pilot, app, ACTION)
+        screen = "\n".join("".join(s.text for s in strip) for strip in app.screen._compositor.render_strips())
+        for expected in (
+            "linux-1 [linux]",
+            "✔ action 0 checkout success 7 rows",
+            "── 3 rows missing: #5-#7 ──",
+            "UpdateLog",
+            "UNAVAILABLE",
+            " stand-in  listen 127.0.0.1:8080 │ 2 calls/s │ 4 rows/s │ 1 errors",
+            "capture run.jsonl",
+            "? Help",
+        ):
+            assert expected in screen, expected

@@ -49,9 +49,13 @@ def _run(run: RunReport) -> str:
         lines.append(f"Error distribution (top {TOP_ERRORS}):")
         for message, count in stats.messages.most_common(TOP_ERRORS):
             lines.append(f"  [{count}]  {message}")
+    if run.scenario:
+        lines.append("")
+        lines.append("Runner scenario:")
+        lines.extend(f"  {key.replace('_', ' ')}: {value}" for key, value in run.scenario.items() if value != "")
     if run.result.backends:
         lines.append("")
-        lines.extend(_backend_table(run.result.backends))
+        lines.extend(_backend_table(run.result.backends, "method" if run.scenario else "backend"))
     for warning in run.result.warnings:
         lines.append(f"warning: {warning}")
     return "\n".join(lines) + "\n"
@@ -81,7 +85,7 @@ def _table(header: list[str], rows: list[list[str]]) -> list[str]:
     return out
 
 
-def _backend_table(backends: dict[str, Stats]) -> list[str]:
+def _backend_table(backends: dict[str, Stats], what: str = "backend") -> list[str]:
     rows = []
     for name, stats in backends.items():
         latency = stats.histogram.summary_ms()
@@ -89,7 +93,7 @@ def _backend_table(backends: dict[str, Stats]) -> list[str]:
             [name, str(stats.count), str(stats.errors), f"{latency['mean']:.3f}", f"{latency['p50']:.3f}",
              f"{latency['p99']:.3f}"]
         )  # fmt: skip
-    return ["Per backend:", *_table(["backend", "calls", "errors", "mean ms", "p50 ms", "p99 ms"], rows)]
+    return [f"Per {what}:", *_table([what, "calls", "errors", "mean ms", "p50 ms", "p99 ms"], rows)]
 
 
 def _protocol_table(runs: list[RunReport]) -> str:

@@ -18,7 +18,7 @@ def latency_text(record: CallRecord) -> str:
 class CallsTable(DataTable[str]):
     """Method, protocol, status and latency of each finished call, newest at the bottom."""
 
-    def __init__(self, *, id: str | None = None) -> None:  # noqa: A002
+    def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id, cursor_type="row", zebra_stripes=True)
         self._last_seq = 0
         self._keys: list[str] = []

@@ -27,7 +27,7 @@ class LogView(ScrollView, can_focus=True):
     follow: reactive[bool] = reactive(True)
     """Keep the last line in view as rows arrive; off once the user scrolls up."""
 
-    def __init__(self, *, id: str | None = None) -> None:  # noqa: A002 (Textual's name)
+    def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.lines: list[LogLine] = []
         self.query_text = ""
@@ -48,8 +48,13 @@ class LogView(ScrollView, can_focus=True):
             self.current_match = None
         self.virtual_size = Size(self.scrollable_content_region.width, len(lines))
         if self.follow:
-            self.scroll_end(animate=False, immediate=True, x_axis=False)
+            self._to_end()
+            self.call_after_refresh(self._to_end)  # once the new virtual size is laid out
         self.refresh()
+
+    def _to_end(self) -> None:
+        if self.follow:
+            self.scroll_end(animate=False, immediate=True, x_axis=False)
 
     def search(self, query: str) -> int:
         """Highlight `query` and go to its first match after the top of the view; the match count."""
@@ -90,12 +95,13 @@ class LogView(ScrollView, can_focus=True):
     def show_line(self, number: int) -> None:
         """Scroll `number` into the middle of the view and stop following."""
         self.follow = False
-        self.scroll_to(y=max(0, number - self.scrollable_content_region.height // 2), animate=False, immediate=True)
+        self.scroll_to(
+            y=max(0, number - self.scrollable_content_region.height // 2), animate=False, immediate=True
+        )
         self.refresh()
 
     def watch_follow(self, follow: bool) -> None:
-        if follow:
-            self.scroll_end(animate=False, immediate=True, x_axis=False)
+        self._to_end()
 
     def watch_scroll_y(self, old_value: float, new_value: float) -> None:
         super().watch_scroll_y(old_value, new_value)
@@ -106,6 +112,7 @@ class LogView(ScrollView, can_focus=True):
 
     def on_resize(self) -> None:
         self.virtual_size = Size(self.scrollable_content_region.width, len(self.lines))
+        self.call_after_refresh(self._to_end)
 
     # -- rendering --------------------------------------------------------------------
 

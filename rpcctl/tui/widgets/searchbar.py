@@ -17,7 +17,7 @@ class SearchBar(Input):
     class Closed(Message):
         """The bar was closed without searching."""
 
-    def __init__(self, *, id: str | None = None) -> None:  # noqa: A002
+    def __init__(self, *, id: str | None = None) -> None:
         super().__init__(placeholder="search the log view (Enter: find, Esc: close)", id=id)
 
     def action_close(self) -> None:

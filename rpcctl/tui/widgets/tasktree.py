@@ -51,7 +51,7 @@ def node_label(name: str, badge: str | None, streams: list[LogStream]) -> Text:
 class TaskTree(Tree[NodeKey]):
     """The runner/task tree, updated in place from the model's change sets."""
 
-    def __init__(self, model: LogModel, *, id: str | None = None) -> None:  # noqa: A002
+    def __init__(self, model: LogModel, *, id: str | None = None) -> None:
         super().__init__("runners", id=id)
         self.model = model
         self.show_root = False
@@ -130,8 +130,12 @@ class TaskTree(Tree[NodeKey]):
         for stage in stages:
             stage_key: NodeKey = ("stage", tx, stage)
             in_stage = [s for s in streams if s.key[1] == stage]
-            self._child(task_node, stage_key, node_label(f"stage {stage}", stage_badge(task, stage), in_stage))
-            steps = sorted({k for k in task.steps if k[0] == stage} | {k[1:4] for k in task.streams if k[1] == stage})
+            self._child(
+                task_node, stage_key, node_label(f"stage {stage}", stage_badge(task, stage), in_stage)
+            )
+            steps = sorted(
+                {k for k in task.steps if k[0] == stage} | {k[1:4] for k in task.streams if k[1] == stage}
+            )
             for step_key in steps:
                 _, row, index = step_key
                 info = task.steps.get(step_key)
@@ -144,7 +148,9 @@ class TaskTree(Tree[NodeKey]):
                 for action in actions:
                     action_info = info.actions.get(action) if info is not None else None
                     action_streams = [s for s in in_step if s.key[4] == action]
-                    name = f"action {action}" + (f" {action_info.name}" if action_info and action_info.name else "")
+                    name = f"action {action}" + (
+                        f" {action_info.name}" if action_info and action_info.name else ""
+                    )
                     action_badge = badge_of(action_info.state) if action_info and action_info.state else None
                     self._child(
                         self._node_map[step_node_key],

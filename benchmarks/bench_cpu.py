@@ -1,0 +1,217 @@
+"""Client CPU per call and calls/s of `rpcctl bench`, next to h2load and wrk, on a static nginx.
+
+    python benchmarks/bench_cpu.py [--calls 5000] [--workers 2] [--wrk-seconds 3]
+
+Starts nginx (private config, 127.0.0.1 only, one worker) answering Echo with static bytes:
+native gRPC on an h2c port (a pre-encoded envelope and a `grpc-status: 0` trailer), Connect
+(`application/json`) and gRPC-Web on an HTTP/1.1 port. The server costs almost nothing, so
+what is measured is the client. CPU is user+sys of the client process tree
+(`RUSAGE_CHILDREN`, which counts worker processes once they are waited for). For rpcctl the
+fixed start-up cost (imports, schema) is removed by running twice, with few and with many
+calls, and dividing the difference. Needs nginx, h2load (nghttp2-client) and wrk; without
+them it says so and exits 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import resource
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+PROTO_ROOT = ROOT / "tests" / "protos"
+PROTO = PROTO_ROOT / "rpcctl" / "test" / "v1" / "test.proto"
+PATH = "/rpcctl.test.v1.TestService/Echo"
+MESSAGE = b"\x0a\x05hello"  # EchoResponse{message: "hello"}
+BENCH = (
+    "import sys\n"
+    "from rpcctl.cli.app import app, main\n"
+    "if not any(c.name == 'bench' for c in app.registered_commands):\n"
+    "    from rpcctl.cli.bench import bench_command\n"
+    "    app.command('bench')(bench_command)\n"
+    "if __name__ == '__main__':\n"
+    "    main(['bench', *sys.argv[1:]])\n"
+)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _envelope(flags: int, data: bytes) -> bytes:
+    return bytes([flags]) + len(data).to_bytes(4, "big") + data
+
+
+def _nginx_config(folder: Path, grpc_port: int, http_port: int) -> Path:
+    (folder / "grpc.bin").write_bytes(_envelope(0, MESSAGE))
+    (folder / "grpcweb.bin").write_bytes(_envelope(0, MESSAGE) + _envelope(0x80, b"grpc-status: 0\r\n"))
+    (folder / "connect.json").write_text('{"message":"hello"}')
+    # Static files answer POST with 405; `error_page 405 =200 $uri` serves them anyway.
+    config = f"""
+worker_processes 1;
+daemon off;
+pid {folder}/nginx.pid;
+error_log {folder}/error.log warn;
+events {{ worker_connections 1024; }}
+http {{
+  access_log off;
+  client_body_temp_path {folder}/body;
+  proxy_temp_path {folder}/proxy;
+  fastcgi_temp_path {folder}/fastcgi;
+  uwsgi_temp_path {folder}/uwsgi;
+  scgi_temp_path {folder}/scgi;
+  keepalive_requests 10000000;
+  http2_max_requests 10000000;
+  types {{ }}
+  server {{
+    listen 127.0.0.1:{grpc_port} http2;
+    location = {PATH} {{
+      default_type application/grpc;
+      add_trailer grpc-status 0;
+      add_trailer grpc-message "";
+      error_page 405 =200 $uri;
+      alias {folder}/grpc.bin;
+    }}
+  }}
+  server {{
+    listen 127.0.0.1:{http_port};
+    location = {PATH} {{
+      if ($http_content_type ~ "grpc-web") {{ rewrite ^ /grpcweb last; }}
+      default_type application/json;
+      error_page 405 =200 $uri;
+      alias {folder}/connect.json;
+    }}
+    location = /grpcweb {{
+      internal;
+      default_type application/grpc-web+proto;
+      error_page 405 =200 $uri;
+      alias {folder}/grpcweb.bin;
+    }}
+  }}
+}}
+"""
+    path = folder / "nginx.conf"
+    path.write_text(config)
+    return path
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _measure(cmd: list[str], timeout: float = 300) -> tuple[float, float, str]:
+    """(CPU seconds, wall seconds, stdout) of one client run."""
+    cpu, start = _children_cpu(), time.perf_counter()
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+    wall, cpu = time.perf_counter() - start, _children_cpu() - cpu
+    if result.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd[:4])}… failed ({result.returncode}): {result.stderr[-800:]}")
+    return cpu, wall, result.stdout
+
+
+def _rpcctl(script: Path, target: str, calls: int, workers: int, extra: list[str]) -> dict[str, float]:
+    """CPU per call (start-up removed) and calls/s of rpcctl bench."""
+    def run(count: int) -> tuple[float, dict[str, object]]:
+        cmd = [sys.executable, str(script), target, "Echo", "-n", str(count), "-c", "50",
+               "--workers", str(workers), "--proto", str(PROTO), "-I", str(PROTO_ROOT), "-O", "json", *extra]  # fmt: skip
+        cpu, _, out = _measure(cmd)
+        return cpu, json.loads(out)["runs"][0]["stats"]
+
+    small = max(200, calls // 10)
+    cpu_small, _ = run(small)
+    cpu_big, stats = run(calls)
+    errors = int(stats["errors"])  # type: ignore[call-overload]
+    if errors:
+        print(f"  warning: {errors} errors: {stats['codes']}")
+    return {
+        "cpu_us": (cpu_big - cpu_small) / (calls - small) * 1e6,
+        "rps": float(stats["rps"]),  # type: ignore[arg-type]
+    }
+
+
+def _h2load(port: int, calls: int, folder: Path) -> dict[str, float]:
+    body = folder / "request.bin"
+    body.write_bytes(_envelope(0, b"\x0a\x05hello"))
+    cmd = ["h2load", "-n", str(calls), "-c", "1", "-m", "50", "-d", str(body),
+           "-H", "content-type: application/grpc", "-H", "te: trailers", f"http://127.0.0.1:{port}{PATH}"]  # fmt: skip
+    cpu, wall, out = _measure(cmd)
+    match = re.search(r"finished in [\d.]+\w*, ([\d.]+) req/s", out)
+    succeeded = re.search(r"(\d+) succeeded", out)
+    if succeeded and int(succeeded.group(1)) != calls:
+        print(f"  warning: h2load: only {succeeded.group(1)} of {calls} succeeded")
+    return {"cpu_us": cpu / calls * 1e6, "rps": float(match.group(1)) if match else calls / wall}
+
+
+def _wrk(port: int, seconds: int, folder: Path) -> dict[str, float]:
+    script = folder / "post.lua"
+    script.write_text(
+        'wrk.method = "POST"\nwrk.body = \'{"message":"hello"}\'\n'
+        'wrk.headers["Content-Type"] = "application/json"\n'
+    )
+    cmd = ["wrk", "-t1", "-c50", f"-d{seconds}s", "-s", str(script), f"http://127.0.0.1:{port}{PATH}"]
+    cpu, _, out = _measure(cmd)
+    total = re.search(r"(\d+) requests in", out)
+    rate = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    count = int(total.group(1)) if total else 0
+    return {"cpu_us": cpu / count * 1e6 if count else 0.0, "rps": float(rate.group(1)) if rate else 0.0}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else "")
+    parser.add_argument("--calls", type=int, default=5000, help="calls per rpcctl/h2load run")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 2, help="N for the N-worker runs")
+    parser.add_argument("--wrk-seconds", type=int, default=3)
+    args = parser.parse_args()
+    missing = [tool for tool in ("nginx", "h2load", "wrk") if shutil.which(tool) is None]
+    if missing:
+        print(f"bench_cpu: skipped, not installed: {', '.join(missing)} "
+              "(apt-get install nginx nghttp2-client wrk)")  # fmt: skip
+        return
+    folder = Path(tempfile.mkdtemp(prefix="rpcctl-bench-cpu-"))
+    grpc_port, http_port = _free_port(), _free_port()
+    config = _nginx_config(folder, grpc_port, http_port)
+    nginx = subprocess.Popen(["nginx", "-c", str(config), "-p", str(folder)], stderr=subprocess.PIPE)
+    script = folder / "rpcctl_bench.py"
+    script.write_text(BENCH)
+    try:
+        time.sleep(0.5)
+        if nginx.poll() is not None:
+            raise SystemExit(f"nginx did not start: {nginx.stderr.read().decode() if nginx.stderr else ''}")
+        rows: list[tuple[str, dict[str, float]]] = []
+        grpc_target = f"127.0.0.1:{grpc_port}"
+        http_target = f"http://127.0.0.1:{http_port}"
+        rows.append(("h2load (C), gRPC unary, 1 conn, 50 streams", _h2load(grpc_port, args.calls * 4, folder)))
+        rows.append(("wrk (C), HTTP/1.1 POST, 50 conns", _wrk(http_port, args.wrk_seconds, folder)))
+        for workers in (1, args.workers):
+            grpc = ["--protocol", "grpc"]
+            rows.append((f"rpcctl bench grpc, -c 50, {workers} worker(s)",
+                         _rpcctl(script, grpc_target, args.calls, workers, grpc)))  # fmt: skip
+        for protocol in ("connect", "grpc-web"):
+            extra = ["--protocol", protocol, "--codec", "json" if protocol == "connect" else "proto", "--http1"]
+            rows.append((f"rpcctl bench {protocol} HTTP/1.1, -c 50, 1 worker",
+                         _rpcctl(script, http_target, max(1000, args.calls // 5), 1, extra)))  # fmt: skip
+    finally:
+        nginx.terminate()
+        nginx.wait(timeout=10)
+        shutil.rmtree(folder, ignore_errors=True)
+    h2load_rps = rows[0][1]["rps"]
+    print(f"{'client':<48} {'calls/s':>10} {'CPU/call':>10} {'vs h2load calls/s':>18}")
+    for name, row in rows:
+        print(f"{name:<48} {row['rps']:>10.0f} {row['cpu_us']:>8.0f}µs {row['rps'] / h2load_rps:>17.2f}x")
+
+
+if __name__ == "__main__":
+    main()

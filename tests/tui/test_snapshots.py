@@ -1,0 +1,47 @@
+"""Snapshot tests of the tail-logs screens (pytest-textual-snapshot; `--snapshot-update` to accept)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from textual.pilot import Pilot
+
+from rpcctl.tui.actions import StatusInfo
+from rpcctl.tui.app import TailLogsApp, create_app
+from tests.tui.callevents import TX
+from tests.tui.conftest import scripted_model
+
+pytest.importorskip("pytest_textual_snapshot")
+
+SIZE = (120, 34)
+
+
+def app() -> TailLogsApp:
+    status = StatusInfo(listen="127.0.0.1:8080", upstream="http://ci.example:3000/api/v1/pipeline")
+    return create_app(scripted_model(), mode="proxy", status=status)
+
+
+async def settle(pilot: Pilot[Any]) -> None:
+    await pilot.pause(0.25)
+
+
+def test_main_screen(snap_compare: Any) -> None:
+    assert snap_compare(app(), terminal_size=SIZE, run_before=settle)
+
+
+def test_help_screen(snap_compare: Any) -> None:
+    assert snap_compare(app(), terminal_size=SIZE, press=["question_mark"], run_before=settle)
+
+
+def test_gap(snap_compare: Any) -> None:
+    async def to_gap(pilot: Pilot[Any]) -> None:
+        await settle(pilot)
+        tailing = pilot.app
+        assert isinstance(tailing, TailLogsApp)
+        assert tailing.task_tree.select_key(("step", TX, 0, 0, 1))
+        await pilot.pause()
+        await pilot.press("g")
+        await settle(pilot)
+
+    assert snap_compare(app(), terminal_size=SIZE, run_before=to_gap)
