@@ -73,7 +73,6 @@ http {{
   uwsgi_temp_path {folder}/uwsgi;
   scgi_temp_path {folder}/scgi;
   keepalive_requests 10000000;
-  http2_max_requests 10000000;
   types {{ }}
   server {{
     listen 127.0.0.1:{grpc_port} http2;
@@ -124,6 +123,7 @@ def _measure(cmd: list[str], timeout: float = 300) -> tuple[float, float, str]:
 
 def _rpcctl(script: Path, target: str, calls: int, workers: int, extra: list[str]) -> dict[str, float]:
     """CPU per call (start-up removed) and calls/s of rpcctl bench."""
+
     def run(count: int) -> tuple[float, dict[str, object]]:
         cmd = [sys.executable, str(script), target, "Echo", "-n", str(count), "-c", "50",
                "--workers", str(workers), "--proto", str(PROTO), "-I", str(PROTO_ROOT), "-O", "json", *extra]  # fmt: skip
@@ -181,6 +181,7 @@ def main() -> None:
               "(apt-get install nginx nghttp2-client wrk)")  # fmt: skip
         return
     folder = Path(tempfile.mkdtemp(prefix="rpcctl-bench-cpu-"))
+    folder.chmod(0o755)  # nginx's workers run as an unprivileged user when started by root
     grpc_port, http_port = _free_port(), _free_port()
     config = _nginx_config(folder, grpc_port, http_port)
     nginx = subprocess.Popen(["nginx", "-c", str(config), "-p", str(folder)], stderr=subprocess.PIPE)
@@ -193,14 +194,22 @@ def main() -> None:
         rows: list[tuple[str, dict[str, float]]] = []
         grpc_target = f"127.0.0.1:{grpc_port}"
         http_target = f"http://127.0.0.1:{http_port}"
-        rows.append(("h2load (C), gRPC unary, 1 conn, 50 streams", _h2load(grpc_port, args.calls * 4, folder)))
+        rows.append(
+            ("h2load (C), gRPC unary, 1 conn, 50 streams", _h2load(grpc_port, args.calls * 4, folder))
+        )
         rows.append(("wrk (C), HTTP/1.1 POST, 50 conns", _wrk(http_port, args.wrk_seconds, folder)))
         for workers in (1, args.workers):
             grpc = ["--protocol", "grpc"]
             rows.append((f"rpcctl bench grpc, -c 50, {workers} worker(s)",
                          _rpcctl(script, grpc_target, args.calls, workers, grpc)))  # fmt: skip
         for protocol in ("connect", "grpc-web"):
-            extra = ["--protocol", protocol, "--codec", "json" if protocol == "connect" else "proto", "--http1"]
+            extra = [
+                "--protocol",
+                protocol,
+                "--codec",
+                "json" if protocol == "connect" else "proto",
+                "--http1",
+            ]
             rows.append((f"rpcctl bench {protocol} HTTP/1.1, -c 50, 1 worker",
                          _rpcctl(script, http_target, max(1000, args.calls // 5), 1, extra)))  # fmt: skip
     finally:

@@ -42,7 +42,9 @@ async def run_in_processes(job: BenchJob, workers: int, board: ProgressBoard | N
             except queue_module.Empty:
                 dead = [p for p in procs if p.exitcode not in (None, 0)]
                 if dead:
-                    raise RpcctlError(f"a bench worker process died (exit status {dead[0].exitcode})") from None
+                    raise RpcctlError(
+                        f"a bench worker process died (exit status {dead[0].exitcode})"
+                    ) from None
                 continue
             kind, index = message[0], message[1]
             if kind == "ready":

@@ -61,7 +61,11 @@ class RunReport:
         self.targets.extend(t for t in other.targets if t not in self.targets)
         for key, value in other.scenario.items():
             mine = self.scenario.get(key)
-            if isinstance(value, int | float) and isinstance(mine, int | float) and key != "rows_per_sec_per_runner":
+            if (
+                isinstance(value, int | float)
+                and isinstance(mine, int | float)
+                and key != "rows_per_sec_per_runner"
+            ):
                 self.scenario[key] = mine + value
             else:
                 self.scenario.setdefault(key, value)

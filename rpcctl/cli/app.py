@@ -12,6 +12,7 @@ from collections.abc import Sequence
 import typer
 
 from rpcctl import __version__
+from rpcctl.cli.bench import bench_command
 from rpcctl.cli.call import call_command
 from rpcctl.cli.describe import describe_command
 from rpcctl.cli.env import Environment
@@ -31,6 +32,7 @@ app.command("call", no_args_is_help=True)(call_command)
 app.command("list")(list_command)
 app.command("describe", no_args_is_help=True)(describe_command)
 app.command("serve")(serve_command)
+app.command("bench", no_args_is_help=True)(bench_command)
 
 
 def _version(value: bool) -> None:

@@ -5,6 +5,9 @@ with `receive()` until None, writes responses with `send()`, may add response he
 before its first `send` and trailers at any time, and fails the call by raising
 `rpcctl.errors.RpcError`. Messages are bytes in the call's codec (`proto` or `json`);
 `rpcctl.server.typed` adapts handlers that work on protobuf messages.
+
+`deadline` is on the `time.monotonic()` clock (None: no timeout); when it passes, or the
+client goes away, the server cancels the handler's task.
 """
 
 from __future__ import annotations

@@ -107,3 +107,25 @@ def test_live_line_and_panel() -> None:
     console = Console(file=out, width=120, force_terminal=False)
     console.print(view._panel())
     assert "calls 4" in out.getvalue()
+
+
+def test_bench_help_does_not_import_heavy_libraries() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from rpcctl.cli.app import app, main\n"
+        "from rpcctl.cli.bench import bench_command\n"
+        "if not any(c.name == 'bench' for c in app.registered_commands):\n"
+        "    app.command('bench')(bench_command)\n"
+        "try:\n"
+        "    main(['bench', '--help'])\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "heavy = ('grpc', 'httpx', 'textual', 'hdrh', 'google.protobuf', 'rpcctl.bench.worker')\n"
+        "print([m for m in heavy if m in sys.modules], file=sys.stderr)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert "--concurrency" in result.stdout
+    assert result.stderr.strip().splitlines()[-1] == "[]"

@@ -10,23 +10,17 @@ from tests.support.cli import run_cli
 PROTOCOLS = ["grpc", "connect", "grpc-web"]
 
 
-def test_list_over_grpc(threaded: Server):
-    res = run_cli("list", threaded.url, "--protocol", "grpc")
-    assert res.exit_code == 0, res.stderr
-    assert "rpcctl.test.v1.TestService" in res.stdout.split()
-
-
-@pytest.mark.xfail(reason="client bug: reflection sends proto bytes with the call's default json codec")
-@pytest.mark.parametrize("protocol", ["connect", "grpc-web"])
-def test_list_over_http_protocols(threaded: Server, protocol: str):
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+def test_list(threaded: Server, protocol: str):
     res = run_cli("list", threaded.url, "--protocol", protocol)
     assert res.exit_code == 0, res.stderr
     assert "rpcctl.test.v1.TestService" in res.stdout.split()
 
 
+@pytest.mark.parametrize("codec", ["json", "proto"])
 @pytest.mark.parametrize("protocol", PROTOCOLS)
-def test_call_unary_stream_and_error(threaded: Server, protocol: str):
-    flags = ["--protocol", protocol] + ([] if protocol == "grpc" else ["--codec", "proto"])
+def test_call_unary_stream_and_error(threaded: Server, protocol: str, codec: str):
+    flags = ["--protocol", protocol] + ([] if protocol == "grpc" else ["--codec", codec])
     res = run_cli("call", threaded.url, "TestService/Echo", "-d", '{"message": "hi"}', *flags)
     assert res.exit_code == 0, res.stderr
     assert res.json["message"] == "hi"

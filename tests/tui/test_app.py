@@ -240,7 +240,7 @@ async def test_screen_text_shows_tree_log_calls_and_status(model: LogModel) -> N
             "── 3 rows missing: #5-#7 ──",
             "UpdateLog",
             "UNAVAILABLE",
-            " stand-in  listen 127.0.0.1:8080 │ 2 calls/s │ 4 rows/s │ 1 errors",
+            " stand-in  listen 127.0.0.1:8080 │ 3 calls/s │ 3 rows/s │ 1 errors",
             "capture run.jsonl",
             "? Help",
         ):

@@ -52,7 +52,9 @@ def _run(run: RunReport) -> str:
     if run.scenario:
         lines.append("")
         lines.append("Runner scenario:")
-        lines.extend(f"  {key.replace('_', ' ')}: {value}" for key, value in run.scenario.items() if value != "")
+        lines.extend(
+            f"  {key.replace('_', ' ')}: {value}" for key, value in run.scenario.items() if value != ""
+        )
     if run.result.backends:
         lines.append("")
         lines.extend(_backend_table(run.result.backends, "method" if run.scenario else "backend"))

@@ -44,4 +44,4 @@ class CallsTable(DataTable[str]):
             for key in self._keys[:excess]:
                 self.remove_row(key)
             del self._keys[:excess]
-        self.scroll_end(animate=False, immediate=True)
+        self.call_after_refresh(self.scroll_end, animate=False, immediate=True)

@@ -1,0 +1,67 @@
+"""`--scenario runner` against the project's stand-in RunnerService (rpcctl.server)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from collections.abc import Iterator
+
+import pytest
+
+from tests.bench.helpers import bench
+
+
+@pytest.fixture
+def standin_url() -> Iterator[str]:
+    """The stand-in RunnerService with tasks queued, served in a thread of its own."""
+    from rpcctl.runner.handlers import build_table
+    from rpcctl.runner.standin import StandInService
+    from rpcctl.runner.tasks import parse_tasks
+    from rpcctl.server.serve import Server
+    from tests.support.schema import compile_runner_schema
+
+    schema = compile_runner_schema()
+    step = {"name": "log", "actions": [{"name": "a"}]}
+    tasks = parse_tasks([{"tx_uuid": f"t{i}", "stages": [{"name": "s", "steps": [step]}]} for i in range(6)])
+    loop = asyncio.new_event_loop()
+    server = Server(build_table(StandInService(schema, tasks), schema), listen="127.0.0.1:0", schema=schema)
+    started = threading.Event()
+
+    def serve() -> None:
+        asyncio.set_event_loop(loop)
+        loop.run_until_complete(server.start())
+        started.set()
+        loop.run_forever()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    assert started.wait(10)
+    try:
+        yield server.url
+    finally:
+        asyncio.run_coroutine_threadsafe(server.close(), loop).result(10)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
+        loop.close()
+
+
+def test_runner_scenario_reports_update_log(standin_url: str) -> None:
+    result = bench(
+        standin_url, "--scenario", "runner", "--runners", "3", "--rows-per-sec", "200", "-z", "0.5s",
+        "--protocol", "connect", "-O", "json", grpc_defaults=False,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    run = json.loads(result.stdout)["runs"][0]
+    assert run["method"].endswith("/UpdateLog")
+    assert run["stats"]["count"] > 0
+    scenario = run["scenario"]
+    assert scenario["runners"] == 3
+    assert scenario["rows_acked"] > 0
+    assert scenario["ack_mismatches"] == 0
+    assert {"Register", "FetchTask", "UpdateLog"} <= set(run["backends"])
+
+
+def test_unknown_scenario_is_a_usage_error() -> None:
+    result = bench("127.0.0.1:1", "--scenario", "nope", grpc_defaults=False)
+    assert result.exit_code == 2
