@@ -109,6 +109,8 @@ class RpcApp:
         if half is None or half.codec not in CODECS:
             await io.respond(ResponseHead(415, [("accept-post", ACCEPT_POST), ("content-length", "0")]))
             return
+        if path is None and protocol is RpcProtocol.GRPC and raw_path.count("/") == 2:
+            path = raw_path  # native gRPC clients cannot send a path prefix
         handler = self.table.lookup(path) if path is not None else None
         handle: Handle | None = handler.handle if handler is not None else self.table.fallback
         if handle is None or path is None:

@@ -141,6 +141,7 @@ class Server:
         config.graceful_timeout = self.graceful_timeout
         config.keep_alive_timeout = KEEP_ALIVE_TIMEOUT_S
         config.keep_alive_max_requests = KEEP_ALIVE_MAX_REQUESTS
+        config.include_date_header = False
         config.include_server_header = False
         if self.certfile is not None and self.keyfile is not None:
             config.certfile = os.fspath(self.certfile)

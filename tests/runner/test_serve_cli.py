@@ -107,10 +107,6 @@ def test_serve_answers_calls_then_exits_0_on_sigterm(served: Serving) -> None:
     assert (code, rest) == (0, "")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="rpcctl/server/app.py serves only prefixed paths under a prefix; grpcio cannot send one",
-)
 def test_native_grpc_call_behind_a_prefix(served: Serving) -> None:
     result = run_cli("call", served.url, "RunnerService/Ping", "--protocol", "grpc", "-d", '{"data":"hi"}')
     assert (result.exit_code, result.json) == (0, {"data": "hi"}), result.stderr

@@ -109,10 +109,6 @@ async def test_cancellation_mid_task_stops_the_simulator(
 
 
 @pytest.mark.asyncio
-@pytest.mark.xfail(
-    strict=True,
-    reason="rpcctl/server/app.py serves only prefixed paths under a prefix; grpcio cannot send one",
-)
 @pytest.mark.parametrize("prefix", [PREFIX])
 async def test_native_grpc_behind_a_prefix(served: Served, runner_schema: Schema) -> None:
     channel = served.channel(RpcProtocol.GRPC)
