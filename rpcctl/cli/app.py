@@ -14,10 +14,12 @@ import typer
 from rpcctl import __version__
 from rpcctl.cli.bench import bench_command
 from rpcctl.cli.call import call_command
+from rpcctl.cli.demo import demo_command
 from rpcctl.cli.describe import describe_command
 from rpcctl.cli.env import Environment
 from rpcctl.cli.listing import list_command
 from rpcctl.cli.serve import serve_command
+from rpcctl.cli.tail_logs import tail_logs_command
 
 app = typer.Typer(
     name="rpcctl",
@@ -31,7 +33,9 @@ app = typer.Typer(
 app.command("call", no_args_is_help=True)(call_command)
 app.command("list")(list_command)
 app.command("describe", no_args_is_help=True)(describe_command)
+app.command("tail-logs")(tail_logs_command)
 app.command("serve")(serve_command)
+app.command("demo")(demo_command)
 app.command("bench", no_args_is_help=True)(bench_command)
 
 

@@ -27,6 +27,7 @@ from rpcctl.runner.messages import RunnerMessages
 from rpcctl.runner.pacing import Pacer
 from rpcctl.runner.states import State
 from rpcctl.runner.tasks import Step, Task, parse_content
+from rpcctl.wire.metadata import Metadata
 
 if TYPE_CHECKING:
     from rpcctl.client import Channel
@@ -98,8 +99,11 @@ class _ActionProgress:
     end_time: int = 0
 
 
-class _Stop(Exception):
+class RunStopped(Exception):
     """Ends the run early (an error or the time budget); the summary says why."""
+
+
+_Stop = RunStopped
 
 
 class _Cancelled(Exception):
@@ -130,6 +134,8 @@ class SimulatedRunner:
         self.token = ""
         self._deadline = time.monotonic() + self.options.max_duration
         self._pacer = Pacer(self.options.rows_per_second)
+        self.metadata = Metadata()
+        """Request metadata of every call (replay puts token headers here)."""
 
     async def run(self) -> RunSummary:
         """Register, fetch and run up to `options.tasks` tasks; never raises for RPC failures."""
@@ -263,12 +269,30 @@ class SimulatedRunner:
         Honours `ack_index`: a server that answers anything but the end of the batch is
         counted as a mismatch and gets the rows again from its ack.
         """
-        opts = self.options
-        if opts.keep_rows:
+        if self.options.keep_rows:
             self.summary.sent[key] = list(rows)
-        total, index, resends = len(rows), 0, 0
+        return await self.push_rows(key, rows)
+
+    async def push_rows(
+        self,
+        key: StreamKey,
+        rows: Sequence[str],
+        start: int = 0,
+        *,
+        no_more: bool = True,
+        batch_size: int | None = None,
+    ) -> int:
+        """Send `rows[start:]` (a stream's rows from its first) in paced batches; return the final ack.
+
+        The pacing and ack loop of `push_log`, also used by replay to resend from an ack:
+        the last batch carries `no_more` when asked; any ack but the batch's end is a
+        mismatch, and sending goes on from the server's ack (at most `max_resends` times).
+        """
+        opts = self.options
+        size = max(batch_size or opts.batch_size, 1)
+        total, index, resends = len(rows), start, 0
         while True:
-            end = min(index + max(opts.batch_size, 1), total)
+            end = min(index + size, total)
             batch = list(rows[index:end])
             await self._pacer.take(len(batch))
             response = await self._call(
@@ -281,7 +305,7 @@ class SimulatedRunner:
                 action_idx=key.action_idx,
                 index=index,
                 rows=batch,
-                no_more=end == total,
+                no_more=no_more and end == total,
             )
             self.summary.rows_sent += len(batch)
             ack = int(response.ack_index)
@@ -297,14 +321,21 @@ class SimulatedRunner:
             index = ack
 
     async def _call(self, method: str, request_type: str, **fields: Any) -> Any:
-        """One unary call; errors and the time budget end the run through `_Stop`."""
+        """One unary call built from `fields`; see `send`."""
+        return await self.send(method, self.messages.new(request_type, **fields))
+
+    async def send(self, method: str, request: Any) -> Any:
+        """One unary call of RunnerService `method` with a built request; its response.
+
+        Errors and the time budget end the run: they are counted in the summary and
+        raise `RunStopped`.
+        """
         remaining = self._remaining()
         if remaining <= 0:
             self.summary.timed_out = True
             raise _Stop
         limit = self.options.call_timeout
         timeout = remaining if limit is None else min(remaining, limit)
-        request = self.messages.new(request_type, **fields)
         descriptor = self.messages.method(method)
         started = time.monotonic()
         self.summary.calls += 1
@@ -313,7 +344,7 @@ class SimulatedRunner:
                 self.channel,
                 self.messages.method_info(method),
                 self.codec.encode(request),
-                CallOptions(timeout=timeout),
+                CallOptions(metadata=self.metadata, timeout=timeout),
             )
             response = self.codec.decode(data, self.messages.schema.message_class(descriptor.output_type))
         except RpcctlError as exc:

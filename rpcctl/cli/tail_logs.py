@@ -1,0 +1,148 @@
+"""`rpcctl tail-logs`: watch the logs CI runners push with UpdateLog, live or from a capture.
+
+Modes: `--listen ADDR --upstream URL` (recording proxy), `--listen ADDR` (stand-in
+server), `--from CAPTURE` (offline). The TUI on a terminal; with `--headless` or when
+stdout is not a terminal, one line per row and state change, and a summary on exit.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from rpcctl.cli import options as o
+from rpcctl.cli.runner import environment, run
+
+
+def tail_logs_command(
+    ctx: typer.Context,
+    listen: Annotated[
+        str | None, typer.Option("--listen", "-l", help="Serve here (host:port, port 0 = any free port).")
+    ] = None,
+    upstream: Annotated[
+        str | None, typer.Option("--upstream", help="Forward to this server and record (proxy mode).")
+    ] = None,
+    from_capture: Annotated[
+        Path | None, typer.Option("--from", help="Read a capture file instead of listening.")
+    ] = None,
+    record: Annotated[
+        Path | None, typer.Option("--record", help="Write every call to this capture file.")
+    ] = None,
+    no_redact: Annotated[
+        bool, typer.Option("--no-redact", help="Keep credentials (tokens, authorization) in the capture.")
+    ] = False,
+    prefix: Annotated[
+        str, typer.Option("--prefix", help="Stand-in mode: the service's path prefix, e.g. /api/v1/pipeline.")
+    ] = "",
+    tasks: Annotated[
+        Path | None, typer.Option("--tasks", help="Stand-in mode: tasks FetchTask hands out (JSON list).")
+    ] = None,
+    replay_target: Annotated[
+        str | None, typer.Option("--replay-target", help="Where the r key replays the selected task.")
+    ] = None,
+    headless: Annotated[
+        bool, typer.Option("--headless", help="Print lines instead of the TUI (default when piped).")
+    ] = False,
+    protos: o.Protos = None,
+    import_paths: o.ImportPaths = None,
+    protosets: o.Protosets = None,
+) -> None:
+    """Watch runners' logs live (proxy or stand-in server) or from a capture."""
+    env = environment(ctx)
+
+    async def main() -> int:
+        from rpcctl.cli.presenting import present
+        from rpcctl.errors import UsageError
+        from rpcctl.loader import SchemaRequest, load_schema
+        from rpcctl.runner.tailing import IterableSource, SubscriptionSource
+        from rpcctl.tui.actions import StatusInfo, TuiActions
+
+        quiet = headless or not env.stdout_isatty
+        if from_capture is not None:
+            if listen or upstream or record:
+                raise UsageError("--from reads a capture: it takes no --listen, --upstream or --record")
+            from rpcctl.proxy.capture import iter_events, read_capture
+
+            read_capture(from_capture)  # checks the header: a clear error before the screen opens
+            status = StatusInfo(source=str(from_capture))
+            actions = TuiActions(
+                save_capture=lambda path: _copy(from_capture, path),
+                replay_task=_replayer(ctx, replay_target, from_capture),
+            )
+            source = IterableSource(iter_events(from_capture))
+            return await present(env, source, headless=quiet, mode="offline", status=status, actions=actions)
+        if listen is None:
+            raise UsageError(
+                "give --listen ADDR (stand-in server, or proxy with --upstream URL) or --from FILE"
+            )
+        if upstream is not None and (tasks is not None or prefix):
+            raise UsageError("--tasks and --prefix are for the stand-in server; a proxy forwards everything")
+        request = SchemaRequest(tuple(protos or ()), tuple(import_paths or ()), tuple(protosets or ()), False)
+        schema = (await load_schema(request, None)).schema
+        if upstream is not None:
+            from rpcctl.runner.watch import watch_proxy
+
+            watching = watch_proxy(
+                schema, listen=listen, upstream=upstream, record=record, redact=not no_redact
+            )
+        else:
+            from rpcctl.runner.tasks import load_tasks
+            from rpcctl.runner.watch import watch_standin
+
+            watching = watch_standin(
+                schema,
+                listen=listen,
+                prefix=prefix,
+                tasks=load_tasks(tasks) if tasks is not None else (),
+                record=record,
+                redact=not no_redact,
+            )
+        async with watching as watch:
+            env.stderr.write(
+                f"{watch.mode}: listening on {watch.url}" + (f" → {upstream}" if upstream else "") + "\n"
+            )
+            env.stderr.flush()
+            status = StatusInfo(listen=watch.url, upstream=upstream or "", capture_file=str(record or ""))
+            actions = TuiActions(
+                cancel_task=watch.cancel_task if watch.standin is not None else None,
+                save_capture=watch.save_capture,
+                replay_task=_replayer(ctx, replay_target, watch.capture),
+            )
+            with watch.bus.subscribe() as subscription:
+                return await present(
+                    env,
+                    SubscriptionSource(subscription),
+                    headless=quiet,
+                    mode=watch.mode,
+                    status=status,
+                    actions=actions,
+                )
+
+    run(env, main)
+
+
+def _copy(source: Path, target: str) -> None:
+    import shutil
+
+    shutil.copyfile(source, target)
+
+
+def _replayer(ctx: typer.Context, target: str | None, capture: Path | None) -> object:
+    """The r key's action: replay the selected task from the capture onto `target`."""
+    if target is None or capture is None:
+        return None
+    try:
+        from rpcctl.runner.replay import replay_task
+    except ImportError:  # the replay engine is not part of this build
+        return None
+    from rpcctl.cli.options import channel_settings
+
+    settings = channel_settings(target)
+
+    async def replay(tx_uuid: str) -> str:
+        summary = await replay_task(capture, tx_uuid, settings)
+        return str(summary)
+
+    return replay

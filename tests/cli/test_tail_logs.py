@@ -1,0 +1,138 @@
+"""`rpcctl tail-logs` (headless) in its three modes, and `rpcctl demo`."""
+
+from __future__ import annotations
+
+import json
+import re
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.support.cli import run_cli
+
+READY = re.compile(r"listening on (\S+)")
+
+
+def test_demo_headless_summary() -> None:
+    result = run_cli("demo", "--rows", "20", "--rows-per-sec", "400")
+    assert result.exit_code == 0, result.stderr
+    lines = result.stdout.splitlines()
+    summary = next(line for line in lines if line.startswith("summary:"))
+    assert "3 runners, 3 tasks" in summary
+    assert "0 gaps" in summary and "0 errors" in summary
+    assert any(line.endswith("state failure | simulated failure") for line in lines)
+    assert any(" task cancelled " in line for line in lines)
+    assert any(re.search(r" 0/0/0 #19 \| ", line) for line in lines)
+
+
+def test_demo_over_grpc() -> None:
+    result = run_cli("demo", "--runners", "1", "--rows", "5", "--rows-per-sec", "500", "--protocol", "grpc")
+    assert result.exit_code == 0, result.stderr
+    assert "1 runners, 1 tasks" in result.stdout or "1 runner, 1 task" in result.stdout
+
+
+def _start(*args: str) -> tuple[subprocess.Popen[str], str]:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "rpcctl", "tail-logs", "--headless", *args],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stderr is not None
+    line = proc.stderr.readline()
+    match = READY.search(line)
+    if match is None:
+        proc.kill()
+        out, err = proc.communicate()
+        raise AssertionError(f"no ready line: {line!r} {err!r}")
+    return proc, match.group(1)
+
+
+def _stop(proc: subprocess.Popen[str]) -> tuple[int, str, str]:
+    proc.send_signal(signal.SIGTERM)
+    try:
+        out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    return proc.returncode, out, err
+
+
+def _run_runner(url: str, *extra: str) -> None:
+    code = (
+        "import asyncio, sys\n"
+        "from rpcctl.cli.options import channel_settings\n"
+        "from rpcctl.runner.simulator import RunnerOptions, SimulatedRunner\n"
+        "from rpcctl.schema.registry import Schema\n"
+        "from rpcctl.schema.sources import bundled_files\n"
+        "from rpcctl.transport.factory import open_channel\n"
+        "async def main():\n"
+        "    ch = open_channel(channel_settings(sys.argv[1]))\n"
+        "    try:\n"
+        "        s = await SimulatedRunner(ch, Schema(bundled_files()), options=RunnerOptions(rows_per_action=7, fetch_attempts=3)).run()\n"
+        "    finally:\n"
+        "        await ch.aclose()\n"
+        "    assert s.ok, s.last_error\n"
+        "asyncio.run(main())\n"
+    )
+    subprocess.run([sys.executable, "-c", code, url], check=True, timeout=60)
+
+
+def _tasks_file(tmp_path: Path) -> Path:
+    path = tmp_path / "tasks.json"
+    task = {
+        "tx_uuid": "11111111-2222-3333-4444-555555555555",
+        "stages": [{"name": "build", "steps": [{"name": "make", "actions": [{"name": "run"}]}]}],
+    }
+    path.write_text(json.dumps([task]))
+    return path
+
+
+def test_standin_mode_records_and_summarises(tmp_path: Path) -> None:
+    capture = tmp_path / "cap.jsonl"
+    proc, url = _start(
+        "--listen", "127.0.0.1:0", "--tasks", str(_tasks_file(tmp_path)), "--record", str(capture)
+    )
+    try:
+        _run_runner(url)
+    finally:
+        code, out, err = _stop(proc)
+    assert code == 0, err
+    assert "11111111-2222-3333-4444-555555555555 0/0/0 #6 | " in out
+    assert "summary:" in out and "0 gaps" in out
+    # the capture replays offline to the same rows
+    offline = run_cli("tail-logs", "--from", str(capture))
+    assert offline.exit_code == 0, offline.stderr
+    rows = [line for line in out.splitlines() if " #" in line and " | " in line]
+    assert rows == [line for line in offline.stdout.splitlines() if " #" in line and " | " in line]
+
+
+def test_proxy_mode_forwards_to_the_upstream(tmp_path: Path) -> None:
+    upstream, upstream_url = _start("--listen", "127.0.0.1:0", "--tasks", str(_tasks_file(tmp_path)))
+    try:
+        proxy, proxy_url = _start("--listen", "127.0.0.1:0", "--upstream", upstream_url)
+        try:
+            _run_runner(proxy_url)
+        finally:
+            code, out, err = _stop(proxy)
+    finally:
+        _stop(upstream)
+    assert code == 0, err
+    assert "0/0/0 #6 | " in out
+    assert "1 runner" in out
+
+
+def test_from_a_file_that_is_not_a_capture(tmp_path: Path) -> None:
+    bad = tmp_path / "x.jsonl"
+    bad.write_text("hello\n")
+    result = run_cli("tail-logs", "--from", str(bad))
+    assert result.exit_code == 2
+    assert result.stderr.startswith("error: ") and "Traceback" not in result.stderr
+
+
+def test_needs_a_mode() -> None:
+    result = run_cli("tail-logs")
+    assert result.exit_code == 2
+    assert "--listen" in result.stderr
