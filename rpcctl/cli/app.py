@@ -18,6 +18,7 @@ from rpcctl.cli.demo import demo_command
 from rpcctl.cli.describe import describe_command
 from rpcctl.cli.env import Environment
 from rpcctl.cli.listing import list_command
+from rpcctl.cli.replay import replay_command
 from rpcctl.cli.serve import serve_command
 from rpcctl.cli.tail_logs import tail_logs_command
 
@@ -35,6 +36,7 @@ app.command("list")(list_command)
 app.command("describe", no_args_is_help=True)(describe_command)
 app.command("tail-logs")(tail_logs_command)
 app.command("serve")(serve_command)
+app.command("replay", no_args_is_help=True)(replay_command)
 app.command("demo")(demo_command)
 app.command("bench", no_args_is_help=True)(bench_command)
 

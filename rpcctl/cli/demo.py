@@ -77,7 +77,7 @@ def demo_command(
                             and event.method.endswith("/UpdateLog")
                             and message.get("txUuid") == doomed
                         ):
-                            watch.cancel_task(doomed)
+                            watch.cancel_task(event.message["txUuid"])
                             return
 
             fleet = asyncio.gather(*(one(n) for n in range(runners)))

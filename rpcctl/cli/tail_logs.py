@@ -7,6 +7,7 @@ stdout is not a terminal, one line per row and state change, and a summary on ex
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -69,7 +70,7 @@ def tail_logs_command(
             status = StatusInfo(source=str(from_capture))
             actions = TuiActions(
                 save_capture=lambda path: _copy(from_capture, path),
-                replay_task=_replayer(ctx, replay_target, from_capture),
+                replay_task=_replayer(replay_target, from_capture),
             )
             source = IterableSource(iter_events(from_capture))
             return await present(env, source, headless=quiet, mode="offline", status=status, actions=actions)
@@ -108,7 +109,7 @@ def tail_logs_command(
             actions = TuiActions(
                 cancel_task=watch.cancel_task if watch.standin is not None else None,
                 save_capture=watch.save_capture,
-                replay_task=_replayer(ctx, replay_target, watch.capture),
+                replay_task=_replayer(replay_target, watch.capture),
             )
             with watch.bus.subscribe() as subscription:
                 return await present(
@@ -129,20 +130,19 @@ def _copy(source: Path, target: str) -> None:
     shutil.copyfile(source, target)
 
 
-def _replayer(ctx: typer.Context, target: str | None, capture: Path | None) -> object:
+def _replayer(target: str | None, capture: Path | None) -> Callable[[str], Awaitable[str]] | None:
     """The r key's action: replay the selected task from the capture onto `target`."""
     if target is None or capture is None:
         return None
-    try:
-        from rpcctl.runner.replay import replay_task
-    except ImportError:  # the replay engine is not part of this build
-        return None
     from rpcctl.cli.options import channel_settings
+    from rpcctl.runner.replay import replay_task
 
     settings = channel_settings(target)
+    recorded = capture
 
     async def replay(tx_uuid: str) -> str:
-        summary = await replay_task(capture, tx_uuid, settings)
-        return str(summary)
+        summary = await replay_task(recorded, tx_uuid, settings)
+        verdict = "ok" if summary.ok else "disagreed"
+        return f"replayed {tx_uuid[:8]} onto {target}: {summary.rows} rows, {verdict}"
 
     return replay

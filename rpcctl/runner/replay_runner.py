@@ -36,7 +36,7 @@ from google.protobuf import json_format
 from rpcctl.runner.attribution import TOKEN_HEADERS, tx_from_content
 from rpcctl.runner.logstore import StreamKey
 from rpcctl.runner.replay_sessions import RecordedCall, Session, field_of
-from rpcctl.runner.simulator import RunnerOptions, RunStopped, SimulatedRunner
+from rpcctl.runner.simulator import CallObserver, RunnerOptions, RunStopped, SimulatedRunner
 from rpcctl.runner.states import State
 from rpcctl.wire.metadata import Metadata
 
@@ -101,6 +101,7 @@ class SessionReplay:
         headers: Metadata | None = None,
         options: RunnerOptions | None = None,
         progress: Progress | None = None,
+        observer: CallObserver | None = None,
     ) -> None:
         self.session = session
         self.pacing = pacing
@@ -110,7 +111,7 @@ class SessionReplay:
         self.headers = headers or Metadata()
         self.progress = progress
         opts = options or RunnerOptions()
-        self.runner = SimulatedRunner(channel, schema, name, session.labels, opts)
+        self.runner = SimulatedRunner(channel, schema, name, session.labels, opts, observer=observer)
         self.result = CopyResult(label)
         self._uuid = ""
         self._registered = False

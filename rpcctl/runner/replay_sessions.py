@@ -93,7 +93,9 @@ class Session:
     @property
     def rows(self) -> int:
         """Rows in the session's recorded UpdateLog requests."""
-        return sum(len(field_of(c.request, "rows", "rows", []) or []) for c in self.calls if c.method == "UpdateLog")
+        return sum(
+            len(field_of(c.request, "rows", "rows", []) or []) for c in self.calls if c.method == "UpdateLog"
+        )
 
 
 @dataclass
