@@ -76,12 +76,15 @@ class H2Connection:
             async with asyncio.timeout(timeout):
                 if target.unix_path is not None:
                     self._reader, self._writer = await asyncio.open_unix_connection(
-                        target.unix_path, ssl=context,
+                        target.unix_path,
+                        ssl=context,
                         server_hostname=self.settings.tls.servername or (target.host if tls else None),
                     )
                 else:
                     self._reader, self._writer = await asyncio.open_connection(
-                        target.host, target.port, ssl=context,
+                        target.host,
+                        target.port,
+                        ssl=context,
                         server_hostname=(self.settings.tls.servername or target.host) if tls else None,
                     )
                 if context is not None:
@@ -94,9 +97,7 @@ class H2Connection:
                 if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
                     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
                 self._conn.initiate_connection()
-                self._conn.update_settings(
-                    {h2.settings.SettingCodes.INITIAL_WINDOW_SIZE: STREAM_WINDOW}
-                )
+                self._conn.update_settings({h2.settings.SettingCodes.INITIAL_WINDOW_SIZE: STREAM_WINDOW})
                 self._conn.increment_flow_control_window(CONNECTION_WINDOW)
                 await self._flush()
                 self._task = asyncio.ensure_future(self._read_loop())
@@ -317,9 +318,7 @@ class H2Stream:
     def __init__(self, connection: H2Connection, stream_id: int) -> None:
         self._connection = connection
         self.stream_id = stream_id
-        self._head: asyncio.Future[tuple[int, Metadata]] = (
-            asyncio.get_running_loop().create_future()
-        )
+        self._head: asyncio.Future[tuple[int, Metadata]] = asyncio.get_running_loop().create_future()
         self._chunks: asyncio.Queue[tuple[bytes, int] | RpcError | None] = asyncio.Queue()
         self.trailers = Metadata()
         self._finished = False

@@ -41,6 +41,7 @@ class HttpCall:
         timeout: float | None,
         full_duplex: bool = True,
         buffered: bool = False,
+        per_request: bool = False,
     ) -> None:
         self.timings = Timings()
         self.full_duplex = full_duplex
@@ -50,7 +51,11 @@ class HttpCall:
         self._opener = opener
         self._streamed = streamed_request and not buffered
         # Half-duplex bidi: the request stream is collected and sent whole at half-close.
-        self._buffer: list[bytes] | None = [] if buffered else None
+        self._buffer: list[bytes] | None = [] if buffered and not per_request else None
+        # Reflection over HTTP/1.1 (PROTOCOLS.md §7.3): one exchange per request message.
+        self._per_request = per_request
+        self._pending: deque[bytes] = deque()
+        self._wake = asyncio.Event()
         self._single_response = single_response
         self._timeout = timeout
         self._deadline = None if timeout is None else time.monotonic() + timeout
@@ -84,6 +89,10 @@ class HttpCall:
         """Send one request message (dropped if the call already ended)."""
         if self._closed_send:
             raise UsageError("cannot send after the request stream was closed")
+        if self._per_request:
+            self._pending.append(message)
+            self._wake.set()
+            return
         if self._buffer is not None:
             self._buffer.append(self._protocol.encode_message(message))
             return
@@ -101,6 +110,9 @@ class HttpCall:
         if self._closed_send:
             return
         self._closed_send = True
+        if self._per_request:
+            self._wake.set()
+            return
         if self._streamed:
             if self._exchange is not None and self._status is None:
                 await self._bounded(self._exchange.end())
@@ -114,8 +126,8 @@ class HttpCall:
             self._start_error = UsageError("this method takes exactly one request message")
             self._started.set()
             raise self._start_error
-        head, body = self._protocol.unary_request(self._request)
-        await self._bounded(self._open(head, body if body is not None else None))
+        head, payload = self._protocol.unary_request(self._request)
+        await self._bounded(self._open(head, payload))
 
     async def response_headers(self) -> Metadata:
         """The response headers (Connect unary: without the ``trailer-`` ones)."""
@@ -127,6 +139,8 @@ class HttpCall:
         """The next response message; None at an OK end; `RpcError` at any other end."""
         if not self._messages and self._error is not None:
             raise self._error
+        if self._per_request and not self._messages and not await self._bounded(self._next_per_request()):
+            return None
         if not self._messages and self._eof:
             return None
         if not self._messages:
@@ -161,6 +175,29 @@ class HttpCall:
             self.timings.ended = time.monotonic()
         self._started.set()
         await self._release()
+
+    async def _next_per_request(self) -> bool:
+        """Run exchanges, one per queued request, until a message arrives; False at the end."""
+        while not self._messages:
+            if self._exchange is not None and not self._eof:
+                await self._fill()
+                continue
+            if self._pending:
+                message = self._pending.popleft()
+                self._decoder = self._protocol.new_decoder()
+                self._eof = False
+                self._headers = None
+                self._status = None
+                self._started = asyncio.Event()
+                body = self._protocol.encode_message(message)
+                await self._open(self._protocol.stream_head(), body)
+                continue
+            if self._closed_send:
+                self._eof = True
+                return False
+            self._wake.clear()
+            await self._wake.wait()
+        return True
 
     async def _await_head(self) -> None:
         if self._headers is not None:
@@ -243,9 +280,7 @@ class HttpCall:
             ):
                 return await awaitable
         except TimeoutError:
-            error = RpcError(
-                Code.DEADLINE_EXCEEDED, f"deadline of {self._timeout:g}s exceeded"
-            )
+            error = RpcError(Code.DEADLINE_EXCEEDED, f"deadline of {self._timeout:g}s exceeded")
             if self._status is None:
                 self._status = error.status
                 self._error = error

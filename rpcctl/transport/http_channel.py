@@ -36,6 +36,16 @@ if TYPE_CHECKING:
     from rpcctl.transport.target import ChannelSettings
 
 
+# Reflection is a bidi stream whose client sends one request and waits for its answer: over
+# HTTP/1.1 (half-duplex) each request gets an exchange of its own (PROTOCOLS.md §7.3).
+REFLECTION_PATHS = frozenset(
+    {
+        "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
+        "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
+    }
+)
+
+
 class HttpChannel:
     """Opens Connect or gRPC-Web calls to one target."""
 
@@ -60,6 +70,7 @@ class HttpChannel:
         full_duplex = use_h2 or not streamed
         bidi = method.kind.client_streams and method.kind.server_streams
         buffered = bidi and not use_h2
+        per_request = buffered and method.path in REFLECTION_PATHS
         call = HttpCall(
             protocol,
             opener,
@@ -68,6 +79,7 @@ class HttpChannel:
             timeout=options.timeout,
             full_duplex=full_duplex,
             buffered=buffered,
+            per_request=per_request,
         )
         if streamed and not buffered:
             await call.start_stream()
@@ -99,8 +111,7 @@ class HttpChannel:
                 raise UsageError(f"--get works only for unary methods; {method.path} streams")
             if not method.no_side_effects:
                 raise UsageError(
-                    f"--get needs a method marked idempotency_level = NO_SIDE_EFFECTS; "
-                    f"{method.path} is not"
+                    f"--get needs a method marked idempotency_level = NO_SIDE_EFFECTS; {method.path} is not"
                 )
         return ConnectClient(
             method.path,

@@ -96,7 +96,10 @@ class HttpxTransport:
         if body is None and head.method == "POST":
             content = exchange.body()
         request = self._client.build_request(
-            head.method, self._base + head.path, headers=headers, content=content,
+            head.method,
+            self._base + head.path,
+            headers=headers,
+            content=content,
             extensions=extensions,
         )
         if content is None:

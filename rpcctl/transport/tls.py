@@ -39,7 +39,4 @@ def ssl_context(settings: ChannelSettings, alpn: list[str]) -> ssl.SSLContext:
 def tls_failure(address: str, exc: BaseException) -> str:
     """A one-line explanation of a failed TLS handshake."""
     reason = getattr(exc, "verify_message", None) or getattr(exc, "reason", None) or str(exc)
-    return (
-        f"TLS handshake with {address} failed: {reason} "
-        "(use --cacert, or --insecure to skip verification)"
-    )
+    return f"TLS handshake with {address} failed: {reason} (use --cacert, or --insecure to skip verification)"

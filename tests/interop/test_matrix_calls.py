@@ -26,9 +26,24 @@ def _peer(request: pytest.FixtureRequest, name: str) -> Any:
 
 def _run(url: str, method: str, stdin: bytes, protocol: str, codec: str, comp: str, http: str):  # type: ignore[no-untyped-def]
     return run_cli(
-        "call", url, method, "--proto", PROTO, "-d", "@-",
-        "--protocol", protocol, "--codec", codec, "--compress", comp, http,
-        "-H", "x-rpcctl-matrix: yes", "--timeout", "10s",
+        "call",
+        url,
+        method,
+        "--proto",
+        PROTO,
+        "-d",
+        "@-",
+        "--protocol",
+        protocol,
+        "--codec",
+        codec,
+        "--compress",
+        comp,
+        http,
+        "-H",
+        "x-rpcctl-matrix: yes",
+        "--timeout",
+        "10s",
         stdin=stdin,
     )
 
@@ -38,10 +53,19 @@ def _run(url: str, method: str, stdin: bytes, protocol: str, codec: str, comp: s
 @pytest.mark.parametrize("codec", CODECS)
 @pytest.mark.parametrize("protocol", PROTOCOLS)
 @pytest.mark.parametrize("peer", PEERS)
-def test_unary(request: pytest.FixtureRequest, peer: str, protocol: str, codec: str, comp: str, http: str) -> None:
+def test_unary(
+    request: pytest.FixtureRequest, peer: str, protocol: str, codec: str, comp: str, http: str
+) -> None:
     p = _peer(request, peer)
-    result = _run(p.base_url, "Echo", b'{"message":"hello \\u263a", "kitchen": {"big": "9007199254740993"}}',
-                  protocol, codec, comp, http)
+    result = _run(
+        p.base_url,
+        "Echo",
+        b'{"message":"hello \\u263a", "kitchen": {"big": "9007199254740993"}}',
+        protocol,
+        codec,
+        comp,
+        http,
+    )
     assert result.exit_code == 0, result.stderr
     out = result.json
     assert out["message"] == "hello \u263a"
@@ -58,7 +82,9 @@ def test_unary(request: pytest.FixtureRequest, peer: str, protocol: str, codec: 
 @pytest.mark.parametrize("codec", CODECS)
 @pytest.mark.parametrize("protocol", PROTOCOLS)
 @pytest.mark.parametrize("peer", PEERS)
-def test_server_stream(request: pytest.FixtureRequest, peer: str, protocol: str, codec: str, comp: str, http: str) -> None:
+def test_server_stream(
+    request: pytest.FixtureRequest, peer: str, protocol: str, codec: str, comp: str, http: str
+) -> None:
     p = _peer(request, peer)
     result = _run(p.base_url, "Count", b'{"count": 4}', protocol, codec, comp, http)
     assert result.exit_code == 0, result.stderr
@@ -70,7 +96,9 @@ def test_server_stream(request: pytest.FixtureRequest, peer: str, protocol: str,
 @pytest.mark.parametrize("codec", CODECS)
 @pytest.mark.parametrize("protocol", PROTOCOLS)
 @pytest.mark.parametrize("peer", PEERS)
-def test_client_stream(request: pytest.FixtureRequest, peer: str, protocol: str, codec: str, comp: str, http: str) -> None:
+def test_client_stream(
+    request: pytest.FixtureRequest, peer: str, protocol: str, codec: str, comp: str, http: str
+) -> None:
     p = _peer(request, peer)
     result = _run(p.base_url, "Sum", b'{"n":1} {"n":2}\n{"n":39}', protocol, codec, comp, http)
     assert result.exit_code == 0, result.stderr
@@ -82,7 +110,9 @@ def test_client_stream(request: pytest.FixtureRequest, peer: str, protocol: str,
 @pytest.mark.parametrize("codec", CODECS)
 @pytest.mark.parametrize("protocol", PROTOCOLS)
 @pytest.mark.parametrize("peer", PEERS)
-def test_bidi(request: pytest.FixtureRequest, peer: str, protocol: str, codec: str, comp: str, http: str) -> None:
+def test_bidi(
+    request: pytest.FixtureRequest, peer: str, protocol: str, codec: str, comp: str, http: str
+) -> None:
     p = _peer(request, peer)
     result = _run(p.base_url, "Chat", b'{"message":"a"}\n{"message":"b"}', protocol, codec, comp, http)
     if http == "--http1" and peer == "node_peer":

@@ -26,8 +26,18 @@ PROTOCOLS = ["connect", "grpc-web"]
 @pytest.mark.parametrize("peer", PEERS)
 def test_error_with_details(request: pytest.FixtureRequest, peer: str, protocol: str, http: str) -> None:
     p = request.getfixturevalue(peer)
-    result = run_cli("call", p.base_url, "Fail", "--proto", PROTO, "--protocol", protocol, http,
-                     "-d", '{"code": 9, "message": "nope: 100% ☺", "with_details": true}')
+    result = run_cli(
+        "call",
+        p.base_url,
+        "Fail",
+        "--proto",
+        PROTO,
+        "--protocol",
+        protocol,
+        http,
+        "-d",
+        '{"code": 9, "message": "nope: 100% ☺", "with_details": true}',
+    )
     assert result.exit_code == 64 + 9, result.stderr
     assert "FAILED_PRECONDITION (9): nope: 100% ☺" in result.stderr
     assert '"reason": "TEST_FAILURE"' in result.stderr  # google.rpc.ErrorInfo decoded
@@ -38,8 +48,17 @@ def test_error_with_details(request: pytest.FixtureRequest, peer: str, protocol:
 @pytest.mark.parametrize("peer", PEERS)
 def test_stream_error_after_messages(request: pytest.FixtureRequest, peer: str, protocol: str) -> None:
     p = request.getfixturevalue(peer)
-    result = run_cli("call", p.base_url, "Count", "--proto", PROTO, "--protocol", protocol,
-                     "-d", '{"count": 2, "fail_code": 10}')
+    result = run_cli(
+        "call",
+        p.base_url,
+        "Count",
+        "--proto",
+        PROTO,
+        "--protocol",
+        protocol,
+        "-d",
+        '{"count": 2, "fail_code": 10}',
+    )
     assert result.exit_code == 64 + 10, result.stderr
     assert len(result.json_lines) == 2
 
@@ -47,8 +66,16 @@ def test_stream_error_after_messages(request: pytest.FixtureRequest, peer: str, 
 @pytest.mark.parametrize("http", ["--http1", "--http2"])
 @pytest.mark.parametrize("protocol", PROTOCOLS)
 def test_path_prefix_runner_ping(node_peer: Any, protocol: str, http: str) -> None:
-    result = run_cli("call", node_peer.runner_base_url, "RunnerService/Ping", "--protocol", protocol,
-                     http, "-d", '{"data": "hi"}')
+    result = run_cli(
+        "call",
+        node_peer.runner_base_url,
+        "RunnerService/Ping",
+        "--protocol",
+        protocol,
+        http,
+        "-d",
+        '{"data": "hi"}',
+    )
     assert result.exit_code == 0, result.stderr
     assert result.json == {"data": "hi"}
 
@@ -62,8 +89,18 @@ def test_path_prefix_missing_is_unimplemented(node_peer: Any) -> None:
 @pytest.mark.parametrize("peer", PEERS)
 def test_connect_get(request: pytest.FixtureRequest, peer: str, codec: str) -> None:
     p = request.getfixturevalue(peer)
-    result = run_cli("call", p.base_url, "Lookup", "--proto", PROTO, "--get", "--codec", codec,
-                     "-d", '{"message": "cache me"}')
+    result = run_cli(
+        "call",
+        p.base_url,
+        "Lookup",
+        "--proto",
+        PROTO,
+        "--get",
+        "--codec",
+        codec,
+        "-d",
+        '{"message": "cache me"}',
+    )
     assert result.exit_code == 0, result.stderr
     assert result.json["message"] == "cache me"
     refused = run_cli("call", p.base_url, "Echo", "--proto", PROTO, "--get", "-d", "{}")
@@ -75,8 +112,19 @@ def test_connect_get(request: pytest.FixtureRequest, peer: str, codec: str) -> N
 @pytest.mark.parametrize("peer", PEERS)
 def test_deadline(request: pytest.FixtureRequest, peer: str, protocol: str, method: str) -> None:
     p = request.getfixturevalue(peer)
-    result = run_cli("call", p.base_url, method, "--proto", PROTO, "--protocol", protocol,
-                     "--timeout", "200ms", "-d", '{"message": "slow", "delay_ms": 3000}')
+    result = run_cli(
+        "call",
+        p.base_url,
+        method,
+        "--proto",
+        PROTO,
+        "--protocol",
+        protocol,
+        "--timeout",
+        "200ms",
+        "-d",
+        '{"message": "slow", "delay_ms": 3000}',
+    )
     assert result.exit_code == 64 + 4, result.stderr
     assert "DEADLINE_EXCEEDED" in result.stderr
 
@@ -85,8 +133,9 @@ def test_deadline(request: pytest.FixtureRequest, peer: str, protocol: str, meth
 @pytest.mark.parametrize("peer", PEERS)
 def test_verbose_shows_headers_and_trailers(request: pytest.FixtureRequest, peer: str, protocol: str) -> None:
     p = request.getfixturevalue(peer)
-    result = run_cli("call", p.base_url, "Count", "--proto", PROTO, "--protocol", protocol, "-v",
-                     "-d", '{"count": 1}')
+    result = run_cli(
+        "call", p.base_url, "Count", "--proto", PROTO, "--protocol", protocol, "-v", "-d", '{"count": 1}'
+    )
     assert result.exit_code == 0, result.stderr
     assert "< response headers:" in result.stderr and "< trailers:" in result.stderr
 
@@ -112,9 +161,24 @@ def test_bidi_full_duplex_acceptance(request: pytest.FixtureRequest, peer: str, 
     """`rpcctl call … Chat -d @-` prints the first answer while stdin is still open."""
     p = request.getfixturevalue(peer)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "rpcctl", "call", p.base_url, "Chat", "--proto", PROTO,
-         "--protocol", protocol, "--http2", "-d", "@-"],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        [
+            sys.executable,
+            "-m",
+            "rpcctl",
+            "call",
+            p.base_url,
+            "Chat",
+            "--proto",
+            PROTO,
+            "--protocol",
+            protocol,
+            "--http2",
+            "-d",
+            "@-",
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
     )
     assert proc.stdin is not None
     try:

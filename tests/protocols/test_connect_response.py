@@ -175,8 +175,12 @@ def test_stream_messages_then_end_with_metadata(chunks: int) -> None:
 
 
 @pytest.mark.parametrize(
-    "payload", [{"error": {"code": None, "message": "m"}}, {"error": {"message": "m"}},
-                {"error": {"code": "foobar", "message": "m"}}],
+    "payload",
+    [
+        {"error": {"code": None, "message": "m"}},
+        {"error": {"message": "m"}},
+        {"error": {"code": "foobar", "message": "m"}},
+    ],
 )
 def test_end_stream_bad_codes_are_unknown(payload: object) -> None:
     out, error = stream(encode_envelope(b"a") + end(payload))
@@ -212,7 +216,7 @@ def test_compressed_end_stream() -> None:
     ],
 )
 def test_malformed_streams(body: bytes, code: Code, text: str) -> None:
-    out, error = stream(body)
+    _, error = stream(body)
     assert isinstance(error, ProtocolError), error
     assert error.code is code
     assert text in error.message

@@ -46,8 +46,9 @@ def decode(
 
 
 def test_request_head_and_body() -> None:
-    c = GrpcWebClient("/s/M", codec="proto", metadata=Metadata(), timeout=1.0,
-                      compression_name="gzip", max_message_size=MAX)
+    c = GrpcWebClient(
+        "/s/M", codec="proto", metadata=Metadata(), timeout=1.0, compression_name="gzip", max_message_size=MAX
+    )
     head, body = c.unary_request(b"abc")
     assert head.header("content-type") == "application/grpc-web+proto"
     assert head.header("x-grpc-web") == "1"
@@ -83,9 +84,7 @@ def test_content_types(value: str, parsed: tuple[bool, str] | None) -> None:
 
 @pytest.mark.parametrize("chunked", [False, True])
 def test_messages_and_trailer_frame(chunked: bool) -> None:
-    body = encode_envelope(b"a") + encode_envelope(b"") + trailer(
-        b"grpc-status: 0\r\nx-t: 1\r\nx-t: 2\r\n"
-    )
+    body = encode_envelope(b"a") + encode_envelope(b"") + trailer(b"grpc-status: 0\r\nx-t: 1\r\nx-t: 2\r\n")
     out, decoder, error = decode(body, chunked=chunked)
     assert error is None and out == [b"a", b""]
     assert decoder.trailers.get_all("x-t") == ["1", "2"]
@@ -99,8 +98,10 @@ def test_mixed_case_trailers_and_no_final_crlf() -> None:
 
 def test_compressed_trailer_frame() -> None:
     headers = Metadata([*PROTO, ("grpc-encoding", "gzip")])
-    body = trailer(gzip.compress(b"grpc-status: 9\r\ngrpc-message: error\r\nx-custom-trailer: bing\r\n"), 0x81)
-    _, decoder, error = decode(body, headers)
+    body = trailer(
+        gzip.compress(b"grpc-status: 9\r\ngrpc-message: error\r\nx-custom-trailer: bing\r\n"), 0x81
+    )
+    _, _, error = decode(body, headers)
     assert error is not None and error.code is Code.FAILED_PRECONDITION
     assert error.metadata and ("x-custom-trailer", "bing") in error.metadata
 

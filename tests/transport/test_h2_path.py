@@ -55,7 +55,7 @@ async def test_bidi_is_full_duplex(http2: bool | None) -> None:
                 await call.send(b'{"n":1}')
                 # The first response is read before the second request exists.
                 assert await call.receive() == b'{"n":1}'
-                assert server.events[-2:] == ["recv {\"n\":1}", "sent {\"n\":1}"]
+                assert server.events[-2:] == ['recv {"n":1}', 'sent {"n":1}']
                 await call.send(b'{"n":2}')
                 assert await call.receive() == b'{"n":2}'
                 await call.close_send()
@@ -167,7 +167,9 @@ async def test_auto_bidi_falls_back_to_http1_half_duplex() -> None:
                     await call.send(json.dumps({"n": n}).encode())
                 await call.close_send()
                 assert [await call.receive(), await call.receive(), await call.receive()] == [
-                    b'{"n": 1}', b'{"n": 2}', None
+                    b'{"n": 1}',
+                    b'{"n": 2}',
+                    None,
                 ]
         finally:
             await channel.aclose()
@@ -195,3 +197,24 @@ async def test_grpc_web_bidi_over_h2() -> None:
                 assert await call.receive() is None
         finally:
             await channel.aclose()
+
+
+@pytest.mark.asyncio
+async def test_reflection_over_http1_uses_one_exchange_per_request() -> None:
+    reflection = MethodInfo("/grpc.reflection.v1.ServerReflection/ServerReflectionInfo", CallKind.BIDI)
+    server = Http1Server(_http1_echo)
+    async with server.running():
+        target = Target.parse(f"http://127.0.0.1:{server.port}")
+        channel = HttpChannel(ChannelSettings(target, http2=False))
+        try:
+            async with asyncio.timeout(LIMIT):
+                call = await channel.open(reflection, CallOptions())
+                await call.send(b'{"q":1}')
+                assert await call.receive() == b'{"q":1}'  # no half-close needed
+                await call.send(b'{"q":2}')
+                assert await call.receive() == b'{"q":2}'
+                await call.close_send()
+                assert await call.receive() is None
+        finally:
+            await channel.aclose()
+    assert len(server.requests) == 2

@@ -116,7 +116,9 @@ async def test_html_502_from_a_proxy() -> None:
         with pytest.raises(RpcError) as info:
             await call(server)
     assert info.value.code is Code.UNAVAILABLE
-    assert info.value.message == "HTTP 502 Bad Gateway: <html><body><h1>502 Bad Gateway</h1>nginx</body></html>"
+    assert (
+        info.value.message == "HTTP 502 Bad Gateway: <html><body><h1>502 Bad Gateway</h1>nginx</body></html>"
+    )
 
 
 @pytest.mark.asyncio
@@ -201,7 +203,7 @@ async def test_connection_refused_names_the_address() -> None:
 async def test_unknown_host_is_a_transport_error() -> None:
     channel = HttpChannel(ChannelSettings(Target.parse("http://no-such-host.invalid:80")))
     try:
-        with pytest.raises(TransportError, match="no-such-host.invalid:80"):
+        with pytest.raises(TransportError, match=r"no-such-host\.invalid:80"):
             await unary(channel, UNARY, b"{}", CallOptions())
     finally:
         await channel.aclose()

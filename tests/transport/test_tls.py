@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from rpcctl.client import CallOptions, MethodInfo, unary
+from rpcctl.client import CallOptions, MethodInfo
 from rpcctl.errors import TransportError
 from rpcctl.schema.registry import CallKind
 from rpcctl.transport.http_call import HttpCall
@@ -33,10 +33,28 @@ def certs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     out = tmp_path_factory.mktemp("tls")
     cert, key = out / "cert.pem", out / "key.pem"
     subprocess.run(
-        [openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
-         "-nodes", "-keyout", str(key), "-out", str(cert), "-days", "1", "-subj", "/CN=localhost",
-         "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"],
-        check=True, capture_output=True,
+        [
+            openssl,
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+            "-days",
+            "1",
+            "-subj",
+            "/CN=localhost",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1,DNS:localhost",
+        ],
+        check=True,
+        capture_output=True,
     )
     return cert, key
 
@@ -55,7 +73,9 @@ async def ok(request: Request, writer: asyncio.StreamWriter) -> None:
     writer.write(response("200 OK", JSON_OK, b"{}"))
 
 
-async def call(port: int, tls: TlsSettings, method: MethodInfo = UNARY, **kw: object) -> tuple[bytes, str | None]:
+async def call(
+    port: int, tls: TlsSettings, method: MethodInfo = UNARY, **kw: object
+) -> tuple[bytes, str | None]:
     channel = HttpChannel(ChannelSettings(Target.parse(f"https://127.0.0.1:{port}"), tls=tls, **kw))  # type: ignore[arg-type]
     try:
         async with asyncio.timeout(10):
