@@ -119,7 +119,8 @@ async def reflect_schema(channel: Channel, metadata: Metadata) -> ReflectionResu
     from rpcctl.schema.registry import CallKind
 
     async def open_stream(path: str) -> _CallStream:
-        call = await channel.open(MethodInfo(path=path, kind=CallKind.BIDI), CallOptions(metadata=metadata, codec="proto"))
+        options = CallOptions(metadata=metadata, codec="proto")
+        call = await channel.open(MethodInfo(path=path, kind=CallKind.BIDI), options)
         return _CallStream(call)
 
     return await reflect(open_stream)

@@ -181,7 +181,9 @@ async def _print_responses(
         while True:
             data = await call.receive()
             if not headers_shown:
-                say.metadata("<", "response headers", await call.response_headers())
+                headers = await call.response_headers()
+                _status_line(call, say)
+                say.metadata("<", "response headers", headers)
                 headers_shown = True
             if data is None:
                 return
@@ -194,5 +196,15 @@ async def _print_responses(
         if not headers_shown:
             # A call that failed before its headers has none to show.
             with contextlib.suppress(Exception):
-                say.metadata("<", "response headers", await call.response_headers())
+                headers = await call.response_headers()
+                _status_line(call, say)
+                say.metadata("<", "response headers", headers)
         raise
+
+
+def _status_line(call: Call, say: Any) -> None:
+    """`< HTTP/2 200` for the HTTP protocols (grpcio does not show its HTTP layer)."""
+    status = getattr(call, "http_status", None)
+    if status is not None:
+        version = getattr(call, "http_version", None) or "HTTP"
+        say.line(f"< {version} {status}")

@@ -39,9 +39,9 @@ def demo_command(
         from rpcctl.runner.tailing import SubscriptionSource
         from rpcctl.runner.tasks import synthetic_task
         from rpcctl.runner.watch import watch_standin
-        from rpcctl.server.events import EventKind
         from rpcctl.schema.registry import Schema
         from rpcctl.schema.sources import bundled_files
+        from rpcctl.server.events import EventKind
         from rpcctl.transport.factory import open_channel
         from rpcctl.tui.actions import StatusInfo, TuiActions
 

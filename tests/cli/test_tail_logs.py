@@ -45,7 +45,7 @@ def _start(*args: str) -> tuple[subprocess.Popen[str], str]:
     match = READY.search(line)
     if match is None:
         proc.kill()
-        out, err = proc.communicate()
+        _, err = proc.communicate()
         raise AssertionError(f"no ready line: {line!r} {err!r}")
     return proc, match.group(1)
 
