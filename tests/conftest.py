@@ -108,3 +108,13 @@ def grpc_tls_server(test_schema: Any, certs: Certs) -> Iterator[GrpcServer]:
     for served in _serve(test_schema, reflection=("v1",), credentials=credentials):
         served.scheme = "https"
         yield served
+
+
+@pytest.fixture
+def closed_port() -> Iterator[int]:
+    """A loopback port nothing listens on: bound (so no one else takes it) but not listening."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        yield int(sock.getsockname()[1])

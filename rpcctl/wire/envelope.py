@@ -101,9 +101,18 @@ class EnvelopeReader:
             return []
         if self._ended:
             self._fail(Code.INTERNAL, f"corrupt response: {len(data)} extra bytes after end of stream")
+        out: list[Envelope] = []
+        try:
+            self._read(data, out)
+        except ProtocolError:
+            if not out:
+                raise
+            # Hand out what arrived intact; the error is raised by the next feed() or finish().
+        return out
+
+    def _read(self, data: bytes, out: list[Envelope]) -> None:
         buf = self._buf
         buf += data
-        out: list[Envelope] = []
         pos = 0
         size = len(buf)
         while True:
@@ -140,7 +149,6 @@ class EnvelopeReader:
                 break
         # Deleting a prefix of a bytearray is amortized O(1) in CPython: no quadratic copying.
         del buf[:pos]
-        return out
 
     def finish(self) -> None:
         """Declare the end of input; raise if an envelope was cut short."""

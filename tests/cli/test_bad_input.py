@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 from pathlib import Path
 
 from tests.conftest import TEST_PROTO, GrpcServer
@@ -93,10 +92,8 @@ def test_protoset_that_is_not_one(tmp_path: Path) -> None:
     assert "x.protoset" in result.stderr
 
 
-def test_server_down_names_the_address() -> None:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+def test_server_down_names_the_address(closed_port: int) -> None:
+    port = closed_port
     result = run_cli("call", f"127.0.0.1:{port}", "Echo", *G, "--proto", str(TEST_PROTO))
     _clean(result, 1)
     assert f"127.0.0.1:{port}" in result.stderr

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -31,12 +30,6 @@ async def forwarder(grpc_server: Any, test_schema: Any) -> AsyncIterator[Forward
         yield fwd
     finally:
         await fwd.aclose()
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def test_forwarded_headers_drop_protocol_and_hop_by_hop() -> None:
@@ -188,8 +181,8 @@ async def test_unknown_method_passes_through_raw(grpc_server: Any, test_schema: 
 
 
 @pytest.mark.asyncio
-async def test_upstream_down_is_unavailable(test_schema: Any) -> None:
-    port = _free_port()
+async def test_upstream_down_is_unavailable(test_schema: Any, closed_port: int) -> None:
+    port = closed_port
     bus = EventBus()
     forwarder = Forwarder(f"http://127.0.0.1:{port}", bus, test_schema)
     try:

@@ -7,7 +7,6 @@ call made directly, and the capture holds every message.
 from __future__ import annotations
 
 import json
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -157,10 +156,10 @@ def test_deadline(grpc_server: Any, proxy: RunningProxy) -> None:
 
 
 @pytest.mark.parametrize("protocol", ["grpc", "connect", "grpc-web"])
-def test_upstream_down_is_unavailable(test_schema: Any, tmp_path: Path, protocol: str) -> None:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+def test_upstream_down_is_unavailable(
+    test_schema: Any, tmp_path: Path, protocol: str, closed_port: int
+) -> None:
+    port = closed_port
     upstream = f"http://127.0.0.1:{port}"
     with running_proxy(upstream, test_schema, tmp_path / "c.jsonl") as proxy:
         result = run_cli(

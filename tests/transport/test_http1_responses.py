@@ -6,7 +6,6 @@ import asyncio
 import base64
 import gzip
 import json
-import socket
 
 import pytest
 
@@ -137,7 +136,7 @@ async def test_wrong_content_type() -> None:
         (encode_envelope(b"1") + encode_envelope(b"22")[:6], Code.INVALID_ARGUMENT, "truncated", 1),
         (encode_envelope(b"1"), Code.INTERNAL, "end-stream", 1),
         # The wire reader drops envelopes completed in the chunk that fails (see the report).
-        (encode_envelope(b"1") + END_OK + b"junk", Code.INTERNAL, "extra bytes", 0),
+        (encode_envelope(b"1") + END_OK + b"junk", Code.INTERNAL, "extra bytes", 1),
         (encode_envelope(b"1", 0x01) + END_OK, Code.INTERNAL, "compress", 0),
         (b"\x00\xff\xff\xff\xff", Code.RESOURCE_EXHAUSTED, "max", 0),
     ],
@@ -187,10 +186,8 @@ async def test_deadline_exceeded_when_server_stalls() -> None:
 
 
 @pytest.mark.asyncio
-async def test_connection_refused_names_the_address() -> None:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+async def test_connection_refused_names_the_address(closed_port: int) -> None:
+    port = closed_port
     channel = HttpChannel(ChannelSettings(Target.parse(f"http://127.0.0.1:{port}")))
     try:
         with pytest.raises(TransportError, match=f"cannot connect to 127.0.0.1:{port}"):
