@@ -55,6 +55,7 @@ class H2Connection:
         self._writer: asyncio.StreamWriter | None = None
         self._streams: dict[int, H2Stream] = {}
         self._window = asyncio.Event()
+        self._slot_freed = asyncio.Event()
         self._write_lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
         self._error: RpcError | None = None
@@ -132,6 +133,7 @@ class H2Connection:
             (b":path", head.path.encode()),
         ]
         headers += [(k.encode("latin-1"), v.encode("latin-1")) for k, v in head.headers]
+        await self._wait_for_slot()
         async with self._write_lock:
             stream_id = self._conn.get_next_available_stream_id()
             stream = H2Stream(self, stream_id)
@@ -141,6 +143,14 @@ class H2Connection:
         if body:
             await self.send_data(stream_id, body, end_stream=True)
         return stream
+
+    async def _wait_for_slot(self) -> None:
+        """Wait until the peer's SETTINGS_MAX_CONCURRENT_STREAMS allows one more stream."""
+        while self._conn.open_outbound_streams >= self._conn.remote_settings.max_concurrent_streams:
+            if self._error is not None:
+                raise self._error
+            self._slot_freed.clear()
+            await self._slot_freed.wait()
 
     async def send_data(self, stream_id: int, data: bytes, *, end_stream: bool) -> None:
         """Send DATA under flow control; silently drop it if the stream is already closed."""
@@ -163,6 +173,7 @@ class H2Connection:
                 async with self._write_lock:
                     self._conn.end_stream(stream_id)
                     await self._flush_locked()
+                self._slot_freed.set()
         except (h2.exceptions.StreamClosedError, KeyError):
             return
         except h2.exceptions.ProtocolError as exc:
@@ -173,6 +184,7 @@ class H2Connection:
     async def reset(self, stream_id: int) -> None:
         """Cancel a stream (RST_STREAM CANCEL) unless it is already closed."""
         self._streams.pop(stream_id, None)
+        self._slot_freed.set()
         if not self.usable:
             return
         async with self._write_lock:
@@ -261,15 +273,18 @@ class H2Connection:
         elif isinstance(event, h2.events.StreamEnded):
             stream.on_end()
             self._streams.pop(stream.stream_id, None)
+            self._slot_freed.set()
         elif isinstance(event, h2.events.StreamReset):
             stream.fail(_reset_error(event.error_code))
             self._streams.pop(stream.stream_id, None)
+            self._slot_freed.set()
 
     def _fail(self, error: RpcError) -> None:
         if self._error is None:
             self._error = error
         self._settled.set()
         self._window.set()
+        self._slot_freed.set()
         for stream in list(self._streams.values()):
             stream.fail(error)
         self._streams.clear()
