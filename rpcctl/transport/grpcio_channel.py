@@ -7,7 +7,7 @@ import errno
 import os
 import socket
 import ssl
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import grpc
@@ -37,7 +37,7 @@ class GrpcioChannel:
 
     def __init__(self, settings: ChannelSettings) -> None:
         self.settings = settings
-        self._channel = _make_channel(settings)
+        self._channel = make_grpc_channel(settings)
         self._ready = False
 
     async def _ensure_connected(self) -> None:
@@ -184,13 +184,17 @@ def _lost_race(exc: grpc.aio.AioRpcError) -> bool:
     return exc.code() is grpc.StatusCode.INTERNAL and exc.details() == CORE_WRITE_RACE
 
 
-def _make_channel(settings: ChannelSettings) -> grpc.aio.Channel:
+def make_grpc_channel(
+    settings: ChannelSettings, extra_options: Sequence[tuple[str, Any]] = (), *, user_agent: str = "rpcctl"
+) -> grpc.aio.Channel:
+    """A grpcio channel for the settings: size limits, authority, TLS as `rpcctl call` does it."""
     target = settings.target
     options: list[tuple[str, Any]] = [
         ("grpc.max_receive_message_length", settings.max_message_size),
         ("grpc.max_send_message_length", settings.max_message_size),
         ("grpc.enable_retries", 0),
-        ("grpc.primary_user_agent", "rpcctl"),
+        ("grpc.primary_user_agent", user_agent),
+        *extra_options,
     ]
     if settings.authority:
         options.append(("grpc.default_authority", settings.authority))
