@@ -253,7 +253,7 @@ class _Relay:
         found = self.forwarder.decoder.method(self.method)
         if found is not None:
             return found[2], found[3]
-        kind = getattr(self.call, "kind", None)
+        kind = self.call.kind
         if isinstance(kind, CallKind):
             return kind, False
         if self.call.protocol is RpcProtocol.CONNECT:

@@ -35,6 +35,8 @@ class ServerCall(Protocol):
     deadline: float | None
     peer: str
     call_id: str
+    # The call kind when the server knows the method (a handler's or the schema's), else None.
+    kind: CallKind | None
 
     async def receive(self) -> bytes | None:
         """The next request message, or None once the client half-closed."""
