@@ -179,11 +179,14 @@ class ChannelInvoker:
 def make_invoker(
     settings: ChannelSettings, method: MethodInfo, metadata: Metadata, timeout: float | None
 ) -> Invoker:
-    """The cheapest invoker for the settings' protocol."""
+    """The cheapest invoker for the settings' protocol and the method's kind."""
+    from rpcctl.bench.lean_invoker import LeanHttpInvoker, lean_supported
     from rpcctl.transport.target import RpcProtocol
 
     if settings.protocol is RpcProtocol.GRPC:
         return GrpcInvoker(settings, method, metadata, timeout)
+    if lean_supported(settings, method):
+        return LeanHttpInvoker(settings, method, metadata, timeout)
     return ChannelInvoker(settings, method, metadata, timeout)
 
 

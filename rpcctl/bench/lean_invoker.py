@@ -80,7 +80,6 @@ class LeanHttpInvoker:
         self._encoding_header = b"grpc-encoding" if self._grpc_web else b"content-encoding"
         target = settings.target
         tls = uses_tls(settings)
-        self._path = target.prefix + method.path
         if settings.authority:
             self._host = settings.authority
         elif target.unix_path is not None:
@@ -128,7 +127,9 @@ class LeanHttpInvoker:
 
     def _build(self, client: ConnectClient | GrpcWebClient, request: bytes) -> bytes:
         head, body = client.unary_request(request)
-        return build_request(head.method, self.settings.target.prefix + head.path, self._host, head.headers, body or b"")
+        return build_request(
+            head.method, self.settings.target.prefix + head.path, self._host, head.headers, body or b""
+        )
 
     async def connect(self) -> None:
         """Nothing to do ahead: connections open with the first calls (as `ChannelInvoker`)."""
@@ -166,9 +167,10 @@ class LeanHttpInvoker:
                     content_type = value
             elif name == self._encoding_header:
                 encoding = value
-        if content_type != self._content_type:
-            if content_type is None or content_type.partition(b";")[0].strip().lower() != self._content_type:
-                return False
+        if content_type != self._content_type and (
+            content_type is None or content_type.partition(b";")[0].strip().lower() != self._content_type
+        ):
+            return False
         if encoding is not None and encoding.strip().lower() not in (b"", b"identity"):
             return False
         body = response.body
