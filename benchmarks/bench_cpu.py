@@ -10,7 +10,8 @@ of the client process tree (`RUSAGE_CHILDREN`, which counts worker processes onc
 waited for). For rpcctl the fixed start-up cost (imports, schema) is removed by running with
 few and with many calls and dividing the difference (least CPU of `--repeat` runs each).
 `--channel` adds Connect/gRPC-Web rows through `HttpChannel` (`RPCCTL_BENCH_LEAN=0`), the
-path unary HTTP/1.1 calls took before the lean client. Needs nginx, h2load (nghttp2-client) and wrk; without
+path unary calls took before the lean clients (`lean_h1`, `lean_h2`). `--only h2c` runs only
+the rows whose name contains it (and the h2load baseline). Needs nginx, h2load (nghttp2-client) and wrk; without
 them it says so and exits 0.
 """
 
@@ -27,6 +28,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -217,6 +219,9 @@ def main() -> None:
     parser.add_argument(
         "--channel", action="store_true", help="also time Connect/gRPC-Web through HttpChannel (slow)"
     )
+    parser.add_argument(
+        "--only", action="append", default=[], help="run only rows whose name contains this (repeatable)"
+    )
     args = parser.parse_args()
     missing = [tool for tool in ("nginx", "h2load", "wrk") if shutil.which(tool) is None]
     if missing:
@@ -237,28 +242,36 @@ def main() -> None:
         rows: list[tuple[str, dict[str, float]]] = []
         grpc_target = f"127.0.0.1:{grpc_port}"
         http_target = f"http://127.0.0.1:{http_port}"
-        rows.append(
-            ("h2load (C), gRPC unary, 1 conn, 50 streams", _h2load(grpc_port, args.calls * 4, folder))
-        )
-        rows.append(("wrk (C), HTTP/1.1 POST, 50 conns", _wrk(http_port, args.wrk_seconds, folder)))
         calls, repeat = args.calls, args.repeat
+
+        def add(name: str, measure: Callable[..., dict[str, float]]) -> None:
+            if not rows or not args.only or any(word in name for word in args.only):
+                rows.append((name, measure()))
+
+        add("h2load (C), gRPC unary, 1 conn, 50 streams", lambda: _h2load(grpc_port, calls * 4, folder))
+        add("wrk (C), HTTP/1.1 POST, 50 conns", lambda: _wrk(http_port, args.wrk_seconds, folder))
+        grpc = ["--protocol", "grpc"]
         for workers in (1, args.workers):
-            grpc = ["--protocol", "grpc"]
-            rows.append((f"rpcctl bench grpc, -c 50, {workers} worker(s)",
-                         _rpcctl(script, grpc_target, calls, workers, grpc, repeat)))  # fmt: skip
+            add(f"rpcctl bench grpc, -c 50, {workers} worker(s)",
+                lambda w=workers: _rpcctl(script, grpc_target, calls, w, grpc, repeat))  # fmt: skip
         for protocol in ("connect", "grpc-web"):
             codec = ["--codec", "json" if protocol == "connect" else "proto"]
             h1 = ["--protocol", protocol, *codec, "--http1"]
-            for workers in (1, args.workers):
-                rows.append((f"rpcctl bench {protocol} HTTP/1.1, -c 50, {workers} worker(s)",
-                             _rpcctl(script, http_target, calls, workers, h1, repeat)))  # fmt: skip
-            if args.channel:
-                rows.append(("  same through HttpChannel (httpx), 1 worker",
-                             _rpcctl(script, http_target, max(1000, calls // 5), 1, h1, repeat,
-                                     {"RPCCTL_BENCH_LEAN": "0"})))  # fmt: skip
             h2 = ["--protocol", protocol, *codec, "--http2"]
-            rows.append((f"rpcctl bench {protocol} h2c, -c 50, 1 worker",
-                         _rpcctl(script, grpc_target, max(1000, calls // 3), 1, h2, repeat)))  # fmt: skip
+            for workers in (1, args.workers):
+                add(f"rpcctl bench {protocol} HTTP/1.1, -c 50, {workers} worker(s)",
+                    lambda w=workers, h1=h1: _rpcctl(script, http_target, calls, w, h1, repeat))  # fmt: skip
+            if args.channel:
+                add(f"  {protocol} HTTP/1.1 through HttpChannel, 1 worker",
+                    lambda h1=h1: _rpcctl(script, http_target, max(1000, calls // 5), 1, h1, repeat,
+                                          {"RPCCTL_BENCH_LEAN": "0"}))  # fmt: skip
+            for workers in (1, args.workers):
+                add(f"rpcctl bench {protocol} h2c, -c 50, {workers} worker(s)",
+                    lambda w=workers, h2=h2: _rpcctl(script, grpc_target, calls, w, h2, repeat))  # fmt: skip
+            if args.channel:
+                add(f"  {protocol} h2c through HttpChannel, 1 worker",
+                    lambda h2=h2: _rpcctl(script, grpc_target, max(1000, calls // 5), 1, h2, repeat,
+                                          {"RPCCTL_BENCH_LEAN": "0"}))  # fmt: skip
     finally:
         nginx.terminate()
         nginx.wait(timeout=10)

@@ -180,13 +180,15 @@ def make_invoker(
     settings: ChannelSettings, method: MethodInfo, metadata: Metadata, timeout: float | None
 ) -> Invoker:
     """The cheapest invoker for the settings' protocol and the method's kind."""
-    from rpcctl.bench.lean_invoker import LeanHttpInvoker, lean_supported
+    from rpcctl.bench.lean_invoker import LeanH2Invoker, LeanHttpInvoker, lean_h2_supported, lean_supported
     from rpcctl.transport.target import RpcProtocol
 
     if settings.protocol is RpcProtocol.GRPC:
         return GrpcInvoker(settings, method, metadata, timeout)
     if lean_supported(settings, method):
         return LeanHttpInvoker(settings, method, metadata, timeout)
+    if lean_h2_supported(settings, method):
+        return LeanH2Invoker(settings, method, metadata, timeout)
     return ChannelInvoker(settings, method, metadata, timeout)
 
 

@@ -16,10 +16,11 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rpcctl.errors import ProtocolError, RpcError
 from rpcctl.transport.lean_h1 import H1Pool, Limits, Response, build_request
+from rpcctl.transport.lean_h2 import H2Client, H2Limits, H2Response
 from rpcctl.wire.status import Code
 
 if TYPE_CHECKING:
@@ -52,8 +53,21 @@ def lean_supported(settings: ChannelSettings, method: MethodInfo) -> bool:
     if settings.use_get or settings.grpc_web_text:
         return False
     # The HTTP version `HttpChannel` would pick: HTTP/1.1 unless asked for HTTP/2 or TLS may
-    # negotiate it (ALPN); those stay on the `Channel` path.
+    # negotiate it (ALPN: that stays on the `Channel` path, which can fall back).
     return settings.http2 is False or (settings.http2 is None and not uses_tls(settings))
+
+
+def lean_h2_supported(settings: ChannelSettings, method: MethodInfo) -> bool:
+    """Whether `LeanH2Invoker` covers these settings: unary POST over ``--http2`` (h2c or TLS)."""
+    from rpcctl.transport.target import RpcProtocol
+
+    if os.environ.get(LEAN_ENV, "1") == "0" or settings.http2 is not True:
+        return False
+    if settings.protocol not in (RpcProtocol.CONNECT, RpcProtocol.GRPC_WEB):
+        return False
+    if method.kind.client_streams or method.kind.server_streams:
+        return False
+    return not (settings.use_get or settings.grpc_web_text)
 
 
 class LeanHttpInvoker:
@@ -64,7 +78,7 @@ class LeanHttpInvoker:
     ) -> None:
         from rpcctl.client import CallOptions
         from rpcctl.transport.target import RpcProtocol
-        from rpcctl.transport.tls import ssl_context, uses_tls
+        from rpcctl.transport.tls import uses_tls
 
         self.settings = settings
         self.method = method
@@ -88,19 +102,26 @@ class LeanHttpInvoker:
             self._host = f"[{target.host}]" if ":" in target.host else target.host
         else:
             self._host = target.address
-        self.pool = H1Pool(
+        self._tls = tls
+        self.pool = self._make_pool()
+        self._requests: dict[bytes, Any] = {}
+        self._ok_trailers: dict[bytes, bool] = {}
+        self._fallback: ChannelInvoker | None = None
+
+    def _make_pool(self) -> Any:
+        from rpcctl.transport.tls import ssl_context
+
+        settings, target = self.settings, self.settings.target
+        return H1Pool(
             target.host,
             target.port,
             unix_path=target.unix_path,
-            ssl_context=ssl_context(settings, ["http/1.1"]) if tls else None,
+            ssl_context=ssl_context(settings, ["http/1.1"]) if self._tls else None,
             server_hostname=settings.tls.servername,
             connect_timeout=settings.connect_timeout,
             limits=Limits(max_body=self._max + BODY_SLACK),
             address=target.address,
         )
-        self._requests: dict[bytes, bytes] = {}
-        self._ok_trailers: dict[bytes, bool] = {}
-        self._fallback: ChannelInvoker | None = None
 
     def _new_client(self, metadata: Metadata) -> ConnectClient | GrpcWebClient:
         settings = self.settings
@@ -158,7 +179,7 @@ class LeanHttpInvoker:
             return
         self._decode(client, response)
 
-    def _plainly_ok(self, response: Response) -> bool:
+    def _plainly_ok(self, response: Response | H2Response) -> bool:
         """The common OK response, recognised without the decoders (they agree on it)."""
         content_type = encoding = None
         for name, value in response.headers:
@@ -193,13 +214,15 @@ class LeanHttpInvoker:
                 self._ok_trailers[trailer] = ok
         return ok
 
-    def _decode(self, client: ConnectClient | GrpcWebClient, response: Response) -> None:
+    def _decode(self, client: ConnectClient | GrpcWebClient, response: Response | H2Response) -> None:
         """Any other response, through the protocol's decoder: raises its `RpcError`."""
         from rpcctl.wire.metadata import Metadata
 
         decoder = client.new_decoder()
         headers = Metadata.from_wire_pairs(
-            (name.decode("latin-1"), value.decode("latin-1")) for name, value in response.headers
+            (name.decode("latin-1"), value.decode("latin-1"))
+            for name, value in response.headers
+            if not name.startswith(b":")
         )
         decoder.start(response.status, headers)
         messages = decoder.feed(response.body) if response.body else []
@@ -222,6 +245,71 @@ class LeanHttpInvoker:
         await self.pool.aclose()
         if self._fallback is not None:
             await self._fallback.aclose()
+
+
+class LeanH2Invoker(LeanHttpInvoker):
+    """Unary Connect or gRPC-Web calls of one method, multiplexed on one HTTP/2 connection.
+
+    Same request building, fast accept and decoder fallback as `LeanHttpInvoker`; the
+    transport is `rpcctl.transport.lean_h2` (prebuilt header lists, one `asyncio.Protocol`).
+    """
+
+    pool: H2Client
+
+    def _make_pool(self) -> H2Client:
+        from rpcctl.transport.tls import ssl_context
+
+        settings, target = self.settings, self.settings.target
+        return H2Client(
+            target.host,
+            target.port,
+            unix_path=target.unix_path,
+            ssl_context=ssl_context(settings, ["h2"]) if self._tls else None,
+            server_hostname=settings.tls.servername,
+            connect_timeout=settings.connect_timeout,
+            limits=H2Limits(max_body=self._max + BODY_SLACK),
+            address=target.address,
+        )
+
+    def _build_h2(
+        self, client: ConnectClient | GrpcWebClient, request: bytes
+    ) -> tuple[list[tuple[bytes, bytes]], bytes]:
+        head, body = client.unary_request(request)
+        headers = [
+            (b":method", head.method.encode()),
+            (b":scheme", b"https" if self._tls else b"http"),
+            (b":authority", self._host.encode("latin-1")),
+            (b":path", (self.settings.target.prefix + head.path).encode("latin-1")),
+        ]
+        for name, value in head.headers:
+            if "\r" in name or "\n" in name or "\r" in value or "\n" in value:
+                raise ValueError(f"invalid header {name!r}")
+            headers.append((name.lower().encode("latin-1"), value.encode("latin-1")))
+        return headers, body or b""
+
+    async def unary(self, request: bytes, metadata: Metadata | None) -> None:
+        """One unary call; a non-OK end raises `RpcError`."""
+        client = self._client
+        if metadata is None:
+            built = self._requests.get(request)
+            if built is None:
+                built = self._build_h2(client, request)
+                if len(self._requests) < CACHE_ENTRIES:
+                    self._requests[request] = built
+        else:
+            client = self._new_client(metadata)
+            built = self._build_h2(client, request)
+        if self.timeout is None:
+            response = await self.pool.request(*built)
+        else:
+            try:
+                async with asyncio.timeout(self.timeout):
+                    response = await self.pool.request(*built)
+            except TimeoutError:
+                raise RpcError(Code.DEADLINE_EXCEEDED, f"deadline of {self.timeout:g}s exceeded") from None
+        if response.status == 200 and self._plainly_ok(response):
+            return
+        self._decode(client, response)
 
 
 def _trailer_ok(block: bytes) -> bool:

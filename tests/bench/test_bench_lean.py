@@ -86,7 +86,6 @@ def test_the_lean_path_is_taken_only_where_it_applies(monkeypatch: pytest.Monkey
         assert isinstance(make_invoker(tls_h1, ECHO, md, None), LeanHttpInvoker)
     streaming = MethodInfo("/rpcctl.test.v1.TestService/Count", CallKind.SERVER_STREAM)
     others = [
-        (settings("http://h:1", http2=True), ECHO),
         (settings("https://h:1"), ECHO),  # ALPN may pick HTTP/2
         (settings("http://h:1", use_get=True), MethodInfo(ECHO.path, CallKind.UNARY, True)),
         (settings("http://h:1", "grpc-web", grpc_web_text=True), ECHO),
