@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import base64
+import functools
 from dataclasses import dataclass, field
 
 from rpcctl.errors import ProtocolError, RpcError
@@ -25,6 +26,8 @@ from rpcctl.wire.status import Code
 COMPRESS_MIN_BYTES = 1024
 # Names a handler may not set: the protocol owns them.
 RESERVED_NAMES = frozenset({*PROTOCOL_HEADERS, *HOP_BY_HOP, *RESERVED_PREFIXES, "server", "vary"})
+_RESERVED_EXACT = frozenset(n.lower() for n in RESERVED_NAMES if not n.endswith("-"))
+_RESERVED_PREFIXES = tuple(n.lower() for n in RESERVED_NAMES if n.endswith("-"))
 
 
 @dataclass(frozen=True)
@@ -49,7 +52,11 @@ def user_metadata_pairs(md: Metadata) -> list[tuple[str, str]]:
 
     Raises ProtocolError INTERNAL on a name or value that could inject headers.
     """
-    return md.without(RESERVED_NAMES).to_wire_pairs()
+    if not len(md):
+        return []  # the common case: a handler that sets no metadata
+    if any(k in _RESERVED_EXACT or k.startswith(_RESERVED_PREFIXES) for k, _ in md):
+        return md.without(RESERVED_NAMES).to_wire_pairs()
+    return md.to_wire_pairs()
 
 
 def request_encoding(name: str | None) -> str | None:
@@ -71,6 +78,12 @@ def response_encoding(accept: str | None, request_encoding: str | None) -> str |
     """
     if accept is None:
         return request_encoding
+    return _negotiated(accept)
+
+
+@functools.lru_cache(maxsize=256)
+def _negotiated(accept: str) -> str | None:
+    """`compression.negotiate` of an accept list (clients send the same few), identity as None."""
     chosen = compression.negotiate(accept)
     return None if chosen == compression.IDENTITY else chosen
 

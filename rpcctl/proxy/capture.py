@@ -63,6 +63,13 @@ def _default(value: Any) -> Any:
     return repr(value)
 
 
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, default=_default)
+
+
+def _line_bytes(obj: dict[str, Any]) -> bytes:
+    return _ENCODER.encode(obj).encode("utf-8", "surrogatepass") + b"\n"
+
+
 def _pairs(pairs: Iterable[Any]) -> list[list[str]]:
     out = []
     for name, value in pairs:
@@ -124,9 +131,16 @@ class CaptureWriter:
         self.events += 1
 
     def write_many(self, events: Iterable[CallEvent]) -> None:
-        """Append several events (each line still written whole)."""
-        for event in events:
-            self.write(event)
+        """Append several events in one write and one flush (each line still written whole).
+
+        The lines go to the operating system together, so a crash can still cut only the
+        last line: every earlier one is complete.
+        """
+        lines = [_line_bytes(self.encode(event)) for event in events]
+        if not lines:
+            return
+        self._write_bytes(b"".join(lines))
+        self.events += len(lines)
 
     def encode(self, event: CallEvent) -> dict[str, Any]:
         """The JSON object of one event line (redacted if this writer redacts)."""
@@ -164,8 +178,9 @@ class CaptureWriter:
         """Write every event of a bus subscription until cancelled, then what is still queued."""
         try:
             while True:
-                self.write(await subscription.get())
-                self.write_many(subscription.drain())
+                first = await subscription.get()
+                # What queued meanwhile goes out with it: one write and one flush per batch.
+                self.write_many([first, *subscription.drain()])
         finally:
             self.write_many(subscription.drain())
 
@@ -182,11 +197,13 @@ class CaptureWriter:
         self.close()
 
     def _write_line(self, obj: dict[str, Any]) -> None:
+        self._write_bytes(_line_bytes(obj))
+
+    def _write_bytes(self, data: bytes) -> None:
         if self._file is None:
             raise ValueError(f"capture {self.path} is closed")
-        data = json.dumps(obj, separators=(",", ":"), ensure_ascii=False, default=_default)
-        # One write per line, so a crash can cut only the line being written.
-        self._file.write(data.encode("utf-8", "surrogatepass") + b"\n")
+        # Whole lines per write, so a crash can cut only the line being written.
+        self._file.write(data)
         self._file.flush()
 
 

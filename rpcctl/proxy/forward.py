@@ -58,13 +58,22 @@ NOT_FORWARDED = frozenset(
 # Where each protocol names the compression of request messages (§1.3).
 ENCODING_HEADERS = ("grpc-encoding", "connect-content-encoding", "content-encoding")
 IDENTITY = "identity"
+HTTP2_VERSIONS = ("2", "3")
 CONNECT_STREAM_PREFIX = "application/connect+"
 _ids = itertools.count(1)
 
 
+_NOT_FORWARDED_EXACT = frozenset(n for n in NOT_FORWARDED if not n.endswith("-"))
+_NOT_FORWARDED_PREFIXES = (":", *(n for n in NOT_FORWARDED if n.endswith("-")))
+
+
 def forwarded(md: Metadata) -> Metadata:
     """The metadata a proxy passes on: user metadata, authorization and so on."""
-    return Metadata.from_pairs(pair for pair in md.without(NOT_FORWARDED) if not pair[0].startswith(":"))
+    return Metadata.from_pairs(
+        (key, value)
+        for key, value in md
+        if key not in _NOT_FORWARDED_EXACT and not key.startswith(_NOT_FORWARDED_PREFIXES)
+    )
 
 
 class Forwarder:
@@ -82,28 +91,46 @@ class Forwarder:
         self.upstream = str(upstream.target)
         self.bus = bus
         self.decoder = MessageDecoder(schema)
-        self._channels: dict[tuple[RpcProtocol, str], Channel] = {}
+        self._channels: dict[tuple[RpcProtocol, str, bool], Channel] = {}
+        # Cleartext upstream without a chosen HTTP version: calls that arrived over HTTP/2 go
+        # up over HTTP/2 too (prior knowledge) until the upstream shows it does not speak it.
+        self._h2_upstream = upstream.http2 is None
 
     async def __call__(self, call: ServerCall) -> None:
         """Relay one call (the `Handle` signature)."""
         await _Relay(self, call).run()
 
-    def channel(self, protocol: RpcProtocol, codec: str) -> Channel:
-        """The (lazily opened) channel to the upstream for one protocol and codec."""
+    def channel(self, protocol: RpcProtocol, codec: str, *, http2: bool = False) -> Channel:
+        """The (lazily opened) channel to the upstream for one protocol and codec.
+
+        ``http2``: the client came over HTTP/2, so prefer HTTP/2 upstream (see `h2_failed`).
+        """
         from rpcctl.transport.factory import open_channel
 
         if protocol is RpcProtocol.GRPC:
             codec = "proto"
-        key = (protocol, codec)
+        h2 = http2 and self._h2_upstream and protocol is not RpcProtocol.GRPC
+        key = (protocol, codec, h2)
         channel = self._channels.get(key)
         if channel is None:
             settings = dataclasses.replace(self.settings, protocol=protocol, codec=codec)
+            if h2:
+                settings = dataclasses.replace(settings, http2=True)
             try:
                 channel = open_channel(settings)
             except TransportError as exc:
                 raise self.unavailable(exc) from exc
             self._channels[key] = channel
         return channel
+
+    def h2_failed(self, exc: BaseException) -> bool:
+        """True (and HTTP/2 upstream given up) when ``exc`` says the upstream lacks HTTP/2."""
+        from rpcctl.transport.h2_connection import NotHttp2
+
+        if self._h2_upstream and isinstance(exc.__cause__, NotHttp2):
+            self._h2_upstream = False
+            return True
+        return False
 
     def unavailable(self, exc: Exception) -> RpcError:
         """The UNAVAILABLE error that names the upstream."""
@@ -113,6 +140,11 @@ class Forwarder:
             reason = reason.removeprefix(prefix)
         reason = reason[:1].lower() + reason[1:]
         return RpcError(Code.UNAVAILABLE, f"upstream {self.upstream} unavailable: {reason}")
+
+    @property
+    def recording(self) -> bool:
+        """Whether events are wanted now (a bus with at least one subscriber)."""
+        return self.bus is not None and self.bus.has_subscribers
 
     def publish(self, event: CallEvent) -> None:
         """Publish an event if there is a bus."""
@@ -152,16 +184,17 @@ class _Relay:
 
     async def run(self) -> None:
         call = self.call
-        self._event(
-            EventKind.START,
-            info={
-                "method": self.method,
-                "protocol": call.protocol.value,
-                "codec": call.codec,
-                "headers": call.request_headers.items(),
-                "peer": call.peer,
-            },
-        )
+        if self.forwarder.recording:
+            self._event(
+                EventKind.START,
+                info={
+                    "method": self.method,
+                    "protocol": call.protocol.value,
+                    "codec": call.codec,
+                    "headers": call.request_headers.items(),
+                    "peer": call.peer,
+                },
+            )
         error: RpcError | None = None
         try:
             await self._relay()
@@ -190,11 +223,34 @@ class _Relay:
             timeout=self._timeout(),
             compression=self._compression(),
         )
-        channel = self.forwarder.channel(call.protocol, self.codec)
+        http2 = getattr(call, "http_version", None) in HTTP2_VERSIONS
+        info = MethodInfo(self.method, kind, no_side_effects)
+        channel = self.forwarder.channel(call.protocol, self.codec, http2=http2)
         try:
-            upstream = await channel.open(MethodInfo(self.method, kind, no_side_effects), options)
+            upstream = await channel.open(info, options)
         except TransportError as exc:
-            raise self.forwarder.unavailable(exc) from exc
+            if not (http2 and self.forwarder.h2_failed(exc)):
+                raise self.forwarder.unavailable(exc) from exc
+            # The upstream does not speak HTTP/2: HTTP/1.1 from now on, this call included.
+            channel = self.forwarder.channel(call.protocol, self.codec)
+            try:
+                upstream = await channel.open(info, options)
+            except TransportError as exc2:
+                raise self.forwarder.unavailable(exc2) from exc2
+        served_kind = getattr(call, "kind", None)
+        if served_kind is not None and not served_kind.client_streams and kind is served_kind:
+            # The server read the one request before the handler ran: receive() never waits,
+            # so the request side cannot stall and no concurrent pump is needed.
+            finished = False
+            try:
+                await self._pump_requests(upstream)
+                await self._pump_responses(upstream)
+                finished = True
+            finally:
+                if not finished:
+                    with contextlib.suppress(Exception):
+                        await upstream.cancel()
+            return
         requests = asyncio.create_task(self._pump_requests(upstream))
         responses = asyncio.create_task(self._pump_responses(upstream))
         finished = False
@@ -253,7 +309,7 @@ class _Relay:
         found = self.forwarder.decoder.method(self.method)
         if found is not None:
             return found[2], found[3]
-        kind = self.call.kind
+        kind = getattr(self.call, "kind", None)  # not part of the ServerCall protocol
         if isinstance(kind, CallKind):
             return kind, False
         if self.call.protocol is RpcProtocol.CONNECT:
@@ -278,7 +334,7 @@ class _Relay:
         return max(deadline - time.monotonic(), 0.001)
 
     def _message(self, kind: EventKind, data: bytes) -> None:
-        if self.forwarder.bus is None:
+        if not self.forwarder.recording:
             return
         decoded = self.forwarder.decoder.decode(
             self.method, data, self.codec, request=kind is EventKind.REQUEST
@@ -286,7 +342,7 @@ class _Relay:
         self._event(kind, message=decoded, raw=None if decoded is not None else data)
 
     def _end(self, error: RpcError | None) -> None:
-        if self.forwarder.bus is None:
+        if not self.forwarder.recording:
             return
         info: dict[str, Any] = {
             "code": int(error.code) if error else 0,

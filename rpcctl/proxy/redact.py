@@ -17,6 +17,7 @@ Messages kept as raw bytes (no schema decodes them) cannot be redacted.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import os
@@ -44,6 +45,7 @@ CREDENTIAL_FIELDS = frozenset({"token", "authorization", "password", "passwd", "
 CREDENTIAL_FIELD_SUFFIXES = ("token", "secret", "password", "apikey", "credentials")
 
 
+@functools.lru_cache(maxsize=1024)
 def is_credential_header(name: str) -> bool:
     """True when a header of this name carries a credential."""
     name = name.lower()
@@ -55,6 +57,7 @@ def is_credential_header(name: str) -> bool:
     return False
 
 
+@functools.lru_cache(maxsize=4096)
 def is_credential_field(json_name: str) -> bool:
     """True when a message field of this (JSON or proto) name holds a credential."""
     key = json_name.lower().replace("_", "").replace("-", "")

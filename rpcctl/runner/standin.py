@@ -227,7 +227,7 @@ class StandInService:
             request.tx_uuid, request.stage_idx, request.step_row_idx, request.step_idx, request.action_idx
         )
         try:
-            ack = self.logs.append(key, request.index, list(request.rows), request.no_more)
+            ack = self.logs.append(key, request.index, request.rows, request.no_more)  # sliced there, no copy
         except StreamClosedError as exc:
             raise RpcError(Code.FAILED_PRECONDITION, str(exc)) from exc
         except NegativeIndexError as exc:

@@ -54,6 +54,11 @@ class EventBus:
         self.maxsize = maxsize
         self._subscribers: set[Subscription] = set()
 
+    @property
+    def has_subscribers(self) -> bool:
+        """Whether anyone listens: publishers can skip building (and decoding) events if not."""
+        return bool(self._subscribers)
+
     def publish(self, event: CallEvent) -> None:
         """Deliver an event to every subscriber (never blocks)."""
         for subscription in tuple(self._subscribers):

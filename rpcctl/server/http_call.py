@@ -116,6 +116,7 @@ class HttpServerCall:
         self.peer = peer
         self.call_id = call_id
         self.kind = kind
+        self.http_version = io.http_version
         self._io = io
         self._half = half
         self._buffered = buffered

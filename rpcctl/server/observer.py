@@ -18,6 +18,7 @@ from rpcctl.wire.status import Code
 if TYPE_CHECKING:
     from google.protobuf.descriptor import Descriptor, MethodDescriptor
 
+    from rpcctl.codec import Codec
     from rpcctl.schema.registry import Schema
 
 
@@ -46,9 +47,17 @@ class CallObserver:
         self._output: Descriptor | None = None if method_desc is None else method_desc.output_type
         self._schema = schema
         self._codec = codec
+        self._codec_obj: Codec | None = None
+
+    @property
+    def active(self) -> bool:
+        """Whether events are wanted now (a bus with at least one subscriber)."""
+        return self.bus is not None and self.bus.has_subscribers
 
     def start(self, protocol: str, headers: Metadata, peer: str) -> None:
         """The call arrived."""
+        if not self.active:
+            return
         info = {
             "method": self.method,
             "protocol": protocol,
@@ -60,16 +69,18 @@ class CallObserver:
 
     def request(self, data: bytes) -> None:
         """A request message arrived."""
-        if self.bus is not None:
+        if self.active:
             self._publish(EventKind.REQUEST, *self._decode(data, self._input))
 
     def response(self, data: bytes) -> None:
         """A response message is being sent."""
-        if self.bus is not None:
+        if self.active:
             self._publish(EventKind.RESPONSE, *self._decode(data, self._output))
 
     def end(self, error: RpcError | None, trailers: Metadata) -> None:
         """The call ended with ``error`` (None for OK)."""
+        if not self.active:
+            return
         code = Code.OK if error is None else error.code
         info = {
             "code": int(code),
@@ -88,7 +99,9 @@ class CallObserver:
         from google.protobuf import json_format
 
         try:
-            codec = codec_for(self._codec, self._schema.pool)
+            codec = self._codec_obj
+            if codec is None:
+                codec = self._codec_obj = codec_for(self._codec, self._schema.pool)
             message = codec.decode(data, self._schema.message_class(desc))
             return json_format.MessageToDict(message, descriptor_pool=self._schema.pool), None
         except Exception:  # any undecodable message is recorded raw

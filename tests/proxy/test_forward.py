@@ -206,3 +206,26 @@ def test_proxy_table_fallback(grpc_server: Any) -> None:
     table = proxy_table(grpc_server.target)
     assert isinstance(table.fallback, Forwarder)
     assert table.lookup(SVC + "Echo") is None
+
+
+def test_http2_upstream_preferred_until_the_upstream_lacks_it() -> None:
+    from rpcctl.errors import TransportError
+    from rpcctl.proxy.forward import Forwarder
+    from rpcctl.transport.h2_connection import NotHttp2
+    from rpcctl.transport.target import RpcProtocol
+
+    forwarder = Forwarder("http://127.0.0.1:1")
+    h2 = forwarder.channel(RpcProtocol.CONNECT, "proto", http2=True)
+    h1 = forwarder.channel(RpcProtocol.CONNECT, "proto")
+    assert h2 is not h1 and h2.settings.http2 is True and h1.settings.http2 is None  # type: ignore[attr-defined]
+    assert not forwarder.h2_failed(TransportError("refused"))
+    try:
+        raise TransportError("no h2") from NotHttp2("h2c refused")
+    except TransportError as exc:
+        assert forwarder.h2_failed(exc)
+    assert forwarder.channel(RpcProtocol.CONNECT, "proto", http2=True) is h1
+    # A version chosen for the upstream is kept.
+    from rpcctl.transport.target import ChannelSettings, Target
+
+    http1 = Forwarder(ChannelSettings(Target.parse("http://127.0.0.1:1"), http2=False))
+    assert http1.channel(RpcProtocol.CONNECT, "proto", http2=True).settings.http2 is False  # type: ignore[attr-defined]
