@@ -27,7 +27,9 @@ def test_help_does_not_import_heavy_libraries() -> None:
     assert result.stderr.strip().splitlines()[-1] == "[]"
 
 
-@pytest.mark.parametrize("command", ["call", "list", "describe", "serve", "tail-logs", "replay", "bench", "demo"])
+@pytest.mark.parametrize(
+    "command", ["call", "list", "describe", "serve", "tail-logs", "replay", "bench", "demo"]
+)
 def test_command_help_does_not_import_heavy_libraries(command: str) -> None:
     code = (
         "import sys\n"
