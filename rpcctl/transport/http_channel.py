@@ -137,7 +137,9 @@ class HttpChannel:
         if wanted is False or self._server_lacks_h2:
             return False
         if wanted is None and not bidi and not uses_tls(self.settings):
-            return False
+            # Reuse an HTTP/2 connection that reflection already opened: no second connection
+            # and no HTTP/1.1 client to load.
+            return self._h2 is not None and self._h2.usable
         from rpcctl.transport.h2_connection import NotHttp2
 
         try:
