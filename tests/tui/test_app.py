@@ -245,3 +245,22 @@ async def test_screen_text_shows_tree_log_calls_and_status(model: LogModel) -> N
             "? Help",
         ):
             assert expected in screen, expected
+
+
+@pytest.mark.asyncio
+async def test_a_pending_action_whose_rows_arrive_shows_running() -> None:
+    c = Calls()
+    model = LogModel()
+    model.ingest_many(
+        [
+            *c.register("linux-1", "u-1", "tok-1"),
+            *c.fetch("tok-1", TX),
+            *c.task(TX, 0, 0, "running", actions=[(0, "build", "pending"), (1, "test", "pending")]),
+            *c.log(TX, (0, 0, 0, 0), 0, rows("compiling", 0, 3)),
+        ]
+    )
+    app = create_app(model, mode="offline")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert label(app, ACTION) == "● action 0 build running 3 rows"
+        assert label(app, ("action", TX, 0, 0, 0, 1)) == "○ action 1 test pending"

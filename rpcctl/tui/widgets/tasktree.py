@@ -152,6 +152,8 @@ class TaskTree(Tree[NodeKey]):
                         f" {action_info.name}" if action_info and action_info.name else ""
                     )
                     action_badge = badge_of(action_info.state) if action_info and action_info.state else None
+                    if action_badge == Badge.PENDING and any(s.end > 0 for s in action_streams):
+                        action_badge = Badge.RUNNING  # its rows arrive before its state is reported
                     self._child(
                         self._node_map[step_node_key],
                         ("action", tx, *step_key, action),
