@@ -22,7 +22,7 @@ ERROR_DETAILS_PROTO = "google/rpc/error_details.proto"
 
 TEST_SERVICE = "rpcctl.test.v1.TestService"
 RUNNER_SERVICE = "pkg.proto.runner.v1.RunnerService"
-# RunnerService is served only under this path prefix (connect-go style), never at the root.
+# RunnerService is served under this path prefix (connect-go style), and at the root for grpcio.
 RUNNER_PREFIX = "/api/v1/pipeline"
 
 # A rpcctl.test.v1.Kitchen in proto3 JSON touching every special case of the JSON mapping.

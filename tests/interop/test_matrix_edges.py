@@ -80,8 +80,19 @@ def test_path_prefix_runner_ping(node_peer: Any, protocol: str, http: str) -> No
     assert result.json == {"data": "hi"}
 
 
-def test_path_prefix_missing_is_unimplemented(node_peer: Any) -> None:
-    result = run_cli("call", node_peer.base_url, "RunnerService/Ping", "-d", '{"data": "hi"}')
+@pytest.mark.parametrize("protocol", [*PROTOCOLS, "grpc"])
+def test_runner_ping_at_the_root(node_peer: Any, protocol: str) -> None:
+    # The Node peer mounts RunnerService at the root too, for native gRPC (no path prefix).
+    result = run_cli(
+        "call", node_peer.base_url, "RunnerService/Ping", "--protocol", protocol, "-d", '{"data": "hi"}'
+    )
+    assert result.exit_code == 0, result.stderr
+    assert result.json == {"data": "hi"}
+
+
+def test_path_prefix_unknown_is_unimplemented(node_peer: Any) -> None:
+    url = node_peer.base_url + "/api/v2/elsewhere"
+    result = run_cli("call", url, "RunnerService/Ping", "-d", '{"data": "hi"}')
     assert result.exit_code == 64 + 12, result.stderr
 
 

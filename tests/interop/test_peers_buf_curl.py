@@ -84,11 +84,12 @@ def test_buf_curl_bidi_and_error(peer, buf_path, test_descriptor_set, protocol):
     assert (err["code"], err["message"]) == ("not_found", "gone")
 
 
-def test_buf_curl_runner_ping_only_under_prefix(node_peer, buf_path, test_descriptor_set):
-    ping = f"{RUNNER_PREFIX}/{RUNNER_SERVICE}/Ping"
-    done = _buf(buf_path, test_descriptor_set, node_peer.base_url + ping, "-d", '{"data": "pong"}')
-    assert done.returncode == 0, done.stderr
-    assert _json_docs(done.stdout) == [{"data": "pong"}]
-    root = node_peer.base_url + f"/{RUNNER_SERVICE}/Ping"
-    done = _buf(buf_path, test_descriptor_set, root, "-d", '{"data": "pong"}')
-    assert done.returncode != 0  # the prefix is not optional
+def test_buf_curl_runner_ping_under_prefix_and_at_root(node_peer, buf_path, test_descriptor_set):
+    # The Node peer mounts RunnerService both under the prefix and at the root (for native gRPC).
+    for path in (f"{RUNNER_PREFIX}/{RUNNER_SERVICE}/Ping", f"/{RUNNER_SERVICE}/Ping"):
+        done = _buf(buf_path, test_descriptor_set, node_peer.base_url + path, "-d", '{"data": "pong"}')
+        assert done.returncode == 0, done.stderr
+        assert _json_docs(done.stdout) == [{"data": "pong"}]
+    other = node_peer.base_url + f"/api/v2/elsewhere/{RUNNER_SERVICE}/Ping"
+    done = _buf(buf_path, test_descriptor_set, other, "-d", '{"data": "pong"}')
+    assert done.returncode != 0  # any other prefix is not served

@@ -167,7 +167,11 @@ def _without_headers(result: CliResult) -> list[Any]:
 
 @pytest.mark.parametrize("protocol", ["connect", "grpc-web"])  # native gRPC has no path prefix
 def test_runner_service_behind_a_prefix(node_peer: Any, tmp_path: Path, protocol: str) -> None:
-    """The proxy serves under the upstream's prefix; runner tokens are redacted in the capture."""
+    """The proxy serves under the upstream's prefix; runner tokens are redacted in the capture.
+
+    The Node peer issues a fresh runner (id, uuid, token) per Register, so the answers are
+    compared on Declare, which names the same runner every time.
+    """
     from tests.support.schema import RUNNER_PROTO, RUNNER_PROTO_ROOT, compile_runner_schema
 
     capture = tmp_path / "runner.jsonl"
@@ -175,15 +179,25 @@ def test_runner_service_behind_a_prefix(node_peer: Any, tmp_path: Path, protocol
     data = '{"name": "w1", "token": "reg-s3cret", "labels": ["linux"]}'
     with running_proxy(node_peer.runner_base_url, compile_runner_schema(), capture) as proxy:
         assert proxy.url.endswith(":" + str(proxy.port))
-        direct = run_cli("call", node_peer.runner_base_url, "RunnerService/Register", *args, "-d", data)
-        through = run_cli("call", proxy.url + "/api/v1/pipeline", "RunnerService/Register", *args, "-d", data)
-        events = proxy.events(1)
+        registered = run_cli(
+            "call", proxy.url + "/api/v1/pipeline", "RunnerService/Register", *args, "-d", data
+        )
+        assert registered.exit_code == 0, registered.stderr
+        runner = registered.json["runner"]
+        assert runner["name"] == "w1" and runner["token"] not in ("", "reg-s3cret")
+        declare = json.dumps({"token": runner["token"], "uuid": runner["uuid"]})
+        direct = run_cli("call", node_peer.runner_base_url, "RunnerService/Declare", *args, "-d", declare)
+        through = run_cli(
+            "call", proxy.url + "/api/v1/pipeline", "RunnerService/Declare", *args, "-d", declare
+        )
+        events = proxy.events(2)
     assert direct.exit_code == 0, direct.stderr
     assert (through.exit_code, through.stdout) == (direct.exit_code, direct.stdout), through.stderr
-    assert through.json["runner"]["token"] == "reg-s3cret"
-    assert "reg-s3cret" not in capture.read_text()
-    request = next(e for e in events if e.kind is EventKind.REQUEST)
-    response = next(e for e in events if e.kind is EventKind.RESPONSE)
-    assert request.method == "/pkg.proto.runner.v1.RunnerService/Register"
+    assert through.json["runner"] == runner
+    text = capture.read_text()
+    assert "reg-s3cret" not in text and runner["token"] not in text
+    declares = [e for e in events if e.method == "/pkg.proto.runner.v1.RunnerService/Declare"]
+    request = next(e for e in declares if e.kind is EventKind.REQUEST)
+    response = next(e for e in declares if e.kind is EventKind.RESPONSE)
     # The same token in the request and the response: the same placeholder.
-    assert request.message["token"] == response.message["runner"]["token"] != "reg-s3cret"
+    assert request.message["token"] == response.message["runner"]["token"] != runner["token"]
