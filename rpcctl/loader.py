@@ -94,10 +94,13 @@ async def load_schema(
     if use_reflection and channel is not None:
         try:
             reflected = await reflect_schema(channel, metadata or Metadata())
-        except SchemaError as exc:
+        except (SchemaError, RpcError) as exc:
+            # Asked for, a failure is the answer; by default, the bundled schema is the fallback.
             if request.reflect or explicit:
                 raise
-            reflection_error = str(exc)
+            reflection_error = (
+                str(exc) if isinstance(exc, SchemaError) else f"server reflection failed: {exc}"
+            )
         else:
             files = _merge_files(files, list(reflected.files))
             sources.append("server reflection")

@@ -15,6 +15,7 @@ import grpc.aio
 
 from rpcctl.client import CallOptions, MethodInfo, Timings
 from rpcctl.errors import RpcError, Status, TransportError, UsageError
+from rpcctl.schema.reflection import REFLECTION_PATHS
 from rpcctl.wire.grpc_status import decode_status_details
 from rpcctl.wire.metadata import Metadata
 from rpcctl.wire.status import Code
@@ -63,9 +64,20 @@ class GrpcioChannel:
     async def open(self, method: MethodInfo, options: CallOptions) -> GrpcioCall:
         """Start a call of any kind (grpcio's stream-stream API carries them all)."""
         await self._ensure_connected()
-        multicallable = self._channel.stream_stream(method.path)
         compression = grpc.Compression.Gzip if options.compression == "gzip" else None
         metadata = _to_grpc_metadata(options.metadata)
+        per_request = method.path in REFLECTION_PATHS
+        if not method.kind.client_streams or per_request:
+            # One request: grpcio sends it and the half-close together, so a server that
+            # answers (or refuses) before the client's END_STREAM never races it. Reflection
+            # runs one request per call for the same reason.
+            single = self._channel.unary_stream(method.path)
+
+            def start_single(request: bytes) -> Any:
+                return single(request, metadata=metadata, timeout=options.timeout, compression=compression)
+
+            return GrpcioCall(single=start_single, per_request=per_request)
+        multicallable = self._channel.stream_stream(method.path)
 
         def start() -> Any:
             return multicallable(metadata=metadata, timeout=options.timeout, compression=compression)
@@ -80,16 +92,44 @@ class GrpcioChannel:
 class GrpcioCall:
     """A grpcio call seen through rpcctl's `Call` API."""
 
-    def __init__(self, start: Callable[[], Any]) -> None:
+    def __init__(
+        self,
+        start: Callable[[], Any] | None = None,
+        *,
+        single: Callable[[bytes], Any] | None = None,
+        per_request: bool = False,
+    ) -> None:
         self._start = start
-        self._call = start()
+        self._single = single
+        self._per_request = per_request
+        self._closed_send = False
+        self._request: bytes | None = None
+        self._call: Any = start() if start is not None else None
+        self._started = asyncio.Event()
+        if self._call is not None:
+            self._started.set()
         self._sent = False
         self.timings = Timings()
         self._trailers = Metadata()
         self._status: Status | None = None
 
+    async def _started_call(self) -> Any:
+        """The grpcio call; a one-request call exists once the request is complete."""
+        await self._started.wait()
+        return self._call
+
     async def send(self, message: bytes) -> None:
         """Write one request message."""
+        if self._single is not None and self._per_request:
+            self._call = self._single(message)
+            self._started.set()
+            return
+        if self._single is not None:
+            if self._request is not None:
+                raise UsageError("this method takes one request message")
+            self._request = message
+            return
+        assert self._start is not None
         for attempt in range(RACE_RETRIES + 1):
             try:
                 await self._call.write(message)
@@ -108,6 +148,14 @@ class GrpcioCall:
         """Half-close the request stream."""
         from grpc._cython import cygrpc
 
+        self._closed_send = True
+        if self._single is not None and self._per_request:
+            return
+        if self._single is not None:
+            if self._call is None:
+                self._call = self._single(self._request if self._request is not None else b"")
+                self._started.set()
+            return
         try:
             await self._call.done_writing()
         except grpc.aio.AioRpcError as exc:
@@ -118,6 +166,9 @@ class GrpcioCall:
 
     async def receive(self) -> bytes | None:
         """The next response, None at an OK end, `RpcError` at any other end."""
+        if self._per_request:
+            return await self._reply()
+        await self._started_call()
         try:
             message = await self._call.read()
         except grpc.aio.AioRpcError as exc:
@@ -134,8 +185,26 @@ class GrpcioCall:
             self.timings.first_message = asyncio.get_running_loop().time()
         return bytes(message)
 
+    async def _reply(self) -> bytes | None:
+        """The one answer to the last request of a per-request call; None once half-closed."""
+        if self._closed_send:
+            self._status = Status(Code.OK)
+            return None
+        await self._started_call()
+        try:
+            message = await self._call.read()
+        except grpc.aio.AioRpcError as exc:
+            raise self._finish_with(exc) from exc
+        if message is grpc.aio.EOF:
+            code = await self._call.code()
+            if code is not grpc.StatusCode.OK:
+                raise self._finish_with_status(code, await self._call.details())
+            raise RpcError(Code.INTERNAL, "the server ended the call without answering the request")
+        return bytes(message)
+
     async def response_headers(self) -> Metadata:
         """The response headers (initial metadata)."""
+        await self._started_call()
         try:
             headers = await self._call.initial_metadata()
         except grpc.aio.AioRpcError as exc:
@@ -156,6 +225,10 @@ class GrpcioCall:
 
     async def cancel(self) -> None:
         """Cancel the call."""
+        if self._call is None:  # a one-request call not started yet: it never will be
+            self._call = _NeverStarted()
+            self._started.set()
+            return
         self._call.cancel()
 
     def _finish_with(self, exc: grpc.aio.AioRpcError) -> RpcError:
@@ -178,6 +251,21 @@ class GrpcioCall:
                 message = f"{message} (unreadable grpc-status-details-bin)"
         self._status = Status(rpc_code, message, details)
         return RpcError(rpc_code, message, details, tuple(trailers.items()))
+
+
+class _NeverStarted:
+    """Stands for a one-request call cancelled before it started: it ends CANCELLED."""
+
+    def cancel(self) -> bool:
+        return False
+
+    async def read(self) -> Any:
+        raise grpc.aio.AioRpcError(
+            grpc.StatusCode.CANCELLED, grpc.aio.Metadata(), grpc.aio.Metadata(), "cancelled before it started"
+        )
+
+    async def initial_metadata(self) -> Any:
+        return grpc.aio.Metadata()
 
 
 def _lost_race(exc: grpc.aio.AioRpcError) -> bool:

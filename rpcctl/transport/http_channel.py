@@ -21,6 +21,7 @@ import asyncio
 from typing import TYPE_CHECKING
 
 from rpcctl.errors import TransportError, UsageError
+from rpcctl.schema.reflection import REFLECTION_PATHS
 from rpcctl.transport.target import RpcProtocol
 from rpcctl.transport.tls import uses_tls
 
@@ -38,12 +39,6 @@ if TYPE_CHECKING:
 
 # Reflection is a bidi stream whose client sends one request and waits for its answer: over
 # HTTP/1.1 (half-duplex) each request gets an exchange of its own (PROTOCOLS.md §7.3).
-REFLECTION_PATHS = frozenset(
-    {
-        "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
-        "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
-    }
-)
 
 
 class HttpChannel:

@@ -159,7 +159,18 @@ def test_gzip_compression(grpc_server: GrpcServer) -> None:
 
 def test_max_msg_size_refuses_a_larger_response(grpc_server: GrpcServer) -> None:
     request = json.dumps({"message": "x" * 5000})
-    result = run_cli("call", grpc_server.target, "Echo", *G, "--max-msg-size", "1000", "-d", request)
+    result = run_cli(
+        "call",
+        grpc_server.target,
+        "Echo",
+        *G,
+        "--proto",
+        str(TEST_PROTO),
+        "--max-msg-size",
+        "1000",
+        "-d",
+        request,
+    )
     assert result.exit_code == 64 + 8
     assert "RESOURCE_EXHAUSTED" in result.stderr
 
