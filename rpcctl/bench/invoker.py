@@ -13,14 +13,13 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 from rpcctl.errors import RpcError, TransportError
+from rpcctl.transport.target import DEFAULT_CONNECT_TIMEOUT
 from rpcctl.wire.status import Code
 
 if TYPE_CHECKING:
     from rpcctl.client import Call, Channel, MethodInfo
     from rpcctl.transport.target import ChannelSettings
     from rpcctl.wire.metadata import Metadata
-
-DEFAULT_CONNECT_TIMEOUT = 10.0
 
 
 class Invoker(Protocol):

@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import asyncio
 import os
+import ssl
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from rpcctl.errors import ProtocolError, RpcError
+from rpcctl.transport.endpoint import DEFAULT_CONNECT_TIMEOUT, Endpoint
 from rpcctl.transport.lean_h1 import H1Pool, Limits, Response, build_request
 from rpcctl.transport.lean_h2 import H2Client, H2Limits, H2Response
 from rpcctl.wire.status import Code
@@ -108,19 +110,26 @@ class LeanHttpInvoker:
         self._ok_trailers: dict[bytes, bool] = {}
         self._fallback: ChannelInvoker | None = None
 
-    def _make_pool(self) -> Any:
-        from rpcctl.transport.tls import ssl_context
-
+    def _endpoint(self, context: ssl.SSLContext | None) -> Endpoint:
+        """Where the lean client connects, from the channel settings."""
         settings, target = self.settings, self.settings.target
-        return H1Pool(
+        return Endpoint(
             target.host,
             target.port,
             unix_path=target.unix_path,
-            ssl_context=ssl_context(settings, ["http/1.1"]) if self._tls else None,
+            ssl_context=context,
             server_hostname=settings.tls.servername,
-            connect_timeout=settings.connect_timeout,
-            limits=Limits(max_body=self._max + BODY_SLACK),
+            connect_timeout=settings.connect_timeout or DEFAULT_CONNECT_TIMEOUT,
             address=target.address,
+        )
+
+    def _make_pool(self) -> Any:
+        from rpcctl.transport.tls import ssl_context
+
+        settings = self.settings
+        return H1Pool(
+            self._endpoint(ssl_context(settings, ["http/1.1"]) if self._tls else None),
+            limits=Limits(max_body=self._max + BODY_SLACK),
         )
 
     def _new_client(self, metadata: Metadata) -> ConnectClient | GrpcWebClient:
@@ -259,16 +268,10 @@ class LeanH2Invoker(LeanHttpInvoker):
     def _make_pool(self) -> H2Client:
         from rpcctl.transport.tls import ssl_context
 
-        settings, target = self.settings, self.settings.target
+        settings = self.settings
         return H2Client(
-            target.host,
-            target.port,
-            unix_path=target.unix_path,
-            ssl_context=ssl_context(settings, ["h2"]) if self._tls else None,
-            server_hostname=settings.tls.servername,
-            connect_timeout=settings.connect_timeout,
+            self._endpoint(ssl_context(settings, ["h2"]) if self._tls else None),
             limits=H2Limits(max_body=self._max + BODY_SLACK),
-            address=target.address,
         )
 
     def _build_h2(

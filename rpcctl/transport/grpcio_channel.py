@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import errno
-import os
-import socket
 import ssl
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
@@ -16,6 +13,8 @@ import grpc.aio
 from rpcctl.client import CallOptions, MethodInfo, Timings
 from rpcctl.errors import RpcError, Status, TransportError, UsageError
 from rpcctl.schema.reflection import REFLECTION_PATHS
+from rpcctl.transport.endpoint import socket_reason
+from rpcctl.transport.target import DEFAULT_CONNECT_TIMEOUT
 from rpcctl.wire.grpc_status import decode_status_details
 from rpcctl.wire.metadata import Metadata
 from rpcctl.wire.status import Code
@@ -23,7 +22,6 @@ from rpcctl.wire.status import Code
 if TYPE_CHECKING:
     from rpcctl.transport.target import ChannelSettings
 
-DEFAULT_CONNECT_TIMEOUT = 10.0
 DETAILS_KEY = "grpc-status-details-bin"
 # grpcio reports a write that races with the server's final status as this INTERNAL
 # error and loses the real status. Before any message went out the call is safe to redo.
@@ -344,7 +342,7 @@ async def _diagnose(settings: ChannelSettings) -> str:
         else:
             _, writer = await asyncio.wait_for(asyncio.open_connection(target.host, target.port), 5)
     except (OSError, TimeoutError) as exc:
-        reason = _socket_reason(exc)
+        reason = socket_reason(exc)
         return f"cannot connect to {target.address}: {reason or 'timed out'}"
     writer.close()
     if settings.tls.enabled or target.tls:
@@ -352,19 +350,6 @@ async def _diagnose(settings: ChannelSettings) -> str:
             f"TLS handshake with {target.address} failed (use --cacert, or --insecure to skip verification)"
         )
     return f"{target.address} accepted the connection but does not speak gRPC over HTTP/2 (is it TLS? try https://)"
-
-
-def _socket_reason(exc: BaseException) -> str:
-    """A short reason for a failed connect: `connection refused`, not asyncio's sentence."""
-    if isinstance(exc, socket.gaierror):
-        return f"cannot resolve host ({exc.strerror or exc})"
-    if isinstance(exc, OSError):
-        number = exc.errno
-        if number is None and "Connect call failed" in str(exc):
-            number = errno.ECONNREFUSED
-        if number is not None:
-            return os.strerror(number).lower()
-    return str(exc) or "timed out"
 
 
 def _to_grpc_metadata(metadata: Metadata) -> list[tuple[str, str | bytes]]:

@@ -23,6 +23,7 @@ import h2.exceptions
 import h2.settings
 
 from rpcctl.errors import RpcError, TransportError
+from rpcctl.transport.target import DEFAULT_CONNECT_TIMEOUT
 from rpcctl.transport.tls import ssl_context, tls_failure, uses_tls
 from rpcctl.wire.metadata import Metadata
 from rpcctl.wire.status import Code
@@ -31,7 +32,6 @@ if TYPE_CHECKING:
     from rpcctl.protocols.exchange import RequestHead
     from rpcctl.transport.target import ChannelSettings
 
-DEFAULT_CONNECT_TIMEOUT = 10.0
 READ_SIZE = 65536
 # Receive windows: large enough that a fast server is not throttled by our acknowledgements.
 CONNECTION_WINDOW = 16 * 1024 * 1024

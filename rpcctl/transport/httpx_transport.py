@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from rpcctl.errors import RpcError, TransportError
+from rpcctl.transport.target import DEFAULT_CONNECT_TIMEOUT
 from rpcctl.transport.tls import ssl_context, tls_failure, uses_tls
 from rpcctl.wire.metadata import Metadata
 from rpcctl.wire.status import Code
@@ -23,7 +24,6 @@ if TYPE_CHECKING:
     from rpcctl.protocols.exchange import RequestHead
     from rpcctl.transport.target import ChannelSettings
 
-DEFAULT_CONNECT_TIMEOUT = 10.0
 _END = object()
 
 

@@ -15,15 +15,13 @@ UNAVAILABLE when one breaks or the server's bytes are not HTTP/1.1.
 from __future__ import annotations
 
 import asyncio
-import socket
-import ssl
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from rpcctl.errors import RpcError, TransportError
+from rpcctl.transport.endpoint import Endpoint
 from rpcctl.wire.status import Code
 
-DEFAULT_CONNECT_TIMEOUT = 10.0
 CRLF = b"\r\n"
 HEAD_END = b"\r\n\r\n"
 # States of the response parser.
@@ -354,26 +352,10 @@ class H1Pool:
     connections), and puts it back after a clean response the server did not ask to close.
     """
 
-    def __init__(
-        self,
-        host: str = "",
-        port: int = 0,
-        *,
-        unix_path: str | None = None,
-        ssl_context: ssl.SSLContext | None = None,
-        server_hostname: str | None = None,
-        connect_timeout: float | None = None,
-        limits: Limits | None = None,
-        address: str | None = None,
-    ) -> None:
-        self.host = host
-        self.port = port
-        self.unix_path = unix_path
-        self.ssl_context = ssl_context
-        self.server_hostname = server_hostname
-        self.connect_timeout = connect_timeout or DEFAULT_CONNECT_TIMEOUT
+    def __init__(self, endpoint: Endpoint, *, limits: Limits | None = None) -> None:
+        self.endpoint = endpoint
+        self.address = endpoint.address
         self.limits = limits or Limits()
-        self.address = address or (f"unix:{unix_path}" if unix_path else f"{host}:{port}")
         self.connections_opened = 0
         self._idle: list[H1Connection] = []
         self._all: set[H1Connection] = set()
@@ -438,40 +420,14 @@ class H1Pool:
     async def _open(self) -> H1Connection:
         if self._closed:
             raise TransportError(f"connection pool to {self.address} is closed")
-        loop = asyncio.get_running_loop()
 
         def factory() -> H1Connection:
             return H1Connection(self.limits, self.address)
 
-        try:
-            async with asyncio.timeout(self.connect_timeout):
-                if self.unix_path is not None:
-                    _, conn = await loop.create_unix_connection(
-                        factory, self.unix_path, ssl=self.ssl_context, server_hostname=self._sni()
-                    )
-                else:
-                    _, conn = await loop.create_connection(
-                        factory, self.host, self.port, ssl=self.ssl_context, server_hostname=self._sni()
-                    )
-        except TimeoutError:
-            raise TransportError(f"cannot connect to {self.address}: timed out") from None
-        except ssl.SSLError as exc:
-            from rpcctl.transport.tls import tls_failure
-
-            raise TransportError(tls_failure(self.address, exc)) from exc
-        except OSError as exc:
-            reason = exc.strerror or str(exc) or type(exc).__name__
-            if isinstance(exc, socket.gaierror):
-                reason = f"cannot resolve host ({reason})"
-            raise TransportError(f"cannot connect to {self.address}: {reason}") from exc
+        _, conn = await self.endpoint.connect(factory)
         self.connections_opened += 1
         self._all.add(conn)
         return conn
-
-    def _sni(self) -> str | None:
-        if self.ssl_context is None:
-            return None
-        return self.server_hostname or self.host or "localhost"
 
     async def aclose(self) -> None:
         """Close every connection."""

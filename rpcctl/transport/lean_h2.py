@@ -21,8 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
-import ssl
 from collections import deque
 from dataclasses import dataclass
 from typing import Any
@@ -36,9 +34,9 @@ import h2.settings
 import hpack
 
 from rpcctl.errors import RpcError, TransportError
+from rpcctl.transport.endpoint import Endpoint
 from rpcctl.wire.status import Code
 
-DEFAULT_CONNECT_TIMEOUT = 10.0
 # Receive windows: large enough that a fast server is never throttled by our acknowledgements.
 CONNECTION_WINDOW = 16 * 1024 * 1024
 STREAM_WINDOW = 4 * 1024 * 1024
@@ -480,26 +478,10 @@ def _reset_error(error_code: int) -> RpcError:
 class H2Client:
     """Requests to one server over one HTTP/2 connection at a time (a new one after GOAWAY)."""
 
-    def __init__(
-        self,
-        host: str = "",
-        port: int = 0,
-        *,
-        unix_path: str | None = None,
-        ssl_context: ssl.SSLContext | None = None,
-        server_hostname: str | None = None,
-        connect_timeout: float | None = None,
-        limits: H2Limits | None = None,
-        address: str | None = None,
-    ) -> None:
-        self.host = host
-        self.port = port
-        self.unix_path = unix_path
-        self.ssl_context = ssl_context
-        self.server_hostname = server_hostname
-        self.connect_timeout = connect_timeout or DEFAULT_CONNECT_TIMEOUT
+    def __init__(self, endpoint: Endpoint, *, limits: H2Limits | None = None) -> None:
+        self.endpoint = endpoint
+        self.address = endpoint.address
         self.limits = limits or H2Limits()
-        self.address = address or (f"unix:{unix_path}" if unix_path else f"{host}:{port}")
         self.connections_opened = 0
         self._conn: H2Conn | None = None
         self._opening: asyncio.Future[H2Conn] | None = None
@@ -551,46 +533,31 @@ class H2Client:
     async def _open(self) -> H2Conn:
         if self._closed:
             raise TransportError(f"connection to {self.address} is closed")
-        loop = asyncio.get_running_loop()
 
         def factory() -> H2Conn:
             return H2Conn(self.limits, self.address)
 
-        sni = (self.server_hostname or self.host or "localhost") if self.ssl_context is not None else None
+        transport, conn = await self.endpoint.connect(factory)
         try:
-            async with asyncio.timeout(self.connect_timeout):
-                if self.unix_path is not None:
-                    transport, conn = await loop.create_unix_connection(
-                        factory, self.unix_path, ssl=self.ssl_context, server_hostname=sni
+            if self.endpoint.ssl_context is not None:
+                ssl_object = transport.get_extra_info("ssl_object")
+                chosen = ssl_object.selected_alpn_protocol() if ssl_object is not None else None
+                if chosen != "h2":
+                    raise TransportError(
+                        f"{self.address} does not offer HTTP/2 (ALPN chose {chosen or 'nothing'}): "
+                        "drop --http2 to use HTTP/1.1"
                     )
-                else:
-                    transport, conn = await loop.create_connection(
-                        factory, self.host, self.port, ssl=self.ssl_context, server_hostname=sni
-                    )
-                if self.ssl_context is not None:
-                    ssl_object = transport.get_extra_info("ssl_object")
-                    chosen = ssl_object.selected_alpn_protocol() if ssl_object is not None else None
-                    if chosen != "h2":
-                        transport.close()
-                        raise TransportError(
-                            f"{self.address} does not offer HTTP/2 (ALPN chose {chosen or 'nothing'}): "
-                            "drop --http2 to use HTTP/1.1"
-                        )
-                try:
-                    await conn.settled
-                except RpcError as exc:
-                    raise TransportError(f"cannot speak HTTP/2 with {self.address}: {exc.message}") from None
+            async with asyncio.timeout(self.endpoint.connect_timeout):
+                await conn.settled
         except TimeoutError:
-            raise TransportError(f"cannot connect to {self.address}: timed out") from None
-        except ssl.SSLError as exc:
-            from rpcctl.transport.tls import tls_failure
-
-            raise TransportError(tls_failure(self.address, exc)) from exc
-        except OSError as exc:
-            reason = exc.strerror or str(exc) or type(exc).__name__
-            if isinstance(exc, socket.gaierror):
-                reason = f"cannot resolve host ({reason})"
-            raise TransportError(f"cannot connect to {self.address}: {reason}") from exc
+            transport.close()
+            raise TransportError(f"cannot connect to {self.address}: no HTTP/2 settings in time") from None
+        except RpcError as exc:
+            transport.close()
+            raise TransportError(f"cannot speak HTTP/2 with {self.address}: {exc.message}") from None
+        except TransportError:
+            transport.close()
+            raise
         self.connections_opened += 1
         self._all = {c for c in self._all if not c.closed}
         self._all.add(conn)

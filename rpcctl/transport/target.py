@@ -10,6 +10,9 @@ from urllib.parse import urlsplit
 from rpcctl.errors import UsageError
 from rpcctl.wire.envelope import DEFAULT_MAX_MESSAGE_SIZE
 
+DEFAULT_CONNECT_TIMEOUT = 10.0
+"""Seconds to wait for a connection when --connect-timeout is not given."""
+
 
 class RpcProtocol(enum.Enum):
     """The three wire protocols."""

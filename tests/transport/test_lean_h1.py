@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from rpcctl.errors import RpcError, TransportError
+from rpcctl.transport.endpoint import Endpoint
 from rpcctl.transport.lean_h1 import H1Pool, Limits, build_request
 from rpcctl.wire.status import Code
 from tests.bench.raw_http import RawServer, always, in_pieces, ok
@@ -27,8 +28,8 @@ async def send(pool: H1Pool, request: bytes = REQUEST) -> tuple[int, bytes]:
     return response.status, response.body
 
 
-def pool_for(server: RawServer, **kwargs: object) -> H1Pool:
-    return H1Pool("127.0.0.1", server.port, **kwargs)  # type: ignore[arg-type]
+def pool_for(server: RawServer, limits: Limits | None = None) -> H1Pool:
+    return H1Pool(Endpoint("127.0.0.1", server.port), limits=limits)
 
 
 @pytest.mark.asyncio
@@ -264,7 +265,7 @@ async def test_cancelled_request_closes_its_connection() -> None:
 
 @pytest.mark.asyncio
 async def test_refused_connection_is_a_transport_error(closed_port: int) -> None:
-    pool = H1Pool("127.0.0.1", closed_port, connect_timeout=2)
+    pool = H1Pool(Endpoint("127.0.0.1", closed_port, connect_timeout=2))
     try:
         with pytest.raises(TransportError, match=r"cannot connect to 127\.0\.0\.1"):
             await send(pool)
@@ -276,7 +277,7 @@ async def test_refused_connection_is_a_transport_error(closed_port: int) -> None
 async def test_unix_socket(tmp_path: Path) -> None:
     path = str(tmp_path / "s.sock")
     async with RawServer(always(ok())).running(unix_path=path) as server:
-        pool = H1Pool(unix_path=path)
+        pool = H1Pool(Endpoint(unix_path=path))
         try:
             assert await send(pool) == (200, b"hello")
             assert await send(pool) == (200, b"hello")

@@ -19,6 +19,7 @@ from rpcctl.client import MethodInfo
 from rpcctl.errors import RpcError
 from rpcctl.schema.registry import CallKind
 from rpcctl.server.serve import Server
+from rpcctl.transport.endpoint import Endpoint
 from rpcctl.transport.lean_h2 import H2Client, H2Limits
 from rpcctl.wire.metadata import Metadata
 from rpcctl.wire.status import Code
@@ -116,7 +117,7 @@ async def one(handler: object, limits: H2Limits | None = None) -> RpcError:
         await handler(exchange)  # type: ignore[operator]
 
     async with H2Server(serve).running() as h2server:
-        client = H2Client("127.0.0.1", h2server.port, limits=limits)
+        client = H2Client(Endpoint("127.0.0.1", h2server.port), limits=limits)
         try:
             with pytest.raises(RpcError) as caught:
                 async with asyncio.timeout(LIMIT):
