@@ -7,7 +7,6 @@ HTTP/1.1 and h2c) and httpx (raw Connect JSON, compression). `buf curl`: test_pe
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import queue
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -16,16 +15,15 @@ from typing import Any
 import grpc
 import httpx
 import pytest
-from connectrpc.client import ConnectClient
 from connectrpc.code import Code
-from connectrpc.compat import google_protobuf_binary_codec, google_protobuf_json_codec
 from connectrpc.errors import ConnectError
 from connectrpc.method import IdempotencyLevel, MethodInfo, StreamType
 from connectrpc.protocol import ProtocolType
 from google.protobuf import json_format
 from google.rpc import error_details_pb2, status_pb2
 from interop_schema import KITCHEN, RUNNER_SERVICE, TEST_SERVICE, Schema, load_schema
-from pyqwest import Client, HTTPTransport, HTTPVersion
+
+from tests.support.connectrpc_client import PROTOCOL_HTTP, connectrpc_client
 
 pytestmark = pytest.mark.interop
 
@@ -144,15 +142,6 @@ def test_grpcio_deadline_exceeded(channel: grpc.Channel, schema: Schema):
 
 # --- connectrpc's Python client: Connect / gRPC / gRPC-Web × HTTP/1.1 / h2c ------------------
 
-HTTP = {"h1": HTTPVersion.HTTP1, "h2c": HTTPVersion.HTTP2}
-PROTOCOL_HTTP = [
-    (ProtocolType.CONNECT, "h1"),
-    (ProtocolType.CONNECT, "h2c"),
-    (ProtocolType.GRPC_WEB, "h1"),
-    (ProtocolType.GRPC_WEB, "h2c"),
-    (ProtocolType.GRPC, "h2c"),  # gRPC is HTTP/2 only
-]
-
 
 def _method(schema: Schema, name: str, kind: StreamType, service: str = TEST_SERVICE) -> MethodInfo:
     req_t, res_t = schema.method_types(service, name)
@@ -167,27 +156,13 @@ def _method(schema: Schema, name: str, kind: StreamType, service: str = TEST_SER
     )
 
 
-@contextlib.asynccontextmanager
-async def _client(
-    url: str, protocol: ProtocolType, http: str, codec: str = "proto"
-) -> AsyncIterator[ConnectClient]:
-    async with HTTPTransport(http_version=HTTP[http]) as transport:
-        yield ConnectClient(
-            url,
-            protocol=protocol,
-            codec=google_protobuf_json_codec() if codec == "json" else google_protobuf_binary_codec(),
-            http_client=Client(transport),
-            timeout_ms=20_000,
-        )
-
-
 @pytest.mark.asyncio
 @pytest.mark.parametrize("codec", ["proto", "json"])
 @pytest.mark.parametrize(("protocol", "http"), PROTOCOL_HTTP)
 async def test_connectrpc_unary_and_server_stream(peer, schema, protocol, http, codec):
     echo = _method(schema, "Echo", StreamType.UNARY)
     count = _method(schema, "Count", StreamType.SERVER_STREAM)
-    async with _client(peer.base_url, protocol, http, codec) as client:
+    async with connectrpc_client(peer.base_url, protocol, http, codec) as client:
         res = await client.execute_unary(
             request=echo.input(message="x" * 5000), method=echo, headers={"x-test": "1"}
         )
@@ -207,7 +182,7 @@ async def test_connectrpc_client_stream_and_error_details(peer, schema, protocol
         for n in (40, 2):
             yield sum_m.input(n=n)
 
-    async with _client(peer.base_url, protocol, http) as client:
+    async with connectrpc_client(peer.base_url, protocol, http) as client:
         res = await client.execute_client_stream(request=numbers(), method=sum_m)
         assert (res.total, res.messages) == (42, 2)
         with pytest.raises(ConnectError) as err:
@@ -226,7 +201,7 @@ async def test_connectrpc_client_stream_and_error_details(peer, schema, protocol
 @pytest.mark.parametrize("http", ["h1", "h2c"])
 async def test_connectrpc_connect_get(peer, schema, http):
     lookup = _method(schema, "Lookup", StreamType.UNARY)
-    async with _client(peer.base_url, ProtocolType.CONNECT, http, "json") as client:
+    async with connectrpc_client(peer.base_url, ProtocolType.CONNECT, http, "json") as client:
         res = await client.execute_unary(request=lookup.input(message="g"), method=lookup, use_get=True)
     assert res.message == "g"
 
@@ -245,7 +220,7 @@ async def test_connectrpc_bidi_full_duplex_over_h2c(peer, schema, protocol):
 
     seen = []
     async with asyncio.timeout(20):
-        async with _client(peer.base_url, protocol, "h2c") as client:
+        async with connectrpc_client(peer.base_url, protocol, "h2c") as client:
             async for res in client.execute_bidi_stream(request=requests(), method=chat):
                 seen.append((res.message, res.seq))
                 turn.set()
@@ -262,7 +237,7 @@ async def test_connectrpc_bidi_over_http1(peer, schema, protocol):
         for word in ("a", "b"):
             yield chat.input(message=word)
 
-    async with asyncio.timeout(20), _client(peer.base_url, protocol, "h1") as client:
+    async with asyncio.timeout(20), connectrpc_client(peer.base_url, protocol, "h1") as client:
         stream = client.execute_bidi_stream(request=requests(), method=chat)
         if peer.name == "node":
             with pytest.raises(ConnectError, match="HTTP Version Not Supported"):
@@ -275,7 +250,7 @@ async def test_connectrpc_bidi_over_http1(peer, schema, protocol):
 @pytest.mark.parametrize("http", ["h1", "h2c"])
 async def test_connectrpc_runner_service_under_prefix(node_peer, schema, http):
     ping = _method(schema, "Ping", StreamType.UNARY, RUNNER_SERVICE)
-    async with _client(node_peer.runner_base_url, ProtocolType.CONNECT, http) as client:
+    async with connectrpc_client(node_peer.runner_base_url, ProtocolType.CONNECT, http) as client:
         res = await client.execute_unary(request=ping.input(data="pong"), method=ping)
     assert res.data == "pong"
 

@@ -3,32 +3,21 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from connectrpc.client import ConnectClient
 from connectrpc.code import Code
-from connectrpc.compat import google_protobuf_binary_codec, google_protobuf_json_codec
 from connectrpc.errors import ConnectError
 from connectrpc.method import IdempotencyLevel, MethodInfo, StreamType
 from connectrpc.protocol import ProtocolType
 from google.rpc import error_details_pb2
-from pyqwest import Client, HTTPTransport, HTTPVersion
 
 from rpcctl.schema.registry import Schema
 from rpcctl.server.serve import Server
+from tests.support.connectrpc_client import PROTOCOL_HTTP, connectrpc_client
 
 SERVICE = "rpcctl.test.v1.TestService"
-HTTP = {"h1": HTTPVersion.HTTP1, "h2c": HTTPVersion.HTTP2}
-PROTOCOL_HTTP = [
-    (ProtocolType.CONNECT, "h1"),
-    (ProtocolType.CONNECT, "h2c"),
-    (ProtocolType.GRPC_WEB, "h1"),
-    (ProtocolType.GRPC_WEB, "h2c"),
-    (ProtocolType.GRPC, "h2c"),
-]
 
 
 def _method(schema: Schema, name: str, kind: StreamType) -> MethodInfo:
@@ -43,27 +32,13 @@ def _method(schema: Schema, name: str, kind: StreamType) -> MethodInfo:
     )
 
 
-@contextlib.asynccontextmanager
-async def _client(
-    url: str, protocol: ProtocolType, http: str, codec: str = "proto"
-) -> AsyncIterator[ConnectClient]:
-    async with HTTPTransport(http_version=HTTP[http]) as transport:
-        yield ConnectClient(
-            url,
-            protocol=protocol,
-            codec=google_protobuf_json_codec() if codec == "json" else google_protobuf_binary_codec(),
-            http_client=Client(transport),
-            timeout_ms=20_000,
-        )
-
-
 @pytest.mark.asyncio
 @pytest.mark.parametrize("codec", ["proto", "json"])
 @pytest.mark.parametrize(("protocol", "http"), PROTOCOL_HTTP)
 async def test_unary_and_server_stream(server: Server, schema: Schema, protocol, http, codec):
     echo = _method(schema, "Echo", StreamType.UNARY)
     count = _method(schema, "Count", StreamType.SERVER_STREAM)
-    async with _client(server.url, protocol, http, codec) as client:
+    async with connectrpc_client(server.url, protocol, http, codec) as client:
         res = await client.execute_unary(
             request=echo.input(message="x" * 5000), method=echo, headers={"x-test": "1"}
         )
@@ -83,7 +58,7 @@ async def test_client_stream_and_error_details(server: Server, schema: Schema, p
         for n in (40, 2):
             yield sum_m.input(n=n)
 
-    async with _client(server.url, protocol, http) as client:
+    async with connectrpc_client(server.url, protocol, http) as client:
         res = await client.execute_client_stream(request=numbers(), method=sum_m)
         assert (res.total, res.messages) == (42, 2)
         with pytest.raises(ConnectError) as err:
@@ -101,7 +76,7 @@ async def test_client_stream_and_error_details(server: Server, schema: Schema, p
 async def test_stream_error_after_messages(server: Server, schema: Schema, protocol, http):
     count = _method(schema, "Count", StreamType.SERVER_STREAM)
     got = []
-    async with _client(server.url, protocol, http) as client:
+    async with connectrpc_client(server.url, protocol, http) as client:
         with pytest.raises(ConnectError) as err:
             async for r in client.execute_server_stream(
                 request=count.input(count=2, fail_code=10), method=count
@@ -115,7 +90,7 @@ async def test_stream_error_after_messages(server: Server, schema: Schema, proto
 @pytest.mark.parametrize(("protocol", "http"), PROTOCOL_HTTP)
 async def test_deadline(server: Server, schema: Schema, protocol, http):
     echo = _method(schema, "Echo", StreamType.UNARY)
-    async with _client(server.url, protocol, http) as client:
+    async with connectrpc_client(server.url, protocol, http) as client:
         with pytest.raises(ConnectError) as err:
             await client.execute_unary(
                 request=echo.input(message="s", delay_ms=3000), method=echo, timeout_ms=200
@@ -128,7 +103,7 @@ async def test_deadline(server: Server, schema: Schema, protocol, http):
 @pytest.mark.parametrize("codec", ["proto", "json"])
 async def test_connect_get(server: Server, schema: Schema, http, codec):
     lookup = _method(schema, "Lookup", StreamType.UNARY)
-    async with _client(server.url, ProtocolType.CONNECT, http, codec) as client:
+    async with connectrpc_client(server.url, ProtocolType.CONNECT, http, codec) as client:
         res = await client.execute_unary(request=lookup.input(message="g"), method=lookup, use_get=True)
     assert res.message == "g"
 
@@ -146,7 +121,7 @@ async def test_bidi_full_duplex_over_h2c(server: Server, schema: Schema, protoco
             turn.clear()
 
     seen = []
-    async with asyncio.timeout(20), _client(server.url, protocol, "h2c") as client:
+    async with asyncio.timeout(20), connectrpc_client(server.url, protocol, "h2c") as client:
         async for res in client.execute_bidi_stream(request=requests(), method=chat):
             seen.append((res.message, res.seq))
             turn.set()
@@ -162,6 +137,6 @@ async def test_bidi_half_duplex_over_http1(server: Server, schema: Schema, proto
         for word in ("a", "b"):
             yield chat.input(message=word)
 
-    async with asyncio.timeout(20), _client(server.url, protocol, "h1") as client:
+    async with asyncio.timeout(20), connectrpc_client(server.url, protocol, "h1") as client:
         stream = client.execute_bidi_stream(request=requests(), method=chat)
         assert [(r.message, r.seq) async for r in stream] == [("a", 1), ("b", 2)]
