@@ -171,6 +171,11 @@ def load_sessions(source: Any, tx: str | None = None) -> tuple[SplitCapture, Sch
     else:
         events = source
     split = split_sessions(events)
+    if not split.sessions:
+        raise UsageError(
+            "the capture holds no runner session to replay (no Register, Declare, FetchTask, "
+            f"UpdateTask or UpdateLog call; {split.skipped} call(s) skipped)"
+        )
     if tx is not None:
         split = SplitCapture([select_task(split, tx)], split.skipped)
     return split, schema

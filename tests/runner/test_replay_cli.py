@@ -130,6 +130,21 @@ def test_unreadable_capture_exits_2(tmp_path: Path) -> None:
     assert "cannot read capture" in missing.stderr and "not an rpcctl capture" in bad.stderr
 
 
+def test_capture_without_runner_sessions_exits_2(tmp_path: Path) -> None:
+    from rpcctl.proxy.capture import CaptureWriter
+    from rpcctl.server.events import CallEvent, EventKind
+
+    path = tmp_path / "ping-only.jsonl"
+    ping = "/pkg.proto.runner.v1.RunnerService/Ping"
+    with CaptureWriter(path) as writer:
+        writer.write(CallEvent(EventKind.START, "c1", ping, info={"protocol": "connect", "codec": "json"}))
+        writer.write(CallEvent(EventKind.REQUEST, "c1", ping, message={"data": "x"}))
+        writer.write(CallEvent(EventKind.END, "c1", ping, info={"code": 0}))
+    result = run_replay(str(path), "--target", "http://127.0.0.1:9")
+    assert result.exit_code == 2, result.stderr
+    assert "no runner session" in result.stderr
+
+
 def test_parse_speed() -> None:
     assert parse_speed("max") is None and parse_speed("10") == 10.0 and parse_speed("0.5") == 0.5
     for bad in ("0", "-1", "fast", "inf", "nan"):
