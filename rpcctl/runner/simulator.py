@@ -77,7 +77,7 @@ class RunSummary:
     last_error: str = ""
     timed_out: bool = False
     rows_sent: int = 0  # every row in an UpdateLog request, resends included
-    rows_acked: int = 0  # rows the server acknowledged at the end of each stream
+    rows_acked: int = 0  # distinct rows the server acknowledged (each stream's highest ack)
     ack_mismatches: int = 0
     duration: float = 0.0
     sent: dict[StreamKey, list[str]] = field(default_factory=dict)
@@ -291,6 +291,7 @@ class SimulatedRunner:
         opts = self.options
         size = max(batch_size or opts.batch_size, 1)
         total, index, resends = len(rows), start, 0
+        acked = start  # the highest ack so far: rows up to it count as accepted once
         while True:
             end = min(index + size, total)
             batch = list(rows[index:end])
@@ -309,8 +310,10 @@ class SimulatedRunner:
             )
             self.summary.rows_sent += len(batch)
             ack = int(response.ack_index)
+            if acked < ack <= end:
+                self.summary.rows_acked += ack - acked
+                acked = ack
             if ack == end and end == total:
-                self.summary.rows_acked += ack
                 return ack
             if ack != end:
                 self.summary.ack_mismatches += 1

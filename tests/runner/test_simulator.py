@@ -152,3 +152,17 @@ async def test_time_budget(runner_schema: Schema) -> None:
         LoopbackChannel(service), runner_schema, max_duration=0.05, rows_per_second=200, batch_size=5
     ).run()
     assert summary.timed_out and not summary.ok
+
+
+async def test_rows_acked_counts_a_stream_the_time_budget_cut(runner_schema: Schema) -> None:
+    # A load run ends mid-stream: the rows the server acknowledged so far are accepted rows,
+    # although the stream never reached its end.
+    task = synthetic_task(stages=1, steps=1, actions=1, rows=10_000)
+    service = StandInService(runner_schema, [task])
+    summary = await _runner(
+        LoopbackChannel(service), runner_schema, batch_size=10, rows_per_second=500, max_duration=0.3
+    ).run()
+    assert summary.timed_out
+    stored = service.logs.total_rows
+    assert 0 < stored < 10_000
+    assert summary.rows_acked == stored == summary.rows_sent
