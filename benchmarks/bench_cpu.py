@@ -1,6 +1,6 @@
 """Client CPU per call and calls/s of `rpcctl bench`, next to h2load and wrk, on a static nginx.
 
-    python benchmarks/bench_cpu.py [--calls 5000] [--workers 2] [--wrk-seconds 3] [--repeat 2] [--channel]
+    python benchmarks/bench_cpu.py [--calls 30000] [--workers 2] [--wrk-seconds 3] [--repeat 2] [--channel]
 
 Starts nginx (private config, 127.0.0.1 only, one worker) answering Echo with static bytes:
 native gRPC on an h2c port (a pre-encoded envelope and a `grpc-status: 0` trailer), Connect
@@ -9,10 +9,10 @@ type). The server costs almost nothing, so what is measured is the client. CPU i
 of the client process tree (`RUSAGE_CHILDREN`, which counts worker processes once they are
 waited for). For rpcctl the fixed start-up cost (imports, schema) is removed by running with
 few and with many calls and dividing the difference (least CPU of `--repeat` runs each).
-`--channel` adds Connect/gRPC-Web rows through `HttpChannel` (`RPCCTL_BENCH_LEAN=0`), the
-path unary calls took before the lean clients (`lean_h1`, `lean_h2`). `--only h2c` runs only
-the rows whose name contains it (and the h2load baseline). Needs nginx, h2load (nghttp2-client) and wrk; without
-them it says so and exits 0.
+`--channel` adds rows without the lean clients (`RPCCTL_BENCH_LEAN=0`): native gRPC through
+grpcio, Connect/gRPC-Web through `HttpChannel`, the paths unary calls took before them.
+`--only h2c` runs only the rows whose name contains it (and the h2load baseline). Needs nginx,
+h2load (nghttp2-client) and wrk; without them it says so and exits 0.
 """
 
 from __future__ import annotations
@@ -212,7 +212,7 @@ def _wrk(port: int, seconds: int, folder: Path) -> dict[str, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else "")
-    parser.add_argument("--calls", type=int, default=5000, help="calls per rpcctl/h2load run")
+    parser.add_argument("--calls", type=int, default=30000, help="calls per rpcctl/h2load run")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 2, help="N for the N-worker runs")
     parser.add_argument("--wrk-seconds", type=int, default=3)
     parser.add_argument("--repeat", type=int, default=2, help="runs per rpcctl figure (least CPU counts)")
@@ -254,6 +254,9 @@ def main() -> None:
         for workers in (1, args.workers):
             add(f"rpcctl bench grpc, -c 50, {workers} worker(s)",
                 lambda w=workers: _rpcctl(script, grpc_target, calls, w, grpc, repeat))  # fmt: skip
+        if args.channel:
+            add("  grpc through grpcio, 1 worker",
+                lambda: _rpcctl(script, grpc_target, calls, 1, grpc, repeat, {"RPCCTL_BENCH_LEAN": "0"}))  # fmt: skip
         for protocol in ("connect", "grpc-web"):
             codec = ["--codec", "json" if protocol == "connect" else "proto"]
             h1 = ["--protocol", protocol, *codec, "--http1"]

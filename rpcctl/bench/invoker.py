@@ -1,10 +1,11 @@
-"""How one bench call is made: a small interface with a raw grpcio fast path and a generic path.
+"""How one bench call is made: a small interface, lean hot paths for unary calls, a generic path.
 
-Measured on this machine (loopback grpcio test server, 50 in flight, 3,000 Echo calls): a raw
-`grpc.aio` `unary_unary` on bytes costs about 110-170 µs of client CPU per call, the generic
-stream call of `GrpcioChannel` (the one API every call kind shares) about 250 µs. So unary
-native gRPC takes `GrpcInvoker.unary`; streams and the HTTP protocols go through a `Channel`.
-"""
+`make_invoker` picks the cheapest: unary native gRPC on `LeanGrpcInvoker` (HTTP/2 frames
+written directly, no grpcio), unary Connect and gRPC-Web on `LeanHttpInvoker` (HTTP/1.1) or
+`LeanH2Invoker` (HTTP/2); streams on grpcio (`GrpcInvoker`) or the `Channel` API
+(`ChannelInvoker`). Measured on this machine with `benchmarks/bench_cpu.py`: a raw `grpc.aio`
+`unary_unary` on bytes costs about 55 µs of client CPU per call, the lean HTTP/2 path about
+15 µs. `RPCCTL_BENCH_LEAN=0` turns the lean paths off (for comparisons)."""
 
 from __future__ import annotations
 
@@ -179,10 +180,13 @@ def make_invoker(
     settings: ChannelSettings, method: MethodInfo, metadata: Metadata, timeout: float | None
 ) -> Invoker:
     """The cheapest invoker for the settings' protocol and the method's kind."""
+    from rpcctl.bench.lean_grpc import LeanGrpcInvoker, lean_grpc_supported
     from rpcctl.bench.lean_invoker import LeanH2Invoker, LeanHttpInvoker, lean_h2_supported, lean_supported
     from rpcctl.transport.target import RpcProtocol
 
     if settings.protocol is RpcProtocol.GRPC:
+        if lean_grpc_supported(settings, method):
+            return LeanGrpcInvoker(settings, method, metadata, timeout)
         return GrpcInvoker(settings, method, metadata, timeout)
     if lean_supported(settings, method):
         return LeanHttpInvoker(settings, method, metadata, timeout)

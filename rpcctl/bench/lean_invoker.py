@@ -72,6 +72,20 @@ def lean_h2_supported(settings: ChannelSettings, method: MethodInfo) -> bool:
     return not (settings.use_get or settings.grpc_web_text)
 
 
+def endpoint_for(settings: ChannelSettings, context: ssl.SSLContext | None) -> Endpoint:
+    """Where a lean client connects, from the channel settings."""
+    target = settings.target
+    return Endpoint(
+        target.host,
+        target.port,
+        unix_path=target.unix_path,
+        ssl_context=context,
+        server_hostname=settings.tls.servername,
+        connect_timeout=settings.connect_timeout or DEFAULT_CONNECT_TIMEOUT,
+        address=target.address,
+    )
+
+
 class LeanHttpInvoker:
     """Unary Connect or gRPC-Web calls of one method over a pool of HTTP/1.1 connections."""
 
@@ -111,17 +125,7 @@ class LeanHttpInvoker:
         self._fallback: ChannelInvoker | None = None
 
     def _endpoint(self, context: ssl.SSLContext | None) -> Endpoint:
-        """Where the lean client connects, from the channel settings."""
-        settings, target = self.settings, self.settings.target
-        return Endpoint(
-            target.host,
-            target.port,
-            unix_path=target.unix_path,
-            ssl_context=context,
-            server_hostname=settings.tls.servername,
-            connect_timeout=settings.connect_timeout or DEFAULT_CONNECT_TIMEOUT,
-            address=target.address,
-        )
+        return endpoint_for(self.settings, context)
 
     def _make_pool(self) -> Any:
         from rpcctl.transport.tls import ssl_context

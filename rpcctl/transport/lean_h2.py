@@ -47,6 +47,7 @@ CONNECTION_WINDOW = 16 * 1024 * 1024
 STREAM_WINDOW = 4 * 1024 * 1024
 # Before the server's SETTINGS arrive (RFC 9113 recommends servers allow at least 100).
 INITIAL_MAX_STREAMS = 100
+CLOSE_WAIT = 1.0  # seconds `H2Client.aclose` waits for sockets to close
 
 PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 DEFAULT_WINDOW = 65535
@@ -234,6 +235,7 @@ class H2Conn(asyncio.Protocol):
         self.closed = False
         self.error: RpcError | None = None
         self.settled: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.lost: asyncio.Future[None] = asyncio.get_running_loop().create_future()  # the socket closed
         self._encoder = _CachingEncoder()
         self._decoder = _CachingDecoder()
         self._decoder.max_header_list_size = limits.max_header_list
@@ -334,6 +336,8 @@ class H2Conn(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         """Fail every stream in flight; requests not sent yet may go to a new connection."""
         self.closed = True
+        if not self.lost.done():
+            self.lost.set_result(None)
         reason = str(exc) if exc is not None else "the server closed the connection"
         self._fail(RpcError(Code.UNAVAILABLE, f"connection to {self.address} broke: {reason}"))
 
@@ -821,8 +825,15 @@ class H2Client:
         if self._opening is not None and not self._opening.done():
             self._opening.cancel()
             await asyncio.gather(self._opening, return_exceptions=True)
-        for conn in list(self._all):
+        conns = list(self._all)
+        for conn in conns:
             conn.close()
         self._all.clear()
         self._conn = None
-        await asyncio.sleep(0)
+        # A TLS connection closes after its shutdown exchange: wait (briefly) for the socket to
+        # go, so that an event loop ending right after this leaves no transport open.
+        lost = [conn.lost for conn in conns if conn.transport is not None and not conn.lost.done()]
+        if lost:
+            await asyncio.wait(lost, timeout=CLOSE_WAIT)
+        else:
+            await asyncio.sleep(0)

@@ -1,0 +1,341 @@
+"""Bench's lean unary path for native gRPC (`LeanGrpcInvoker`): chosen for unary ``--protocol grpc``.
+
+Against the grpcio test service and rpcctl's own server: the same report as the grpcio path
+(``RPCCTL_BENCH_LEAN=0``). Against a scripted h2 server: the code (and, where the server sent
+the status, the message) grpcio reports for each response, or a clear error where it is lax.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import gzip
+import tempfile
+import warnings
+from pathlib import Path
+from typing import Any
+
+import h2.errors
+import pytest
+
+from rpcctl.bench.invoker import GrpcInvoker, make_invoker
+from rpcctl.bench.lean_grpc import LeanGrpcInvoker, lean_grpc_supported
+from rpcctl.bench.lean_invoker import LEAN_ENV
+from rpcctl.client import MethodInfo
+from rpcctl.errors import RpcError, TransportError
+from rpcctl.schema.registry import CallKind
+from rpcctl.wire.metadata import Metadata
+from tests.bench.conftest import Recorder
+from tests.bench.raw_h2 import HI, Answer, ScriptedH2, envelope, scripted_in_a_thread
+from tests.bench.test_bench_lean import ECHO, rpcctl_server, run_json, settings
+from tests.conftest import Certs, GrpcServer
+
+__all__ = ["rpcctl_server"]  # the module-scoped server fixture, shared
+
+LIMIT = 5.0  # seconds: no scripted exchange waits longer
+COUNT = MethodInfo("/rpcctl.test.v1.TestService/Count", CallKind.SERVER_STREAM)
+
+
+async def _outcome(invoker: Any, request: bytes = HI) -> tuple[str, str]:
+    try:
+        await invoker.connect()
+        await invoker.unary(request, None)
+    except RpcError as exc:
+        return exc.code.name, exc.message
+    finally:
+        await invoker.aclose()
+    return "OK", ""
+
+
+# --- which invoker ---------------------------------------------------------------------------
+
+
+def test_the_lean_path_is_taken_for_unary_grpc(monkeypatch: pytest.MonkeyPatch) -> None:
+    async def main() -> None:
+        md = Metadata()
+        for target in ("http://h:1", "https://h:1", "unix:///tmp/s", "http://h:1/prefix"):
+            invoker = make_invoker(settings(target, "grpc"), ECHO, md, None)
+            assert isinstance(invoker, LeanGrpcInvoker), target
+            await invoker.aclose()
+        assert not lean_grpc_supported(settings("http://h:1", "connect", http2=True), ECHO)
+        chosen = [make_invoker(settings("http://h:1", "grpc"), COUNT, md, None)]
+        monkeypatch.setenv(LEAN_ENV, "0")
+        chosen.append(make_invoker(settings("http://h:1", "grpc"), ECHO, md, None))
+        for invoker in chosen:
+            assert isinstance(invoker, GrpcInvoker)
+            await invoker.aclose()
+
+    asyncio.run(main())
+
+
+# --- real servers ------------------------------------------------------------------------------
+
+
+@pytest.fixture(params=["grpcio", "rpcctl"])
+def any_server(request: pytest.FixtureRequest) -> str:
+    """The grpcio test service or rpcctl's server (both serve native gRPC on h2c)."""
+    if request.param == "grpcio":
+        return str(request.getfixturevalue("grpc_server").target)
+    return str(request.getfixturevalue("rpcctl_server"))
+
+
+def test_unary_ok_with_templated_data_and_headers(any_server: str) -> None:
+    run = run_json(any_server, "grpc", "proto", "Echo", "-n", "60", "-c", "8", "--connections", "2",
+                   "-d", '{"message": "m{{seq}}"}', "-H", "x-seq: {{seq}}")  # fmt: skip
+    assert run["stats"]["codes"] == {"OK": 60}
+    assert run["stats"]["count"] == 60
+
+
+def test_requests_and_metadata_reach_the_server(recorder: Recorder) -> None:
+    data = '{"message": "m{{seq}}"}'
+    run_json(
+        recorder.target, "grpc", "proto", "Echo", "-n", "20", "-c", "3", "-d", data, "-H", "x-call: c-{{seq}}"
+    )
+    assert sorted(recorder.messages()) == sorted(f"m{n}" for n in range(20))
+    assert sorted(recorder.header("x-call")) == sorted(f"c-{n}" for n in range(20))
+    # The lean path's user agent (grpcio's would name grpc-python).
+    assert all(agent.startswith("rpcctl-bench rpcctl/") for agent in recorder.header("user-agent"))
+    recorder.clear()
+    run_json(recorder.target, "grpc", "proto", "Echo", "-n", "5", "-d", '{"message": "same"}', "-H", "x-k: v")
+    assert recorder.messages() == ["same"] * 5
+    assert recorder.header("x-k") == ["v"] * 5
+
+
+def test_errors_counted_by_code_as_the_grpcio_path_does(
+    any_server: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "fail.jsonl"
+    path.write_text('{"code": 5, "message": "gone 100%"}\n{"code": 7, "message": "no ☺"}\n{"code": 14}\n')
+    args = ("Fail", "-n", "12", "-c", "3", "--data-file", str(path))
+    lean = run_json(any_server, "grpc", "proto", *args, expect=1)["stats"]
+    assert lean["codes"] == {"NOT_FOUND": 4, "PERMISSION_DENIED": 4, "UNAVAILABLE": 4}
+    assert lean["messages"]["NOT_FOUND: gone 100%"] == 4
+    assert lean["messages"]["PERMISSION_DENIED: no ☺"] == 4
+    monkeypatch.setenv(LEAN_ENV, "0")
+    grpcio = run_json(any_server, "grpc", "proto", *args, expect=1)["stats"]
+    assert lean["codes"] == grpcio["codes"]
+    assert lean["messages"] == grpcio["messages"]
+
+
+def test_deadline_counted_as_the_grpcio_path_does(any_server: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    args = ("Echo", "-n", "4", "-c", "2", "--timeout", "0.1", "-d", '{"message": "s", "delay_ms": 400}')
+    lean = run_json(any_server, "grpc", "proto", *args, expect=1)["stats"]
+    monkeypatch.setenv(LEAN_ENV, "0")
+    grpcio = run_json(any_server, "grpc", "proto", *args, expect=1)["stats"]
+    assert lean["codes"] == grpcio["codes"] == {"DEADLINE_EXCEEDED": 4}
+
+
+def test_unknown_method_is_unimplemented_as_grpcio_says(grpc_server: GrpcServer, rpcctl_server: str) -> None:
+    nope = MethodInfo("/rpcctl.test.v1.TestService/Nope", CallKind.UNARY)
+
+    async def main(target: str) -> tuple[tuple[str, str], tuple[str, str]]:
+        chosen = settings(target, "grpc")
+        async with asyncio.timeout(LIMIT):
+            lean = await _outcome(LeanGrpcInvoker(chosen, nope, Metadata(), 2.0))
+            grpcio = await _outcome(GrpcInvoker(chosen, nope, Metadata(), 2.0))
+        return lean, grpcio
+
+    for target in (grpc_server.target, rpcctl_server):
+        lean, grpcio = asyncio.run(main(target))
+        assert lean == grpcio
+        assert lean[0] == "UNIMPLEMENTED"
+
+
+def test_tls_with_alpn_h2(grpc_tls_server: GrpcServer, certs: Certs) -> None:
+    # The run's event loop ends right after the bench: `H2Client.aclose` must have waited for
+    # the TLS shutdown, or the socket is collected unclosed (a ResourceWarning).
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        run = run_json(grpc_tls_server.target, "grpc", "proto", "Echo", "-n", "20", "-c", "4",
+                       "--cacert", str(certs.cert), "-d", '{"message": "m{{seq}}"}')  # fmt: skip
+        gc.collect()
+    assert run["stats"]["codes"] == {"OK": 20}
+    assert not [w for w in caught if issubclass(w.category, ResourceWarning)]
+
+
+def test_unix_socket(test_schema: Any) -> None:
+    from tests.servers.grpc_test_service import start_server
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = f"{folder}/grpc.sock"
+        server, _ = start_server(test_schema.pool, reflection=(), address=f"unix:{path}")
+        try:
+            run = run_json(f"unix://{path}", "grpc", "proto", "Echo", "-n", "10", "-d", '{"message": "u"}')
+        finally:
+            server.stop(grace=None)
+    assert run["stats"]["codes"] == {"OK": 10}
+
+
+def test_streams_go_through_grpcio(grpc_server: GrpcServer) -> None:
+    async def main() -> int:
+        invoker = LeanGrpcInvoker(settings(grpc_server.target, "grpc"), COUNT, Metadata(), 2.0)
+        try:
+            async with asyncio.timeout(LIMIT):
+                return await invoker.stream([b"\x08\x03"], 0, None)  # count: 3
+        finally:
+            await invoker.aclose()
+
+    assert asyncio.run(main()) == 3
+
+
+# --- scripted responses --------------------------------------------------------------------------
+
+CT = (("content-type", "application/grpc"),)
+MSG = envelope(0, HI)
+# (answer, the grpcio path's message is the same too)
+SAME_AS_GRPCIO: list[tuple[Answer, bool]] = [
+    (Answer(), True),
+    (Answer(headers=(("content-type", "application/grpc+proto"),)), True),
+    (Answer(trailers=(("grpc-status", "0"), ("x-trailer", "t"))), True),
+    (
+        Answer(
+            headers=(*CT, ("grpc-status", "5"), ("grpc-message", "gone%20away")), body=None, trailers=None
+        ),
+        True,
+    ),
+    (Answer(headers=(*CT, ("grpc-status", "8")), trailers=(("grpc-status", "9"),)), True),
+    (Answer(trailers=(("grpc-status", "3"), ("grpc-message", "%E2%98%BA bad%zz + plus"))), True),
+    (Answer("404", (("content-type", "text/html"),), b"<h1>nope</h1>", None), True),
+    (Answer("503", (), None, None), True),
+    (Answer("502", (("content-type", "text/html"),), b"<h1>502</h1>", None), True),
+    (Answer("400", (("grpc-status", "7"), ("grpc-message", "x")), None, None), True),
+    (Answer(headers=(*CT, ("grpc-encoding", "gzip")), body=envelope(1, gzip.compress(HI))), True),
+    (Answer(body=envelope(1, gzip.compress(HI))), False),  # compressed without grpc-encoding
+    (Answer(headers=(*CT, ("grpc-encoding", "gzip")), body=envelope(1, b"not gzip")), False),
+    (Answer(trailers=None), False),  # data but no trailers
+    (Answer(trailers=(("x-other", "1"),)), False),  # no grpc-status
+    (Answer(body=envelope(0, b"x" * 2000)), False),  # above --max-msg-size 1000
+    (Answer(reset=h2.errors.ErrorCodes.REFUSED_STREAM), False),
+    (Answer(reset=h2.errors.ErrorCodes.INTERNAL_ERROR), False),
+]
+
+
+@pytest.mark.parametrize(("answer", "same_message"), SAME_AS_GRPCIO)
+def test_each_response_decodes_as_the_grpcio_path_does(answer: Answer, same_message: bool) -> None:
+    async def main() -> tuple[tuple[str, str], tuple[str, str]]:
+        async with ScriptedH2(answer).running() as server:
+            chosen = settings(f"127.0.0.1:{server.port}", "grpc", max_msg_size=1000)
+            async with asyncio.timeout(LIMIT):
+                lean = await _outcome(LeanGrpcInvoker(chosen, ECHO, Metadata(), 2.0))
+                grpcio = await _outcome(GrpcInvoker(chosen, ECHO, Metadata(), 2.0))
+            return lean, grpcio
+
+    lean, grpcio = asyncio.run(main())
+    assert lean[0] == grpcio[0]
+    if same_message:
+        assert lean == grpcio
+
+
+# Where grpcio is lax (it reports OK, or waits for the deadline), the lean path is strict.
+STRICTER: list[tuple[Answer, str, str]] = [
+    (Answer(body=b""), "UNIMPLEMENTED", "the call ended without a response message"),
+    (Answer(body=MSG + MSG), "UNIMPLEMENTED", "the server sent more than one response message"),
+    (Answer(body=MSG[:-1]), "INVALID_ARGUMENT", "truncated envelope"),
+    (Answer(body=envelope(4, HI)), "INTERNAL", "invalid envelope flags"),
+    (Answer(headers=(("content-type", "text/html"),)), "UNKNOWN", "unexpected content type 'text/html'"),
+    (Answer(headers=(("content-type", "application/grpc+json"),)), "INTERNAL", "does not match"),
+    (Answer(trailers=(("grpc-status", "abc"),)), "UNKNOWN", "invalid grpc-status 'abc'"),
+    (
+        Answer(headers=(*CT, ("grpc-encoding", "br")), body=envelope(1, b"x")),
+        "INTERNAL",
+        "unknown compression",
+    ),
+]
+
+
+@pytest.mark.parametrize(("answer", "code", "message"), STRICTER)
+def test_malformed_responses_are_clear_errors(answer: Answer, code: str, message: str) -> None:
+    async def main() -> tuple[str, str]:
+        async with ScriptedH2(answer).running() as server:
+            chosen = settings(f"127.0.0.1:{server.port}", "grpc")
+            async with asyncio.timeout(LIMIT):
+                return await _outcome(LeanGrpcInvoker(chosen, ECHO, Metadata(), 2.0))
+
+    got_code, got_message = asyncio.run(main())
+    assert got_code == code
+    assert message in got_message
+
+
+def test_request_headers_and_body() -> None:
+    async def main() -> list[tuple[dict[str, str], bytes]]:
+        async with ScriptedH2(Answer()).running() as server:
+            chosen = settings(f"http://127.0.0.1:{server.port}/api", "grpc", authority="svc.example")
+            static = Metadata([("x-static", "1"), ("x-raw-bin", b"\x00\xff\x01\x02")])
+            invoker = LeanGrpcInvoker(chosen, ECHO, static, 2.0)
+            try:
+                async with asyncio.timeout(LIMIT):
+                    await invoker.connect()
+                    await invoker.unary(HI, None)
+                    await invoker.unary(HI, Metadata([("x-call", "7")]))
+            finally:
+                await invoker.aclose()
+            return server.requests
+
+    (first, body), (second, _) = asyncio.run(main())
+    assert first[":method"] == "POST"
+    assert first[":scheme"] == "http"
+    assert first[":path"] == "/rpcctl.test.v1.TestService/Echo"  # no prefix, as grpcio
+    assert first[":authority"] == "svc.example"
+    assert first["te"] == "trailers"
+    assert first["content-type"] == "application/grpc"
+    assert first["grpc-timeout"] == "2000000u"
+    assert first["x-static"] == "1"
+    assert first["x-raw-bin"] == "AP8BAg"  # base64 without padding
+    assert body == envelope(0, HI)
+    assert second["x-call"] == "7"
+    assert "x-static" not in second
+
+
+def test_a_server_that_does_not_speak_h2_is_a_connect_error() -> None:
+    async def main() -> str:
+        async def http1(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            await reader.read(100)
+            writer.write(b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
+            await writer.drain()
+            writer.close()
+
+        server = await asyncio.start_server(http1, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        invoker = LeanGrpcInvoker(settings(f"127.0.0.1:{port}", "grpc"), ECHO, Metadata(), 2.0)
+        try:
+            async with asyncio.timeout(LIMIT):
+                with pytest.raises(TransportError) as caught:
+                    await invoker.connect()
+        finally:
+            await invoker.aclose()
+            server.close()
+            await server.wait_closed()
+        return str(caught.value)
+
+    assert "HTTP/2" in asyncio.run(main())
+
+
+def test_unreachable_target_fails_to_connect(closed_port: int) -> None:
+    async def main() -> str:
+        invoker = LeanGrpcInvoker(settings(f"127.0.0.1:{closed_port}", "grpc"), ECHO, Metadata(), 2.0)
+        try:
+            with pytest.raises(TransportError) as caught:
+                await invoker.connect()
+        finally:
+            await invoker.aclose()
+        return str(caught.value)
+
+    assert "cannot connect" in asyncio.run(main())
+
+
+def test_garbage_from_an_h2_server_is_counted_not_a_crash() -> None:
+    answer = Answer(headers=(("content-type", "text/html"),), body=b"<html>garbage</html>", trailers=None)
+    with scripted_in_a_thread(answer) as port:
+        run = run_json(f"127.0.0.1:{port}", "grpc", "proto", "Echo", "-n", "5", "-c", "2", expect=1)
+    assert run["stats"]["codes"] == {"UNKNOWN": 5}
+    assert run["stats"]["messages"] == {"UNKNOWN: unexpected content type 'text/html'": 5}
+
+
+def test_a_request_too_large_to_send_is_resource_exhausted() -> None:
+    async def main() -> tuple[str, str]:
+        async with ScriptedH2(Answer()).running() as server:
+            chosen = settings(f"127.0.0.1:{server.port}", "grpc", max_msg_size=10)
+            async with asyncio.timeout(LIMIT):
+                return await _outcome(LeanGrpcInvoker(chosen, ECHO, Metadata(), 2.0), b"x" * 11)
+
+    assert asyncio.run(main()) == ("RESOURCE_EXHAUSTED", "Sent message larger than max (11 vs. 10)")
