@@ -1,7 +1,8 @@
 """`--scenario runner`: N simulated CI runners (rpcctl.runner.simulator) against a RunnerService.
 
 Each runner registers, fetches tasks and pushes its log rows at `rows_per_sec` with UpdateLog
-until the duration is spent or no task is left. The report's main record is UpdateLog's
+until the duration is spent or no task is left. Runner starts are spread over one batch
+interval (`start_offsets`), as real runners are not in step. The report's main record is UpdateLog's
 latency; every method gets its own record, and the scenario block says how many rows the
 server accepted per second and how many acks disagreed.
 """
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from rpcctl.bench.job import PartResult
@@ -24,6 +26,19 @@ if TYPE_CHECKING:
 
 MAIN_METHOD = "UpdateLog"
 END_SLACK = 0.05
+MAX_STAGGER = 1.0  # seconds over which runner starts are spread, at most
+
+
+def start_offsets(runners: int, batch_interval: float) -> list[float]:
+    """When each runner starts: evenly over one batch interval (at most `MAX_STAGGER`).
+
+    CI runners are not in step with each other. Started together, N simulated runners would
+    send their UpdateLog batches in the same instant every interval, and the p99 would measure
+    that thundering herd (150 runners at 100 rows/s: about 150 calls at once twice a second)
+    rather than the load. Spread over an interval, the same rows arrive at an even rate.
+    """
+    spread = min(max(batch_interval, 0.0), MAX_STAGGER)
+    return [spread * i / runners for i in range(runners)] if runners > 0 else []
 
 
 async def run_runners(
@@ -36,7 +51,7 @@ async def run_runners(
     board: ProgressBoard | None = None,
 ) -> tuple[PartResult, dict[str, Any]]:
     """Run the runners to the end; (the per-method records, the scenario's figures)."""
-    from rpcctl.runner.simulator import RunnerOptions, SimulatedRunner
+    from rpcctl.runner.simulator import RunnerOptions, RunSummary, SimulatedRunner
 
     per_method: dict[str, Stats] = {}
     start = time.perf_counter()
@@ -72,13 +87,25 @@ async def run_runners(
         max_duration=duration,
         fetch_attempts=1,
     )
+    offsets = start_offsets(runners, options.batch_size / rows_per_sec if rows_per_sec > 0 else 0.0)
     simulated = [
         SimulatedRunner(
-            channels[i % len(channels)], schema, f"rpcctl-bench-{i}", options=options, observer=observe
+            channels[i % len(channels)],
+            schema,
+            f"rpcctl-bench-{i}",
+            options=replace(options, max_duration=max(duration - offsets[i], 0.0)),
+            observer=observe,
         )
         for i in range(runners)
     ]
-    summaries = await asyncio.gather(*(runner.run() for runner in simulated))
+
+    async def run(runner: SimulatedRunner, offset: float) -> RunSummary:
+        if offset:
+            await asyncio.sleep(offset)
+        return await runner.run()
+
+    starts = zip(simulated, offsets, strict=True)
+    summaries = await asyncio.gather(*(run(runner, offset) for runner, offset in starts))
     elapsed = time.perf_counter() - start
     for stats in per_method.values():
         stats.elapsed = elapsed

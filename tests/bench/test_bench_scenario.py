@@ -65,3 +65,13 @@ def test_runner_scenario_reports_update_log(standin_url: str) -> None:
 def test_unknown_scenario_is_a_usage_error() -> None:
     result = bench("127.0.0.1:1", "--scenario", "nope", grpc_defaults=False)
     assert result.exit_code == 2
+
+
+def test_runner_starts_are_spread_over_one_batch_interval() -> None:
+    from rpcctl.bench.scenario import MAX_STAGGER, start_offsets
+
+    offsets = start_offsets(4, 0.5)  # 50-row batches at 100 rows/s
+    assert offsets == [0.0, 0.125, 0.25, 0.375]
+    assert max(start_offsets(1000, 30.0)) < MAX_STAGGER  # slow rates: starts still within a second
+    assert start_offsets(3, 0.0) == [0.0, 0.0, 0.0]
+    assert start_offsets(0, 0.5) == []
