@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections import deque
+from collections.abc import Callable
 from typing import IO, Any
 
 from rpcctl.bench.progress import ProgressBoard
@@ -12,6 +14,9 @@ from rpcctl.bench.stats import Stats
 
 TTY_REFRESH = 0.25
 LINE_INTERVAL = 5.0
+# The current rate is measured over this many seconds: worker processes report every half
+# second, so a rate between two refreshes a quarter second apart would swing between 0 and 2x.
+RATE_WINDOW = 2.0
 
 
 class LiveView:
@@ -27,6 +32,7 @@ class LiveView:
         total: int | None,
         duration: float | None,
         console: Any | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.board = board
         self.stream = stream
@@ -36,8 +42,9 @@ class LiveView:
         self.duration = duration
         self.console = console
         self._task: asyncio.Task[None] | None = None
+        self._clock = clock
         self._run_started: float | None = None
-        self._last: tuple[float, int] = (time.monotonic(), 0)
+        self._samples: deque[tuple[float, int]] = deque([(clock(), 0)])  # (time, calls), oldest first
 
     def start(self) -> None:
         """Start rendering in the background."""
@@ -63,13 +70,16 @@ class LiveView:
         )
 
     def _rates(self, phase: str, stats: Stats) -> tuple[float, float, float]:
-        now = time.monotonic()
+        now = self._clock()
         if phase in ("run", "done") and self._run_started is None:
             self._run_started = now
         elapsed = now - self._run_started if self._run_started is not None else 0.0
-        last_at, last_count = self._last
-        current = (stats.count - last_count) / (now - last_at) if now > last_at else 0.0
-        self._last = (now, stats.count)
+        samples = self._samples
+        while len(samples) > 1 and now - samples[1][0] >= RATE_WINDOW:
+            samples.popleft()  # keep one sample at least RATE_WINDOW old as the base
+        base_at, base_count = samples[0]
+        current = (stats.count - base_count) / (now - base_at) if now > base_at else 0.0
+        samples.append((now, stats.count))
         average = stats.count / elapsed if elapsed > 0 else 0.0
         return elapsed, current, average
 

@@ -129,3 +129,24 @@ def test_bench_help_does_not_import_heavy_libraries() -> None:
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert "--concurrency" in result.stdout
     assert result.stderr.strip().splitlines()[-1] == "[]"
+
+
+def test_live_current_rate_is_steady_when_workers_report_in_steps() -> None:
+    from rpcctl.bench.live import LiveView
+    from rpcctl.bench.progress import ProgressBoard
+
+    # 1,000 calls/s, reported every half second (as worker processes do), drawn every quarter.
+    now = [0.0]
+    board = ProgressBoard(1)
+    view = LiveView(
+        board, io.StringIO(), tty=False, label="grpc", total=None, duration=10.0, clock=lambda: now[0]
+    )
+    rates = []
+    for tick in range(1, 41):
+        now[0] = tick * 0.25
+        stats = Stats()
+        for _ in range(int(now[0] * 2) * 500):  # the count the last report carried
+            stats.record(0.001, 0)
+        board.update(0, "run", stats)
+        rates.append(view._rates("run", stats)[1])
+    assert all(750 <= rate <= 1250 for rate in rates[8:]), rates
