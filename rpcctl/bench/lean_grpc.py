@@ -163,9 +163,10 @@ class LeanGrpcInvoker:
     def _decode(self, response: H2Response) -> None:
         """Any other response (§2.4): raises its `RpcError` unless it holds exactly one message."""
         from rpcctl.wire.grpc_status import status_from_metadata
+        from rpcctl.wire.metadata import Metadata
 
-        headers = _metadata(response.headers)
-        trailers = _metadata(response.trailers)
+        headers = Metadata.from_header_bytes(response.headers)
+        trailers = Metadata.from_header_bytes(response.trailers)
         has_status = "grpc-status" in (trailers if response.trailers else headers)
         http_status = response.status
         if http_status != 200 and not has_status:
@@ -214,15 +215,12 @@ class LeanGrpcInvoker:
         from rpcctl.wire import compression
 
         name = (encoding or "").strip().lower()
-        if name in ("", compression.IDENTITY):
-            raise ProtocolError(Code.INTERNAL, "received a compressed message without negotiated compression")
-        if not compression.is_supported(name):
+        if name and not compression.is_supported(name):
             raise ProtocolError(Code.INTERNAL, f"response uses unknown compression grpc-encoding: {name}")
         try:
-            return compression.decompress(name, data, self._max)
+            return compression.decompress_response(name, data, self._max)
         except RpcError as exc:
-            code = exc.code if exc.code is Code.RESOURCE_EXHAUSTED else Code.INTERNAL
-            raise ProtocolError(code, exc.message) from None
+            raise ProtocolError(exc.code, exc.message) from None
 
     async def stream(self, requests: Sequence[bytes], interval: float, metadata: Metadata | None) -> int:
         """Streaming calls go through grpcio (`make_invoker` never sends them here)."""
@@ -237,16 +235,6 @@ class LeanGrpcInvoker:
         await self.pool.aclose()
         if self._fallback is not None:
             await self._fallback.aclose()
-
-
-def _metadata(pairs: list[tuple[bytes, bytes]]) -> Metadata:
-    from rpcctl.wire.metadata import Metadata
-
-    return Metadata.from_wire_pairs(
-        (name.decode("latin-1"), value.decode("latin-1"))
-        for name, value in pairs
-        if not name.startswith(b":")
-    )
 
 
 def _text(value: str | bytes | None) -> str | None:

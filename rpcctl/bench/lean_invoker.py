@@ -232,11 +232,7 @@ class LeanHttpInvoker:
         from rpcctl.wire.metadata import Metadata
 
         decoder = client.new_decoder()
-        headers = Metadata.from_wire_pairs(
-            (name.decode("latin-1"), value.decode("latin-1"))
-            for name, value in response.headers
-            if not name.startswith(b":")
-        )
+        headers = Metadata.from_header_bytes(response.headers)
         decoder.start(response.status, headers)
         messages = decoder.feed(response.body) if response.body else []
         messages += decoder.finish()

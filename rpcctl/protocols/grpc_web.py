@@ -221,15 +221,10 @@ class GrpcWebDecoder:
     def _payload(self, data: bytes, compressed: bool) -> bytes:
         if not compressed:
             return data
-        if self._encoding is None:
-            self._fail(Code.INTERNAL, "received a compressed message without negotiated compression")
-        if not data:
-            return data
         try:
-            return compression.decompress(self._encoding, data, self.max_message_size)
+            return compression.decompress_response(self._encoding, data, self.max_message_size)
         except RpcError as exc:
-            code = exc.code if exc.code is Code.RESOURCE_EXHAUSTED else Code.INTERNAL
-            self._fail(code, exc.message)
+            self._fail(exc.code, exc.message)
 
     def _raise(self, status: Status) -> NoReturn:
         self.status = status

@@ -23,6 +23,7 @@ import h2.exceptions
 import h2.settings
 
 from rpcctl.errors import RpcError, TransportError
+from rpcctl.transport.h2_codes import reset_error
 from rpcctl.transport.target import DEFAULT_CONNECT_TIMEOUT
 from rpcctl.transport.tls import ssl_context, tls_failure, uses_tls
 from rpcctl.wire.metadata import Metadata
@@ -269,13 +270,13 @@ class H2Connection:
         elif isinstance(event, h2.events.DataReceived):
             stream.on_data(event.data, event.flow_controlled_length)
         elif isinstance(event, h2.events.TrailersReceived):
-            stream.trailers = _metadata(event.headers)
+            stream.trailers = Metadata.from_header_bytes(event.headers)
         elif isinstance(event, h2.events.StreamEnded):
             stream.on_end()
             self._streams.pop(stream.stream_id, None)
             self._slot_freed.set()
         elif isinstance(event, h2.events.StreamReset):
-            stream.fail(_reset_error(event.error_code))
+            stream.fail(reset_error(event.error_code))
             self._streams.pop(stream.stream_id, None)
             self._slot_freed.set()
 
@@ -305,26 +306,6 @@ class H2Connection:
             self._writer = None
 
 
-def _metadata(headers: list[tuple[bytes, bytes]]) -> Metadata:
-    return Metadata.from_wire_pairs(
-        (k.decode("latin-1"), v.decode("latin-1")) for k, v in headers if not k.startswith(b":")
-    )
-
-
-def _reset_error(error_code: int) -> RpcError:
-    codes: dict[int, Code] = {
-        h2.errors.ErrorCodes.REFUSED_STREAM: Code.UNAVAILABLE,
-        h2.errors.ErrorCodes.CANCEL: Code.CANCELLED,
-        h2.errors.ErrorCodes.ENHANCE_YOUR_CALM: Code.RESOURCE_EXHAUSTED,
-        h2.errors.ErrorCodes.INADEQUATE_SECURITY: Code.PERMISSION_DENIED,
-    }
-    try:
-        name = h2.errors.ErrorCodes(error_code).name
-    except ValueError:
-        name = str(error_code)
-    return RpcError(codes.get(error_code, Code.INTERNAL), f"stream reset by the server ({name})")
-
-
 class H2Stream:
     """One request/response on an `H2Connection`: reads and writes are independent."""
 
@@ -346,7 +327,7 @@ class H2Stream:
             if key == b":status":
                 status = int(value)
         if not self._head.done():
-            self._head.set_result((status, _metadata(headers)))
+            self._head.set_result((status, Metadata.from_header_bytes(headers)))
 
     def on_data(self, data: bytes, flow_length: int) -> None:
         """A DATA frame arrived."""

@@ -21,7 +21,7 @@ The frame layer here keeps only what a client of unary requests needs:
   frames over 16 KiB, a broken header block or HPACK error end the connection with GOAWAY.
 - Limits: the response header list (SETTINGS_MAX_HEADER_LIST_SIZE, enforced by the HPACK
   decoder: a connection error) and the body size (the stream is reset, RESOURCE_EXHAUSTED).
-- RST_STREAM from the server maps to codes as `h2_connection` does; GOAWAY fails the streams
+- RST_STREAM from the server maps to codes as in `h2_codes`; GOAWAY fails the streams
   it did not accept with `NotSent` (safe to retry on a new connection), and a broken connection
   fails the rest with UNAVAILABLE. `abandon` (deadline, cancel) resets a stream with CANCEL.
 """
@@ -35,11 +35,11 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
-import h2.errors
 import hpack
 
 from rpcctl.errors import RpcError, TransportError
 from rpcctl.transport.endpoint import Endpoint
+from rpcctl.transport.h2_codes import error_name, reset_error
 from rpcctl.wire.status import Code
 
 # Receive windows: large enough that a fast server is never throttled by our acknowledgements.
@@ -503,7 +503,7 @@ class H2Conn(asyncio.Protocol):
         stream = self._streams.pop(stream_id, None)
         if stream is not None:
             if not stream.waiter.done():
-                stream.waiter.set_exception(_reset_error(_U32.unpack(payload)[0]))
+                stream.waiter.set_exception(reset_error(_U32.unpack(payload)[0]))
             self._stream_closed()
 
     def _on_settings(self, stream_id: int, flags: int, payload: bytes) -> None:
@@ -542,7 +542,7 @@ class H2Conn(asyncio.Protocol):
         last, code = _GOAWAY.unpack_from(payload)
         self.usable = False
         if code != NO_ERROR:
-            self._fail(RpcError(Code.UNAVAILABLE, f"server ended the connection: GOAWAY {_error_name(code)}"))
+            self._fail(RpcError(Code.UNAVAILABLE, f"server ended the connection: GOAWAY {error_name(code)}"))
             return
         last &= 0x7FFFFFFF
         for stream_id, stream in list(self._streams.items()):
@@ -708,26 +708,6 @@ def _status(headers: list[tuple[bytes, bytes]]) -> int:
         if name == b":status":
             return int(value) if value.isdigit() else 0
     return 0
-
-
-def _reset_error(error_code: int) -> RpcError:
-    """RST_STREAM's code as `h2_connection` maps it."""
-    codes: dict[int, Code] = {
-        h2.errors.ErrorCodes.REFUSED_STREAM: Code.UNAVAILABLE,
-        h2.errors.ErrorCodes.CANCEL: Code.CANCELLED,
-        h2.errors.ErrorCodes.ENHANCE_YOUR_CALM: Code.RESOURCE_EXHAUSTED,
-        h2.errors.ErrorCodes.INADEQUATE_SECURITY: Code.PERMISSION_DENIED,
-    }
-    return RpcError(
-        codes.get(error_code, Code.INTERNAL), f"stream reset by the server ({_error_name(error_code)})"
-    )
-
-
-def _error_name(code: int) -> str:
-    try:
-        return h2.errors.ErrorCodes(code).name
-    except ValueError:
-        return str(code)
 
 
 class H2Client:

@@ -86,6 +86,25 @@ def decompress(name: str, data: bytes, max_size: int = DEFAULT_MAX_MESSAGE_SIZE)
             raise RpcError(Code.INTERNAL, f"corrupt {key} message: {len(pending)} bytes after end of stream")
 
 
+def decompress_response(encoding: str | None, data: bytes, max_size: int) -> bytes:
+    """A response message flagged compressed, with the encoding the response negotiated.
+
+    A client's view of §1.3: a compressed message without a negotiated encoding (None, empty
+    or identity), an unknown encoding, or corrupt data is INTERNAL; output past ``max_size``
+    is RESOURCE_EXHAUSTED. Raises `RpcError` with those codes.
+    """
+    name = (encoding or "").strip().lower()
+    if name in ("", IDENTITY):
+        raise RpcError(Code.INTERNAL, "received a compressed message without negotiated compression")
+    if not data:
+        return data
+    try:
+        return decompress(name, data, max_size)
+    except RpcError as exc:
+        code = exc.code if exc.code is Code.RESOURCE_EXHAUSTED else Code.INTERNAL
+        raise RpcError(code, exc.message) from None
+
+
 def _too_large(max_size: int) -> RpcError:
     return RpcError(Code.RESOURCE_EXHAUSTED, f"decompressed message larger than {max_size} bytes")
 

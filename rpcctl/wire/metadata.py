@@ -128,6 +128,15 @@ class Metadata:
         return cls(pairs)
 
     @classmethod
+    def from_header_bytes(cls, headers: Iterable[tuple[bytes, bytes]]) -> Metadata:
+        """Build from an HTTP/2 header list as bytes (HPACK's output), pseudo-headers left out."""
+        return cls.from_wire_pairs(
+            (name.decode("latin-1"), value.decode("latin-1"))
+            for name, value in headers
+            if not name.startswith(b":")
+        )
+
+    @classmethod
     def from_wire_pairs(cls, pairs: Iterable[tuple[str, str]]) -> Metadata:
         """Build from header text: lowercase names, strip SP/HTAB, decode ``-bin`` values.
 

@@ -115,3 +115,21 @@ def test_accept_header() -> None:
 )
 def test_negotiate(accept: str, expected: str) -> None:
     assert negotiate(accept) == expected
+
+
+def test_decompress_response_is_a_clients_view_of_the_codes() -> None:
+    from rpcctl.wire.compression import decompress_response
+
+    packed = compress("gzip", b"x" * 100)
+    assert decompress_response("gzip", packed, 100) == b"x" * 100
+    assert decompress_response(" GZIP ", b"", 100) == b""
+    for encoding in (None, "", "identity"):
+        with pytest.raises(RpcError) as caught:
+            decompress_response(encoding, packed, 100)
+        assert caught.value.code is Code.INTERNAL
+        assert "without negotiated compression" in caught.value.message
+    for encoding, data, code in (("br", packed, Code.INTERNAL), ("gzip", b"junk", Code.INTERNAL),
+                                 ("gzip", packed, Code.RESOURCE_EXHAUSTED)):  # fmt: skip
+        with pytest.raises(RpcError) as caught:
+            decompress_response(encoding, data, 99 if code is Code.RESOURCE_EXHAUSTED else 100)
+        assert caught.value.code is code
