@@ -73,6 +73,7 @@ class LiveView:
         now = self._clock()
         if phase in ("run", "done") and self._run_started is None:
             self._run_started = now
+            self._samples = deque([(now, stats.count)])  # the rate counts from here, not from connecting
         elapsed = now - self._run_started if self._run_started is not None else 0.0
         samples = self._samples
         while len(samples) > 1 and now - samples[1][0] >= RATE_WINDOW:

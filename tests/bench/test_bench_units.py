@@ -150,3 +150,28 @@ def test_live_current_rate_is_steady_when_workers_report_in_steps() -> None:
         board.update(0, "run", stats)
         rates.append(view._rates("run", stats)[1])
     assert all(750 <= rate <= 1250 for rate in rates[8:]), rates
+
+
+def test_live_current_rate_leaves_out_the_time_before_the_run() -> None:
+    from rpcctl.bench.live import LiveView
+    from rpcctl.bench.progress import ProgressBoard
+
+    now = [0.0]
+    view = LiveView(
+        ProgressBoard(1),
+        io.StringIO(),
+        tty=False,
+        label="grpc",
+        total=None,
+        duration=10.0,
+        clock=lambda: now[0],
+    )
+    now[0] = 1.5  # connecting: no calls yet
+    view._rates("connect", Stats())
+    now[0] = 2.0
+    view._rates("run", Stats())
+    stats = Stats()
+    for _ in range(500):
+        stats.record(0.001, 0)
+    now[0] = 2.5
+    assert view._rates("run", stats)[1] == pytest.approx(1000)  # 500 calls in the run's first 0.5 s
