@@ -213,6 +213,9 @@ class ConnectUnaryDecoder:
         self._body.add(data)
         return []
 
+    def take_trailers(self, trailers: Metadata) -> None:
+        """Ignored: Connect unary trailers travel as ``trailer-`` headers, not HTTP trailers."""
+
     def finish(self) -> list[bytes]:
         """The one response message, or the error the body or HTTP status describes."""
         body = self._body.getvalue()
@@ -297,6 +300,9 @@ class ConnectStreamDecoder:
             else:
                 out.append(payload)
         return out
+
+    def take_trailers(self, trailers: Metadata) -> None:
+        """Ignored: Connect streams carry their trailers in the end-stream message."""
 
     def finish(self) -> list[bytes]:
         """Check the body ended cleanly: after exactly one end-stream message."""

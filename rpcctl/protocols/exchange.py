@@ -44,6 +44,9 @@ class ResponseDecoder(Protocol):
     def feed(self, data: bytes) -> list[bytes]:
         """Take body bytes in any chunking; return the response messages they complete."""
 
+    def take_trailers(self, trailers: Metadata) -> None:
+        """The HTTP trailers, given once the body ended, before `finish` (empty if none came)."""
+
     def finish(self) -> list[bytes]:
         """Declare the end of the body; return the last messages, or raise `RpcError`."""
 

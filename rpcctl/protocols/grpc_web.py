@@ -29,6 +29,7 @@ MEDIA = "application/grpc-web"
 TEXT_MEDIA = "application/grpc-web-text"
 GRPC_ENCODING = "grpc-encoding"
 GRPC_ACCEPT_ENCODING = "grpc-accept-encoding"
+ACCEPT = "accept"
 ACCEPT_ENCODING = "accept-encoding"
 X_GRPC_WEB = "x-grpc-web"
 X_USER_AGENT = "x-user-agent"
@@ -38,8 +39,14 @@ NOT_TRAILERS = ("content-type", "content-length", "date", "server", "connection"
 
 
 def content_type(codec: str, text: bool) -> str:
-    """``application/grpc-web[-text]+proto|json``."""
-    return f"{TEXT_MEDIA if text else MEDIA}+{codec}"
+    """``application/grpc-web+proto|json``, ``application/grpc-web-text[+json]``.
+
+    Text mode with proto is the bare ``application/grpc-web-text`` that PROTOCOL-WEB.md names
+    and the grpc-web JavaScript client sends: some servers (sonora) recognise only that form.
+    """
+    if text:
+        return TEXT_MEDIA if codec == "proto" else f"{TEXT_MEDIA}+{codec}"
+    return f"{MEDIA}+{codec}"
 
 
 def parse_content_type(value: str | None) -> tuple[bool, str] | None:
@@ -85,8 +92,9 @@ class GrpcWebClient:
         headers = [(CONTENT_TYPE, ctype)]
         if self.timeout is not None:
             headers.append((GRPC_TIMEOUT_HEADER, encode_grpc_timeout(self.timeout)))
-        if self.text:
-            headers.append(("accept", TEXT_MEDIA))
+        # Its own content type: a server that can answer in more than one shape (text or
+        # binary, proto or JSON) answers in the one this client decodes.
+        headers.append((ACCEPT, ctype))
         headers += [
             (X_GRPC_WEB, "1"),
             (X_USER_AGENT, USER_AGENT),
@@ -134,7 +142,7 @@ class GrpcWebDecoder:
         self._reader = EnvelopeReader(max_message_size, FLAG_COMPRESSED | FLAG_TRAILER)
         self._error_body: BodyBuffer | None = None
         self._got_body = False
-        self._trailer_status: Status | None = None
+        self._trailer_block: Metadata | None = None
 
     def start(self, http_status: int, headers: Metadata) -> None:
         """Validate status, content type and ``grpc-encoding``."""
@@ -184,11 +192,14 @@ class GrpcWebDecoder:
         for envelope in envelopes:
             payload = self._payload(envelope.data, envelope.compressed)
             if envelope.trailer:
-                self.trailers = _parse_trailers(payload)
-                self._trailer_status = status_from_metadata(self.trailers)
+                self._trailer_block = _parse_trailers(payload)
             else:
                 out.append(payload)
         return out
+
+    def take_trailers(self, trailers: Metadata) -> None:
+        """Ignored: gRPC-Web trailers travel in the body's trailer frame; a gRPC-Web server
+        must not send HTTP trailers, and any that a proxy added do not carry the status."""
 
     def finish(self) -> list[bytes]:
         """Settle the status: trailer frame, trailers-only headers, or a protocol error."""
@@ -202,8 +213,16 @@ class GrpcWebDecoder:
         except ProtocolError as exc:
             self.status = exc.status
             raise
-        if self._trailer_status is not None:
-            status = self._trailer_status
+        block = self._trailer_block
+        if block is not None and (GRPC_STATUS in block or GRPC_STATUS not in self.headers):
+            self.trailers = block
+            status = status_from_metadata(block)
+        elif block is not None:
+            # A trailer frame without a status next to headers that carry one: the server sent
+            # its trailers with the headers (as PROTOCOL-WEB.md allows) and closed the body with
+            # an empty frame. The headers' status is the call's.
+            self.trailers = Metadata([*self.headers.without(NOT_TRAILERS).items(), *block.items()])
+            status = status_from_metadata(Metadata(), self.headers)
         elif not self._got_body:
             self.trailers = self.headers.without(NOT_TRAILERS)
             status = status_from_metadata(Metadata(), self.headers)

@@ -61,7 +61,7 @@ def test_request_head_and_body() -> None:
 def test_text_mode_request_is_base64_per_envelope() -> None:
     c = GrpcWebClient("/s/M", codec="proto", metadata=Metadata(), max_message_size=MAX, text=True)
     head, body = c.unary_request(b"ab")
-    assert head.header("content-type") == "application/grpc-web-text+proto"
+    assert head.header("content-type") == "application/grpc-web-text"
     assert head.header("accept") == "application/grpc-web-text"
     assert body == base64.b64encode(b"\x00\x00\x00\x00\x02ab")
 

@@ -1,0 +1,248 @@
+"""The native gRPC protocol, client half: gRPC over HTTP/2 with HTTP trailers.
+
+Follows gRPC's PROTOCOL-HTTP2.md (https://github.com/grpc/grpc/blob/master/doc/PROTOCOL-HTTP2.md)
+and http-grpc-status-mapping.md. Sans-IO: `GrpcClient` builds request heads and enveloped
+bodies; `GrpcDecoder` turns one HTTP response (status, headers, body, trailers) into messages
+and a status. `plainly_ok_unary` recognises the common OK answer to a unary call after a few
+byte comparisons, for bench's hot path; it never accepts what `GrpcDecoder` would refuse.
+"""
+
+from __future__ import annotations
+
+from typing import NoReturn
+
+from rpcctl.errors import ProtocolError, RpcError, Status, UsageError
+from rpcctl.protocols.exchange import USER_AGENT, RequestHead
+from rpcctl.protocols.grpc_server import parse_content_type
+from rpcctl.wire import compression
+from rpcctl.wire.envelope import FLAG_COMPRESSED, EnvelopeReader, encode_envelope
+from rpcctl.wire.grpc_status import GRPC_STATUS, GRPC_STATUS_DETAILS, status_from_metadata
+from rpcctl.wire.metadata import Metadata
+from rpcctl.wire.status import Code
+from rpcctl.wire.timeout import GRPC_TIMEOUT_HEADER, encode_grpc_timeout
+
+CONTENT_TYPE = "content-type"
+MEDIA = "application/grpc"
+TE = "te"
+TE_TRAILERS = "trailers"
+GRPC_ENCODING = "grpc-encoding"
+GRPC_ACCEPT_ENCODING = "grpc-accept-encoding"
+ACCEPTED_ENCODINGS = "gzip"
+# Response headers that describe the HTTP message, not trailing metadata (Trailers-Only).
+NOT_TRAILERS = ("content-type", "content-length", "date", "server", GRPC_ENCODING, GRPC_ACCEPT_ENCODING)
+
+_CONTENT_TYPE_B = b"content-type"
+_OK_CONTENT_TYPES = (b"application/grpc", b"application/grpc+proto")
+_GRPC_STATUS_B = GRPC_STATUS.encode()
+_GRPC_STATUS_DETAILS_B = GRPC_STATUS_DETAILS.encode()
+
+
+def content_type(codec: str) -> str:
+    """``application/grpc`` for proto (the bare type, which every server takes), else ``+codec``."""
+    return MEDIA if codec == "proto" else f"{MEDIA}+{codec}"
+
+
+class GrpcClient:
+    """The native gRPC client half for one call: request head, envelopes, a response decoder.
+
+    No size cap applies to what is sent: the server enforces its own limit, and
+    ``max_message_size`` bounds only what is received.
+    """
+
+    def __init__(
+        self,
+        path: str,
+        *,
+        codec: str = "proto",
+        metadata: Metadata,
+        timeout: float | None = None,
+        compression_name: str | None = None,
+        max_message_size: int,
+    ) -> None:
+        if compression_name is not None and not compression.is_supported(compression_name):
+            raise UsageError(f"unsupported compression {compression_name!r}")
+        if compression_name is not None and compression_name.strip().lower() == compression.IDENTITY:
+            compression_name = None
+        self.path = path
+        self.codec = codec
+        self.metadata = metadata
+        self.timeout = timeout
+        self.compression = compression_name.strip().lower() if compression_name else None
+        self.max_message_size = max_message_size
+
+    def stream_head(self) -> RequestHead:
+        """The request head, headers in the order of the spec's Call-Definition."""
+        headers = [(TE, TE_TRAILERS)]  # required: it detects proxies that drop trailers
+        if self.timeout is not None:
+            headers.append((GRPC_TIMEOUT_HEADER, encode_grpc_timeout(self.timeout)))
+        headers.append((CONTENT_TYPE, content_type(self.codec)))
+        if self.compression is not None:
+            headers.append((GRPC_ENCODING, self.compression))
+        headers += [(GRPC_ACCEPT_ENCODING, ACCEPTED_ENCODINGS), ("user-agent", USER_AGENT)]
+        try:
+            user = self.metadata.to_wire_pairs()
+        except ProtocolError as exc:
+            raise UsageError(f"invalid request metadata: {exc.message}") from None
+        return RequestHead("POST", self.path, (*headers, *user))
+
+    def encode_message(self, message: bytes) -> bytes:
+        """One request envelope (flag 0x01 and the negotiated encoding when compressing)."""
+        if self.compression is not None:
+            return encode_envelope(compression.compress(self.compression, message), FLAG_COMPRESSED)
+        return encode_envelope(message)
+
+    def unary_request(self, message: bytes) -> tuple[RequestHead, bytes | None]:
+        """The head and the one-envelope body of a unary or server-streaming call."""
+        return self.stream_head(), self.encode_message(message)
+
+    def new_decoder(self) -> GrpcDecoder:
+        """A decoder for this call's response."""
+        return GrpcDecoder(self.codec, self.max_message_size)
+
+
+class GrpcDecoder:
+    """Reads a native gRPC response: headers, envelopes, then the status in the HTTP trailers.
+
+    The decision procedure: a non-200 HTTP status without grpc-status maps to a code
+    (http-grpc-status-mapping.md); a 200 must carry a gRPC content type of this codec; the
+    status comes from the trailers when any arrived, from the headers when there was neither
+    body nor trailers (Trailers-Only), and a body without trailers is an error.
+    """
+
+    def __init__(self, codec: str, max_message_size: int) -> None:
+        self.codec = codec
+        self.max_message_size = max_message_size
+        self.headers = Metadata()
+        self.trailers = Metadata()
+        self.status: Status | None = None
+        self._http_status = 0
+        self._encoding: str | None = None
+        self._reader = EnvelopeReader(max_message_size, FLAG_COMPRESSED)
+        self._got_body = False
+        self._http_trailers = Metadata()
+
+    def start(self, http_status: int, headers: Metadata) -> None:
+        """Take the status line and headers; a 200 with a foreign content type fails here."""
+        self.headers = headers
+        self._http_status = http_status
+        if http_status != 200:
+            return  # the status may still come in the trailers: settled at `finish`
+        raw_type = _text(headers.get(CONTENT_TYPE))
+        codec = parse_content_type(raw_type)
+        if codec is None:
+            if raw_type is None and GRPC_STATUS in headers:
+                return  # a Trailers-Only response that left the content type out
+            # "200 is UNKNOWN because there should be a grpc-status" (http-grpc-status-mapping.md).
+            self._fail(Code.UNKNOWN, f"unexpected content type {raw_type!r}")
+        if codec != self.codec:
+            self._fail(
+                Code.INTERNAL, f"response content type {raw_type!r} does not match the {self.codec} codec"
+            )
+        name = _text(headers.get(GRPC_ENCODING))
+        if name is not None and name.strip() and name.strip().lower() != compression.IDENTITY:
+            self._encoding = name.strip().lower()
+
+    def feed(self, data: bytes) -> list[bytes]:
+        """Take body bytes; return the messages they complete (decompressed)."""
+        if self._http_status != 200 or not data:
+            # A non-200 body is an error page, not gRPC framing: it is not parsed.
+            return []
+        self._got_body = True
+        try:
+            envelopes = self._reader.feed(data)
+        except ProtocolError as exc:
+            self.status = exc.status
+            raise
+        return [self._payload(e.data) if e.compressed else e.data for e in envelopes]
+
+    def take_trailers(self, trailers: Metadata) -> None:
+        """The HTTP trailers, given once the body ended, before `finish` (empty if none came)."""
+        self._http_trailers = trailers
+
+    def finish(self) -> list[bytes]:
+        """Settle the status; raise `RpcError` unless it is OK and the body ended cleanly."""
+        trailers = self._http_trailers
+        if self._http_status != 200:
+            if GRPC_STATUS in trailers or GRPC_STATUS in self.headers:
+                # "If grpc-status was provided, it must be used" (http-grpc-status-mapping.md).
+                self._settle(trailers)
+                return []
+            # grpcio's wording, so that users see what they saw before.
+            self._fail(
+                Code.from_http_status(self._http_status),
+                f"Received http2 header with status: {self._http_status}",
+            )
+        if len(trailers):
+            self._settle(trailers)
+        elif not self._got_body:
+            self._settle(Metadata())  # Trailers-Only: the status is in the headers
+        else:
+            # The spec allows INTERNAL or UNKNOWN; UNKNOWN is what grpcio reports.
+            self._fail(Code.UNKNOWN, "stream ended without trailers (no grpc-status)")
+        try:
+            self._reader.finish()
+        except ProtocolError as exc:
+            self.status = exc.status
+            raise
+        return []
+
+    def _settle(self, trailers: Metadata) -> None:
+        """Take the status from ``trailers``, or from the headers when there are none."""
+        if len(trailers):
+            self.trailers = trailers
+        else:
+            self.trailers = self.headers.without(NOT_TRAILERS)
+        status = status_from_metadata(trailers, self.headers)
+        self.status = status
+        if status.code is not Code.OK:
+            raise RpcError(status.code, status.message, status.details, self.trailers.items())
+
+    def _payload(self, data: bytes) -> bytes:
+        if self._encoding is not None and not compression.is_supported(self._encoding):
+            self._fail(Code.INTERNAL, f"response uses unknown compression grpc-encoding: {self._encoding}")
+        try:
+            return compression.decompress_response(self._encoding, data, self.max_message_size)
+        except RpcError as exc:
+            self._fail(exc.code, exc.message)
+
+    def _fail(self, code: Code, message: str) -> NoReturn:
+        error = ProtocolError(code, message, (), self.trailers.items())
+        self.status = error.status
+        raise error
+
+
+def plainly_ok_unary(
+    status: int,
+    headers: list[tuple[bytes, bytes]],
+    body: bytes,
+    trailers: list[tuple[bytes, bytes]],
+    max_size: int,
+) -> bool:
+    """Whether a unary answer is plainly OK: 200, a proto gRPC content type, one uncompressed
+    message within ``max_size``, trailers whose grpc-status is 0 and that carry no details.
+
+    ``headers`` and ``trailers`` are HTTP/2 header lists as bytes. False means "not sure":
+    the answer then goes through `GrpcDecoder`, which agrees on every answer accepted here.
+    """
+    if status != 200 or len(body) < 5 or body[0] != 0:
+        return False
+    size = len(body) - 5
+    if size > max_size or int.from_bytes(body[1:5], "big") != size:
+        return False
+    grpc_status = None
+    for name, value in trailers:
+        if name == _GRPC_STATUS_B:
+            if grpc_status is None:
+                grpc_status = value
+        elif name == _GRPC_STATUS_DETAILS_B:
+            return False  # details may carry another code: the decoder decides
+    if grpc_status != b"0":
+        return False
+    for name, value in headers:
+        if name == _CONTENT_TYPE_B:
+            return value in _OK_CONTENT_TYPES
+    return False
+
+
+def _text(value: str | bytes | None) -> str | None:
+    return value.decode("latin-1") if isinstance(value, bytes) else value
