@@ -36,7 +36,43 @@ def ssl_context(settings: ChannelSettings, alpn: list[str]) -> ssl.SSLContext:
     return context
 
 
+NOT_TLS_REASONS = frozenset(
+    {
+        "WRONG_VERSION_NUMBER",  # OpenSSL 1.1/3.0 on a plaintext answer (HTTP/1.x, HTTP/2 frames)
+        "RECORD_LAYER_FAILURE",  # OpenSSL 3.2+ for the same
+        "PACKET_LENGTH_TOO_LONG",  # plaintext bytes read as a record length
+        "HTTP_REQUEST",
+        "UNKNOWN_PROTOCOL",
+        "UNEXPECTED_EOF_WHILE_READING",  # the peer closed mid-handshake
+    }
+)
+"""OpenSSL reasons that mean the peer does not speak TLS at all."""
+
+
+def not_tls(address: str) -> str:
+    """The message for an ``https://`` target whose server answers in plaintext."""
+    return f"cannot connect to {address}: the server is not TLS: use http://"
+
+
+def tls_closed(address: str) -> str:
+    """The message for a server that closed the connection during the TLS handshake."""
+    return (
+        f"cannot connect to {address}: the server closed the connection during the TLS handshake "
+        "(if the server is not TLS: use http://)"
+    )
+
+
 def tls_failure(address: str, exc: BaseException) -> str:
-    """A one-line explanation of a failed TLS handshake."""
-    reason = getattr(exc, "verify_message", None) or getattr(exc, "reason", None) or str(exc)
-    return f"TLS handshake with {address} failed: {reason} (use --cacert, or --insecure to skip verification)"
+    """A one-line explanation of a failed TLS handshake, with the option that may fix it."""
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        why = exc.verify_message or exc.reason or str(exc)
+        return (
+            f"TLS handshake with {address} failed: {why} "
+            "(use --cacert, or --insecure to skip verification)"
+        )
+    reason = getattr(exc, "reason", None)
+    if reason in NOT_TLS_REASONS:
+        return tls_closed(address) if reason == "UNEXPECTED_EOF_WHILE_READING" else not_tls(address)
+    if isinstance(exc, ssl.SSLEOFError | ssl.SSLZeroReturnError):
+        return tls_closed(address)
+    return f"TLS handshake with {address} failed: {reason or exc}"
