@@ -206,11 +206,17 @@ class ConnectUnaryDecoder:
                 Code.INTERNAL,
                 f"response content type {self._content_type!r} does not match the {self.codec} codec",
             )
-        self._encoding = _check_encoding(self._raw_encoding, CONTENT_ENCODING)
+        try:
+            self._encoding = _check_encoding(self._raw_encoding, CONTENT_ENCODING)
+        except ProtocolError as exc:
+            self._fail(exc.code, exc.message)
 
     def feed(self, data: bytes) -> list[bytes]:
         """Collect body bytes (bounded); the message comes at `finish`."""
-        self._body.add(data)
+        try:
+            self._body.add(data)
+        except ProtocolError as exc:
+            self._fail(exc.code, exc.message)
         return []
 
     def take_trailers(self, trailers: Metadata) -> None:
@@ -280,7 +286,11 @@ class ConnectStreamDecoder:
                 Code.INTERNAL,
                 f"response content type {self._content_type!r} does not match the {self.codec} codec",
             )
-        self._encoding = _check_encoding(_text(headers.get(STREAM_CONTENT_ENCODING)), STREAM_CONTENT_ENCODING)
+        try:
+            encoding = _text(headers.get(STREAM_CONTENT_ENCODING))
+            self._encoding = _check_encoding(encoding, STREAM_CONTENT_ENCODING)
+        except ProtocolError as exc:
+            self._fail(exc.code, exc.message)
 
     def feed(self, data: bytes) -> list[bytes]:
         """Take body bytes; return the data messages they complete."""
