@@ -34,9 +34,7 @@ def call_command(
         bool, typer.Option("--emit-defaults", help="Print fields that hold their default value.")
     ] = False,
     fmt: Annotated[str, typer.Option("--format", help="json or text (protobuf text format).")] = "json",
-    codec: Annotated[
-        str, typer.Option("--codec", help="Connect codec: json or proto.", rich_help_panel=o.CONN)
-    ] = "json",
+    codec: o.Codec = None,
     use_get: Annotated[
         bool,
         typer.Option("--get", help="Connect GET (side-effect-free methods).", rich_help_panel=o.CALL),

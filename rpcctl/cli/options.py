@@ -67,6 +67,18 @@ MaxMsgSize = Annotated[
     int,
     typer.Option("--max-msg-size", help="Largest message accepted, in bytes.", rich_help_panel=CONN),
 ]
+Codec = Annotated[
+    str | None,
+    typer.Option(
+        "--codec",
+        help=(
+            "How messages are encoded: json or proto. Default: json for connect; proto for grpc "
+            "and grpc-web, which use json only when asked (the server must support it)."
+        ),
+        show_default=False,
+        rich_help_panel=CONN,
+    ),
+]
 Protos = Annotated[
     list[Path] | None,
     typer.Option("--proto", help="A .proto file (repeatable).", rich_help_panel=SCHEMA),
@@ -158,7 +170,7 @@ def channel_settings(
     authority: str | None = None,
     connect_timeout: str | None = None,
     max_msg_size: int = 4 * 1024 * 1024,
-    codec: str = "json",
+    codec: str | None = None,
     use_get: bool = False,
     grpc_web_text: bool = False,
 ) -> ChannelSettings:
@@ -175,6 +187,9 @@ def channel_settings(
         raise UsageError("--http1 and --http2 exclude each other")
     if http1 and rpc_protocol is RpcProtocol.GRPC:
         raise UsageError("native gRPC needs HTTP/2; drop --http1 or use --protocol grpc-web")
+    if codec is None:
+        # gRPC and gRPC-Web servers speak proto; JSON over them is an opt-in few support.
+        codec = "json" if rpc_protocol is RpcProtocol.CONNECT else "proto"
     if codec not in ("json", "proto"):
         raise UsageError(f"unknown codec {codec!r}: use json or proto")
     if max_msg_size <= 0:

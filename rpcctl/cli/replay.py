@@ -71,9 +71,7 @@ def replay_command(
     json_output: Annotated[
         bool, typer.Option("--json", help="Print the summary as JSON, even on a terminal.")
     ] = False,
-    codec: Annotated[
-        str, typer.Option("--codec", help="Connect codec: json or proto.", rich_help_panel=o.CONN)
-    ] = "json",
+    codec: o.Codec = None,
     grpc_web_text: Annotated[
         bool,
         typer.Option("--grpc-web-text", help="application/grpc-web-text.", rich_help_panel=o.CONN),
