@@ -188,3 +188,17 @@ def buf_path() -> Path:
     if found is None:
         unavailable(f"buf is not installed: {INSTALL_HINT}")
     return Path(str(found))
+
+
+SONORA_PEER = HERE / "sonora_peer.py"
+
+
+@pytest.fixture(scope="session")
+def sonora_peer(tmp_path_factory: pytest.TempPathFactory, test_descriptor_set: Path) -> Iterator[Peer]:
+    """The sonora (gRPC-Web only, `grpcASGI` + hypercorn, HTTP/1.1) peer; `.base_url`, `.port`."""
+    for module in ("sonora", "hypercorn"):
+        if importlib.util.find_spec(module) is None:
+            unavailable(f"the Python package {module!r} is not installed")
+    argv = [sys.executable, str(SONORA_PEER), str(test_descriptor_set)]
+    log_dir = tmp_path_factory.mktemp("sonora-peer")
+    yield from _run_peer("sonora", argv, HERE, log_dir)

@@ -129,6 +129,8 @@ GRPC_WEB_VERDICTS: list[Verdict] = [
     Verdict("compressed without negotiation", 200, WEB_CT, GZIPPED + WEB_OK, (), Code.INTERNAL, "without negotiated compression"),
     Verdict("bad grpc-status", 200, WEB_CT, MSG + trailer_frame(b"grpc-status: abc\r\n"), (), Code.UNKNOWN, "invalid grpc-status 'abc'"),
     Verdict("data without a trailer frame", 200, WEB_CT, MSG, (), Code.INTERNAL, "without a trailer frame"),
+    # sonora 0.2.3's ASGI unary answer: its trailer block formats bytes as b'...'.
+    Verdict("trailer frame without grpc-status", 200, WEB_CT, MSG + trailer_frame(b"b'grpc-status': b'0'\r\n"), (), Code.UNKNOWN, "no grpc-status"),
     Verdict("percent-decoded message", 200, WEB_CT, trailer_frame(b"grpc-status: 3\r\ngrpc-message: %E2%98%BA bad\r\n"), (), Code.INVALID_ARGUMENT, "\u263a bad"),
 ]  # fmt: skip
 
