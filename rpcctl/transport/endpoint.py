@@ -139,10 +139,11 @@ class _Opening:
         if end.ssl_context is not None:
             self.step = "tls"
             if handover.buffered:
-                # A TLS server never speaks first: these bytes came from a confused proxy.
-                raise TransportError(
-                    f"cannot connect to {end.address}: data arrived before the TLS handshake"
-                )
+                # A TLS server never speaks first: a peer that did is plaintext (h2c's SETTINGS,
+                # a banner), or a proxy that relayed such a peer.
+                from rpcctl.transport.tls import not_tls
+
+                raise TransportError(not_tls(end.address))
             tls = await loop.start_tls(
                 transport,
                 handover,
