@@ -145,6 +145,8 @@ class H1Exchange:
             self._pool._give_back(self._conn)
         if self._error is None and not self._ended:
             self._error = RpcError(Code.CANCELLED, "the exchange was closed")
+            self._chunks.clear()
+            self._buffered = 0
         self._wake()
 
     # ConnectionSink, called by the connection as bytes arrive

@@ -27,6 +27,7 @@ STATUS_PREFIX = b"HTTP/"
 # HTTP/2 frame types a server sends first on a connection it cannot serve (RFC 9113 §6).
 H2_SETTINGS, H2_GOAWAY = 0x4, 0x7
 H2_FRAME_HEADER = 9
+SNIPPET = 32  # bytes of a wrong answer shown in the error
 # TLS record content types: alert, handshake (RFC 8446 §5.1); then legacy version major 3.
 TLS_RECORD_TYPES = (0x15, 0x16)
 TLS_MAJOR = 0x03
@@ -109,7 +110,7 @@ def sniff(start: bytes) -> None:
 
 def _snippet(data: bytes) -> str:
     """A short look at unexpected bytes: text when printable, hex otherwise."""
-    head = data[:32]
+    head = data[:SNIPPET]
     if all(32 <= c < 127 or c in (9, 10, 13) for c in head):
         return repr(head.decode("ascii"))
     return head.hex(" ")
@@ -171,7 +172,7 @@ class ResponseParser:
             self._state = _DONE
             self.sink.on_end([])
             return True
-        start = bytes(self._buf[:H2_FRAME_HEADER])
+        start = bytes(self._buf[:SNIPPET])
         if self._state == _HEAD and start and not self._sniffed:
             sniff(start)
             if not STATUS_PREFIX.startswith(start[: len(STATUS_PREFIX)]):
@@ -186,7 +187,7 @@ class ResponseParser:
             state = self._state
             if state == _HEAD:
                 if not self._sniffed:
-                    start = data[pos : pos + H2_FRAME_HEADER]
+                    start = data[pos : pos + SNIPPET]
                     sniff(start)
                     if not start.startswith(STATUS_PREFIX):
                         return pos  # too few bytes yet to tell
