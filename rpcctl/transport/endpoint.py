@@ -144,12 +144,13 @@ class _Opening:
                 from rpcctl.transport.tls import not_tls
 
                 raise TransportError(not_tls(end.address))
+            handover.over_tls = True
             tls = await loop.start_tls(
                 transport,
                 handover,
                 end.ssl_context,
                 server_hostname=end.sni,
-                ssl_handshake_timeout=end.connect_timeout,
+                ssl_handshake_timeout=max(end.connect_timeout, 0.001),
             )
             if tls is None:
                 raise ConnectionResetError

@@ -27,6 +27,8 @@ class Handover(asyncio.Protocol):
         self._wake = asyncio.Event()
         self.eof = False
         self.lost = False
+        # asyncio's TLS layer ignores (and logs) True from eof_received: say it only in plaintext.
+        self.over_tls = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         """Nothing to send yet: the caller writes through the transport it was given."""
@@ -40,7 +42,7 @@ class Handover(asyncio.Protocol):
         """Keep the transport half open: the real protocol decides what end of file means."""
         self.eof = True
         self._wake.set()
-        return True
+        return not self.over_tls
 
     def connection_lost(self, exc: Exception | None) -> None:
         """Remember that the connection is gone, so setup fails instead of waiting."""

@@ -290,3 +290,37 @@ async def test_lean_http1_client_through_the_proxy() -> None:
         finally:
             await pool.aclose()
     assert proxy.tunnels == 1 and server.connections == 1
+
+
+class SmallBuffers(asyncio.BufferedProtocol):
+    """A buffered protocol with a 4-byte buffer, so replayed bytes arrive in several pieces."""
+
+    def __init__(self) -> None:
+        self.buffer = bytearray(4)
+        self.data = bytearray()
+        self.made = 0
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.made += 1
+
+    def get_buffer(self, sizehint: int) -> bytearray:
+        return self.buffer
+
+    def buffer_updated(self, nbytes: int) -> None:
+        self.data += self.buffer[:nbytes]
+
+
+@pytest.mark.asyncio
+async def test_early_bytes_reach_a_buffered_protocol_whole() -> None:
+    answer = b"HTTP/1.1 200 OK\r\n\r\n" + b"0123456789"
+    async with ScriptedPeer(answer).running() as peer:
+        endpoint = Endpoint("origin.test", 1, proxy=Proxy("127.0.0.1", peer.port))
+        transport, protocol = await endpoint.connect(SmallBuffers)
+        try:
+            async with asyncio.timeout(LIMIT):
+                while len(protocol.data) < 10:
+                    await asyncio.sleep(0.01)
+        finally:
+            transport.close()
+            await asyncio.sleep(0)
+    assert protocol.made == 1 and protocol.data == b"0123456789"
