@@ -247,15 +247,7 @@ class H1Pool:
         def factory() -> H1Connection:
             return H1Connection(self.limits, self.address)
 
-        loop = asyncio.get_running_loop()
-        if timings is not None:
-            timings.connect_start = loop.time()
-        _, conn = await self.endpoint.connect(factory)
-        if timings is not None:
-            timings.connected = loop.time()
-            if self.endpoint.ssl_context is not None:
-                # The endpoint connects and shakes hands in one step: both end here.
-                timings.tls_done = timings.connected
+        _, conn = await self.endpoint.connect(factory, timings=timings)
         self.connections_opened += 1
         self._all.add(conn)
         if self._closed:  # closed while connecting

@@ -151,8 +151,13 @@ async def test_sixteen_mib_up_streamed(h1_port: int) -> None:
     try:
         async with asyncio.timeout(LIMIT):
             exchange = await pool.open(post("/count"), host="h", body=None)
+            assert isinstance(exchange, H1Exchange)
+            transport = exchange._conn.transport  # white-box: what the socket still holds
+            assert transport is not None
             for _ in range(16 * MIB // len(piece)):
                 await exchange.write(piece)
+                # write returned only once the socket took the bytes (below its high mark)
+                assert transport.get_write_buffer_size() <= 64 * 1024
             await exchange.end()
             status, _ = await exchange.response()
             assert (status, await read_all(exchange)) == (200, str(16 * MIB).encode())
