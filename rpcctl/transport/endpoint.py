@@ -102,11 +102,15 @@ class Endpoint:
             opening.close()
             if isinstance(exc, TimeoutError):
                 raise TransportError(opening.timed_out()) from None
-            if isinstance(exc, ssl.SSLError | OSError):
+            if isinstance(exc, OSError | ValueError):  # ValueError: a host name IDNA rejects
                 raise TransportError(opening.failure(exc)) from exc
             raise
-        protocol = factory()
-        handover.hand_to(protocol, transport)
+        try:
+            protocol = factory()
+            handover.hand_to(protocol, transport)
+        except BaseException:
+            transport.close()
+            raise
         return transport, protocol
 
 
@@ -194,6 +198,8 @@ def socket_reason(exc: BaseException) -> str:
     """A short reason for a failed connect: `connection refused`, not asyncio's sentence."""
     if isinstance(exc, socket.gaierror):
         return f"cannot resolve host ({exc.strerror or exc})"
+    if isinstance(exc, UnicodeError):
+        return f"invalid host name ({exc})"
     if isinstance(exc, ConnectionResetError) and exc.errno is None:
         return "connection closed by peer"
     if isinstance(exc, OSError):

@@ -217,3 +217,9 @@ async def test_cancelled_connect_leaves_nothing_open() -> None:
         with pytest.raises(asyncio.CancelledError):
             await task
     # filterwarnings=error turns an unclosed transport into a failure of this test.
+
+
+@pytest.mark.asyncio
+async def test_invalid_host_name_is_a_transport_error() -> None:
+    message = await fails(Endpoint("bad..name", 80, connect_timeout=3))
+    assert message.startswith("cannot connect to bad..name:80: invalid host name")
