@@ -4,8 +4,9 @@ The request bytes (request line, headers, content-length, body) are built once p
 request through the protocols' own `ConnectClient`/`GrpcWebClient` and sent as they are over
 `rpcctl.transport.lean_h1`. A response that is plainly OK (HTTP 200, the expected content
 type, no compression; for gRPC-Web one data frame and a trailer frame whose grpc-status is 0)
-is accepted after a few byte comparisons; every other response goes through the protocol's
-full decoder, so error codes and messages are exactly those of the `Channel` path.
+is accepted by the protocol's own cheap check (`plainly_ok_unary` in `rpcctl.protocols.connect`
+and `.grpc_web`); every other response goes through the protocol's decoder, the one the
+`Channel` path uses, so error codes and messages are exactly those of `rpcctl call`.
 
 Measured with `benchmarks/bench_cpu.py` on a static nginx (50 in flight, one worker): about
 1.8 ms of client CPU per call through `HttpChannel` (httpx), about 0.1 ms here.
@@ -20,6 +21,8 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from rpcctl.errors import ProtocolError, RpcError
+from rpcctl.protocols.connect import plainly_ok_unary as connect_plainly_ok
+from rpcctl.protocols.grpc_web import plainly_ok_unary as grpc_web_plainly_ok
 from rpcctl.transport.endpoint import DEFAULT_CONNECT_TIMEOUT, Endpoint
 from rpcctl.transport.lean_h1 import H1Pool, Limits, Response, build_request
 from rpcctl.transport.lean_h2 import H2Client, H2Limits, H2Response
@@ -27,7 +30,7 @@ from rpcctl.wire.status import Code
 
 if TYPE_CHECKING:
     from rpcctl.bench.invoker import ChannelInvoker
-    from rpcctl.client import MethodInfo
+    from rpcctl.call import MethodInfo
     from rpcctl.protocols.connect import ConnectClient
     from rpcctl.protocols.grpc_web import GrpcWebClient
     from rpcctl.transport.target import ChannelSettings
@@ -92,7 +95,7 @@ class LeanHttpInvoker:
     def __init__(
         self, settings: ChannelSettings, method: MethodInfo, metadata: Metadata, timeout: float | None
     ) -> None:
-        from rpcctl.client import CallOptions
+        from rpcctl.call import CallOptions
         from rpcctl.transport.target import RpcProtocol
         from rpcctl.transport.tls import uses_tls
 
@@ -107,7 +110,6 @@ class LeanHttpInvoker:
         self._content_type = (
             f"application/grpc-web+{codec}" if self._grpc_web else f"application/{codec}"
         ).encode()
-        self._encoding_header = b"grpc-encoding" if self._grpc_web else b"content-encoding"
         target = settings.target
         tls = uses_tls(settings)
         if settings.authority:
@@ -188,44 +190,24 @@ class LeanHttpInvoker:
                     response = await self.pool.request(data)
             except TimeoutError:
                 raise RpcError(Code.DEADLINE_EXCEEDED, f"deadline of {self.timeout:g}s exceeded") from None
-        if response.status == 200 and self._plainly_ok(response):
+        if self._plainly_ok(response):
             return
         self._decode(client, response)
 
     def _plainly_ok(self, response: Response | H2Response) -> bool:
-        """The common OK response, recognised without the decoders (they agree on it)."""
-        content_type = encoding = None
-        for name, value in response.headers:
-            if name == b"content-type":
-                if content_type is None:
-                    content_type = value
-            elif name == self._encoding_header:
-                encoding = value
-        if content_type != self._content_type and (
-            content_type is None or content_type.partition(b";")[0].strip().lower() != self._content_type
-        ):
-            return False
-        if encoding is not None and encoding.strip().lower() not in (b"", b"identity"):
-            return False
-        body = response.body
-        if not self._grpc_web:
-            return len(body) <= self._max
-        # One uncompressed data frame, then a trailer frame that ends the body.
-        if len(body) < 10 or body[0] != 0:
-            return False
-        size = int.from_bytes(body[1:5], "big")
-        end = 5 + size
-        if size > self._max or len(body) < end + 5 or body[end] != 0x80:
-            return False
-        if end + 5 + int.from_bytes(body[end + 1 : end + 5], "big") != len(body):
-            return False
-        trailer = body[end + 5 :]
-        ok = self._ok_trailers.get(trailer)
-        if ok is None:
-            ok = _trailer_ok(trailer)
-            if len(self._ok_trailers) < CACHE_ENTRIES:
-                self._ok_trailers[trailer] = ok
-        return ok
+        """The common OK answer, by the protocol's own cheap check (its decoder agrees on it)."""
+        if self._grpc_web:
+            return grpc_web_plainly_ok(
+                response.status,
+                response.headers,
+                response.body,
+                self._content_type,
+                self._max,
+                self._ok_trailers,
+            )
+        return connect_plainly_ok(
+            response.status, response.headers, response.body, self._content_type, self._max
+        )
 
     def _decode(self, client: ConnectClient | GrpcWebClient, response: Response | H2Response) -> None:
         """Any other response, through the protocol's decoder: raises its `RpcError`."""
@@ -235,6 +217,8 @@ class LeanHttpInvoker:
         headers = Metadata.from_header_bytes(response.headers)
         decoder.start(response.status, headers)
         messages = decoder.feed(response.body) if response.body else []
+        trailers = getattr(response, "trailers", None)  # HTTP/2 only; HTTP/1.1 answers have none here
+        decoder.take_trailers(Metadata.from_header_bytes(trailers) if trailers else Metadata())
         messages += decoder.finish()
         if not messages:
             raise ProtocolError(Code.UNIMPLEMENTED, "the call ended without a response message")
@@ -310,16 +294,6 @@ class LeanH2Invoker(LeanHttpInvoker):
                     response = await self.pool.request(*built)
             except TimeoutError:
                 raise RpcError(Code.DEADLINE_EXCEEDED, f"deadline of {self.timeout:g}s exceeded") from None
-        if response.status == 200 and self._plainly_ok(response):
+        if self._plainly_ok(response):
             return
         self._decode(client, response)
-
-
-def _trailer_ok(block: bytes) -> bool:
-    from rpcctl.wire.grpc_status import status_from_metadata
-    from rpcctl.wire.trailer_block import parse_trailer_block
-
-    try:
-        return status_from_metadata(parse_trailer_block(block)).code is Code.OK
-    except RpcError:
-        return False

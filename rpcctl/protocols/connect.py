@@ -14,6 +14,7 @@ from urllib.parse import quote
 from rpcctl.errors import ProtocolError, RpcError, Status, UsageError
 from rpcctl.protocols.body import SNIPPET_BYTES, BodyBuffer
 from rpcctl.protocols.exchange import USER_AGENT, RequestHead
+from rpcctl.protocols.plain import plain_head
 from rpcctl.wire import compression
 from rpcctl.wire.connect_error import parse_connect_error, parse_end_stream, split_trailer_headers
 from rpcctl.wire.envelope import FLAG_COMPRESSED, FLAG_END_STREAM, EnvelopeReader, encode_envelope
@@ -25,6 +26,7 @@ PROTOCOL_VERSION_HEADER = "connect-protocol-version"
 PROTOCOL_VERSION = "1"
 CONTENT_TYPE = "content-type"
 CONTENT_ENCODING = "content-encoding"
+CONTENT_ENCODING_B = CONTENT_ENCODING.encode()
 ACCEPT_ENCODING = "accept-encoding"
 STREAM_CONTENT_ENCODING = "connect-content-encoding"
 STREAM_ACCEPT_ENCODING = "connect-accept-encoding"
@@ -355,3 +357,15 @@ class ConnectStreamDecoder:
         error = ProtocolError(code, message, (), self.trailers.items())
         self.status = error.status
         raise error
+
+
+def plainly_ok_unary(
+    status: int, headers: list[tuple[bytes, bytes]], body: bytes, content_type: bytes, max_size: int
+) -> bool:
+    """Whether a unary answer is plainly OK: 200, ``content_type`` (the request's own), no
+    ``content-encoding``, a body within ``max_size``. ``headers`` is a header list as bytes.
+
+    False means "not sure": the answer then goes through `ConnectUnaryDecoder`, which agrees
+    on every answer accepted here.
+    """
+    return status == 200 and len(body) <= max_size and plain_head(headers, content_type, CONTENT_ENCODING_B)

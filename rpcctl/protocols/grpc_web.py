@@ -15,6 +15,7 @@ from rpcctl.protocols.base64_stream import Base64Stream
 from rpcctl.protocols.body import SNIPPET_BYTES, BodyBuffer
 from rpcctl.protocols.connect import media_type
 from rpcctl.protocols.exchange import USER_AGENT, RequestHead
+from rpcctl.protocols.plain import plain_head
 from rpcctl.wire import compression
 from rpcctl.wire.connect_error import parse_connect_error
 from rpcctl.wire.envelope import FLAG_COMPRESSED, FLAG_TRAILER, EnvelopeReader, encode_envelope
@@ -29,11 +30,14 @@ MEDIA = "application/grpc-web"
 TEXT_MEDIA = "application/grpc-web-text"
 GRPC_ENCODING = "grpc-encoding"
 GRPC_ACCEPT_ENCODING = "grpc-accept-encoding"
+GRPC_ENCODING_B = GRPC_ENCODING.encode()
 ACCEPT = "accept"
 ACCEPT_ENCODING = "accept-encoding"
 X_GRPC_WEB = "x-grpc-web"
 X_USER_AGENT = "x-user-agent"
 ACCEPTED_ENCODINGS = "gzip"
+# Distinct trailer blocks whose verdict `plainly_ok_unary` remembers.
+OK_BLOCKS_CACHED = 1024
 # Headers of a trailers-only response that are not trailing metadata.
 NOT_TRAILERS = ("content-type", "content-length", "date", "server", "connection", "vary")
 
@@ -261,3 +265,46 @@ def _parse_trailers(payload: bytes) -> Metadata:
 
 def _text(value: str | bytes | None) -> str | None:
     return value.decode("latin-1") if isinstance(value, bytes) else value
+
+
+def plainly_ok_unary(
+    status: int,
+    headers: list[tuple[bytes, bytes]],
+    body: bytes,
+    content_type: bytes,
+    max_size: int,
+    ok_blocks: dict[bytes, bool] | None = None,
+) -> bool:
+    """Whether a unary answer is plainly OK: 200, ``content_type`` (the request's own, binary
+    mode), no ``grpc-encoding``, one uncompressed data frame within ``max_size``, then a trailer
+    frame that ends the body and whose grpc-status is 0.
+
+    ``headers`` is a header list as bytes; ``ok_blocks`` caches verdicts on trailer blocks
+    (up to `OK_BLOCKS_CACHED` of them: servers send few distinct ones). False means "not sure": the answer then goes through
+    `GrpcWebDecoder`, which agrees on every answer accepted here.
+    """
+    if status != 200 or not plain_head(headers, content_type, GRPC_ENCODING_B):
+        return False
+    if len(body) < 10 or body[0] != 0:
+        return False
+    size = int.from_bytes(body[1:5], "big")
+    end = 5 + size
+    if size > max_size or len(body) < end + 5 or body[end] != FLAG_TRAILER:
+        return False
+    if end + 5 + int.from_bytes(body[end + 1 : end + 5], "big") != len(body):
+        return False
+    block = body[end + 5 :]
+    ok = ok_blocks.get(block) if ok_blocks is not None else None
+    if ok is None:
+        ok = trailer_block_ok(block)
+        if ok_blocks is not None and len(ok_blocks) < OK_BLOCKS_CACHED:
+            ok_blocks[block] = ok
+    return ok
+
+
+def trailer_block_ok(block: bytes) -> bool:
+    """Whether a trailer-frame payload says grpc-status 0 (details included)."""
+    try:
+        return status_from_metadata(parse_trailer_block(block)).code is Code.OK
+    except RpcError:
+        return False
