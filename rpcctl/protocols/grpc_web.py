@@ -280,8 +280,9 @@ def plainly_ok_unary(
     frame that ends the body and whose grpc-status is 0.
 
     ``headers`` is a header list as bytes; ``ok_blocks`` caches verdicts on trailer blocks
-    (up to `OK_BLOCKS_CACHED` of them: servers send few distinct ones). False means "not sure": the answer then goes through
-    `GrpcWebDecoder`, which agrees on every answer accepted here.
+    (up to `OK_BLOCKS_CACHED` of them: servers send few distinct ones). False means "not
+    sure": the answer then goes through `GrpcWebDecoder`, which agrees on every answer
+    accepted here.
     """
     if status != 200 or not plain_head(headers, content_type, GRPC_ENCODING_B):
         return False
