@@ -18,7 +18,7 @@ import asyncio
 from collections import deque
 from typing import TYPE_CHECKING
 
-from rpcctl.errors import RpcError
+from rpcctl.errors import RpcError, TransportError
 from rpcctl.transport.exchange import ExchangeTimings
 from rpcctl.transport.h1_connection import ConnectionLost, H1Connection, response_error
 from rpcctl.wire.metadata import Metadata
@@ -62,7 +62,7 @@ class H1Exchange:
         self._buffered = 0
         self._trailers = Metadata()
         self._ended = False  # the response is complete
-        self._error: RpcError | None = None
+        self._error: RpcError | TransportError | None = None
         self._request_ended = False
         self._released = False
         self._resend: bytes | None = None  # the whole request, for one retry on a new connection
@@ -206,7 +206,11 @@ class H1Exchange:
         self._retry = False
         self._reused = False  # only once
         assert self._resend is not None  # set whenever a retry is allowed
-        self._conn = await self._pool._connect(self.timings)
+        try:
+            self._conn = await self._pool._connect(self.timings)
+        except (TransportError, RpcError) as exc:
+            self._error = exc  # every later call sees it too
+            raise
         self._released = False
         self.send_whole(self._resend)
 
