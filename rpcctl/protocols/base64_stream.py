@@ -1,4 +1,4 @@
-"""Incremental, bounded base64 decoding for gRPC-Web text bodies (PROTOCOLS.md §3.4).
+"""Incremental, bounded base64 decoding for gRPC-Web text bodies (PROTOCOL-WEB.md, text mode).
 
 Servers base64-encode and flush whole frames, so ``=`` padding can appear in the middle of a
 body. Input is decoded in groups of four characters; a group may end a padded segment. At most

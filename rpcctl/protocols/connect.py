@@ -1,7 +1,7 @@
-"""The Connect protocol, client half (PROTOCOLS.md §4): unary POST and GET, and streams.
+"""The Connect protocol, client half (connectrpc.com/docs/protocol): unary POST and GET, streams.
 
 Sans-IO: `ConnectClient` builds request heads and bodies; `ConnectUnaryDecoder` and
-`ConnectStreamDecoder` follow the client decision procedure of §4.6 on the response.
+`ConnectStreamDecoder` turn the response into messages and a status as the spec's client does.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ STREAM_ACCEPT_ENCODING = "connect-accept-encoding"
 UNARY_MEDIA_PREFIX = "application/"
 STREAM_MEDIA_PREFIX = "application/connect+"
 ACCEPTED_ENCODINGS = "gzip"
-# GET query parameters, in the order the spec asks clients to send them (§4.2).
+# GET query parameters, in the order the spec asks clients to send them ("Unary-Get-Request").
 GET_PARAM_ORDER = ("connect", "base64", "compression", "encoding", "message")
 GET_CONNECT_VERSION = "v1"
 
@@ -54,7 +54,7 @@ def stream_content_type(codec: str) -> str:
 
 
 def get_query(codec: str, message: bytes, compression_name: str | None) -> str:
-    """The query string of a unary GET, parameters in the order of §4.2."""
+    """The query string of a unary GET, parameters in the spec's order."""
     params: dict[str, str] = {"connect": GET_CONNECT_VERSION}
     binary = codec != "json" or compression_name is not None
     if compression_name is not None:
@@ -176,7 +176,7 @@ def _text(value: str | bytes | None) -> str | None:
 
 
 class ConnectUnaryDecoder:
-    """The response to a unary Connect call: a bare message, or a JSON error (§4.6)."""
+    """The response to a unary Connect call: a bare message, or a JSON error."""
 
     def __init__(self, codec: str, max_message_size: int) -> None:
         self.codec = codec

@@ -1,8 +1,9 @@
-"""The gRPC-Web protocol, client half (PROTOCOLS.md §3): binary and text mode.
+"""The gRPC-Web protocol, client half (gRPC's PROTOCOL-WEB.md): binary and text mode.
 
 Sans-IO: `GrpcWebClient` builds request heads and enveloped bodies; `GrpcWebDecoder` reads
-data frames and the trailer frame (0x80), or a trailers-only response, into a status (§2.4,
-§3.3). Per-message ``grpc-encoding`` compression is supported as real servers use it (§3.5).
+data frames and the trailer frame (0x80), or a trailers-only response, into a status (as
+PROTOCOL-HTTP2.md's decision, with the trailers in the body). Per-message ``grpc-encoding``
+compression is supported as real servers (connect-go, Envoy) use it, beyond the spec's text.
 """
 
 from __future__ import annotations
