@@ -13,6 +13,7 @@ import asyncio
 from typing import Protocol
 
 from rpcctl.errors import RpcError
+from rpcctl.transport.endpoint import socket_reason
 from rpcctl.transport.h1_parser import BadResponse, Limits, NotHttp1, ResponseParser, ResponseSink
 from rpcctl.wire.status import Code
 
@@ -36,8 +37,17 @@ class WrongHttpVersion(RpcError):
         self.speaks = speaks
 
 
-def response_error(address: str, exc: Exception) -> RpcError:
-    """The `RpcError` for a parser or connection failure on ``address``."""
+def response_error(address: str, exc: Exception, *, unanswered_first: bool = False) -> RpcError:
+    """The `RpcError` for a parser or connection failure on ``address``.
+
+    ``unanswered_first``: the connection closed without a byte in answer to its first request,
+    which is what a TLS-only server does with plaintext (it closes, no alert), so say so.
+    """
+    if isinstance(exc, ConnectionLost) and unanswered_first:
+        return RpcError(
+            Code.UNAVAILABLE,
+            f"connection to {address} broke: {exc}, before any answer (if it expects TLS: use https://)",
+        )
     if isinstance(exc, NotHttp1):
         return WrongHttpVersion(address, exc.speaks)
     if isinstance(exc, BadResponse):
@@ -67,6 +77,7 @@ class H1Connection(asyncio.Protocol):
         self.closed = False
         self.reusable = True
         self.used = False
+        self.requests = 0  # requests started on this connection
         self.sink: ConnectionSink | None = None
         self.parser = ResponseParser(limits, _NO_SINK)
         self.failed = False  # the sink was told the response failed
@@ -85,6 +96,7 @@ class H1Connection(asyncio.Protocol):
         """Expect the response to a new request, delivered to ``sink``."""
         self.sink = sink
         self.used = True
+        self.requests += 1
         self.failed = False
         self.parser.reset(sink, max_body)
 
@@ -188,7 +200,7 @@ class H1Connection(asyncio.Protocol):
         except BadResponse as bad:
             self._fail(sink, bad)
             return
-        reason = str(exc) if exc is not None else "the server closed the connection"
+        reason = socket_reason(exc) if exc is not None else "the server closed the connection"
         self._fail(sink, ConnectionLost(reason))
 
     def _fail(self, sink: ConnectionSink, exc: Exception) -> None:

@@ -197,7 +197,8 @@ class H1Exchange:
         ):
             self._retry = True
         else:
-            self._error = response_error(self._pool.address, exc)
+            first = conn.requests == 1 and conn.received == 0
+            self._error = response_error(self._pool.address, exc, unanswered_first=first)
         self._wake()
 
     # internals

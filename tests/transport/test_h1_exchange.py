@@ -243,6 +243,23 @@ async def test_tls(certs: Certs) -> None:
 
 
 @pytest.mark.asyncio
+async def test_plaintext_to_a_tls_port_suggests_https(certs: Certs) -> None:
+    async with hypercorn_server(certfile=str(certs.cert), keyfile=str(certs.key)) as port:
+        pool = H1Pool(Endpoint("127.0.0.1", port))
+        try:
+            async with asyncio.timeout(LIMIT):
+                exchange = await pool.open(post("/count"), host="h", body=b"")
+                with pytest.raises(RpcError) as caught:
+                    await exchange.response()
+                await exchange.aclose()
+        finally:
+            await pool.aclose()
+    assert caught.value.code is Code.UNAVAILABLE
+    assert caught.value.message.startswith(f"connection to 127.0.0.1:{port} broke: ")
+    assert caught.value.message.endswith("before any answer (if it expects TLS: use https://)")
+
+
+@pytest.mark.asyncio
 async def test_aclose_before_the_end_closes_the_connection(h1_port: int) -> None:
     pool = H1Pool(Endpoint("127.0.0.1", h1_port))
     try:
