@@ -151,6 +151,7 @@ class ResponseParser:
         self._body_size = 0
         self._trailers = []
         self._sniffed = False
+        self._buf.clear()
 
     def feed(self, data: bytes) -> bool:
         """Parse ``data``; raise `BadResponse`. True if bytes were left after the response."""
