@@ -188,9 +188,8 @@ class ResponseParser:
             state = self._state
             if state == _HEAD:
                 if not self._sniffed:
-                    start = data[pos : pos + SNIPPET]
-                    sniff(start)
-                    if not start.startswith(STATUS_PREFIX):
+                    if not data.startswith(STATUS_PREFIX, pos):
+                        sniff(data[pos : pos + SNIPPET])
                         return pos  # too few bytes yet to tell
                     self._sniffed = True
                 end = data.find(HEAD_END, pos)
