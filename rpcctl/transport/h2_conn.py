@@ -30,9 +30,31 @@ from collections import deque
 from typing import TYPE_CHECKING, cast
 
 from rpcctl.errors import RpcError, TransportError
-from rpcctl.transport import h2_frames as f
 from rpcctl.transport.exchange import ExchangeTimings
-from rpcctl.transport.h2_frames import FrameError, frame
+from rpcctl.transport.h2_frames import (
+    CANCEL,
+    CONTINUATION,
+    DATA,
+    DEFAULT_FRAME,
+    DEFAULT_WINDOW,
+    FLAG_END_HEADERS,
+    FLAG_END_STREAM,
+    HEADERS,
+    MAX_STREAM_ID,
+    NO_ERROR,
+    PING,
+    PREFACE,
+    SETTING,
+    SETTINGS,
+    SETTINGS_ENABLE_PUSH,
+    SETTINGS_INITIAL_WINDOW_SIZE,
+    SETTINGS_MAX_HEADER_LIST_SIZE,
+    FrameError,
+    frame,
+    goaway_frame,
+    rst_stream,
+    window_update,
+)
 from rpcctl.transport.h2_hpack import CachingDecoder, CachingEncoder
 from rpcctl.transport.h2_keepalive import Keepalive
 from rpcctl.transport.h2_receive import FrameReceiver
@@ -81,9 +103,9 @@ class H2Conn(FrameReceiver, asyncio.Protocol):
         self._waiting: list[H2Exchange] = []  # exchange writers waiting for window or buffer
         self._next_id = 1
         self._max_streams = INITIAL_MAX_STREAMS
-        self._peer_window = f.DEFAULT_WINDOW  # SETTINGS_INITIAL_WINDOW_SIZE of the server
-        self._peer_frame = f.DEFAULT_FRAME  # SETTINGS_MAX_FRAME_SIZE of the server
-        self._send_window = f.DEFAULT_WINDOW  # the connection's
+        self._peer_window = DEFAULT_WINDOW  # SETTINGS_INITIAL_WINDOW_SIZE of the server
+        self._peer_frame = DEFAULT_FRAME  # SETTINGS_MAX_FRAME_SIZE of the server
+        self._send_window = DEFAULT_WINDOW  # the connection's
         self._received = 0  # connection bytes not yet acknowledged
         self._paused = False  # the transport's write buffer is full
         self._first = True  # nothing received yet: the answer to the preface may be no HTTP/2
@@ -106,17 +128,15 @@ class H2Conn(FrameReceiver, asyncio.Protocol):
         """Send the preface, our SETTINGS and the connection's receive window."""
         self.transport = transport  # type: ignore[assignment]
         settings = b"".join(
-            f.SETTING.pack(code, value)
+            SETTING.pack(code, value)
             for code, value in (
-                (f.SETTINGS_ENABLE_PUSH, 0),
-                (f.SETTINGS_INITIAL_WINDOW_SIZE, STREAM_WINDOW),
-                (f.SETTINGS_MAX_HEADER_LIST_SIZE, self.limits.max_header_list),
+                (SETTINGS_ENABLE_PUSH, 0),
+                (SETTINGS_INITIAL_WINDOW_SIZE, STREAM_WINDOW),
+                (SETTINGS_MAX_HEADER_LIST_SIZE, self.limits.max_header_list),
             )
         )
         transport.write(  # type: ignore[attr-defined]
-            f.PREFACE
-            + frame(f.SETTINGS, 0, 0, settings)
-            + f.window_update(0, CONNECTION_WINDOW - f.DEFAULT_WINDOW)
+            PREFACE + frame(SETTINGS, 0, 0, settings) + window_update(0, CONNECTION_WINDOW - DEFAULT_WINDOW)
         )
         if self._keepalive_time is not None:
             self._keepalive = Keepalive(
@@ -179,7 +199,7 @@ class H2Conn(FrameReceiver, asyncio.Protocol):
                 self._queue.remove(stream)
             return
         if self._streams.get(stream.stream_id) is stream:
-            self._reset(stream, f.CANCEL)
+            self._reset(stream, CANCEL)
             self._stream_closed()
             self._schedule_flush()
 
@@ -193,11 +213,11 @@ class H2Conn(FrameReceiver, asyncio.Protocol):
             size = min(self._send_window, stream.send_window, self._peer_frame, limit - sent)
             if size <= 0:
                 break
-            self._out.append(frame(f.DATA, 0, stream.stream_id, bytes(data[sent : sent + size])))
+            self._out.append(frame(DATA, 0, stream.stream_id, bytes(data[sent : sent + size])))
             self._send_window -= size
             stream.send_window -= size
             sent += size
-        if sent >= f.DEFAULT_FRAME:
+        if sent >= DEFAULT_FRAME:
             self._flush()  # at once, so that a full socket buffer pauses the writer now
         elif sent:
             self._schedule_flush()
@@ -208,7 +228,7 @@ class H2Conn(FrameReceiver, asyncio.Protocol):
         if self._streams.get(stream.stream_id) is not stream:
             return False
         stream.body_open = False
-        self._out.append(frame(f.DATA, f.FLAG_END_STREAM, stream.stream_id, b""))
+        self._out.append(frame(DATA, FLAG_END_STREAM, stream.stream_id, b""))
         stream.timings.request_sent = self._loop.time()
         self._schedule_flush()
         return True
@@ -217,12 +237,12 @@ class H2Conn(FrameReceiver, asyncio.Protocol):
         """An exchange's reader took `size` bytes: give the server that much window back."""
         self._received += size
         if self._received >= CONNECTION_WINDOW // 4:
-            self._out.append(f.window_update(0, self._received))
+            self._out.append(window_update(0, self._received))
             self._received = 0
         if self._streams.get(stream.stream_id) is stream:
             stream.received += size
             if stream.received >= STREAM_WINDOW // 4:
-                self._out.append(f.window_update(stream.stream_id, stream.received))
+                self._out.append(window_update(stream.stream_id, stream.received))
                 stream.received = 0
         self._schedule_flush()
 
@@ -232,7 +252,7 @@ class H2Conn(FrameReceiver, asyncio.Protocol):
         transport = self.transport
         if transport is not None and not self.closed and not transport.is_closing():
             with contextlib.suppress(OSError):
-                transport.write(b"".join(self._out) + f.goaway_frame(f.NO_ERROR))
+                transport.write(b"".join(self._out) + goaway_frame(NO_ERROR))
             self._out = []
             transport.close()
         self._fail(RpcError(Code.UNAVAILABLE, f"connection to {self.address} closed"))
@@ -241,7 +261,7 @@ class H2Conn(FrameReceiver, asyncio.Protocol):
 
     def _start(self, stream: H2Stream) -> None:
         stream_id = self._next_id
-        if stream_id > f.MAX_STREAM_ID:
+        if stream_id > MAX_STREAM_ID:
             self.usable = False
             self._fail_stream(stream, NotSent("the connection ran out of stream ids"))
             return
@@ -255,27 +275,29 @@ class H2Conn(FrameReceiver, asyncio.Protocol):
         last = not body and not (stream.streamed and cast("H2Exchange", stream).body_open)
         out = self._out
         if len(block) <= self._peer_frame:
-            flags = f.FLAG_END_HEADERS | f.FLAG_END_STREAM if last else f.FLAG_END_HEADERS
-            out.append(frame(f.HEADERS, flags, stream_id, block))
+            flags = FLAG_END_HEADERS | FLAG_END_STREAM if last else FLAG_END_HEADERS
+            out.append(frame(HEADERS, flags, stream_id, block))
         else:
             size = self._peer_frame
-            out.append(frame(f.HEADERS, f.FLAG_END_STREAM if last else 0, stream_id, block[:size]))
+            out.append(frame(HEADERS, FLAG_END_STREAM if last else 0, stream_id, block[:size]))
             for offset in range(size, len(block), size):
-                flags = f.FLAG_END_HEADERS if offset + size >= len(block) else 0
-                out.append(frame(f.CONTINUATION, flags, stream_id, block[offset : offset + size]))
-        if stream.streamed:
-            cast("H2Exchange", stream).on_started(last)
+                flags = FLAG_END_HEADERS if offset + size >= len(block) else 0
+                out.append(frame(CONTINUATION, flags, stream_id, block[offset : offset + size]))
         if not body:
+            if stream.streamed:
+                cast("H2Exchange", stream).on_started(last)
             return
         size = len(body)
         if size <= self._peer_frame and size <= self._send_window and size <= stream.send_window:
-            out.append(frame(f.DATA, f.FLAG_END_STREAM, stream_id, bytes(body)))
+            out.append(frame(DATA, FLAG_END_STREAM, stream_id, bytes(body)))
             self._send_window -= size
             stream.send_window -= size
             stream.pending = b""
         else:
             stream.pending = memoryview(body)
             self._send_body(stream)
+        if stream.streamed:
+            cast("H2Exchange", stream).on_started(not stream.pending)
 
     def _send_body(self, stream: H2Stream) -> bool:
         """Send what the windows allow of a whole body; True when it went out whole."""
@@ -291,7 +313,7 @@ class H2Conn(FrameReceiver, asyncio.Protocol):
             view = view[size:]
             self._send_window -= size
             stream.send_window -= size
-            self._out.append(frame(f.DATA, 0 if view else f.FLAG_END_STREAM, stream.stream_id, chunk))
+            self._out.append(frame(DATA, 0 if view else FLAG_END_STREAM, stream.stream_id, chunk))
         stream.pending = b""
         if stream.streamed:
             cast("H2Exchange", stream).timings.request_sent = self._loop.time()
@@ -319,7 +341,7 @@ class H2Conn(FrameReceiver, asyncio.Protocol):
         del self._streams[stream.stream_id]
         if stream.pending or (stream.streamed and cast("H2Exchange", stream).body_open):
             # The server answered before the request body was all sent: stop sending it.
-            self._out.append(f.rst_stream(stream.stream_id, f.NO_ERROR))
+            self._out.append(rst_stream(stream.stream_id, NO_ERROR))
         if stream.streamed:
             cast("H2Exchange", stream).on_end()
         elif not stream.waiter.done():
@@ -340,7 +362,7 @@ class H2Conn(FrameReceiver, asyncio.Protocol):
         elif not stream.waiter.done():
             stream.waiter.set_exception(error)
 
-    def _stream_error(self, stream: H2Stream, code: Code, message: str, reason: int = f.CANCEL) -> None:
+    def _stream_error(self, stream: H2Stream, code: Code, message: str, reason: int = CANCEL) -> None:
         """End one stream with an error (RST_STREAM to the server); the connection goes on."""
         self._reset(stream, reason)
         self._fail_stream(stream, RpcError(code, message))
@@ -357,12 +379,12 @@ class H2Conn(FrameReceiver, asyncio.Protocol):
         self._streams.pop(stream.stream_id, None)
         if stream in self._blocked:
             self._blocked.remove(stream)
-        self._out.append(f.rst_stream(stream.stream_id, reason))
+        self._out.append(rst_stream(stream.stream_id, reason))
 
     # the connection
 
     def _send_ping(self) -> None:
-        self._out.append(frame(f.PING, 0, 0, b"rpcctlka"))
+        self._out.append(frame(PING, 0, 0, b"rpcctlka"))
         self._flush()
 
     def _keepalive_dead(self, quiet: float) -> None:
@@ -378,7 +400,7 @@ class H2Conn(FrameReceiver, asyncio.Protocol):
         transport = self.transport
         if transport is not None and not self.closed and not transport.is_closing():
             with contextlib.suppress(OSError, RuntimeError):
-                transport.write(f.goaway_frame(error.code, self._next_id - 2))
+                transport.write(goaway_frame(error.code, self._next_id - 2))
         self._out = []
         self._fail(RpcError(Code.INTERNAL, f"HTTP/2 protocol error from {self.address}: {error}"))
 
