@@ -157,6 +157,15 @@ class H2Conn(FrameReceiver, asyncio.Protocol):
         self.closed = True
         if not self.lost.done():
             self.lost.set_result(None)
+        if self._first and not self.settled.done():
+            # Not one byte in answer to the preface: a TLS server (OpenSSL drops a plaintext
+            # peer without an alert) or one that refuses h2c.
+            self.settled.set_exception(
+                TransportError(
+                    f"{self.address} closed the connection without answering the HTTP/2 preface"
+                    " (if the server expects TLS: use https://)"
+                )
+            )
         reason = str(exc) if exc is not None else "the server closed the connection"
         self._fail(RpcError(Code.UNAVAILABLE, f"connection to {self.address} broke: {reason}"))
 

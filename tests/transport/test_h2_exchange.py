@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
+from rpcctl.errors import TransportError
 from rpcctl.protocols.exchange import RequestHead
 from rpcctl.server.serve import Server
 from rpcctl.transport.endpoint import Endpoint
@@ -168,3 +169,17 @@ async def test_tls_with_alpn_and_a_unix_socket(certs: Any, tmp_path: Path) -> No
                 await count.aclose()
         finally:
             await client.aclose()
+
+
+@pytest.mark.asyncio
+async def test_h2c_to_a_tls_port_says_to_use_https(certs: Any) -> None:
+    schema = compile_test_schema()
+    async with Server(full_table(schema), schema=schema, certfile=certs.cert, keyfile=certs.key) as tls:
+        client = H2Client(Endpoint("127.0.0.1", tls.port))
+        try:
+            with pytest.raises(TransportError) as caught:
+                async with asyncio.timeout(LIMIT):
+                    await client.open(head("Count"), scheme="http", authority="x", body=b"")
+        finally:
+            await client.aclose()
+    assert "use https://" in str(caught.value)
