@@ -14,9 +14,49 @@ from typing import TYPE_CHECKING, cast
 import hpack
 
 from rpcctl.errors import RpcError, TransportError
-from rpcctl.transport import h2_frames as f
 from rpcctl.transport.h2_codes import error_name, reset_error
-from rpcctl.transport.h2_frames import HEAD, FrameError, frame, status_of, unpad
+from rpcctl.transport.h2_frames import (
+    CANCEL,
+    COMPRESSION_ERROR,
+    CONTINUATION,
+    DATA,
+    DEFAULT_FRAME,
+    ENHANCE_YOUR_CALM,
+    FLAG_ACK,
+    FLAG_END_HEADERS,
+    FLAG_END_STREAM,
+    FLAG_PADDED,
+    FLAG_PRIORITY,
+    FLOW_CONTROL_ERROR,
+    FRAME_SIZE_ERROR,
+    GOAWAY,
+    GOAWAY_HEAD,
+    HEAD,
+    HEADERS,
+    INTERNAL_ERROR,
+    MAX_FRAME_IN,
+    MAX_FRAME_SIZE,
+    MAX_WINDOW,
+    NO_ERROR,
+    PING,
+    PROTOCOL_ERROR,
+    PUSH_PROMISE,
+    RST_STREAM,
+    SETTING,
+    SETTINGS,
+    SETTINGS_ACK,
+    SETTINGS_HEADER_TABLE_SIZE,
+    SETTINGS_INITIAL_WINDOW_SIZE,
+    SETTINGS_MAX_CONCURRENT_STREAMS,
+    SETTINGS_MAX_FRAME_SIZE,
+    U32,
+    WINDOW_UPDATE,
+    FrameError,
+    frame,
+    status_of,
+    unpad,
+    window_update,
+)
 from rpcctl.transport.h2_stream import H2Stream, NotHttp2, NotSent
 from rpcctl.wire.status import Code
 
@@ -74,34 +114,34 @@ class FrameReceiver:
             while size - pos >= 9:
                 high, low, kind, flags, stream_id = HEAD.unpack_from(data, pos)
                 length = (high << 8) | low
-                if length > f.MAX_FRAME_IN:
-                    raise FrameError(f.FRAME_SIZE_ERROR, f"a frame of {length} bytes")
+                if length > MAX_FRAME_IN:
+                    raise FrameError(FRAME_SIZE_ERROR, f"a frame of {length} bytes")
                 end = pos + 9 + length
                 if end > size:
                     break
                 payload = data[pos + 9 : end]
                 pos = end
                 stream_id &= 0x7FFFFFFF
-                if self._continued is not None and kind != f.CONTINUATION:
-                    raise FrameError(f.PROTOCOL_ERROR, "a header block was interrupted")
-                if kind == f.DATA:
+                if self._continued is not None and kind != CONTINUATION:
+                    raise FrameError(PROTOCOL_ERROR, "a header block was interrupted")
+                if kind == DATA:
                     self._on_data(stream_id, flags, payload, length)
-                elif kind == f.HEADERS:
+                elif kind == HEADERS:
                     self._on_headers(stream_id, flags, payload)
-                elif kind == f.CONTINUATION:
+                elif kind == CONTINUATION:
                     self._on_continuation(stream_id, flags, payload)
-                elif kind == f.WINDOW_UPDATE:
+                elif kind == WINDOW_UPDATE:
                     self._on_window_update(stream_id, payload)
-                elif kind == f.RST_STREAM:
+                elif kind == RST_STREAM:
                     self._on_reset(stream_id, payload)
-                elif kind == f.SETTINGS:
+                elif kind == SETTINGS:
                     self._on_settings(stream_id, flags, payload)
-                elif kind == f.PING:
+                elif kind == PING:
                     self._on_ping(stream_id, flags, payload)
-                elif kind == f.GOAWAY:
+                elif kind == GOAWAY:
                     self._on_goaway(payload)
-                elif kind == f.PUSH_PROMISE:
-                    raise FrameError(f.PROTOCOL_ERROR, "PUSH_PROMISE although push is disabled")
+                elif kind == PUSH_PROMISE:
+                    raise FrameError(PROTOCOL_ERROR, "PUSH_PROMISE although push is disabled")
                 # PRIORITY and unknown frame types are ignored (RFC 9113 §4.1, §5.5)
                 if self.closed:
                     return
@@ -111,7 +151,7 @@ class FrameReceiver:
             return
         except Exception as exc:  # a bug or a surprise: never leave streams waiting on it
             self._buffer = b""
-            self._protocol_error(FrameError(f.INTERNAL_ERROR, f"unexpected {type(exc).__name__}: {exc}"))
+            self._protocol_error(FrameError(INTERNAL_ERROR, f"unexpected {type(exc).__name__}: {exc}"))
             return
         self._buffer = data[pos:] if pos < size else b""
         self._schedule_flush()
@@ -137,15 +177,15 @@ class FrameReceiver:
 
     def _on_ping(self, stream_id: int, flags: int, payload: bytes) -> None:
         if len(payload) != 8 or stream_id:
-            raise FrameError(f.PROTOCOL_ERROR, "a malformed PING")
-        if not flags & f.FLAG_ACK:
-            self._out.append(frame(f.PING, f.FLAG_ACK, 0, payload))
+            raise FrameError(PROTOCOL_ERROR, "a malformed PING")
+        if not flags & FLAG_ACK:
+            self._out.append(frame(PING, FLAG_ACK, 0, payload))
         elif self._keepalive is not None:
             self._keepalive.acked()
 
     def _on_data(self, stream_id: int, flags: int, payload: bytes, length: int) -> None:
         if stream_id == 0:
-            raise FrameError(f.PROTOCOL_ERROR, "DATA on stream 0")
+            raise FrameError(PROTOCOL_ERROR, "DATA on stream 0")
         stream = self._streams.get(stream_id)
         if stream is not None and stream.streamed:
             self._on_exchange_data(cast("H2Exchange", stream), flags, payload, length)
@@ -154,9 +194,9 @@ class FrameReceiver:
         if length:
             self._received += length
             if self._received >= CONNECTION_WINDOW // 2:
-                self._out.append(f.window_update(0, self._received))
+                self._out.append(window_update(0, self._received))
                 self._received = 0
-        if flags & f.FLAG_PADDED:
+        if flags & FLAG_PADDED:
             payload = unpad(payload)
         if stream is None:
             return  # reset or abandoned by us: its frames may still be on the way
@@ -171,17 +211,17 @@ class FrameReceiver:
                 )
                 return
             stream.body.append(payload)
-        if flags & f.FLAG_END_STREAM:
+        if flags & FLAG_END_STREAM:
             self._finish(stream)
         elif length:
             stream.received += length
             if stream.received >= STREAM_WINDOW // 2:
-                self._out.append(f.window_update(stream_id, stream.received))
+                self._out.append(window_update(stream_id, stream.received))
                 stream.received = 0
 
     def _on_exchange_data(self, stream: H2Exchange, flags: int, payload: bytes, length: int) -> None:
         """DATA for an exchange: queued for its reader, acknowledged when read (padding now)."""
-        if flags & f.FLAG_PADDED:
+        if flags & FLAG_PADDED:
             payload = unpad(payload)
         padding = length - len(payload)
         if padding:
@@ -197,24 +237,24 @@ class FrameReceiver:
                     stream,
                     Code.INTERNAL,
                     "the server sent past the stream's flow-control window",
-                    f.FLOW_CONTROL_ERROR,
+                    FLOW_CONTROL_ERROR,
                 )
                 return
             stream.on_data(payload)
-        if flags & f.FLAG_END_STREAM:
+        if flags & FLAG_END_STREAM:
             self._finish(stream)
 
     def _on_headers(self, stream_id: int, flags: int, payload: bytes) -> None:
         if stream_id == 0:
-            raise FrameError(f.PROTOCOL_ERROR, "HEADERS on stream 0")
-        if flags & f.FLAG_PADDED:
+            raise FrameError(PROTOCOL_ERROR, "HEADERS on stream 0")
+        if flags & FLAG_PADDED:
             payload = unpad(payload)
-        if flags & f.FLAG_PRIORITY:
+        if flags & FLAG_PRIORITY:
             if len(payload) < 5:
-                raise FrameError(f.PROTOCOL_ERROR, "a HEADERS frame too short for its priority")
+                raise FrameError(PROTOCOL_ERROR, "a HEADERS frame too short for its priority")
             payload = payload[5:]
-        end_stream = bool(flags & f.FLAG_END_STREAM)
-        if flags & f.FLAG_END_HEADERS:
+        end_stream = bool(flags & FLAG_END_STREAM)
+        if flags & FLAG_END_HEADERS:
             self._on_header_block(stream_id, end_stream, payload)
         else:
             self._continued = (stream_id, end_stream, [payload])
@@ -222,12 +262,12 @@ class FrameReceiver:
     def _on_continuation(self, stream_id: int, flags: int, payload: bytes) -> None:
         continued = self._continued
         if continued is None or continued[0] != stream_id:
-            raise FrameError(f.PROTOCOL_ERROR, "an unexpected CONTINUATION frame")
+            raise FrameError(PROTOCOL_ERROR, "an unexpected CONTINUATION frame")
         pieces = continued[2]
         pieces.append(payload)
         if sum(len(piece) for piece in pieces) > self.limits.max_header_list:
-            raise FrameError(f.ENHANCE_YOUR_CALM, "a header block larger than the header list limit")
-        if flags & f.FLAG_END_HEADERS:
+            raise FrameError(ENHANCE_YOUR_CALM, "a header block larger than the header list limit")
+        if flags & FLAG_END_HEADERS:
             self._continued = None
             self._on_header_block(stream_id, continued[1], b"".join(pieces))
 
@@ -236,13 +276,13 @@ class FrameReceiver:
         try:
             headers = self._decoder.decode(block, raw=True)
         except hpack.OversizedHeaderListError:
-            raise FrameError(f.ENHANCE_YOUR_CALM, "response headers over the header list limit") from None
+            raise FrameError(ENHANCE_YOUR_CALM, "response headers over the header list limit") from None
         except hpack.HPACKError as exc:
-            raise FrameError(f.COMPRESSION_ERROR, f"undecodable headers ({exc})") from None
+            raise FrameError(COMPRESSION_ERROR, f"undecodable headers ({exc})") from None
         stream = self._streams.get(stream_id)
         if stream is None:
             if stream_id >= self._next_id or not stream_id & 1:
-                raise FrameError(f.PROTOCOL_ERROR, f"HEADERS on stream {stream_id}, never opened")
+                raise FrameError(PROTOCOL_ERROR, f"HEADERS on stream {stream_id}, never opened")
             return
         if stream.status == 0:
             status = status_of(headers)
@@ -264,25 +304,25 @@ class FrameReceiver:
 
     def _on_window_update(self, stream_id: int, payload: bytes) -> None:
         if len(payload) != 4:
-            raise FrameError(f.FRAME_SIZE_ERROR, "a WINDOW_UPDATE frame of the wrong size")
-        increment = f.U32.unpack(payload)[0] & 0x7FFFFFFF
+            raise FrameError(FRAME_SIZE_ERROR, "a WINDOW_UPDATE frame of the wrong size")
+        increment = U32.unpack(payload)[0] & 0x7FFFFFFF
         if stream_id == 0:
             if increment == 0:
-                raise FrameError(f.PROTOCOL_ERROR, "a WINDOW_UPDATE of 0")
+                raise FrameError(PROTOCOL_ERROR, "a WINDOW_UPDATE of 0")
             self._send_window += increment
-            if self._send_window > f.MAX_WINDOW:
-                raise FrameError(f.FLOW_CONTROL_ERROR, "the send window grew past 2^31-1")
+            if self._send_window > MAX_WINDOW:
+                raise FrameError(FLOW_CONTROL_ERROR, "the send window grew past 2^31-1")
         else:
             stream = self._streams.get(stream_id)
             if stream is None:
                 return
             if increment == 0:
-                self._stream_error(stream, Code.INTERNAL, "a WINDOW_UPDATE of 0", f.PROTOCOL_ERROR)
+                self._stream_error(stream, Code.INTERNAL, "a WINDOW_UPDATE of 0", PROTOCOL_ERROR)
                 return
             stream.send_window += increment
-            if stream.send_window > f.MAX_WINDOW:
+            if stream.send_window > MAX_WINDOW:
                 self._stream_error(
-                    stream, Code.INTERNAL, "the stream window grew past 2^31-1", f.FLOW_CONTROL_ERROR
+                    stream, Code.INTERNAL, "the stream window grew past 2^31-1", FLOW_CONTROL_ERROR
                 )
                 return
         if self._blocked:
@@ -292,38 +332,38 @@ class FrameReceiver:
 
     def _on_reset(self, stream_id: int, payload: bytes) -> None:
         if len(payload) != 4:
-            raise FrameError(f.FRAME_SIZE_ERROR, "an RST_STREAM frame of the wrong size")
+            raise FrameError(FRAME_SIZE_ERROR, "an RST_STREAM frame of the wrong size")
         if stream_id == 0:
-            raise FrameError(f.PROTOCOL_ERROR, "RST_STREAM on stream 0")
+            raise FrameError(PROTOCOL_ERROR, "RST_STREAM on stream 0")
         stream = self._streams.pop(stream_id, None)
         if stream is not None:
-            self._fail_stream(stream, reset_error(f.U32.unpack(payload)[0]))
+            self._fail_stream(stream, reset_error(U32.unpack(payload)[0]))
             self._stream_closed()
 
     def _on_settings(self, stream_id: int, flags: int, payload: bytes) -> None:
         if stream_id:
-            raise FrameError(f.PROTOCOL_ERROR, "SETTINGS on a stream")
-        if flags & f.FLAG_ACK:
+            raise FrameError(PROTOCOL_ERROR, "SETTINGS on a stream")
+        if flags & FLAG_ACK:
             return
         if len(payload) % 6:
-            raise FrameError(f.FRAME_SIZE_ERROR, "a SETTINGS frame of the wrong size")
+            raise FrameError(FRAME_SIZE_ERROR, "a SETTINGS frame of the wrong size")
         for offset in range(0, len(payload), 6):
-            code, value = f.SETTING.unpack_from(payload, offset)
-            if code == f.SETTINGS_HEADER_TABLE_SIZE:
+            code, value = SETTING.unpack_from(payload, offset)
+            if code == SETTINGS_HEADER_TABLE_SIZE:
                 self._encoder.header_table_size = value
-            elif code == f.SETTINGS_MAX_CONCURRENT_STREAMS:
+            elif code == SETTINGS_MAX_CONCURRENT_STREAMS:
                 self._max_streams = value
-            elif code == f.SETTINGS_INITIAL_WINDOW_SIZE:
-                if value > f.MAX_WINDOW:
-                    raise FrameError(f.FLOW_CONTROL_ERROR, "SETTINGS_INITIAL_WINDOW_SIZE past 2^31-1")
+            elif code == SETTINGS_INITIAL_WINDOW_SIZE:
+                if value > MAX_WINDOW:
+                    raise FrameError(FLOW_CONTROL_ERROR, "SETTINGS_INITIAL_WINDOW_SIZE past 2^31-1")
                 delta, self._peer_window = value - self._peer_window, value
                 for stream in self._streams.values():
                     stream.send_window += delta
-            elif code == f.SETTINGS_MAX_FRAME_SIZE:
-                if not f.DEFAULT_FRAME <= value <= f.MAX_FRAME_SIZE:
-                    raise FrameError(f.PROTOCOL_ERROR, f"SETTINGS_MAX_FRAME_SIZE of {value}")
+            elif code == SETTINGS_MAX_FRAME_SIZE:
+                if not DEFAULT_FRAME <= value <= MAX_FRAME_SIZE:
+                    raise FrameError(PROTOCOL_ERROR, f"SETTINGS_MAX_FRAME_SIZE of {value}")
                 self._peer_frame = value
-        self._out.append(f.SETTINGS_ACK)
+        self._out.append(SETTINGS_ACK)
         if not self.settled.done():
             self.settled.set_result(None)
         self._start_queued()
@@ -334,8 +374,8 @@ class FrameReceiver:
 
     def _on_goaway(self, payload: bytes) -> None:
         if len(payload) < 8:
-            raise FrameError(f.FRAME_SIZE_ERROR, "a GOAWAY frame too short")
-        last, code = f.GOAWAY_HEAD.unpack_from(payload)
+            raise FrameError(FRAME_SIZE_ERROR, "a GOAWAY frame too short")
+        last, code = GOAWAY_HEAD.unpack_from(payload)
         self.usable = False
         last &= 0x7FFFFFFF
         for stream_id, stream in list(self._streams.items()):
@@ -343,7 +383,7 @@ class FrameReceiver:
                 del self._streams[stream_id]
                 self._fail_stream(stream, NotSent("server is going away (GOAWAY)"))
         self._fail_queued()
-        if code != f.NO_ERROR:
+        if code != NO_ERROR:
             # The server closes after an error GOAWAY (RFC 9113 §6.8): the rest cannot finish.
             self._fail(RpcError(Code.UNAVAILABLE, f"server ended the connection: GOAWAY {error_name(code)}"))
             return
@@ -355,7 +395,7 @@ class FrameReceiver:
     def _schedule_flush(self) -> None: ...
     def _protocol_error(self, error: FrameError) -> None: ...
     def _not_http2(self, error: TransportError) -> None: ...
-    def _stream_error(self, stream: H2Stream, code: Code, message: str, reason: int = f.CANCEL) -> None: ...
+    def _stream_error(self, stream: H2Stream, code: Code, message: str, reason: int = CANCEL) -> None: ...
     def _fail_stream(self, stream: H2Stream, error: RpcError) -> None: ...
     def _finish(self, stream: H2Stream) -> None: ...
     def _stream_closed(self) -> None: ...
