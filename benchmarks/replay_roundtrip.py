@@ -26,6 +26,7 @@ PREFIX = "/api/v1/pipeline"
 
 async def main(runners: int, rows: int, protocol: str) -> int:
     from rpcctl.cli.options import channel_settings
+    from rpcctl.client import open_channel
     from rpcctl.proxy.capture import read_capture
     from rpcctl.runner.replay import ReplayOptions, replay
     from rpcctl.runner.simulator import RunnerOptions, SimulatedRunner
@@ -33,7 +34,6 @@ async def main(runners: int, rows: int, protocol: str) -> int:
     from rpcctl.runner.watch import watch_proxy, watch_standin
     from rpcctl.schema.registry import Schema
     from rpcctl.schema.sources import bundled_files
-    from rpcctl.transport.factory import open_channel
 
     schema = Schema(bundled_files())
     per_action = rows // 4

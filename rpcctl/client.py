@@ -1,150 +1,121 @@
-"""One call API for every call kind and every protocol.
+"""Opening channels: the one call API that every command stands on.
 
-A `Channel` (one per target and protocol) opens `Call`s. A call is a stream in
-both directions: `send` request messages, `close_send` to half-close, `receive`
-responses until it returns None, then read `trailers` and `status`. Unary is a
-stream of one message each way, not a second code path. Messages cross this
-API as bytes already encoded with the call's codec, so the load tester sends
-pre-encoded bytes and the CLI converts with `rpcctl.schema.jsoncodec`.
+`open_channel(settings)` gives a `Channel` (see `rpcctl.call`) for any target and any of the
+three protocols, over rpcctl's own HTTP/2 and HTTP/1.1 clients (`rpcctl.transport.pool`).
+The CLI, bench, replay, the proxy's upstream hop, the runner simulator and the TUI all call
+through it.
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import AsyncIterable, AsyncIterator
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
+import functools
+from typing import TYPE_CHECKING, Any
 
-from rpcctl.errors import Status
-from rpcctl.wire.envelope import DEFAULT_MAX_MESSAGE_SIZE
-from rpcctl.wire.metadata import Metadata
-from rpcctl.wire.status import Code
+from rpcctl.errors import UsageError
+from rpcctl.hints import protocol_hint
+from rpcctl.transport.target import RpcProtocol
 
 if TYPE_CHECKING:
-    from google.protobuf.descriptor import MethodDescriptor
-
-    from rpcctl.schema.registry import CallKind
-
-
-@dataclass(frozen=True)
-class MethodInfo:
-    """What a channel needs to know about a method to call it."""
-
-    path: str
-    kind: CallKind
-    no_side_effects: bool = False
-
-    @classmethod
-    def from_descriptor(cls, method: MethodDescriptor) -> MethodInfo:
-        """The info of a method found in a schema."""
-        from google.protobuf.descriptor_pb2 import MethodOptions
-
-        from rpcctl.schema.registry import CallKind
-
-        level = method.GetOptions().idempotency_level
-        return cls(
-            path=f"/{method.containing_service.full_name}/{method.name}",
-            kind=CallKind.of(method),
-            no_side_effects=level == MethodOptions.NO_SIDE_EFFECTS,
-        )
+    from rpcctl.call import CallOptions, MethodInfo
+    from rpcctl.protocols.exchange import ClientProtocol, RequestHead
+    from rpcctl.transport.exchange import Exchange
+    from rpcctl.transport.pool import HttpPool
+    from rpcctl.transport.target import ChannelSettings
+    from rpcctl.wire_call import WireCall
 
 
-@dataclass(frozen=True)
-class CallOptions:
-    """Per-call settings."""
-
-    metadata: Metadata = field(default_factory=Metadata)
-    timeout: float | None = None
-    compression: str | None = None
-    max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE
-    # The codec of this call's messages when not the channel's (reflection is always proto).
-    codec: str | None = None
+def open_channel(settings: ChannelSettings) -> RpcChannel:
+    """A channel to the settings' target over its protocol; connects lazily, on the first call."""
+    return RpcChannel(settings)
 
 
-@dataclass
-class Timings:
-    """Monotonic timestamps of a call's milestones, in seconds."""
+class RpcChannel:
+    """Opens calls of one protocol to one target over a pool of HTTP/2 and HTTP/1.1 connections."""
 
-    started: float = field(default_factory=time.monotonic)
-    headers: float | None = None
-    first_message: float | None = None
-    ended: float | None = None
+    def __init__(self, settings: ChannelSettings) -> None:
+        from rpcctl.transport.pool import HttpPool
 
-    def elapsed(self, until: float | None) -> float | None:
-        """Seconds from the start of the call to `until`."""
-        return None if until is None else until - self.started
+        self.settings = settings
+        self.codec = settings.codec
+        self.pool: HttpPool = HttpPool(settings)
 
+    async def connect(self, method: MethodInfo) -> None:
+        """Open the connection a call of `method` would use, now (`TransportError` if it cannot be).
 
-class Call(Protocol):
-    """A call in flight: the one stream API of every call kind."""
-
-    timings: Timings
-
-    async def send(self, message: bytes) -> None:
-        """Send one request message (already encoded with the call's codec)."""
-
-    async def close_send(self) -> None:
-        """Half-close: no more request messages."""
-
-    async def receive(self) -> bytes | None:
-        """The next response message, or None once the stream ended with OK.
-
-        Raises `RpcError` when the call ends with another status.
+        HTTP/2 connections open here; HTTP/1.1 ones open with the first request.
         """
+        kind = method.kind
+        await self.pool.choose(bidi=kind.client_streams and kind.server_streams)
 
-    async def response_headers(self) -> Metadata:
-        """The response headers, waiting for them if needed."""
+    async def open(self, method: MethodInfo, options: CallOptions) -> WireCall:
+        """Start a call; a streamed request opens its exchange (and sends its headers) now."""
+        from rpcctl.transport.pool import HttpVersion
+        from rpcctl.wire_call import WireCall
 
-    @property
-    def trailers(self) -> Metadata:
-        """The trailing metadata, complete once `receive` returned None or raised."""
+        kind = method.kind
+        bidi = kind.client_streams and kind.server_streams
+        protocol = self._protocol(method, options)
+        version = await self.pool.choose(bidi=bidi)
+        full_duplex = version is HttpVersion.HTTP2 or not kind.client_streams
+        # HTTP/1.1 cannot carry a bidi stream both ways at once: collect the requests and
+        # send them at half-close, so servers that refuse bidi over HTTP/1.1 answer cleanly.
+        buffered = bidi and version is not HttpVersion.HTTP2
+        pool = self.pool
 
-    @property
-    def status(self) -> Status | None:
-        """The final status once the call ended, else None."""
+        async def opener(head: RequestHead, body: bytes | None) -> Exchange:
+            if body is None and head.method == "GET":
+                body = b""  # a GET has no body
+            return await pool.open(head, body, version)
 
-    async def cancel(self) -> None:
-        """Abandon the call (CANCELLED on the server)."""
+        call = WireCall(
+            protocol,
+            opener,
+            streamed_request=kind.client_streams,
+            single_response=not kind.server_streams,
+            timeout=options.timeout,
+            full_duplex=full_duplex,
+            buffered=buffered,
+            hint=functools.partial(protocol_hint, self.settings.protocol),
+        )
+        if kind.client_streams and not buffered:
+            await call.start_stream()
+        return call
 
+    def _protocol(self, method: MethodInfo, options: CallOptions) -> ClientProtocol:
+        """The client half of the settings' protocol for one call."""
+        settings = self.settings
+        if settings.use_get and settings.protocol is not RpcProtocol.CONNECT:
+            raise UsageError("--get is a Connect feature; gRPC and gRPC-Web always use POST")
+        if settings.grpc_web_text and settings.protocol is not RpcProtocol.GRPC_WEB:
+            raise UsageError("--grpc-web-text needs --protocol grpc-web")
+        path = settings.target.prefix + method.path  # the prefix holds for every protocol
+        common: dict[str, Any] = {
+            "codec": options.codec or settings.codec,
+            "metadata": options.metadata,
+            "timeout": options.timeout,
+            "compression_name": options.compression,
+            "max_message_size": min(options.max_message_size, settings.max_message_size),
+        }
+        if settings.protocol is RpcProtocol.GRPC:
+            from rpcctl.protocols.grpc import GrpcClient
 
-class Channel(Protocol):
-    """Opens calls to one target over one protocol."""
+            return GrpcClient(path, **common)
+        if settings.protocol is RpcProtocol.GRPC_WEB:
+            from rpcctl.protocols.grpc_web import GrpcWebClient
 
-    codec: str
+            return GrpcWebClient(path, text=settings.grpc_web_text, **common)
+        from rpcctl.protocols.connect import ConnectClient
 
-    async def open(self, method: MethodInfo, options: CallOptions) -> Call:
-        """Start a call; request messages follow through `Call.send`."""
+        streams = method.kind.client_streams or method.kind.server_streams
+        if settings.use_get:
+            if streams:
+                raise UsageError(f"--get works only for unary methods; {method.path} streams")
+            if not method.no_side_effects:
+                raise UsageError(
+                    f"--get needs a method marked idempotency_level = NO_SIDE_EFFECTS; {method.path} is not"
+                )
+        return ConnectClient(path, streaming=streams, use_get=settings.use_get, **common)
 
     async def aclose(self) -> None:
-        """Close connections."""
-
-
-async def unary(channel: Channel, method: MethodInfo, request: bytes, options: CallOptions) -> bytes:
-    """Send one request, return the one response (or raise `RpcError`)."""
-    call = await channel.open(method, options)
-    await call.send(request)
-    await call.close_send()
-    response = await call.receive()
-    if response is None:
-        from rpcctl.errors import ProtocolError
-
-        raise ProtocolError(Code.UNIMPLEMENTED, "unary call ended without a response message")
-    extra = await call.receive()
-    if extra is not None:
-        from rpcctl.errors import ProtocolError
-
-        raise ProtocolError(Code.UNIMPLEMENTED, "unary call answered with more than one message")
-    return response
-
-
-async def pump(call: Call, requests: AsyncIterable[bytes]) -> None:
-    """Send every request of `requests`, then half-close."""
-    async for message in requests:
-        await call.send(message)
-    await call.close_send()
-
-
-async def responses(call: Call) -> AsyncIterator[bytes]:
-    """Every response message of a call, in order; raises `RpcError` at a non-OK end."""
-    while (message := await call.receive()) is not None:
-        yield message
+        """Close every connection."""
+        await self.pool.aclose()

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from rpcctl.client import Call, CallOptions, Channel, MethodInfo
+from rpcctl.call import Call, CallOptions, Channel, MethodInfo
 from rpcctl.errors import RpcError, SchemaError
 from rpcctl.wire.metadata import Metadata
 
@@ -23,6 +23,9 @@ if TYPE_CHECKING:
     from rpcctl.schema.registry import Schema
 
 
+# Seconds each reflection request may take: schema loading never hangs on a silent server,
+# even without --timeout (which bounds the whole command, reflection included).
+REFLECTION_TIMEOUT = 10.0
 # Servers often list the reflection service without serving its own file; that is no news.
 REFLECTION_PREFIX = "grpc.reflection."
 
@@ -119,35 +122,50 @@ async def load_schema(
 async def reflect_schema(channel: Channel, metadata: Metadata) -> ReflectionResult:
     """Ask the server for its schema over the channel's protocol."""
     from rpcctl.schema.reflection import reflect
-    from rpcctl.schema.registry import CallKind
 
-    async def open_stream(path: str) -> _CallStream:
-        options = CallOptions(metadata=metadata, codec="proto")
-        call = await channel.open(MethodInfo(path=path, kind=CallKind.BIDI), options)
-        return _CallStream(call)
+    async def open_stream(path: str) -> _OneRequestStream:
+        return _OneRequestStream(channel, path, metadata)
 
     return await reflect(open_stream)
 
 
-class _CallStream:
-    """A call seen as the reflection client's stream."""
+class _OneRequestStream:
+    """The reflection client's stream as one call per request (gRPC reflection, §"Server Reflection").
 
-    def __init__(self, call: Call) -> None:
-        self._call = call
+    Each request opens a bidi call, sends its one message, half-closes and reads the answer:
+    the same on every protocol and HTTP version (HTTP/1.1 carries a bidi stream only
+    half-duplex, and some servers reset a stream whose client has not half-closed). Each call
+    is bounded by `REFLECTION_TIMEOUT`, so a silent server cannot hang schema loading.
+    """
+
+    def __init__(self, channel: Channel, path: str, metadata: Metadata) -> None:
+        from rpcctl.schema.registry import CallKind
+
+        self._channel = channel
+        self._method = MethodInfo(path=path, kind=CallKind.BIDI)
+        self._options = CallOptions(metadata=metadata, codec="proto", timeout=REFLECTION_TIMEOUT)
+        self._call: Call | None = None
 
     async def send(self, data: bytes) -> None:
+        await self.aclose()
+        self._call = await self._channel.open(self._method, self._options)
         await self._call.send(data)
+        await self._call.close_send()
 
     async def receive(self) -> bytes | None:
+        if self._call is None:
+            return None
         return await self._call.receive()
 
     async def aclose(self) -> None:
+        call, self._call = self._call, None
+        if call is None:
+            return
         try:
-            await self._call.close_send()
-            while await self._call.receive() is not None:
+            while await call.receive() is not None:
                 pass
         except RpcError:
-            await self._call.cancel()
+            await call.cancel()
 
 
 def _merge_files(

@@ -1,11 +1,11 @@
 """How one bench call is made: a small interface, lean hot paths for unary calls, a generic path.
 
-`make_invoker` picks the cheapest: unary native gRPC on `LeanGrpcInvoker` (HTTP/2 frames
-written directly, no grpcio), unary Connect and gRPC-Web on `LeanHttpInvoker` (HTTP/1.1) or
-`LeanH2Invoker` (HTTP/2); streams on grpcio (`GrpcInvoker`) or the `Channel` API
-(`ChannelInvoker`). Measured on this machine with `benchmarks/bench_cpu.py`: a raw `grpc.aio`
-`unary_unary` on bytes costs about 55 µs of client CPU per call, the lean HTTP/2 path about
-15 µs. `RPCCTL_BENCH_LEAN=0` turns the lean paths off (for comparisons)."""
+`make_invoker` picks the cheapest: unary native gRPC on `LeanGrpcInvoker` (prebuilt HTTP/2
+requests), unary Connect and gRPC-Web on `LeanHttpInvoker` (HTTP/1.1) or `LeanH2Invoker`
+(HTTP/2); streams of every protocol on the `Channel` API (`ChannelInvoker`), the one that
+`call`, replay and the proxy use. Measured on this machine with `benchmarks/bench_cpu.py`: the
+lean HTTP/2 path costs about 15 µs of client CPU per unary call. `RPCCTL_BENCH_LEAN=0` turns
+the lean paths off (for comparisons)."""
 
 from __future__ import annotations
 
@@ -14,11 +14,10 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 from rpcctl.errors import RpcError, TransportError
-from rpcctl.transport.target import DEFAULT_CONNECT_TIMEOUT
 from rpcctl.wire.status import Code
 
 if TYPE_CHECKING:
-    from rpcctl.client import Call, Channel, MethodInfo
+    from rpcctl.call import Call, MethodInfo
     from rpcctl.transport.target import ChannelSettings
     from rpcctl.wire.metadata import Metadata
 
@@ -67,87 +66,27 @@ async def run_stream(call: Call, requests: Sequence[bytes], interval: float, bid
         raise
 
 
-class GrpcInvoker:
-    """Native gRPC on a grpcio channel of its own (so N invokers are N connections)."""
-
-    def __init__(
-        self, settings: ChannelSettings, method: MethodInfo, metadata: Metadata, timeout: float | None
-    ) -> None:
-        from rpcctl.bench.grpc_channel import make_channel
-
-        self.settings = settings
-        self.method = method
-        self.timeout = timeout
-        self._metadata = _grpc_metadata(metadata)
-        self._channel = make_channel(settings)
-        self._unary = self._channel.unary_unary(method.path)
-        self._streaming = self._channel.stream_stream(method.path)
-
-    async def connect(self) -> None:
-        """Wait until the channel is READY."""
-        import grpc
-
-        timeout = self.settings.connect_timeout or DEFAULT_CONNECT_TIMEOUT
-        try:
-            await asyncio.wait_for(self._channel.channel_ready(), timeout)
-        except TimeoutError:
-            state = self._channel.get_state()
-            raise TransportError(
-                f"cannot connect to {self.settings.target.address} ({state.name.lower()})"
-            ) from None
-        except grpc.aio.UsageError as exc:  # pragma: no cover - channel closed under us
-            raise TransportError(str(exc)) from exc
-
-    async def unary(self, request: bytes, metadata: Metadata | None) -> None:
-        """A raw-bytes unary call."""
-        import grpc
-
-        try:
-            await self._unary(
-                request,
-                metadata=self._metadata if metadata is None else _grpc_metadata(metadata),
-                timeout=self.timeout,
-            )
-        except grpc.aio.AioRpcError as exc:
-            raise RpcError(Code.from_number(exc.code().value[0]), exc.details() or "") from None
-
-    async def stream(self, requests: Sequence[bytes], interval: float, metadata: Metadata | None) -> int:
-        """A streaming call through `GrpcioCall`, on this invoker's own channel."""
-        from rpcctl.transport.grpcio_channel import GrpcioCall
-
-        md = self._metadata if metadata is None else _grpc_metadata(metadata)
-
-        def start() -> Any:
-            return self._streaming(metadata=md, timeout=self.timeout)
-
-        bidi = self.method.kind.client_streams and self.method.kind.server_streams
-        return await run_stream(GrpcioCall(start), requests, interval, bidi)
-
-    async def aclose(self) -> None:
-        """Close the channel."""
-        await self._channel.close()
-
-
 class ChannelInvoker:
-    """Any protocol through rpcctl's `Channel` API (Connect and gRPC-Web use this)."""
+    """Any protocol and call kind through rpcctl's `Channel` API."""
 
     def __init__(
         self, settings: ChannelSettings, method: MethodInfo, metadata: Metadata, timeout: float | None
     ) -> None:
-        from rpcctl.client import CallOptions
-        from rpcctl.transport.factory import open_channel
+        from rpcctl.call import CallOptions
+        from rpcctl.client import open_channel
 
         self.settings = settings
         self.method = method
-        self.channel: Channel = open_channel(settings)
+        self.channel = open_channel(settings)
         self._options = CallOptions(metadata=metadata, timeout=timeout)
         self._timeout = timeout
 
     async def connect(self) -> None:
-        """Nothing to do ahead: HTTP connections open with the first call."""
+        """Open the connection now where the first call would (HTTP/2: TLS, h2c, native gRPC)."""
+        await self.channel.connect(self.method)
 
     def _options_for(self, metadata: Metadata | None) -> Any:
-        from rpcctl.client import CallOptions
+        from rpcctl.call import CallOptions
 
         if metadata is None:
             return self._options
@@ -155,7 +94,7 @@ class ChannelInvoker:
 
     async def unary(self, request: bytes, metadata: Metadata | None) -> None:
         """One unary call."""
-        from rpcctl.client import unary
+        from rpcctl.call import unary
 
         try:
             await unary(self.channel, self.method, request, self._options_for(metadata))
@@ -184,16 +123,10 @@ def make_invoker(
     from rpcctl.bench.lean_invoker import LeanH2Invoker, LeanHttpInvoker, lean_h2_supported, lean_supported
     from rpcctl.transport.target import RpcProtocol
 
-    if settings.protocol is RpcProtocol.GRPC:
-        if lean_grpc_supported(settings, method):
-            return LeanGrpcInvoker(settings, method, metadata, timeout)
-        return GrpcInvoker(settings, method, metadata, timeout)
+    if settings.protocol is RpcProtocol.GRPC and lean_grpc_supported(settings, method):
+        return LeanGrpcInvoker(settings, method, metadata, timeout)
     if lean_supported(settings, method):
         return LeanHttpInvoker(settings, method, metadata, timeout)
     if lean_h2_supported(settings, method):
         return LeanH2Invoker(settings, method, metadata, timeout)
     return ChannelInvoker(settings, method, metadata, timeout)
-
-
-def _grpc_metadata(metadata: Metadata) -> tuple[tuple[str, str | bytes], ...]:
-    return tuple(metadata.items())

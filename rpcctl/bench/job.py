@@ -11,7 +11,7 @@ from rpcctl.bench.plan import BenchPlan
 from rpcctl.bench.stats import Stats
 
 if TYPE_CHECKING:
-    from rpcctl.client import MethodInfo
+    from rpcctl.call import MethodInfo
     from rpcctl.transport.target import ChannelSettings
 
 

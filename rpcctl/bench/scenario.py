@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -21,7 +22,7 @@ from rpcctl.wire.status import Code
 
 if TYPE_CHECKING:
     from rpcctl.bench.progress import ProgressBoard
-    from rpcctl.client import Channel
+    from rpcctl.call import Channel
     from rpcctl.schema.registry import Schema
 
 MAIN_METHOD = "UpdateLog"
@@ -42,7 +43,7 @@ def start_offsets(runners: int, batch_interval: float) -> list[float]:
 
 
 async def run_runners(
-    channels: list[Channel],
+    channels: Sequence[Channel],
     schema: Schema,
     *,
     runners: int,

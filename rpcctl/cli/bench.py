@@ -146,6 +146,7 @@ def bench_command(
     servername: o.ServerName = None,
     authority: o.Authority = None,
     connect_timeout: o.ConnectTimeout = None,
+    keepalive_time: o.KeepaliveTime = None,
     max_msg_size: o.MaxMsgSize = 4 * 1024 * 1024,
     protos: o.Protos = None,
     import_paths: o.ImportPaths = None,

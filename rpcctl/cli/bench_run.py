@@ -104,7 +104,7 @@ async def run_bench(env: Environment, args: list[str], params: dict[str, Any]) -
     from rpcctl.bench.payloads import HeaderSpec
     from rpcctl.bench.plan import Shard
     from rpcctl.bench.report import BenchReport
-    from rpcctl.client import MethodInfo
+    from rpcctl.call import MethodInfo
     from rpcctl.errors import SchemaError, UsageError
 
     target_args, method_spec = split_args(args, params["targets"])
@@ -152,7 +152,7 @@ def _settings(address: str, protocol: str, params: dict[str, Any]) -> Any:
 
 async def _load_schema(env: Environment, settings: Any, params: dict[str, Any]) -> Any:
     from rpcctl.cli import session
-    from rpcctl.transport.factory import open_channel
+    from rpcctl.client import open_channel
 
     request = session.schema_request(
         params["protos"], params["import_paths"], params["protosets"], params["reflect"]
@@ -248,8 +248,8 @@ async def run_scenario(env: Environment, args: list[str], params: dict[str, Any]
     from rpcctl.bench.progress import ProgressBoard
     from rpcctl.bench.report import BenchReport, RunReport
     from rpcctl.bench.scenario import run_runners
+    from rpcctl.client import open_channel
     from rpcctl.errors import UsageError
-    from rpcctl.transport.factory import open_channel
     from rpcctl.wire.timeout import parse_duration
 
     if params["scenario"] != "runner":

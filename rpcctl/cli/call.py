@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import AsyncIterator, Iterable
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -15,7 +16,7 @@ from rpcctl.cli.runner import environment, run
 if TYPE_CHECKING:
     from google.protobuf.message import Message
 
-    from rpcctl.client import Call
+    from rpcctl.call import Call
     from rpcctl.codec import Codec
 
 
@@ -58,6 +59,7 @@ def call_command(
     servername: o.ServerName = None,
     authority: o.Authority = None,
     connect_timeout: o.ConnectTimeout = None,
+    keepalive_time: o.KeepaliveTime = None,
     max_msg_size: o.MaxMsgSize = 4 * 1024 * 1024,
     protos: o.Protos = None,
     import_paths: o.ImportPaths = None,
@@ -74,13 +76,11 @@ def call_command(
 
     async def main() -> int:
         from rpcctl.cli import session
-        from rpcctl.cli.requests import RequestSource, read_data_argument
-        from rpcctl.client import CallOptions, MethodInfo
-        from rpcctl.codec import codec_for
-        from rpcctl.errors import SchemaError, UsageError
-        from rpcctl.output.messages import MessagePrinter
+        from rpcctl.cli.requests import read_data_argument
+        from rpcctl.client import open_channel
+        from rpcctl.errors import RpcError, UsageError
         from rpcctl.output.verbose import VerbosePrinter
-        from rpcctl.transport.factory import open_channel
+        from rpcctl.wire.status import Code
         from rpcctl.wire.timeout import parse_duration
 
         if fmt not in ("json", "text"):
@@ -93,52 +93,67 @@ def call_command(
         literal = read_data_argument(data) if data is not None else None
         say = VerbosePrinter(env.stderr, verbose)
         channel = open_channel(settings)
+        # --timeout bounds everything the command does: reflection, connecting, the call.
+        ends = None if deadline is None else time.monotonic() + deadline
         try:
-            request = session.schema_request(protos, import_paths, protosets, reflect)
-            loaded = await session.load(
-                env, request, channel, metadata, export=export_protoset, verbose=verbose
-            )
-            schema = loaded.schema
-            schema_box.append(schema)
-            try:
-                found = schema.find_method(method)
-            except SchemaError as exc:
-                raise loaded.lookup_failed(exc) from exc
-            info = MethodInfo.from_descriptor(found)
-            source = RequestSource(schema.message_class(found.input_type), schema.pool, info.kind)
-            requests: Iterable[Message] | AsyncIterator[Message] = (
-                source.from_stream(env.stdin) if data == "@-" else source.from_text(literal)
-            )
-            wire_codec = codec_for(channel.codec, schema.pool)
-            output_cls = schema.message_class(found.output_type)
-            printer = MessagePrinter(env.stdout, pretty=env.stdout_isatty, color=env.color, fmt=fmt)
-            say.line(f"* {info.path} ({info.kind.label}) over {settings.protocol.value} to {settings.target}")
-            say.metadata(">", "request metadata", metadata)
-            options = CallOptions(
-                metadata=metadata,
-                timeout=deadline,
-                compression=None if compress == "identity" else compress,
-                max_message_size=settings.max_message_size,
-            )
-            call = await channel.open(info, options)
-            sender = asyncio.create_task(_send_all(call, requests, wire_codec))
-            try:
-                await _print_responses(call, wire_codec, output_cls, printer, say, emit_defaults, schema)
-            except BaseException:
-                if sender.done() and not sender.cancelled() and sender.exception() is not None:
-                    raise sender.exception() from None  # type: ignore[misc]
-                raise
-            finally:
-                if not sender.done():
-                    sender.cancel()
-                    await asyncio.gather(sender, return_exceptions=True)
-                say.metadata("<", "trailers", call.trailers)
-                say.timings(call.timings)
-            if sender.done() and not sender.cancelled() and sender.exception() is not None:
-                raise sender.exception()  # type: ignore[misc]
-            return 0
+            async with asyncio.timeout(deadline):
+                return await call_method(channel, metadata, literal, say, ends)
+        except TimeoutError:
+            raise RpcError(Code.DEADLINE_EXCEEDED, f"--timeout of {deadline:g}s exceeded") from None
         finally:
             await channel.aclose()
+
+    async def call_method(
+        channel: Any, metadata: Any, literal: str | None, say: Any, ends: float | None
+    ) -> int:
+        from rpcctl.call import CallOptions, MethodInfo
+        from rpcctl.cli import session
+        from rpcctl.cli.requests import RequestSource
+        from rpcctl.codec import codec_for
+        from rpcctl.errors import SchemaError
+        from rpcctl.output.messages import MessagePrinter
+
+        settings = channel.settings
+        request = session.schema_request(protos, import_paths, protosets, reflect)
+        loaded = await session.load(env, request, channel, metadata, export=export_protoset, verbose=verbose)
+        schema = loaded.schema
+        schema_box.append(schema)
+        try:
+            found = schema.find_method(method)
+        except SchemaError as exc:
+            raise loaded.lookup_failed(exc) from exc
+        info = MethodInfo.from_descriptor(found)
+        source = RequestSource(schema.message_class(found.input_type), schema.pool, info.kind)
+        requests: Iterable[Message] | AsyncIterator[Message] = (
+            source.from_stream(env.stdin) if data == "@-" else source.from_text(literal)
+        )
+        wire_codec = codec_for(channel.codec, schema.pool)
+        output_cls = schema.message_class(found.output_type)
+        printer = MessagePrinter(env.stdout, pretty=env.stdout_isatty, color=env.color, fmt=fmt)
+        say.line(f"* {info.path} ({info.kind.label}) over {settings.protocol.value} to {settings.target}")
+        options = CallOptions(
+            metadata=metadata,
+            timeout=None if ends is None else max(ends - time.monotonic(), 0.001),
+            compression=None if compress == "identity" else compress,
+            max_message_size=settings.max_message_size,
+        )
+        call = await channel.open(info, options)
+        sender = asyncio.create_task(_send_all(call, requests, wire_codec))
+        try:
+            await _print_responses(call, wire_codec, output_cls, printer, say, emit_defaults, schema)
+        except BaseException:
+            if sender.done() and not sender.cancelled() and sender.exception() is not None:
+                raise sender.exception() from None  # type: ignore[misc]
+            raise
+        finally:
+            if not sender.done():
+                sender.cancel()
+                await asyncio.gather(sender, return_exceptions=True)
+            say.metadata("<", "trailers", call.trailers)
+            say.timings(call.timings, getattr(call, "exchange", None))
+        if sender.done() and not sender.cancelled() and sender.exception() is not None:
+            raise sender.exception()  # type: ignore[misc]
+        return 0
 
     def render(exc: BaseException) -> str:
         from rpcctl.output.errors import render_error
@@ -201,7 +216,8 @@ async def _print_responses(
 
 
 def _status_line(call: Call, say: Any) -> None:
-    """`< HTTP/2 200` for the HTTP protocols (grpcio does not show its HTTP layer)."""
+    """What went out and `< HTTP/2 200`, as `curl -v` shows them."""
+    say.request(getattr(call, "request_head", None), getattr(call, "http_version", None))
     status = getattr(call, "http_status", None)
     if status is not None:
         version = getattr(call, "http_version", None) or "HTTP"

@@ -35,6 +35,7 @@ def demo_command(
     async def main() -> int:
         from rpcctl.cli.options import channel_settings
         from rpcctl.cli.presenting import present
+        from rpcctl.client import open_channel
         from rpcctl.runner.simulator import RunnerOptions, SimulatedRunner
         from rpcctl.runner.tailing import SubscriptionSource
         from rpcctl.runner.tasks import synthetic_task
@@ -42,7 +43,6 @@ def demo_command(
         from rpcctl.schema.registry import Schema
         from rpcctl.schema.sources import bundled_files
         from rpcctl.server.events import EventKind
-        from rpcctl.transport.factory import open_channel
         from rpcctl.tui.actions import StatusInfo, TuiActions
 
         schema = Schema(bundled_files())

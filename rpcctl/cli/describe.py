@@ -34,6 +34,7 @@ def describe_command(
     servername: o.ServerName = None,
     authority: o.Authority = None,
     connect_timeout: o.ConnectTimeout = None,
+    keepalive_time: o.KeepaliveTime = None,
     protos: o.Protos = None,
     import_paths: o.ImportPaths = None,
     protosets: o.Protosets = None,

@@ -59,7 +59,18 @@ ConnectTimeout = Annotated[
     str | None,
     typer.Option(
         "--connect-timeout",
-        help="Give up connecting after this long (e.g. 3s).",
+        help="Give up connecting (TCP, TLS and the HTTP/2 preface) after this long (e.g. 3s; default 10s).",
+        rich_help_panel=CONN,
+    ),
+]
+KeepaliveTime = Annotated[
+    str | None,
+    typer.Option(
+        "--keepalive-time",
+        help=(
+            "HTTP/2: after this long with nothing received while calls are open, send a PING; "
+            "no answer within 20s ends the connection (default 20s; 0 turns it off)."
+        ),
         rich_help_panel=CONN,
     ),
 ]
@@ -143,6 +154,7 @@ CONNECTION_PARAMS = (
     "servername",
     "authority",
     "connect_timeout",
+    "keepalive_time",
     "max_msg_size",
     "codec",
     "use_get",
@@ -169,6 +181,7 @@ def channel_settings(
     servername: str | None = None,
     authority: str | None = None,
     connect_timeout: str | None = None,
+    keepalive_time: str | None = None,
     max_msg_size: int = 4 * 1024 * 1024,
     codec: str | None = None,
     use_get: bool = False,
@@ -209,6 +222,7 @@ def channel_settings(
         ),
         authority=authority,
         connect_timeout=parse_duration(connect_timeout) if connect_timeout else None,
+        keepalive_time=parse_duration(keepalive_time) if keepalive_time else None,
         max_message_size=max_msg_size,
         codec=codec,
         use_get=use_get,

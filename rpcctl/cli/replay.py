@@ -87,6 +87,7 @@ def replay_command(
     servername: o.ServerName = None,
     authority: o.Authority = None,
     connect_timeout: o.ConnectTimeout = None,
+    keepalive_time: o.KeepaliveTime = None,
     max_msg_size: o.MaxMsgSize = 4 * 1024 * 1024,
     headers: o.Headers = None,
     timeout: o.Timeout = None,

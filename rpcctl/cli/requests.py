@@ -98,7 +98,7 @@ async def read_chunks(stream: IO[bytes]) -> AsyncIterator[str]:
         return True
 
     def reader() -> None:
-        read = getattr(stream, "read1", stream.read)
+        read = _raw_reader(stream)
         try:
             while chunk := read(CHUNK):
                 if not put(chunk):
@@ -122,3 +122,21 @@ async def read_chunks(stream: IO[bytes]) -> AsyncIterator[str]:
             yield text
         if item is None:
             return
+
+
+def _raw_reader(stream: IO[bytes]) -> Any:
+    """A read function that takes no lock of Python's buffered I/O.
+
+    The reader thread may still be blocked in a read when the command exits (a bidi call that
+    failed while stdin stays open). Blocked inside a `BufferedReader`, it holds the buffer's
+    lock, and interpreter shutdown aborts ("Fatal Python error: _enter_buffered_busy"); blocked
+    in `os.read` on the file descriptor, it holds nothing and simply goes away with the process.
+    """
+    import io
+    import os
+
+    try:
+        fd = stream.fileno()
+    except (AttributeError, OSError, ValueError, io.UnsupportedOperation):
+        return getattr(stream, "read1", stream.read)
+    return lambda size: os.read(fd, size)

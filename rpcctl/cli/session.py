@@ -10,7 +10,7 @@ from rpcctl.cli.env import Environment
 from rpcctl.errors import SchemaError
 
 if TYPE_CHECKING:
-    from rpcctl.client import Channel
+    from rpcctl.call import Channel
     from rpcctl.loader import LoadedSchema, SchemaRequest
     from rpcctl.wire.metadata import Metadata
 
@@ -88,7 +88,7 @@ async def load_for_target(env: Environment, target: str | None, params: dict[str
     metadata = parse_headers(params.get("headers"))
     channel = None
     if target is not None:
-        from rpcctl.transport.factory import open_channel
+        from rpcctl.client import open_channel
 
         channel = open_channel(channel_settings(target, **connection_params(params)))
     try:

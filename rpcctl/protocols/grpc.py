@@ -188,11 +188,14 @@ class GrpcDecoder:
 
     def _settle(self, trailers: Metadata) -> None:
         """Take the status from ``trailers``, or from the headers when there are none."""
+        headers = self.headers
         if len(trailers):
             self.trailers = trailers
         else:
-            self.trailers = self.headers.without(NOT_TRAILERS)
-        status = status_from_metadata(trailers, self.headers)
+            # Trailers-Only: the one header block is the trailers; there were no headers.
+            self.trailers = headers.without(NOT_TRAILERS)
+            self.headers = Metadata()
+        status = status_from_metadata(trailers, headers)
         self.status = status
         if status.code is not Code.OK:
             raise RpcError(status.code, status.message, status.details, self.trailers.items())

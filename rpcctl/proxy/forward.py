@@ -23,7 +23,7 @@ import itertools
 import time
 from typing import TYPE_CHECKING, Any
 
-from rpcctl.client import CallOptions, MethodInfo
+from rpcctl.call import CallOptions, MethodInfo
 from rpcctl.errors import RpcctlError, RpcError, TransportError
 from rpcctl.proxy.decoding import MessageDecoder
 from rpcctl.server.call import HandlerTable
@@ -35,7 +35,7 @@ from rpcctl.wire.status import Code
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
-    from rpcctl.client import Call, Channel
+    from rpcctl.call import Call, Channel
     from rpcctl.schema.registry import CallKind, Schema
     from rpcctl.server.call import ServerCall
     from rpcctl.server.events import EventBus
@@ -58,7 +58,6 @@ NOT_FORWARDED = frozenset(
 # Where each protocol names the compression of request messages (§1.3).
 ENCODING_HEADERS = ("grpc-encoding", "connect-content-encoding", "content-encoding")
 IDENTITY = "identity"
-HTTP2_VERSIONS = ("2", "3")
 CONNECT_STREAM_PREFIX = "application/connect+"
 _ids = itertools.count(1)
 
@@ -91,46 +90,32 @@ class Forwarder:
         self.upstream = str(upstream.target)
         self.bus = bus
         self.decoder = MessageDecoder(schema)
-        self._channels: dict[tuple[RpcProtocol, str, bool], Channel] = {}
-        # Cleartext upstream without a chosen HTTP version: calls that arrived over HTTP/2 go
-        # up over HTTP/2 too (prior knowledge) until the upstream shows it does not speak it.
-        self._h2_upstream = upstream.http2 is None
+        self._channels: dict[tuple[RpcProtocol, str], Channel] = {}
+        # Cleartext upstream without a chosen HTTP version: h2c first (one connection for
+        # every call, bidi full duplex), HTTP/1.1 once the upstream shows it lacks HTTP/2.
+        if upstream.http2 is None:
+            self.settings = dataclasses.replace(upstream, prefer_http2=True)
 
     async def __call__(self, call: ServerCall) -> None:
         """Relay one call (the `Handle` signature)."""
         await _Relay(self, call).run()
 
-    def channel(self, protocol: RpcProtocol, codec: str, *, http2: bool = False) -> Channel:
-        """The (lazily opened) channel to the upstream for one protocol and codec.
-
-        ``http2``: the client came over HTTP/2, so prefer HTTP/2 upstream (see `h2_failed`).
-        """
-        from rpcctl.transport.factory import open_channel
+    def channel(self, protocol: RpcProtocol, codec: str) -> Channel:
+        """The (lazily opened) channel to the upstream for one protocol and codec."""
+        from rpcctl.client import open_channel
 
         if protocol is RpcProtocol.GRPC:
             codec = "proto"
-        h2 = http2 and self._h2_upstream and protocol is not RpcProtocol.GRPC
-        key = (protocol, codec, h2)
+        key = (protocol, codec)
         channel = self._channels.get(key)
         if channel is None:
             settings = dataclasses.replace(self.settings, protocol=protocol, codec=codec)
-            if h2:
-                settings = dataclasses.replace(settings, http2=True)
             try:
                 channel = open_channel(settings)
             except TransportError as exc:
                 raise self.unavailable(exc) from exc
             self._channels[key] = channel
         return channel
-
-    def h2_failed(self, exc: BaseException) -> bool:
-        """True (and HTTP/2 upstream given up) when ``exc`` says the upstream lacks HTTP/2."""
-        from rpcctl.transport.h2_connection import NotHttp2
-
-        if self._h2_upstream and isinstance(exc.__cause__, NotHttp2):
-            self._h2_upstream = False
-            return True
-        return False
 
     def unavailable(self, exc: Exception) -> RpcError:
         """The UNAVAILABLE error that names the upstream."""
@@ -223,20 +208,12 @@ class _Relay:
             timeout=self._timeout(),
             compression=self._compression(),
         )
-        http2 = getattr(call, "http_version", None) in HTTP2_VERSIONS
         info = MethodInfo(self.method, kind, no_side_effects)
-        channel = self.forwarder.channel(call.protocol, self.codec, http2=http2)
+        channel = self.forwarder.channel(call.protocol, self.codec)
         try:
             upstream = await channel.open(info, options)
         except TransportError as exc:
-            if not (http2 and self.forwarder.h2_failed(exc)):
-                raise self.forwarder.unavailable(exc) from exc
-            # The upstream does not speak HTTP/2: HTTP/1.1 from now on, this call included.
-            channel = self.forwarder.channel(call.protocol, self.codec)
-            try:
-                upstream = await channel.open(info, options)
-            except TransportError as exc2:
-                raise self.forwarder.unavailable(exc2) from exc2
+            raise self.forwarder.unavailable(exc) from exc
         served_kind = getattr(call, "kind", None)
         if served_kind is not None and not served_kind.client_streams and kind is served_kind:
             # The server read the one request before the handler ran: receive() never waits,

@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     from google.protobuf.descriptor import MethodDescriptor
     from google.protobuf.message import Message
 
-    from rpcctl.client import MethodInfo
+    from rpcctl.call import MethodInfo
     from rpcctl.schema.registry import Schema
 
 PACKAGE = "pkg.proto.runner.v1"
@@ -42,6 +42,6 @@ class RunnerMessages:
 
     def method_info(self, name: str) -> MethodInfo:
         """What a channel needs to call RunnerService method `name`."""
-        from rpcctl.client import MethodInfo
+        from rpcctl.call import MethodInfo
 
         return MethodInfo.from_descriptor(self.method(name))

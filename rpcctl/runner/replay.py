@@ -30,7 +30,7 @@ from rpcctl.runner.simulator import CallObserver, RunnerOptions
 from rpcctl.wire.metadata import Metadata
 
 if TYPE_CHECKING:
-    from rpcctl.client import Channel
+    from rpcctl.call import Channel
     from rpcctl.schema.registry import Schema
     from rpcctl.server.events import CallEvent
     from rpcctl.transport.target import ChannelSettings
@@ -246,7 +246,7 @@ async def _run(
     observer: CallObserver | None,
     channel: Channel | None,
 ) -> ReplaySummary:
-    from rpcctl.transport.factory import open_channel
+    from rpcctl.client import open_channel
 
     summary = ReplaySummary(str(settings.target), settings.protocol.value, len(split.sessions))
     summary.skipped = split.skipped

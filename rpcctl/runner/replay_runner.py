@@ -41,7 +41,7 @@ from rpcctl.runner.states import State
 from rpcctl.wire.metadata import Metadata
 
 if TYPE_CHECKING:
-    from rpcctl.client import Channel
+    from rpcctl.call import Channel
     from rpcctl.schema.registry import Schema
 
 Progress = Callable[[str], None]

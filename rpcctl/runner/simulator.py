@@ -5,7 +5,7 @@ a task comes or the attempts run out, then for every stage, step and action of t
 UpdateTask (step running), UpdateLog batches of rows at the chosen rate honouring
 `ack_index`, UpdateTask (step done). It stops a task when an UpdateTask answers
 `pipeline_state = "cancelled"`, after a failing step, at the first failed call, and when
-its time budget is spent; every loop is bounded. The transport is any `rpcctl.client.Channel`.
+its time budget is spent; every loop is bounded. The transport is any `rpcctl.call.Channel`.
 
 Acks: after a batch [index, end) the server must answer `ack_index == end`. Any other
 answer is an ack mismatch: it is counted and the runner goes on from the server's ack
@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from rpcctl.client import CallOptions, unary
+from rpcctl.call import CallOptions, unary
 from rpcctl.codec import codec_for
 from rpcctl.errors import RpcctlError, UsageError
 from rpcctl.runner.logstore import StreamKey
@@ -30,7 +30,7 @@ from rpcctl.runner.tasks import Step, Task, parse_content
 from rpcctl.wire.metadata import Metadata
 
 if TYPE_CHECKING:
-    from rpcctl.client import Channel
+    from rpcctl.call import Channel
     from rpcctl.schema.registry import Schema
 
 #: Called after every call with the method name, its duration in seconds and its error.

@@ -22,9 +22,6 @@ if TYPE_CHECKING:
 
 V1_PATH = "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo"
 V1ALPHA_PATH = "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo"
-# Reflection can run one request per call: what a client does where a long stream races
-# or is impossible (HTTP/1.1, grpcio against servers that reset an unfinished request).
-REFLECTION_PATHS = frozenset({V1_PATH, V1ALPHA_PATH})
 NOT_ENABLED = "server reflection is not enabled on the server; give the schema with --proto or --protoset"
 
 

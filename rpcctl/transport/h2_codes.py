@@ -1,25 +1,45 @@
-"""HTTP/2 error codes as rpcctl reports them, for both HTTP/2 clients (`h2_connection`, `lean_h2`)."""
+"""HTTP/2 error codes (RFC 9113 §7) and what a call reports when a stream ends with one."""
 
 from __future__ import annotations
 
-import h2.errors
+import enum
 
 from rpcctl.errors import RpcError
 from rpcctl.wire.status import Code
 
-# RST_STREAM codes with a gRPC meaning (gRPC's HTTP/2 transport spec); every other is INTERNAL.
+
+class ErrorCode(enum.IntEnum):
+    """The error codes of RST_STREAM and GOAWAY frames (RFC 9113 §7)."""
+
+    NO_ERROR = 0x0
+    PROTOCOL_ERROR = 0x1
+    INTERNAL_ERROR = 0x2
+    FLOW_CONTROL_ERROR = 0x3
+    SETTINGS_TIMEOUT = 0x4
+    STREAM_CLOSED = 0x5
+    FRAME_SIZE_ERROR = 0x6
+    REFUSED_STREAM = 0x7
+    CANCEL = 0x8
+    COMPRESSION_ERROR = 0x9
+    CONNECT_ERROR = 0xA
+    ENHANCE_YOUR_CALM = 0xB
+    INADEQUATE_SECURITY = 0xC
+    HTTP_1_1_REQUIRED = 0xD
+
+
+# RST_STREAM codes with a gRPC meaning (gRPC's PROTOCOL-HTTP2.md, "Errors"); every other is INTERNAL.
 _RESET_CODES: dict[int, Code] = {
-    h2.errors.ErrorCodes.REFUSED_STREAM: Code.UNAVAILABLE,
-    h2.errors.ErrorCodes.CANCEL: Code.CANCELLED,
-    h2.errors.ErrorCodes.ENHANCE_YOUR_CALM: Code.RESOURCE_EXHAUSTED,
-    h2.errors.ErrorCodes.INADEQUATE_SECURITY: Code.PERMISSION_DENIED,
+    ErrorCode.REFUSED_STREAM: Code.UNAVAILABLE,
+    ErrorCode.CANCEL: Code.CANCELLED,
+    ErrorCode.ENHANCE_YOUR_CALM: Code.RESOURCE_EXHAUSTED,
+    ErrorCode.INADEQUATE_SECURITY: Code.PERMISSION_DENIED,
 }
 
 
 def error_name(code: int) -> str:
     """The RFC 9113 name of an error code (its number when unknown)."""
     try:
-        return h2.errors.ErrorCodes(code).name
+        return ErrorCode(code).name
     except ValueError:
         return str(code)
 

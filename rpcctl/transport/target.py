@@ -118,9 +118,13 @@ class ChannelSettings:
     target: Target
     protocol: RpcProtocol = RpcProtocol.CONNECT
     http2: bool | None = None
+    # With no version chosen on http://, try h2c first for every call (the proxy's upstream).
+    prefer_http2: bool = False
     tls: TlsSettings = field(default_factory=TlsSettings)
     authority: str | None = None
     connect_timeout: float | None = None
+    # HTTP/2 keepalive PING interval in seconds: None for the transport's default, 0 for off.
+    keepalive_time: float | None = None
     max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE
     codec: str = "json"
     use_get: bool = False

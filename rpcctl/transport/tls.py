@@ -67,8 +67,7 @@ def tls_failure(address: str, exc: BaseException) -> str:
     if isinstance(exc, ssl.SSLCertVerificationError):
         why = exc.verify_message or exc.reason or str(exc)
         return (
-            f"TLS handshake with {address} failed: {why} "
-            "(use --cacert, or --insecure to skip verification)"
+            f"TLS handshake with {address} failed: {why} (use --cacert, or --insecure to skip verification)"
         )
     reason = getattr(exc, "reason", None)
     if reason in NOT_TLS_REASONS:

@@ -18,8 +18,8 @@ import pytest
 
 from rpcctl.bench.invoker import ChannelInvoker, make_invoker
 from rpcctl.bench.lean_invoker import LEAN_ENV, LeanHttpInvoker
+from rpcctl.call import MethodInfo
 from rpcctl.cli.options import channel_settings
-from rpcctl.client import MethodInfo
 from rpcctl.errors import RpcError
 from rpcctl.schema.registry import CallKind
 from rpcctl.wire.metadata import Metadata

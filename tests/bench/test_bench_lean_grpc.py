@@ -1,8 +1,8 @@
 """Bench's lean unary path for native gRPC (`LeanGrpcInvoker`): chosen for unary ``--protocol grpc``.
 
-Against the grpcio test service and rpcctl's own server: the same report as the grpcio path
-(``RPCCTL_BENCH_LEAN=0``). Against a scripted h2 server: the code (and, where the server sent
-the status, the message) grpcio reports for each response, or a clear error where it is lax.
+Against the grpcio test service and rpcctl's own server: the expected report, the same as the
+`Channel` path's (``RPCCTL_BENCH_LEAN=0``). Against a scripted h2 server: the expected code and
+message for each answer, on both paths (one answer, one verdict).
 """
 
 from __future__ import annotations
@@ -18,10 +18,10 @@ from typing import Any
 import h2.errors
 import pytest
 
-from rpcctl.bench.invoker import GrpcInvoker, make_invoker
+from rpcctl.bench.invoker import ChannelInvoker, make_invoker
 from rpcctl.bench.lean_grpc import LeanGrpcInvoker, lean_grpc_supported
 from rpcctl.bench.lean_invoker import LEAN_ENV
-from rpcctl.client import MethodInfo
+from rpcctl.call import MethodInfo
 from rpcctl.errors import RpcError, TransportError
 from rpcctl.schema.registry import CallKind
 from rpcctl.wire.metadata import Metadata
@@ -62,7 +62,7 @@ def test_the_lean_path_is_taken_for_unary_grpc(monkeypatch: pytest.MonkeyPatch) 
         monkeypatch.setenv(LEAN_ENV, "0")
         chosen.append(make_invoker(settings("http://h:1", "grpc"), ECHO, md, None))
         for invoker in chosen:
-            assert isinstance(invoker, GrpcInvoker)
+            assert isinstance(invoker, ChannelInvoker)
             await invoker.aclose()
 
     asyncio.run(main())
@@ -93,15 +93,15 @@ def test_requests_and_metadata_reach_the_server(recorder: Recorder) -> None:
     )
     assert sorted(recorder.messages()) == sorted(f"m{n}" for n in range(20))
     assert sorted(recorder.header("x-call")) == sorted(f"c-{n}" for n in range(20))
-    # The lean path's user agent (grpcio's would name grpc-python).
-    assert all(agent.startswith("rpcctl-bench rpcctl/") for agent in recorder.header("user-agent"))
+    # rpcctl's own user agent, the one `rpcctl call` sends (grpcio's would name grpc-python).
+    assert recorder.header("user-agent") == ["rpcctl/0.1"] * 20
     recorder.clear()
     run_json(recorder.target, "grpc", "proto", "Echo", "-n", "5", "-d", '{"message": "same"}', "-H", "x-k: v")
     assert recorder.messages() == ["same"] * 5
     assert recorder.header("x-k") == ["v"] * 5
 
 
-def test_errors_counted_by_code_as_the_grpcio_path_does(
+def test_errors_counted_by_code_on_both_paths(
     any_server: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = tmp_path / "fail.jsonl"
@@ -112,32 +112,32 @@ def test_errors_counted_by_code_as_the_grpcio_path_does(
     assert lean["messages"]["NOT_FOUND: gone 100%"] == 4
     assert lean["messages"]["PERMISSION_DENIED: no ☺"] == 4
     monkeypatch.setenv(LEAN_ENV, "0")
-    grpcio = run_json(any_server, "grpc", "proto", *args, expect=1)["stats"]
-    assert lean["codes"] == grpcio["codes"]
-    assert lean["messages"] == grpcio["messages"]
+    general = run_json(any_server, "grpc", "proto", *args, expect=1)["stats"]
+    assert general["codes"] == lean["codes"]
+    assert general["messages"] == lean["messages"]
 
 
-def test_deadline_counted_as_the_grpcio_path_does(any_server: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_deadline_counted_on_both_paths(any_server: str, monkeypatch: pytest.MonkeyPatch) -> None:
     args = ("Echo", "-n", "4", "-c", "2", "--timeout", "0.1", "-d", '{"message": "s", "delay_ms": 400}')
     lean = run_json(any_server, "grpc", "proto", *args, expect=1)["stats"]
     monkeypatch.setenv(LEAN_ENV, "0")
-    grpcio = run_json(any_server, "grpc", "proto", *args, expect=1)["stats"]
-    assert lean["codes"] == grpcio["codes"] == {"DEADLINE_EXCEEDED": 4}
+    general = run_json(any_server, "grpc", "proto", *args, expect=1)["stats"]
+    assert lean["codes"] == general["codes"] == {"DEADLINE_EXCEEDED": 4}
 
 
-def test_unknown_method_is_unimplemented_as_grpcio_says(grpc_server: GrpcServer, rpcctl_server: str) -> None:
+def test_unknown_method_is_unimplemented_on_both_paths(grpc_server: GrpcServer, rpcctl_server: str) -> None:
     nope = MethodInfo("/rpcctl.test.v1.TestService/Nope", CallKind.UNARY)
 
     async def main(target: str) -> tuple[tuple[str, str], tuple[str, str]]:
         chosen = settings(target, "grpc")
         async with asyncio.timeout(LIMIT):
             lean = await _outcome(LeanGrpcInvoker(chosen, nope, Metadata(), 2.0))
-            grpcio = await _outcome(GrpcInvoker(chosen, nope, Metadata(), 2.0))
-        return lean, grpcio
+            general = await _outcome(ChannelInvoker(chosen, nope, Metadata(), 2.0))
+        return lean, general
 
     for target in (grpc_server.target, rpcctl_server):
-        lean, grpcio = asyncio.run(main(target))
-        assert lean == grpcio
+        lean, general = asyncio.run(main(target))
+        assert lean == general
         assert lean[0] == "UNIMPLEMENTED"
 
 
@@ -166,7 +166,7 @@ def test_unix_socket(test_schema: Any) -> None:
     assert run["stats"]["codes"] == {"OK": 10}
 
 
-def test_streams_go_through_grpcio(grpc_server: GrpcServer) -> None:
+def test_streams_go_through_the_channel(grpc_server: GrpcServer) -> None:
     async def main() -> int:
         invoker = LeanGrpcInvoker(settings(grpc_server.target, "grpc"), COUNT, Metadata(), 2.0)
         try:
@@ -182,51 +182,66 @@ def test_streams_go_through_grpcio(grpc_server: GrpcServer) -> None:
 
 CT = (("content-type", "application/grpc"),)
 MSG = envelope(0, HI)
-# (answer, the grpcio path's message is the same too)
-SAME_AS_GRPCIO: list[tuple[Answer, bool]] = [
-    (Answer(), True),
-    (Answer(headers=(("content-type", "application/grpc+proto"),)), True),
-    (Answer(trailers=(("grpc-status", "0"), ("x-trailer", "t"))), True),
+# (answer, expected code, a part of the expected message): what both the bench path and the
+# call path (`ChannelInvoker`, as `rpcctl call` uses) must report.
+EXPECTED: list[tuple[Answer, str, str]] = [
+    (Answer(), "OK", ""),
+    (Answer(headers=(("content-type", "application/grpc+proto"),)), "OK", ""),
+    (Answer(trailers=(("grpc-status", "0"), ("x-trailer", "t"))), "OK", ""),
     (
         Answer(
             headers=(*CT, ("grpc-status", "5"), ("grpc-message", "gone%20away")), body=None, trailers=None
         ),
-        True,
+        "NOT_FOUND",
+        "gone away",
     ),
-    (Answer(headers=(*CT, ("grpc-status", "8")), trailers=(("grpc-status", "9"),)), True),
-    (Answer(trailers=(("grpc-status", "3"), ("grpc-message", "%E2%98%BA bad%zz + plus"))), True),
-    (Answer("404", (("content-type", "text/html"),), b"<h1>nope</h1>", None), True),
-    (Answer("503", (), None, None), True),
-    (Answer("502", (("content-type", "text/html"),), b"<h1>502</h1>", None), True),
-    (Answer("400", (("grpc-status", "7"), ("grpc-message", "x")), None, None), True),
-    (Answer(headers=(*CT, ("grpc-encoding", "gzip")), body=envelope(1, gzip.compress(HI))), True),
-    (Answer(body=envelope(1, gzip.compress(HI))), False),  # compressed without grpc-encoding
-    (Answer(headers=(*CT, ("grpc-encoding", "gzip")), body=envelope(1, b"not gzip")), False),
-    (Answer(trailers=None), False),  # data but no trailers
-    (Answer(trailers=(("x-other", "1"),)), False),  # no grpc-status
-    (Answer(body=envelope(0, b"x" * 2000)), False),  # above --max-msg-size 1000
-    (Answer(reset=h2.errors.ErrorCodes.REFUSED_STREAM), False),
-    (Answer(reset=h2.errors.ErrorCodes.INTERNAL_ERROR), False),
+    (
+        Answer(headers=(*CT, ("grpc-status", "8")), trailers=(("grpc-status", "9"),)),
+        "FAILED_PRECONDITION",
+        "",
+    ),
+    (
+        Answer(trailers=(("grpc-status", "3"), ("grpc-message", "%E2%98%BA bad%zz + plus"))),
+        "INVALID_ARGUMENT",
+        "☺ bad%zz + plus",
+    ),
+    (
+        Answer("404", (("content-type", "text/html"),), b"<h1>nope</h1>", None),
+        "UNIMPLEMENTED",
+        "Received http2 header with status: 404",
+    ),
+    (Answer("503", (), None, None), "UNAVAILABLE", "status: 503"),
+    (Answer("502", (("content-type", "text/html"),), b"<h1>502</h1>", None), "UNAVAILABLE", "status: 502"),
+    (Answer("400", (("grpc-status", "7"), ("grpc-message", "x")), None, None), "PERMISSION_DENIED", "x"),
+    (Answer(headers=(*CT, ("grpc-encoding", "gzip")), body=envelope(1, gzip.compress(HI))), "OK", ""),
+    (Answer(body=envelope(1, gzip.compress(HI))), "INTERNAL", "compress"),  # without grpc-encoding
+    (Answer(headers=(*CT, ("grpc-encoding", "gzip")), body=envelope(1, b"not gzip")), "INTERNAL", ""),
+    (Answer(trailers=None), "UNKNOWN", "without trailers"),  # data but no trailers
+    (Answer(trailers=(("x-other", "1"),)), "UNKNOWN", "grpc-status"),  # no grpc-status
+    (Answer(body=envelope(0, b"x" * 2000)), "RESOURCE_EXHAUSTED", "1000"),  # above --max-msg-size
+    (Answer(reset=h2.errors.ErrorCodes.REFUSED_STREAM), "UNAVAILABLE", ""),
+    (Answer(reset=h2.errors.ErrorCodes.INTERNAL_ERROR), "INTERNAL", ""),
 ]
 
 
-@pytest.mark.parametrize(("answer", "same_message"), SAME_AS_GRPCIO)
-def test_each_response_decodes_as_the_grpcio_path_does(answer: Answer, same_message: bool) -> None:
+@pytest.mark.parametrize(("answer", "code", "message"), EXPECTED)
+def test_each_response_gives_one_verdict_on_the_bench_and_call_paths(
+    answer: Answer, code: str, message: str
+) -> None:
     async def main() -> tuple[tuple[str, str], tuple[str, str]]:
         async with ScriptedH2(answer).running() as server:
             chosen = settings(f"127.0.0.1:{server.port}", "grpc", max_msg_size=1000)
             async with asyncio.timeout(LIMIT):
                 lean = await _outcome(LeanGrpcInvoker(chosen, ECHO, Metadata(), 2.0))
-                grpcio = await _outcome(GrpcInvoker(chosen, ECHO, Metadata(), 2.0))
-            return lean, grpcio
+                general = await _outcome(ChannelInvoker(chosen, ECHO, Metadata(), 2.0))
+            return lean, general
 
-    lean, grpcio = asyncio.run(main())
-    assert lean[0] == grpcio[0]
-    if same_message:
-        assert lean == grpcio
+    lean, general = asyncio.run(main())
+    assert lean[0] == code and message in lean[1], lean
+    assert general[0] == code and message in general[1], general
 
 
-# Where grpcio is lax (it reports OK, or waits for the deadline), the lean path is strict.
+# Where grpcio is lax (it reports OK, or waits for the deadline), rpcctl is strict on every path.
 STRICTER: list[tuple[Answer, str, str]] = [
     (Answer(body=b""), "UNIMPLEMENTED", "the call ended without a response message"),
     (Answer(body=MSG + MSG), "UNIMPLEMENTED", "the server sent more than one response message"),
@@ -245,15 +260,18 @@ STRICTER: list[tuple[Answer, str, str]] = [
 
 @pytest.mark.parametrize(("answer", "code", "message"), STRICTER)
 def test_malformed_responses_are_clear_errors(answer: Answer, code: str, message: str) -> None:
-    async def main() -> tuple[str, str]:
+    async def main() -> list[tuple[str, str]]:
         async with ScriptedH2(answer).running() as server:
             chosen = settings(f"127.0.0.1:{server.port}", "grpc")
             async with asyncio.timeout(LIMIT):
-                return await _outcome(LeanGrpcInvoker(chosen, ECHO, Metadata(), 2.0))
+                return [
+                    await _outcome(LeanGrpcInvoker(chosen, ECHO, Metadata(), 2.0)),
+                    await _outcome(ChannelInvoker(chosen, ECHO, Metadata(), 2.0)),
+                ]
 
-    got_code, got_message = asyncio.run(main())
-    assert got_code == code
-    assert message in got_message
+    for got_code, got_message in asyncio.run(main()):
+        assert got_code == code
+        assert message in got_message
 
 
 def test_request_headers_and_body() -> None:

@@ -8,7 +8,7 @@ import pytest
 
 from rpcctl.bench.invoker import ChannelInvoker, make_invoker
 from rpcctl.bench.lean_invoker import LEAN_ENV, LeanH2Invoker, LeanHttpInvoker
-from rpcctl.client import MethodInfo
+from rpcctl.call import MethodInfo
 from rpcctl.schema.registry import CallKind
 from rpcctl.wire.metadata import Metadata
 from tests.bench.test_bench_lean import ECHO, HTTP_PROTOCOLS, rpcctl_server, run_json, settings

@@ -67,7 +67,7 @@ def _run_runner(url: str, *extra: str) -> None:
         "from rpcctl.runner.simulator import RunnerOptions, SimulatedRunner\n"
         "from rpcctl.schema.registry import Schema\n"
         "from rpcctl.schema.sources import bundled_files\n"
-        "from rpcctl.transport.factory import open_channel\n"
+        "from rpcctl.client import open_channel\n"
         "async def main():\n"
         "    ch = open_channel(channel_settings(sys.argv[1]))\n"
         "    try:\n"

@@ -8,11 +8,11 @@ from urllib.parse import unquote
 
 import pytest
 
-from rpcctl.client import CallOptions, MethodInfo
+from rpcctl.call import CallOptions, MethodInfo
+from rpcctl.client import RpcChannel
 from rpcctl.errors import UsageError
 from rpcctl.protocols.connect import ConnectClient, get_query
 from rpcctl.schema.registry import CallKind
-from rpcctl.transport.http_channel import HttpChannel
 from rpcctl.transport.target import ChannelSettings, RpcProtocol, Target
 from rpcctl.wire.metadata import Metadata
 
@@ -95,8 +95,8 @@ def test_get_compressed_parameters_in_spec_order() -> None:
     assert gzip.decompress(raw) == b'{"message":"hi"}'
 
 
-def _channel(**kwargs: object) -> HttpChannel:
-    return HttpChannel(ChannelSettings(Target.parse("http://127.0.0.1:1"), **kwargs))  # type: ignore[arg-type]
+def _channel(**kwargs: object) -> RpcChannel:
+    return RpcChannel(ChannelSettings(Target.parse("http://127.0.0.1:1"), **kwargs))  # type: ignore[arg-type]
 
 
 def test_get_refused_for_methods_with_side_effects() -> None:

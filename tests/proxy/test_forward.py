@@ -73,7 +73,7 @@ async def test_unary_with_metadata(forwarder: Forwarder, test_schema: Any) -> No
     assert events[1].message == {"message": "hi"}
     assert events[2].message["message"] == "hi"
     assert events[3].info["code"] == 0
-    assert events[3].info["duration"] >= 0
+    assert 0 < events[3].info["duration"] < 60  # seconds, measured from the start event
     assert ("x-echo-trailer", "done") in events[3].info["trailers"]
     assert {e.call_id for e in events} == {call.call_id}
 
@@ -208,24 +208,15 @@ def test_proxy_table_fallback(grpc_server: Any) -> None:
     assert table.lookup(SVC + "Echo") is None
 
 
-def test_http2_upstream_preferred_until_the_upstream_lacks_it() -> None:
-    from rpcctl.errors import TransportError
+def test_upstream_without_a_chosen_version_prefers_http2() -> None:
     from rpcctl.proxy.forward import Forwarder
-    from rpcctl.transport.h2_connection import NotHttp2
-    from rpcctl.transport.target import RpcProtocol
+    from rpcctl.transport.target import ChannelSettings, RpcProtocol, Target
 
     forwarder = Forwarder("http://127.0.0.1:1")
-    h2 = forwarder.channel(RpcProtocol.CONNECT, "proto", http2=True)
-    h1 = forwarder.channel(RpcProtocol.CONNECT, "proto")
-    assert h2 is not h1 and h2.settings.http2 is True and h1.settings.http2 is None  # type: ignore[attr-defined]
-    assert not forwarder.h2_failed(TransportError("refused"))
-    try:
-        raise TransportError("no h2") from NotHttp2("h2c refused")
-    except TransportError as exc:
-        assert forwarder.h2_failed(exc)
-    assert forwarder.channel(RpcProtocol.CONNECT, "proto", http2=True) is h1
+    channel = forwarder.channel(RpcProtocol.CONNECT, "proto")
+    assert channel.settings.prefer_http2 is True  # type: ignore[attr-defined]
+    assert channel.settings.http2 is None  # type: ignore[attr-defined]
     # A version chosen for the upstream is kept.
-    from rpcctl.transport.target import ChannelSettings, Target
-
     http1 = Forwarder(ChannelSettings(Target.parse("http://127.0.0.1:1"), http2=False))
-    assert http1.channel(RpcProtocol.CONNECT, "proto", http2=True).settings.http2 is False  # type: ignore[attr-defined]
+    settings = http1.channel(RpcProtocol.CONNECT, "proto").settings  # type: ignore[attr-defined]
+    assert settings.http2 is False and settings.prefer_http2 is False

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from rpcctl.client import CallOptions, MethodInfo, Timings
+from rpcctl.call import CallOptions, MethodInfo, Timings
 from rpcctl.errors import Status
 from rpcctl.runner.standin import StandInService
 from rpcctl.wire.metadata import Metadata

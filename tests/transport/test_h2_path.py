@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 
 import h2.errors
 import pytest
 
-from rpcctl.client import CallOptions, MethodInfo, unary
+from rpcctl.call import CallOptions, MethodInfo, unary
+from rpcctl.client import RpcChannel
 from rpcctl.errors import RpcError, TransportError
 from rpcctl.schema.registry import CallKind
-from rpcctl.transport.http_call import HttpCall
-from rpcctl.transport.http_channel import HttpChannel
 from rpcctl.transport.target import ChannelSettings, RpcProtocol, Target
 from rpcctl.wire.envelope import EnvelopeReader, encode_envelope
 from rpcctl.wire.status import Code
+from rpcctl.wire_call import WireCall
 from tests.transport.servers import H2Exchange, H2Server, Http1Server, Request, response
 
 CHAT = MethodInfo("/t.v1.S/Chat", CallKind.BIDI)
@@ -47,11 +48,11 @@ def settings(server: H2Server, **kwargs: object) -> ChannelSettings:
 async def test_bidi_is_full_duplex(http2: bool | None) -> None:
     server = H2Server(echo_each)
     async with server.running():
-        channel = HttpChannel(settings(server, http2=http2))
+        channel = RpcChannel(settings(server, http2=http2))
         try:
             async with asyncio.timeout(LIMIT):
                 call = await channel.open(CHAT, CallOptions())
-                assert isinstance(call, HttpCall) and call.full_duplex
+                assert isinstance(call, WireCall) and call.full_duplex
                 await call.send(b'{"n":1}')
                 # The first response is read before the second request exists.
                 assert await call.receive() == b'{"n":1}'
@@ -80,7 +81,7 @@ async def test_unary_over_h2_with_authority_override() -> None:
 
     server = H2Server(handler)
     async with server.running():
-        channel = HttpChannel(settings(server, http2=True, authority="api.example"))
+        channel = RpcChannel(settings(server, http2=True, authority="api.example"))
         try:
             async with asyncio.timeout(LIMIT):
                 assert await unary(channel, UNARY, b"{}", CallOptions()) == b'{"ok":true}'
@@ -97,7 +98,7 @@ async def test_stream_reset_by_server() -> None:
 
     server = H2Server(handler)
     async with server.running():
-        channel = HttpChannel(settings(server, http2=True))
+        channel = RpcChannel(settings(server, http2=True))
         try:
             async with asyncio.timeout(LIMIT):
                 call = await channel.open(CHAT, CallOptions())
@@ -115,7 +116,7 @@ async def test_deadline_and_cancel_reset_the_stream() -> None:
 
     server = H2Server(silent)
     async with server.running():
-        channel = HttpChannel(settings(server, http2=True))
+        channel = RpcChannel(settings(server, http2=True))
         try:
             async with asyncio.timeout(LIMIT):
                 call = await channel.open(CHAT, CallOptions(timeout=0.2))
@@ -146,7 +147,7 @@ async def _http1_echo(request: Request, writer: asyncio.StreamWriter) -> None:
 async def test_http2_demanded_from_an_http1_server() -> None:
     server = Http1Server(_http1_echo)
     async with server.running():
-        channel = HttpChannel(ChannelSettings(Target.parse(f"http://127.0.0.1:{server.port}"), http2=True))
+        channel = RpcChannel(ChannelSettings(Target.parse(f"http://127.0.0.1:{server.port}"), http2=True))
         try:
             with pytest.raises(TransportError, match="does not speak HTTP/2"):
                 await channel.open(CHAT, CallOptions())
@@ -158,11 +159,11 @@ async def test_http2_demanded_from_an_http1_server() -> None:
 async def test_auto_bidi_falls_back_to_http1_half_duplex() -> None:
     server = Http1Server(_http1_echo)
     async with server.running():
-        channel = HttpChannel(ChannelSettings(Target.parse(f"http://127.0.0.1:{server.port}")))
+        channel = RpcChannel(ChannelSettings(Target.parse(f"http://127.0.0.1:{server.port}")))
         try:
             async with asyncio.timeout(LIMIT):
                 call = await channel.open(CHAT, CallOptions())
-                assert isinstance(call, HttpCall) and not call.full_duplex
+                assert isinstance(call, WireCall) and not call.full_duplex
                 for n in (1, 2):
                     await call.send(json.dumps({"n": n}).encode())
                 await call.close_send()
@@ -187,7 +188,7 @@ async def test_grpc_web_bidi_over_h2() -> None:
 
     server = H2Server(handler)
     async with server.running():
-        channel = HttpChannel(settings(server, http2=True, protocol=RpcProtocol.GRPC_WEB))
+        channel = RpcChannel(settings(server, http2=True, protocol=RpcProtocol.GRPC_WEB))
         try:
             async with asyncio.timeout(LIMIT):
                 call = await channel.open(CHAT, CallOptions())
@@ -200,21 +201,24 @@ async def test_grpc_web_bidi_over_h2() -> None:
 
 
 @pytest.mark.asyncio
-async def test_reflection_over_http1_uses_one_exchange_per_request() -> None:
-    reflection = MethodInfo("/grpc.reflection.v1.ServerReflection/ServerReflectionInfo", CallKind.BIDI)
+async def test_reflection_over_http1_runs_one_call_per_request() -> None:
+    from rpcctl.loader import _OneRequestStream
+    from rpcctl.wire.metadata import Metadata
+
+    path = "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo"
     server = Http1Server(_http1_echo)
     async with server.running():
         target = Target.parse(f"http://127.0.0.1:{server.port}")
-        channel = HttpChannel(ChannelSettings(target, http2=False))
+        channel = RpcChannel(ChannelSettings(target, http2=False))
+        stream = _OneRequestStream(channel, path, Metadata())
+        stream._options = dataclasses.replace(stream._options, codec="json")  # what the echo server speaks
         try:
             async with asyncio.timeout(LIMIT):
-                call = await channel.open(reflection, CallOptions())
-                await call.send(b'{"q":1}')
-                assert await call.receive() == b'{"q":1}'  # no half-close needed
-                await call.send(b'{"q":2}')
-                assert await call.receive() == b'{"q":2}'
-                await call.close_send()
-                assert await call.receive() is None
+                await stream.send(b'{"q":1}')
+                assert await stream.receive() == b'{"q":1}'
+                await stream.send(b'{"q":2}')
+                assert await stream.receive() == b'{"q":2}'
+                await stream.aclose()
         finally:
             await channel.aclose()
     assert len(server.requests) == 2

@@ -6,10 +6,10 @@ import asyncio
 
 import pytest
 
-from rpcctl.client import CallOptions, MethodInfo
+from rpcctl.call import CallOptions, MethodInfo
+from rpcctl.client import RpcChannel
 from rpcctl.schema.registry import CallKind
 from rpcctl.server.serve import Server
-from rpcctl.transport.http_channel import HttpChannel
 from rpcctl.transport.target import ChannelSettings, Target
 from tests.server.conftest import full_table
 from tests.support.schema import compile_test_schema
@@ -22,7 +22,7 @@ OPEN_CALLS = 150  # hypercorn allows 100 concurrent streams per connection
 async def test_streams_beyond_max_concurrent_streams_wait_for_a_slot() -> None:
     schema = compile_test_schema()
     async with Server(full_table(schema), schema=schema) as server:
-        channel = HttpChannel(ChannelSettings(Target.parse(server.url), http2=True))
+        channel = RpcChannel(ChannelSettings(Target.parse(server.url), http2=True))
 
         async def chat(n: int) -> bytes | None:
             call = await channel.open(CHAT, CallOptions())

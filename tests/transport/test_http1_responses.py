@@ -9,10 +9,10 @@ import json
 
 import pytest
 
-from rpcctl.client import CallOptions, MethodInfo, responses, unary
+from rpcctl.call import CallOptions, MethodInfo, responses, unary
+from rpcctl.client import RpcChannel
 from rpcctl.errors import ProtocolError, RpcError, TransportError
 from rpcctl.schema.registry import CallKind
-from rpcctl.transport.http_channel import HttpChannel
 from rpcctl.transport.target import ChannelSettings, RpcProtocol, Target
 from rpcctl.wire.envelope import encode_envelope
 from rpcctl.wire.metadata import Metadata
@@ -50,7 +50,7 @@ async def call(
         metadata=Metadata([("x-a", "1")]),
         max_message_size=settings.get("max_message_size", 4 << 20),  # type: ignore[arg-type]
     )
-    channel = HttpChannel(ChannelSettings(target, **settings))  # type: ignore[arg-type]
+    channel = RpcChannel(ChannelSettings(target, **settings))  # type: ignore[arg-type]
     try:
         async with asyncio.timeout(LIMIT):
             if not method.kind.server_streams:
@@ -147,7 +147,7 @@ async def test_malformed_connect_streams(body: bytes, code: Code, text: str, del
     server = Http1Server(canned(response("200 OK", STREAM_OK, body), hold=hold))
     got: list[bytes] = []
     async with server.running():
-        channel = HttpChannel(ChannelSettings(Target.parse(f"http://127.0.0.1:{server.port}")))
+        channel = RpcChannel(ChannelSettings(Target.parse(f"http://127.0.0.1:{server.port}")))
         try:
             async with asyncio.timeout(LIMIT):
                 c = await channel.open(STREAM, CallOptions())
@@ -188,7 +188,7 @@ async def test_deadline_exceeded_when_server_stalls() -> None:
 @pytest.mark.asyncio
 async def test_connection_refused_names_the_address(closed_port: int) -> None:
     port = closed_port
-    channel = HttpChannel(ChannelSettings(Target.parse(f"http://127.0.0.1:{port}")))
+    channel = RpcChannel(ChannelSettings(Target.parse(f"http://127.0.0.1:{port}")))
     try:
         with pytest.raises(TransportError, match=f"cannot connect to 127.0.0.1:{port}"):
             await unary(channel, UNARY, b"{}", CallOptions())
@@ -198,7 +198,7 @@ async def test_connection_refused_names_the_address(closed_port: int) -> None:
 
 @pytest.mark.asyncio
 async def test_unknown_host_is_a_transport_error() -> None:
-    channel = HttpChannel(ChannelSettings(Target.parse("http://no-such-host.invalid:80")))
+    channel = RpcChannel(ChannelSettings(Target.parse("http://no-such-host.invalid:80")))
     try:
         with pytest.raises(TransportError, match=r"no-such-host\.invalid:80"):
             await unary(channel, UNARY, b"{}", CallOptions())
@@ -261,7 +261,7 @@ async def test_unix_socket(tmp_path: object) -> None:
     path = f"{tmp_path}/s.sock"
     server = Http1Server(canned(response("200 OK", JSON_OK, b"{}")))
     async with server.running(unix_path=path):
-        channel = HttpChannel(ChannelSettings(Target.parse(f"unix://{path}")))
+        channel = RpcChannel(ChannelSettings(Target.parse(f"unix://{path}")))
         try:
             assert await unary(channel, UNARY, b"{}", CallOptions()) == b"{}"
         finally:

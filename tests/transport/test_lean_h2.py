@@ -14,8 +14,8 @@ import pytest
 import pytest_asyncio
 
 from rpcctl.bench.lean_invoker import LeanH2Invoker
+from rpcctl.call import MethodInfo
 from rpcctl.cli.options import channel_settings
-from rpcctl.client import MethodInfo
 from rpcctl.errors import RpcError
 from rpcctl.schema.registry import CallKind
 from rpcctl.server.serve import Server

@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from rpcctl.client import CallOptions, MethodInfo
+from rpcctl.call import CallOptions, MethodInfo
+from rpcctl.client import RpcChannel
 from rpcctl.errors import TransportError
 from rpcctl.schema.registry import CallKind
-from rpcctl.transport.http_call import HttpCall
-from rpcctl.transport.http_channel import HttpChannel
 from rpcctl.transport.target import ChannelSettings, Target, TlsSettings
 from rpcctl.wire.envelope import encode_envelope
+from rpcctl.wire_call import WireCall
 from tests.transport.servers import H2Exchange, H2Server, Http1Server, Request, response
 
 UNARY = MethodInfo("/t.v1.S/Unary", CallKind.UNARY)
@@ -76,14 +76,14 @@ async def ok(request: Request, writer: asyncio.StreamWriter) -> None:
 async def call(
     port: int, tls: TlsSettings, method: MethodInfo = UNARY, **kw: object
 ) -> tuple[bytes, str | None]:
-    channel = HttpChannel(ChannelSettings(Target.parse(f"https://127.0.0.1:{port}"), tls=tls, **kw))  # type: ignore[arg-type]
+    channel = RpcChannel(ChannelSettings(Target.parse(f"https://127.0.0.1:{port}"), tls=tls, **kw))  # type: ignore[arg-type]
     try:
         async with asyncio.timeout(10):
             c = await channel.open(method, CallOptions())
             await c.send(b"{}")
             await c.close_send()
             first = await c.receive()
-            assert isinstance(c, HttpCall)
+            assert isinstance(c, WireCall)
             return first or b"", c.http_version
     finally:
         await channel.aclose()

@@ -1,8 +1,9 @@
-"""`HttpCall`: rpcctl's one call API over a sans-IO client protocol and an HTTP exchange.
+"""`WireCall`: the `Call` of every protocol, over a sans-IO client protocol and an `Exchange`.
 
 Calls with one request message (unary, server streaming) send the request when the request
 stream is half-closed, with a fixed body; calls with a request stream (client, bidi) open the
-exchange at once and stream the body. The deadline is enforced here, on every wait.
+exchange at once and stream the body (a bidi stream over HTTP/1.1, which cannot be full
+duplex, is collected and sent at half-close). The deadline is enforced here, on every wait.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, TypeVar
 
-from rpcctl.client import Timings
+from rpcctl.call import Timings
 from rpcctl.errors import ProtocolError, RpcctlError, RpcError, Status, UsageError
 from rpcctl.wire.metadata import Metadata
 from rpcctl.wire.status import Code
@@ -26,10 +27,12 @@ if TYPE_CHECKING:
 HTTP_VERSION_NOT_SUPPORTED = 505
 T = TypeVar("T")
 Opener = Callable[["RequestHead", "bytes | None"], Awaitable["Exchange"]]
+# Given the HTTP status and headers of a failed call, the option that would work, if any.
+Hint = Callable[[int, Metadata], "str | None"]
 
 
-class HttpCall:
-    """A Connect or gRPC-Web call in flight, seen through rpcctl's `Call` API."""
+class WireCall:
+    """A call in flight over one HTTP exchange, seen through rpcctl's `Call` API."""
 
     def __init__(
         self,
@@ -41,21 +44,21 @@ class HttpCall:
         timeout: float | None,
         full_duplex: bool = True,
         buffered: bool = False,
-        per_request: bool = False,
+        hint: Hint | None = None,
     ) -> None:
         self.timings = Timings()
         self.full_duplex = full_duplex
         self.http_status: int | None = None
         self.http_version: str | None = None
+        # What went out, for `-v`: the request head as sent (the path as the server saw it).
+        self.request_head: RequestHead | None = None
         self._protocol = protocol
         self._opener = opener
+        self._hint = hint
+        self._response_headers = Metadata()
         self._streamed = streamed_request and not buffered
         # Half-duplex bidi: the request stream is collected and sent whole at half-close.
-        self._buffer: list[bytes] | None = [] if buffered and not per_request else None
-        # Reflection over HTTP/1.1 (PROTOCOLS.md §7.3): one exchange per request message.
-        self._per_request = per_request
-        self._pending: deque[bytes] = deque()
-        self._wake = asyncio.Event()
+        self._buffer: list[bytes] | None = [] if buffered else None
         self._single_response = single_response
         self._timeout = timeout
         self._deadline = None if timeout is None else time.monotonic() + timeout
@@ -76,7 +79,13 @@ class HttpCall:
         """Open the exchange of a streamed request: the headers go out now."""
         await self._bounded(self._open(self._protocol.stream_head(), None))
 
+    @property
+    def exchange(self) -> Exchange | None:
+        """The HTTP exchange once the request went out (its wire timings, for `-v`)."""
+        return self._exchange
+
     async def _open(self, head: RequestHead, body: bytes | None) -> None:
+        self.request_head = head
         try:
             self._exchange = await self._opener(head, body)
         except BaseException as exc:
@@ -89,10 +98,6 @@ class HttpCall:
         """Send one request message (dropped if the call already ended)."""
         if self._closed_send:
             raise UsageError("cannot send after the request stream was closed")
-        if self._per_request:
-            self._pending.append(message)
-            self._wake.set()
-            return
         if self._buffer is not None:
             self._buffer.append(self._protocol.encode_message(message))
             return
@@ -110,9 +115,6 @@ class HttpCall:
         if self._closed_send:
             return
         self._closed_send = True
-        if self._per_request:
-            self._wake.set()
-            return
         if self._streamed:
             if self._exchange is not None and self._status is None:
                 await self._bounded(self._exchange.end())
@@ -133,14 +135,15 @@ class HttpCall:
         """The response headers (Connect unary: without the ``trailer-`` ones)."""
         if self._headers is None:
             await self._bounded(self._await_head())
-        return self._headers if self._headers is not None else Metadata()
+        if self._headers is None:
+            return Metadata()
+        # Once the call ended, the decoder knows best (a Trailers-Only answer has no headers).
+        return self._decoder.headers if self._status is not None else self._headers
 
     async def receive(self) -> bytes | None:
         """The next response message; None at an OK end; `RpcError` at any other end."""
         if not self._messages and self._error is not None:
             raise self._error
-        if self._per_request and not self._messages and not await self._bounded(self._next_per_request()):
-            return None
         if not self._messages and self._eof:
             return None
         if not self._messages:
@@ -176,29 +179,6 @@ class HttpCall:
         self._started.set()
         await self._release()
 
-    async def _next_per_request(self) -> bool:
-        """Run exchanges, one per queued request, until a message arrives; False at the end."""
-        while not self._messages:
-            if self._exchange is not None and not self._eof:
-                await self._fill()
-                continue
-            if self._pending:
-                message = self._pending.popleft()
-                self._decoder = self._protocol.new_decoder()
-                self._eof = False
-                self._headers = None
-                self._status = None
-                self._started = asyncio.Event()
-                body = self._protocol.encode_message(message)
-                await self._open(self._protocol.stream_head(), body)
-                continue
-            if self._closed_send:
-                self._eof = True
-                return False
-            self._wake.clear()
-            await self._wake.wait()
-        return True
-
     async def _await_head(self) -> None:
         if self._headers is not None:
             return
@@ -212,6 +192,7 @@ class HttpCall:
         try:
             status, headers = await self._exchange.response()
             self.http_status = status
+            self._response_headers = headers
             self.http_version = self._exchange.http_version
             self.timings.headers = time.monotonic()
             try:
@@ -230,6 +211,7 @@ class HttpCall:
             while not self._messages:
                 chunk = await exchange.read()
                 if chunk is None:
+                    self._decoder.take_trailers(exchange.trailers)
                     self._messages.extend(self._decoder.finish())
                     self._eof = True
                     break
@@ -253,6 +235,11 @@ class HttpCall:
         ):
             hint = f"{error.message} (the server wants HTTP/2 for bidi streams: drop --http1)"
             error = type(error)(error.code, hint, error.details, error.metadata)
+        elif isinstance(error, RpcError) and self._hint is not None and self.http_status is not None:
+            better = self._hint(self.http_status, self._response_headers)
+            if better is not None and better not in error.message:
+                message = f"{error.message} ({better})" if error.message else better
+                error = type(error)(error.code, message, error.details, error.metadata)
         if isinstance(error, RpcError) and not error.metadata and len(self._decoder.trailers):
             error = type(error)(error.code, error.message, error.details, self._decoder.trailers.items())
         if self._error is None:
