@@ -7,13 +7,14 @@ reflection only when asked with --reflect.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rpcctl.call import Call, CallOptions, Channel, MethodInfo
-from rpcctl.errors import RpcError, SchemaError
+from rpcctl.errors import RpcctlError, RpcError, SchemaError
 from rpcctl.wire.metadata import Metadata
 
 if TYPE_CHECKING:
@@ -49,6 +50,8 @@ class LoadedSchema:
     warnings: list[str] = field(default_factory=list)
     reflection_error: str | None = None
     unresolved_services: list[str] = field(default_factory=list)
+    # The error reflection failed with (for a hint at the protocol that works).
+    reflection_exception: RpcctlError | None = None
 
     def lookup_failed(self, exc: SchemaError) -> SchemaError:
         """`exc` with a hint at where else the schema could come from."""
@@ -88,6 +91,7 @@ async def load_schema(
         sources.append("protosets")
     warnings: list[str] = []
     reflection_error = None
+    reflection_exception: RpcctlError | None = None
     unresolved: list[str] = []
     use_reflection = request.reflect if request.reflect is not None else not explicit
     if use_reflection and channel is None:
@@ -101,6 +105,7 @@ async def load_schema(
             # Asked for, a failure is the answer; by default, the bundled schema is the fallback.
             if request.reflect or explicit:
                 raise
+            reflection_exception = exc
             reflection_error = (
                 str(exc) if isinstance(exc, SchemaError) else f"server reflection failed: {exc}"
             )
@@ -116,7 +121,7 @@ async def load_schema(
     if not files:
         files = _merge_files(files, bundled_files())
         sources.append("bundled descriptors")
-    return LoadedSchema(Schema(files), sources, warnings, reflection_error, unresolved)
+    return LoadedSchema(Schema(files), sources, warnings, reflection_error, unresolved, reflection_exception)
 
 
 async def reflect_schema(channel: Channel, metadata: Metadata) -> ReflectionResult:
@@ -160,6 +165,12 @@ class _OneRequestStream:
     async def aclose(self) -> None:
         call, self._call = self._call, None
         if call is None:
+            return
+        task = asyncio.current_task()
+        if call.status is None and task is not None and task.cancelling():
+            # The command is being cancelled (--timeout, Ctrl-C): waiting for the server's end
+            # of the stream would hold the cancellation up for as long as the server is silent.
+            await call.cancel()
             return
         try:
             while await call.receive() is not None:

@@ -79,6 +79,7 @@ def call_command(
         from rpcctl.cli.requests import read_data_argument
         from rpcctl.client import open_channel
         from rpcctl.errors import RpcError, UsageError
+        from rpcctl.hints import wrong_protocol_error
         from rpcctl.output.verbose import VerbosePrinter
         from rpcctl.wire.status import Code
         from rpcctl.wire.timeout import parse_duration
@@ -97,7 +98,14 @@ def call_command(
         ends = None if deadline is None else time.monotonic() + deadline
         try:
             async with asyncio.timeout(deadline):
-                return await call_method(channel, metadata, literal, say, ends)
+                try:
+                    return await call_method(channel, metadata, literal, say, ends)
+                except RpcError as exc:
+                    left = None if ends is None else ends - time.monotonic()
+                    better = await wrong_protocol_error(channel.pool, exc, left)
+                    if better is None:
+                        raise
+                    raise better from exc
         except TimeoutError:
             raise RpcError(Code.DEADLINE_EXCEEDED, f"--timeout of {deadline:g}s exceeded") from None
         finally:

@@ -41,6 +41,7 @@ def describe_command(
     reflect: o.Reflect = None,
     export_protoset: o.ExportProtoset = None,
     headers: o.Headers = None,
+    timeout: o.Timeout = None,
     verbose: o.Verbose = False,
 ) -> None:
     """Show a service, method, message or enum in proto syntax."""

@@ -37,6 +37,7 @@ def list_command(
     reflect: o.Reflect = None,
     export_protoset: o.ExportProtoset = None,
     headers: o.Headers = None,
+    timeout: o.Timeout = None,
     verbose: o.Verbose = False,
 ) -> None:
     """List services, or the methods of one service with their stream kinds."""

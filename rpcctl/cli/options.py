@@ -69,14 +69,23 @@ KeepaliveTime = Annotated[
         "--keepalive-time",
         help=(
             "HTTP/2: after this long with nothing received while calls are open, send a PING; "
-            "no answer within 20s ends the connection (default 20s; 0 turns it off)."
+            "no answer within 20s (or within this time, if shorter) ends the connection, so a "
+            "silent server is found even without --timeout (default 20s; 0 turns it off)."
         ),
         rich_help_panel=CONN,
     ),
 ]
 MaxMsgSize = Annotated[
     int,
-    typer.Option("--max-msg-size", help="Largest message accepted, in bytes.", rich_help_panel=CONN),
+    typer.Option(
+        "--max-msg-size",
+        help=(
+            "Largest response message accepted, in bytes (default 4 MiB). It bounds only what "
+            "is received: requests of any size go out, within what the server accepts."
+        ),
+        show_default=False,
+        rich_help_panel=CONN,
+    ),
 ]
 Codec = Annotated[
     str | None,
@@ -126,9 +135,24 @@ Headers = Annotated[
 ]
 Timeout = Annotated[
     str | None,
-    typer.Option("--timeout", help="Deadline of the call (e.g. 5s, 250ms).", rich_help_panel=CALL),
+    typer.Option(
+        "--timeout",
+        help=(
+            "Bound everything the command does, connecting and reflection included (e.g. 5s, "
+            "250ms); a call sends it as its deadline. Without it, each reflection request "
+            "gives up after 10s and HTTP/2 keepalive (--keepalive-time) finds a silent server."
+        ),
+        rich_help_panel=CALL,
+    ),
 ]
-Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="Headers, trailers and timings on stderr.")]
+Verbose = Annotated[
+    bool,
+    typer.Option(
+        "--verbose",
+        "-v",
+        help="The wire on stderr, as curl -v shows it: URL, request and response headers, trailers, timings.",
+    ),
+]
 
 
 @dataclass(frozen=True)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import asyncio
+from collections.abc import Awaitable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from rpcctl.cli.env import Environment
 from rpcctl.errors import SchemaError
@@ -13,6 +14,8 @@ if TYPE_CHECKING:
     from rpcctl.call import Channel
     from rpcctl.loader import LoadedSchema, SchemaRequest
     from rpcctl.wire.metadata import Metadata
+
+T = TypeVar("T")
 
 
 def parse_headers(headers: Sequence[str] | None) -> Metadata:
@@ -51,6 +54,15 @@ async def load(
     from rpcctl.loader import load_schema
 
     loaded = await load_schema(request, channel, metadata)
+    pool = getattr(channel, "pool", None)
+    if loaded.reflection_exception is not None and pool is not None:
+        from rpcctl.hints import wrong_protocol_error
+
+        # Reflection failed in a way that says the server speaks another protocol: the call
+        # would fail the same way, so say which protocol works now rather than fall back.
+        better = await wrong_protocol_error(pool, loaded.reflection_exception)
+        if better is not None:
+            raise better from loaded.reflection_exception
     for warning in loaded.warnings:
         env.stderr.write(f"warning: {warning}\n")
     if verbose:
@@ -92,14 +104,31 @@ async def load_for_target(env: Environment, target: str | None, params: dict[str
 
         channel = open_channel(channel_settings(target, **connection_params(params)))
     try:
-        return await load(
-            env,
-            request,
-            channel,
-            metadata,
-            export=params.get("export_protoset"),
-            verbose=bool(params.get("verbose")),
+        return await within_timeout(
+            params.get("timeout"),
+            load(
+                env,
+                request,
+                channel,
+                metadata,
+                export=params.get("export_protoset"),
+                verbose=bool(params.get("verbose")),
+            ),
         )
     finally:
         if channel is not None:
             await channel.aclose()
+
+
+async def within_timeout(timeout: str | None, work: Awaitable[T]) -> T:
+    """`work`, bounded by the `--timeout` option (DEADLINE_EXCEEDED past it); unbounded without."""
+    from rpcctl.errors import RpcError
+    from rpcctl.wire.status import Code
+    from rpcctl.wire.timeout import parse_duration
+
+    seconds = parse_duration(timeout) if timeout else None
+    try:
+        async with asyncio.timeout(seconds):
+            return await work
+    except TimeoutError:
+        raise RpcError(Code.DEADLINE_EXCEEDED, f"--timeout of {seconds:g}s exceeded") from None

@@ -19,11 +19,13 @@ from __future__ import annotations
 
 import asyncio
 import enum
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from rpcctl.errors import TransportError, UsageError
 from rpcctl.transport.target import RpcProtocol
 from rpcctl.transport.tls import ssl_context, uses_tls
+from rpcctl.wire.metadata import Metadata
 
 if TYPE_CHECKING:
     from rpcctl.protocols.exchange import RequestHead
@@ -34,6 +36,8 @@ if TYPE_CHECKING:
 
 ALPN_H2 = "h2"
 ALPN_HTTP1 = "http/1.1"
+PROBE_TIMEOUT = 2.0  # seconds a probe may take: it only improves an error message
+PROBE_MAX_CHUNKS = 64  # an answer to a bodiless probe is tiny; stop reading a chatty one
 
 
 class HttpVersion(enum.Enum):
@@ -41,6 +45,15 @@ class HttpVersion(enum.Enum):
 
     HTTP2 = "HTTP/2"
     HTTP1 = "HTTP/1.1"
+
+
+@dataclass(frozen=True)
+class ProbeAnswer:
+    """What a server answered a probe (`HttpPool.probe`)."""
+
+    status: int
+    headers: Metadata
+    trailers: Metadata
 
 
 class HttpPool:
@@ -90,6 +103,30 @@ class HttpPool:
             return await self._h2_client().open(head, scheme=self.scheme, authority=self.authority, body=body)
         return await self._h1_pool().open(head, host=self.authority, body=body)
 
+    async def probe(self, head: RequestHead, timeout: float = PROBE_TIMEOUT) -> ProbeAnswer | None:
+        """Send one bodiless request over HTTP/2 and read its whole answer; None when the server
+        reset it, does not speak HTTP/2, or did not answer within `timeout` seconds.
+
+        For hints only (which protocol does this server speak?): never raises.
+        """
+        from rpcctl.errors import RpcctlError
+
+        try:
+            async with asyncio.timeout(timeout):
+                if not await self._try_h2():
+                    return None
+                exchange = await self.open(head, b"", HttpVersion.HTTP2)
+                try:
+                    status, headers = await exchange.response()
+                    for _ in range(PROBE_MAX_CHUNKS):
+                        if await exchange.read() is None:
+                            return ProbeAnswer(status, headers, exchange.trailers)
+                    return ProbeAnswer(status, headers, Metadata())
+                finally:
+                    await exchange.aclose()
+        except (RpcctlError, OSError, TimeoutError):
+            return None
+
     async def _try_h2(self) -> bool:
         from rpcctl.transport.lean_h2 import NotHttp2
 
@@ -107,27 +144,33 @@ class HttpPool:
             return True
 
     def _h2_refused(self, reason: str) -> str:
-        address = self.settings.target.address
+        # `reason` names the server already ("HOST:PORT speaks HTTP/1.1 only (...)").
         if self.settings.protocol is RpcProtocol.GRPC:
-            return (
-                f"{address} does not speak HTTP/2 ({reason}), so not native gRPC: "
-                "try --protocol connect or --protocol grpc-web"
-            )
-        return f"{address} does not speak HTTP/2 ({reason}): drop --http2 to use HTTP/1.1"
+            return f"{reason}, so not native gRPC: try --protocol connect or --protocol grpc-web"
+        return f"{reason}: drop --http2 to use HTTP/1.1"
 
     def _h2_client(self) -> H2Client:
         if self._h2 is None:
             from rpcctl.transport.endpoint import Endpoint
-            from rpcctl.transport.lean_h2 import DEFAULT_KEEPALIVE_TIME, H2Client, H2Limits
+            from rpcctl.transport.lean_h2 import (
+                DEFAULT_KEEPALIVE_TIME,
+                DEFAULT_KEEPALIVE_TIMEOUT,
+                H2Client,
+                H2Limits,
+            )
 
             context = ssl_context(self.settings, [ALPN_H2, ALPN_HTTP1]) if self.tls else None
             limits = H2Limits() if self._max_body is None else H2Limits(max_body=self._max_body)
             keepalive = self.settings.keepalive_time
+            interval = DEFAULT_KEEPALIVE_TIME if keepalive is None else (keepalive or None)
             self._h2 = H2Client(
                 Endpoint.for_settings(self.settings, context),
                 limits=limits,
                 # None: the default; 0: --keepalive-time 0 turns it off.
-                keepalive_time=DEFAULT_KEEPALIVE_TIME if keepalive is None else (keepalive or None),
+                keepalive_time=interval,
+                # Who asks for a short keepalive wants a dead peer found as quickly: the PING's
+                # answer is awaited no longer than the interval itself.
+                keepalive_timeout=min(DEFAULT_KEEPALIVE_TIMEOUT, interval or DEFAULT_KEEPALIVE_TIMEOUT),
             )
         return self._h2
 

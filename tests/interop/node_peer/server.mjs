@@ -10,6 +10,9 @@
 // (prior knowledge). TestService is served at the root; RunnerService both under
 // /api/v1/pipeline (connect-go style) and at the root (native gRPC cannot send a prefix).
 // The chosen port is printed as one JSON line on stdout: {"port": N}.
+// With a second argument `--prefix-only`, only RunnerService under /api/v1/pipeline (and the
+// control surface) is served; everything else is 404 (Connect "unimplemented", for gRPC a
+// trailers-only UNIMPLEMENTED), so a client that drops the prefix fails.
 // The process exits when stdin closes, or on SIGTERM / SIGINT.
 //
 // RunnerService is a small stand-in with state, written independently of rpcctl's own:
@@ -54,6 +57,7 @@ import {
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 
 const RUNNER_PREFIX = "/api/v1/pipeline";
+const PREFIX_ONLY = process.argv[3] === "--prefix-only";
 
 const descriptorSetPath = process.argv[2];
 if (!descriptorSetPath) {
@@ -465,12 +469,17 @@ const runnerHandler = connectNodeAdapter({
   routes: (router) => router.service(RunnerService, runnerServiceImpl),
 });
 
+// Prefix-only mode: no service at the root, so a client that drops the prefix gets UNIMPLEMENTED.
+const prefixOnlyHandler = connectNodeAdapter({ ...common, routes: () => {} });
+
 function route(req, res) {
   const path = (req.url ?? "").split("?", 1)[0];
   if (path.startsWith(CONTROL_PREFIX)) {
     void control(req, res, path);
   } else if (path.startsWith(`${RUNNER_PREFIX}/`)) {
     runnerHandler(req, res);
+  } else if (PREFIX_ONLY) {
+    prefixOnlyHandler(req, res);
   } else {
     testHandler(req, res);
   }
