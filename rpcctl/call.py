@@ -120,7 +120,19 @@ class Channel(Protocol):
 
 
 async def unary(channel: Channel, method: MethodInfo, request: bytes, options: CallOptions) -> bytes:
-    """Send one request, return the one response (or raise `RpcError`)."""
+    """Send one request, return the one response (or raise `RpcError`).
+
+    A channel with a cheap unary method of its own (`RpcChannel.unary`) serves the call with
+    it: the same verdicts, a fraction of the CPU.
+    """
+    cheap = getattr(channel, "unary", None)
+    if cheap is not None:
+        return await cheap(method, request, options)
+    return await unary_through(channel, method, request, options)
+
+
+async def unary_through(channel: Channel, method: MethodInfo, request: bytes, options: CallOptions) -> bytes:
+    """A unary call through the general stream API (`Channel.open`, send, half-close, receive)."""
     call = await channel.open(method, options)
     await call.send(request)
     await call.close_send()

@@ -15,8 +15,13 @@ from rpcctl.errors import UsageError
 from rpcctl.hints import protocol_hint
 from rpcctl.transport.target import RpcProtocol
 
+# Prepared unary calls remembered per channel (distinct method and options); callers that
+# make new options per call (templated bench headers) start over when it is full.
+PREPARED_CACHED = 256
+
 if TYPE_CHECKING:
     from rpcctl.call import CallOptions, MethodInfo
+    from rpcctl.prepared_unary import PreparedUnary
     from rpcctl.protocols.exchange import ClientProtocol, RequestHead
     from rpcctl.transport.exchange import Exchange
     from rpcctl.transport.pool import HttpPool
@@ -38,6 +43,10 @@ class RpcChannel:
         self.settings = settings
         self.codec = settings.codec
         self.pool: HttpPool = HttpPool(settings)
+        # (method path, id(options)) -> its prepared call; the entry holds the options, so
+        # the id is not reused while cached (checked with `is` on lookup).
+        self._prepared: dict[tuple[str, int], PreparedUnary] = {}
+        self._default_options: CallOptions | None = None
 
     async def connect(self, method: MethodInfo) -> None:
         """Open the connection a call of `method` would use, now (`TransportError` if it cannot be).
@@ -81,6 +90,72 @@ class RpcChannel:
             await call.start_stream()
         return call
 
+    async def unary(self, method: MethodInfo, request: bytes, options: CallOptions | None = None) -> bytes:
+        """One unary call, cheaply: the one response message, or `RpcError`.
+
+        The same verdict as a call through `open` for every answer (see `rpcctl.prepared_unary`);
+        modes the whole-response path does not cover (gRPC-Web text, responses larger than its
+        body cap, non-unary methods) take `open`.
+        """
+        if options is None:
+            options = self._default_options or self._new_default_options()
+        prepared = self._prepared.get((method.path, id(options)))
+        if (
+            prepared is None
+            or prepared.options is not options
+            or (prepared.method is not method and prepared.method != method)
+        ):
+            prepared = await self._prepare(method, options)
+            if prepared is None:
+                from rpcctl.call import unary_through
+
+                return await unary_through(self, method, request, options)
+        return await prepared.call(request)
+
+    def _new_default_options(self) -> CallOptions:
+        from rpcctl.call import CallOptions
+
+        self._default_options = CallOptions()
+        return self._default_options
+
+    async def _prepare(self, method: MethodInfo, options: CallOptions) -> PreparedUnary | None:
+        """The prepared call of ``method`` with ``options``, or None where `open` must serve."""
+        from rpcctl.prepared_unary import BODY_SLACK, PreparedUnary
+        from rpcctl.transport.pool import HttpVersion
+
+        kind = method.kind
+        settings = self.settings
+        protocol = self._protocol(method, options)  # the usage checks of every call
+        if kind.client_streams or kind.server_streams or settings.grpc_web_text:
+            return None
+        max_size = min(options.max_message_size, settings.max_message_size)
+        pool = self.pool
+        version = await pool.choose(bidi=False)
+        h2 = h1 = None
+        if version is HttpVersion.HTTP2:
+            h2 = pool._h2_client()
+            limit = h2.limits.max_body
+        else:
+            h1 = pool._h1_pool()
+            limit = h1.limits.max_body or 0
+        if max_size + BODY_SLACK > limit:
+            return None  # the whole-response path caps bodies below what this call accepts
+        prepared = PreparedUnary(
+            method,
+            options,
+            protocol,
+            max_size=max_size,
+            hint=functools.partial(protocol_hint, settings.protocol),
+            h2=h2,
+            h1=h1,
+            scheme=pool.scheme,
+            authority=pool.authority,
+        )
+        if len(self._prepared) >= PREPARED_CACHED:
+            self._prepared.clear()
+        self._prepared[(method.path, id(options))] = prepared
+        return prepared
+
     def _protocol(self, method: MethodInfo, options: CallOptions) -> ClientProtocol:
         """The client half of the settings' protocol for one call."""
         settings = self.settings
@@ -118,4 +193,5 @@ class RpcChannel:
 
     async def aclose(self) -> None:
         """Close every connection."""
+        self._prepared.clear()
         await self.pool.aclose()

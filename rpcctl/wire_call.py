@@ -25,10 +25,42 @@ if TYPE_CHECKING:
     from rpcctl.transport.exchange import Exchange
 
 HTTP_VERSION_NOT_SUPPORTED = 505
+# The unary cardinality rule's words (the same through `WireCall` and `PreparedUnary`).
+NO_RESPONSE = "the call ended without a response message"
+MORE_THAN_ONE = "the server sent more than one response message"
 T = TypeVar("T")
 Opener = Callable[["RequestHead", "bytes | None"], Awaitable["Exchange"]]
 # Given the HTTP status and headers of a failed call, the option that would work, if any.
 Hint = Callable[[int, Metadata], "str | None"]
+
+
+def explain(
+    error: RpcctlError,
+    http_status: int | None,
+    headers: Metadata,
+    trailers: Metadata,
+    hint: Hint | None,
+    *,
+    full_duplex: bool = True,
+) -> RpcctlError:
+    """A call's error as the user sees it: with the option that would work, and the trailers.
+
+    One function for every path that ends a call (`WireCall`, `PreparedUnary`), so that one
+    answer reads the same through `rpcctl call` and `rpcctl bench`.
+    """
+    if not isinstance(error, RpcError):
+        return error
+    message = error.message
+    if not full_duplex and http_status == HTTP_VERSION_NOT_SUPPORTED:
+        message = f"{message} (the server wants HTTP/2 for bidi streams: drop --http1)"
+    elif hint is not None and http_status is not None:
+        better = hint(http_status, headers)
+        if better is not None and better not in message:
+            message = f"{message} ({better})" if message else better
+    metadata = error.metadata if error.metadata or not len(trailers) else trailers.items()
+    if message is error.message and metadata is error.metadata:
+        return error
+    return type(error)(error.code, message, error.details, metadata)
 
 
 class WireCall:
@@ -155,9 +187,7 @@ class WireCall:
         if self._received == 1:
             self.timings.first_message = time.monotonic()
         if self._single_response and self._received > 1:
-            await self._finish_with(
-                ProtocolError(Code.UNIMPLEMENTED, "the server sent more than one response message")
-            )
+            await self._finish_with(ProtocolError(Code.UNIMPLEMENTED, MORE_THAN_ONE))
         return message
 
     @property
@@ -220,28 +250,20 @@ class WireCall:
             await self._finish_with(exc)
         if self._eof:
             if self._single_response and self._received + len(self._messages) == 0:
-                await self._finish_with(
-                    ProtocolError(Code.UNIMPLEMENTED, "the call ended without a response message")
-                )
+                await self._finish_with(ProtocolError(Code.UNIMPLEMENTED, NO_RESPONSE))
             self._status = self._decoder.status or Status(Code.OK)
             self.timings.ended = time.monotonic()
             await self._release()
 
     async def _finish_with(self, error: RpcctlError) -> None:
-        if (
-            isinstance(error, RpcError)
-            and not self.full_duplex
-            and self.http_status == HTTP_VERSION_NOT_SUPPORTED
-        ):
-            hint = f"{error.message} (the server wants HTTP/2 for bidi streams: drop --http1)"
-            error = type(error)(error.code, hint, error.details, error.metadata)
-        elif isinstance(error, RpcError) and self._hint is not None and self.http_status is not None:
-            better = self._hint(self.http_status, self._response_headers)
-            if better is not None and better not in error.message:
-                message = f"{error.message} ({better})" if error.message else better
-                error = type(error)(error.code, message, error.details, error.metadata)
-        if isinstance(error, RpcError) and not error.metadata and len(self._decoder.trailers):
-            error = type(error)(error.code, error.message, error.details, self._decoder.trailers.items())
+        error = explain(
+            error,
+            self.http_status,
+            self._response_headers,
+            self._decoder.trailers,
+            self._hint,
+            full_duplex=self.full_duplex,
+        )
         if self._error is None:
             self._error = error
             self._status = (

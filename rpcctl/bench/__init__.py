@@ -5,7 +5,7 @@ The pieces, each in its own module:
 - `plan` — what to run (stop condition, concurrency, rate, schedule, warmup, workers, shards);
 - `schedule` — open-loop pacing: when each call is due;
 - `template` and `payloads` — requests and headers, encoded once unless templated;
-- `invoker` — how one call is made (a raw grpcio fast path for unary gRPC, any `Channel` otherwise);
+- `invoker` — how one call is made: the `Channel`'s cheap unary method, `Channel.open` for streams;
 - `balancer` — several targets and the client-side balancing policies;
 - `worker` — the event-loop side: closed and open loops, warmup, stop conditions;
 - `processes` — the same load spread over N processes, results merged;

@@ -1,23 +1,27 @@
-"""How one bench call is made: a small interface, lean hot paths for unary calls, a generic path.
+"""How one bench call is made: a small interface over rpcctl's one `Channel` API.
 
-`make_invoker` picks the cheapest: unary native gRPC on `LeanGrpcInvoker` (prebuilt HTTP/2
-requests), unary Connect and gRPC-Web on `LeanHttpInvoker` (HTTP/1.1) or `LeanH2Invoker`
-(HTTP/2); streams of every protocol on the `Channel` API (`ChannelInvoker`), the one that
-`call`, replay and the proxy use. Measured on this machine with `benchmarks/bench_cpu.py`: the
-lean HTTP/2 path costs about 15 µs of client CPU per unary call. `RPCCTL_BENCH_LEAN=0` turns
-the lean paths off (for comparisons)."""
+`ChannelInvoker` makes unary calls with the channel's cheap unary method
+(`RpcChannel.unary`: requests prepared once, whole responses, the protocol's plainly-OK check,
+the decoder for every other answer) and streams with `RpcChannel.open`, the path `call`,
+replay and the proxy use. `RPCCTL_BENCH_LEAN=0` sends unary calls through `open` too, to
+compare the two (`benchmarks/bench_cpu.py`).
+"""
 
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from rpcctl.errors import RpcError, TransportError
 from rpcctl.wire.status import Code
 
+# RPCCTL_BENCH_LEAN=0: unary calls through `Channel.open` instead of the cheap unary method.
+LEAN_ENV = "RPCCTL_BENCH_LEAN"
+
 if TYPE_CHECKING:
-    from rpcctl.call import Call, MethodInfo
+    from rpcctl.call import Call, CallOptions, MethodInfo
     from rpcctl.transport.target import ChannelSettings
     from rpcctl.wire.metadata import Metadata
 
@@ -67,11 +71,18 @@ async def run_stream(call: Call, requests: Sequence[bytes], interval: float, bid
 
 
 class ChannelInvoker:
-    """Any protocol and call kind through rpcctl's `Channel` API."""
+    """Calls of one method, any protocol and call kind, through one `RpcChannel`."""
 
     def __init__(
-        self, settings: ChannelSettings, method: MethodInfo, metadata: Metadata, timeout: float | None
+        self,
+        settings: ChannelSettings,
+        method: MethodInfo,
+        metadata: Metadata,
+        timeout: float | None,
+        *,
+        cheap: bool | None = None,
     ) -> None:
+        """``cheap``: unary calls through `RpcChannel.unary` (None: unless ``RPCCTL_BENCH_LEAN=0``)."""
         from rpcctl.call import CallOptions
         from rpcctl.client import open_channel
 
@@ -80,24 +91,29 @@ class ChannelInvoker:
         self.channel = open_channel(settings)
         self._options = CallOptions(metadata=metadata, timeout=timeout)
         self._timeout = timeout
+        self._cheap = os.environ.get(LEAN_ENV, "1") != "0" if cheap is None else cheap
 
     async def connect(self) -> None:
         """Open the connection now where the first call would (HTTP/2: TLS, h2c, native gRPC)."""
         await self.channel.connect(self.method)
 
-    def _options_for(self, metadata: Metadata | None) -> Any:
-        from rpcctl.call import CallOptions
-
+    def _options_for(self, metadata: Metadata | None) -> CallOptions:
         if metadata is None:
             return self._options
+        from rpcctl.call import CallOptions
+
         return CallOptions(metadata=metadata, timeout=self._timeout)
 
     async def unary(self, request: bytes, metadata: Metadata | None) -> None:
         """One unary call."""
-        from rpcctl.call import unary
-
+        options = self._options if metadata is None else self._options_for(metadata)
         try:
-            await unary(self.channel, self.method, request, self._options_for(metadata))
+            if self._cheap:
+                await self.channel.unary(self.method, request, options)
+            else:
+                from rpcctl.call import unary_through
+
+                await unary_through(self.channel, self.method, request, options)
         except TransportError as exc:
             raise RpcError(Code.UNAVAILABLE, str(exc)) from None
 
@@ -118,15 +134,5 @@ class ChannelInvoker:
 def make_invoker(
     settings: ChannelSettings, method: MethodInfo, metadata: Metadata, timeout: float | None
 ) -> Invoker:
-    """The cheapest invoker for the settings' protocol and the method's kind."""
-    from rpcctl.bench.lean_grpc import LeanGrpcInvoker, lean_grpc_supported
-    from rpcctl.bench.lean_invoker import LeanH2Invoker, LeanHttpInvoker, lean_h2_supported, lean_supported
-    from rpcctl.transport.target import RpcProtocol
-
-    if settings.protocol is RpcProtocol.GRPC and lean_grpc_supported(settings, method):
-        return LeanGrpcInvoker(settings, method, metadata, timeout)
-    if lean_supported(settings, method):
-        return LeanHttpInvoker(settings, method, metadata, timeout)
-    if lean_h2_supported(settings, method):
-        return LeanH2Invoker(settings, method, metadata, timeout)
+    """The invoker of one connection's calls: every protocol and call kind on the `Channel` API."""
     return ChannelInvoker(settings, method, metadata, timeout)

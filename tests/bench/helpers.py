@@ -1,11 +1,14 @@
-"""Running `rpcctl bench` in-process and reading its JSON report."""
+"""Running `rpcctl bench` in-process and reading its JSON report; channel settings for the test service."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
-from tests.bench.conftest import GRPC
+from rpcctl.call import MethodInfo
+from rpcctl.cli.options import channel_settings
+from rpcctl.schema.registry import CallKind
+from tests.bench.conftest import GRPC, SCHEMA
 from tests.support.cli import CliResult, run_cli
 
 
@@ -24,3 +27,22 @@ def bench_json(*args: str, expect: int = 0) -> dict[str, Any]:
     runs = json.loads(result.stdout)["runs"]
     assert len(runs) == 1
     return dict(runs[0])
+
+
+ECHO = MethodInfo("/rpcctl.test.v1.TestService/Echo", CallKind.UNARY)
+COUNT = MethodInfo("/rpcctl.test.v1.TestService/Count", CallKind.SERVER_STREAM)
+
+
+def run_json(url: str, protocol: str, codec: str, *args: str, expect: int = 0) -> dict[str, Any]:
+    """One `rpcctl bench` run (one worker, the test schema) over ``protocol``: its JSON run."""
+    result = bench(
+        url, *args, "--protocol", protocol, "--codec", codec, "--workers", "1", *SCHEMA, "-O", "json",
+        grpc_defaults=False,
+    )  # fmt: skip
+    assert result.exit_code == expect, result.stderr
+    return dict(json.loads(result.stdout)["runs"][0])
+
+
+def settings(target: str, protocol: str = "connect", **options: Any) -> Any:
+    """Channel settings as the CLI makes them."""
+    return channel_settings(target, protocol=protocol, **options)

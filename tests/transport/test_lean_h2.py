@@ -13,7 +13,7 @@ import h2.errors
 import pytest
 import pytest_asyncio
 
-from rpcctl.bench.lean_invoker import LeanH2Invoker
+from rpcctl.bench.invoker import ChannelInvoker
 from rpcctl.call import MethodInfo
 from rpcctl.cli.options import channel_settings
 from rpcctl.errors import RpcError
@@ -41,9 +41,16 @@ async def server() -> AsyncIterator[Server]:
 
 def invoker(
     url: str, method: MethodInfo = ECHO, timeout: float | None = None, **options: Any
-) -> LeanH2Invoker:
+) -> ChannelInvoker:
     settings = channel_settings(url, **{"protocol": "connect", "codec": "json", "http2": True, **options})
-    return LeanH2Invoker(settings, method, Metadata(), timeout)
+    return ChannelInvoker(settings, method, Metadata(), timeout)
+
+
+def h2_client(call: ChannelInvoker) -> H2Client:
+    """The HTTP/2 client under a bench invoker's channel (open once a call was made)."""
+    client = call.channel.pool._h2
+    assert client is not None
+    return client
 
 
 @pytest.mark.asyncio
@@ -57,9 +64,10 @@ async def test_ok_calls_share_one_connection(server: Server, protocol: str, code
         async with asyncio.timeout(LIMIT):
             await asyncio.gather(*(call.unary(request, None) for _ in range(20)))
             await call.unary(request, Metadata([("x-seq", "1")]))
+        client = h2_client(call)
     finally:
         await call.aclose()
-    assert call.pool.connections_opened == 1
+    assert client.connections_opened == 1
 
 
 @pytest.mark.asyncio
@@ -88,9 +96,10 @@ async def test_deadline_resets_the_stream_and_the_connection_stays(server: Serve
         assert caught.value.code is Code.DEADLINE_EXCEEDED
         async with asyncio.timeout(LIMIT):
             await call.unary(b'{"message":"fast"}', None)
+        client = h2_client(call)
     finally:
         await call.aclose()
-    assert call.pool.connections_opened == 1
+    assert client.connections_opened == 1
 
 
 @pytest.mark.asyncio
@@ -99,12 +108,13 @@ async def test_more_calls_than_max_concurrent_streams_queue_on_one_connection(se
     try:
         async with asyncio.timeout(60):
             await asyncio.gather(*(call.unary(b'{"message":"q","delayMs":100}', None) for _ in range(250)))
-        conn = call.pool._conn
+        client = h2_client(call)
+        conn = client._conn
         assert conn is not None
         assert conn._max_streams <= 1000  # the server announced a limit (hypercorn: 100)
     finally:
         await call.aclose()
-    assert call.pool.connections_opened == 1
+    assert client.connections_opened == 1
 
 
 HEADERS = [(b":method", b"POST"), (b":scheme", b"http"), (b":authority", b"x"), (b":path", b"/s/M")]

@@ -1,7 +1,7 @@
-"""Bench's lean unary path for native gRPC (`LeanGrpcInvoker`): chosen for unary ``--protocol grpc``.
+"""Bench's unary calls over native gRPC: `RpcChannel.unary` (the cheap path) and `Channel.open`.
 
 Against the grpcio test service and rpcctl's own server: the expected report, the same as the
-`Channel` path's (``RPCCTL_BENCH_LEAN=0``). Against a scripted h2 server: the expected code and
+general path's (``RPCCTL_BENCH_LEAN=0``). Against a scripted h2 server: the expected code and
 message for each answer, on both paths (one answer, one verdict).
 """
 
@@ -18,22 +18,17 @@ from typing import Any
 import h2.errors
 import pytest
 
-from rpcctl.bench.invoker import ChannelInvoker, make_invoker
-from rpcctl.bench.lean_grpc import LeanGrpcInvoker, lean_grpc_supported
-from rpcctl.bench.lean_invoker import LEAN_ENV
+from rpcctl.bench.invoker import LEAN_ENV, ChannelInvoker
 from rpcctl.call import MethodInfo
 from rpcctl.errors import RpcError, TransportError
 from rpcctl.schema.registry import CallKind
 from rpcctl.wire.metadata import Metadata
 from tests.bench.conftest import Recorder
+from tests.bench.helpers import COUNT, ECHO, run_json, settings
 from tests.bench.raw_h2 import HI, Answer, ScriptedH2, envelope, scripted_in_a_thread
-from tests.bench.test_bench_lean import ECHO, rpcctl_server, run_json, settings
 from tests.conftest import Certs, GrpcServer
 
-__all__ = ["rpcctl_server"]  # the module-scoped server fixture, shared
-
 LIMIT = 5.0  # seconds: no scripted exchange waits longer
-COUNT = MethodInfo("/rpcctl.test.v1.TestService/Count", CallKind.SERVER_STREAM)
 
 
 async def _outcome(invoker: Any, request: bytes = HI) -> tuple[str, str]:
@@ -45,27 +40,6 @@ async def _outcome(invoker: Any, request: bytes = HI) -> tuple[str, str]:
     finally:
         await invoker.aclose()
     return "OK", ""
-
-
-# --- which invoker ---------------------------------------------------------------------------
-
-
-def test_the_lean_path_is_taken_for_unary_grpc(monkeypatch: pytest.MonkeyPatch) -> None:
-    async def main() -> None:
-        md = Metadata()
-        for target in ("http://h:1", "https://h:1", "unix:///tmp/s", "http://h:1/prefix"):
-            invoker = make_invoker(settings(target, "grpc"), ECHO, md, None)
-            assert isinstance(invoker, LeanGrpcInvoker), target
-            await invoker.aclose()
-        assert not lean_grpc_supported(settings("http://h:1", "connect", http2=True), ECHO)
-        chosen = [make_invoker(settings("http://h:1", "grpc"), COUNT, md, None)]
-        monkeypatch.setenv(LEAN_ENV, "0")
-        chosen.append(make_invoker(settings("http://h:1", "grpc"), ECHO, md, None))
-        for invoker in chosen:
-            assert isinstance(invoker, ChannelInvoker)
-            await invoker.aclose()
-
-    asyncio.run(main())
 
 
 # --- real servers ------------------------------------------------------------------------------
@@ -107,22 +81,20 @@ def test_errors_counted_by_code_on_both_paths(
     path = tmp_path / "fail.jsonl"
     path.write_text('{"code": 5, "message": "gone 100%"}\n{"code": 7, "message": "no ☺"}\n{"code": 14}\n')
     args = ("Fail", "-n", "12", "-c", "3", "--data-file", str(path))
-    lean = run_json(any_server, "grpc", "proto", *args, expect=1)["stats"]
-    assert lean["codes"] == {"NOT_FOUND": 4, "PERMISSION_DENIED": 4, "UNAVAILABLE": 4}
-    assert lean["messages"]["NOT_FOUND: gone 100%"] == 4
-    assert lean["messages"]["PERMISSION_DENIED: no ☺"] == 4
-    monkeypatch.setenv(LEAN_ENV, "0")
-    general = run_json(any_server, "grpc", "proto", *args, expect=1)["stats"]
-    assert general["codes"] == lean["codes"]
-    assert general["messages"] == lean["messages"]
+    for lean in ("1", "0"):
+        monkeypatch.setenv(LEAN_ENV, lean)
+        stats = run_json(any_server, "grpc", "proto", *args, expect=1)["stats"]
+        assert stats["codes"] == {"NOT_FOUND": 4, "PERMISSION_DENIED": 4, "UNAVAILABLE": 4}, lean
+        assert stats["messages"]["NOT_FOUND: gone 100%"] == 4, lean
+        assert stats["messages"]["PERMISSION_DENIED: no ☺"] == 4, lean
 
 
 def test_deadline_counted_on_both_paths(any_server: str, monkeypatch: pytest.MonkeyPatch) -> None:
     args = ("Echo", "-n", "4", "-c", "2", "--timeout", "0.1", "-d", '{"message": "s", "delay_ms": 400}')
-    lean = run_json(any_server, "grpc", "proto", *args, expect=1)["stats"]
-    monkeypatch.setenv(LEAN_ENV, "0")
-    general = run_json(any_server, "grpc", "proto", *args, expect=1)["stats"]
-    assert lean["codes"] == general["codes"] == {"DEADLINE_EXCEEDED": 4}
+    for lean in ("1", "0"):
+        monkeypatch.setenv(LEAN_ENV, lean)
+        stats = run_json(any_server, "grpc", "proto", *args, expect=1)["stats"]
+        assert stats["codes"] == {"DEADLINE_EXCEEDED": 4}, lean
 
 
 def test_unknown_method_is_unimplemented_on_both_paths(grpc_server: GrpcServer, rpcctl_server: str) -> None:
@@ -131,14 +103,13 @@ def test_unknown_method_is_unimplemented_on_both_paths(grpc_server: GrpcServer, 
     async def main(target: str) -> tuple[tuple[str, str], tuple[str, str]]:
         chosen = settings(target, "grpc")
         async with asyncio.timeout(LIMIT):
-            lean = await _outcome(LeanGrpcInvoker(chosen, nope, Metadata(), 2.0))
-            general = await _outcome(ChannelInvoker(chosen, nope, Metadata(), 2.0))
-        return lean, general
+            cheap = await _outcome(ChannelInvoker(chosen, nope, Metadata(), 2.0, cheap=True))
+            general = await _outcome(ChannelInvoker(chosen, nope, Metadata(), 2.0, cheap=False))
+        return cheap, general
 
     for target in (grpc_server.target, rpcctl_server):
-        lean, general = asyncio.run(main(target))
-        assert lean == general
-        assert lean[0] == "UNIMPLEMENTED"
+        for code, _ in asyncio.run(main(target)):
+            assert code == "UNIMPLEMENTED", target
 
 
 def test_tls_with_alpn_h2(grpc_tls_server: GrpcServer, certs: Certs) -> None:
@@ -168,7 +139,7 @@ def test_unix_socket(test_schema: Any) -> None:
 
 def test_streams_go_through_the_channel(grpc_server: GrpcServer) -> None:
     async def main() -> int:
-        invoker = LeanGrpcInvoker(settings(grpc_server.target, "grpc"), COUNT, Metadata(), 2.0)
+        invoker = ChannelInvoker(settings(grpc_server.target, "grpc"), COUNT, Metadata(), 2.0)
         try:
             async with asyncio.timeout(LIMIT):
                 return await invoker.stream([b"\x08\x03"], 0, None)  # count: 3
@@ -182,8 +153,8 @@ def test_streams_go_through_the_channel(grpc_server: GrpcServer) -> None:
 
 CT = (("content-type", "application/grpc"),)
 MSG = envelope(0, HI)
-# (answer, expected code, a part of the expected message): what both the bench path and the
-# call path (`ChannelInvoker`, as `rpcctl call` uses) must report.
+# (answer, expected code, a part of the expected message): what both the bench path
+# (`RpcChannel.unary`) and the general path (`Channel.open`, as `rpcctl call` uses) must report.
 EXPECTED: list[tuple[Answer, str, str]] = [
     (Answer(), "OK", ""),
     (Answer(headers=(("content-type", "application/grpc+proto"),)), "OK", ""),
@@ -232,12 +203,12 @@ def test_each_response_gives_one_verdict_on_the_bench_and_call_paths(
         async with ScriptedH2(answer).running() as server:
             chosen = settings(f"127.0.0.1:{server.port}", "grpc", max_msg_size=1000)
             async with asyncio.timeout(LIMIT):
-                lean = await _outcome(LeanGrpcInvoker(chosen, ECHO, Metadata(), 2.0))
-                general = await _outcome(ChannelInvoker(chosen, ECHO, Metadata(), 2.0))
-            return lean, general
+                cheap = await _outcome(ChannelInvoker(chosen, ECHO, Metadata(), 2.0, cheap=True))
+                general = await _outcome(ChannelInvoker(chosen, ECHO, Metadata(), 2.0, cheap=False))
+            return cheap, general
 
-    lean, general = asyncio.run(main())
-    assert lean[0] == code and message in lean[1], lean
+    cheap, general = asyncio.run(main())
+    assert cheap[0] == code and message in cheap[1], cheap
     assert general[0] == code and message in general[1], general
 
 
@@ -265,8 +236,8 @@ def test_malformed_responses_are_clear_errors(answer: Answer, code: str, message
             chosen = settings(f"127.0.0.1:{server.port}", "grpc")
             async with asyncio.timeout(LIMIT):
                 return [
-                    await _outcome(LeanGrpcInvoker(chosen, ECHO, Metadata(), 2.0)),
-                    await _outcome(ChannelInvoker(chosen, ECHO, Metadata(), 2.0)),
+                    await _outcome(ChannelInvoker(chosen, ECHO, Metadata(), 2.0, cheap=True)),
+                    await _outcome(ChannelInvoker(chosen, ECHO, Metadata(), 2.0, cheap=False)),
                 ]
 
     for got_code, got_message in asyncio.run(main()):
@@ -279,7 +250,7 @@ def test_request_headers_and_body() -> None:
         async with ScriptedH2(Answer()).running() as server:
             chosen = settings(f"http://127.0.0.1:{server.port}/api", "grpc", authority="svc.example")
             static = Metadata([("x-static", "1"), ("x-raw-bin", b"\x00\xff\x01\x02")])
-            invoker = LeanGrpcInvoker(chosen, ECHO, static, 2.0)
+            invoker = ChannelInvoker(chosen, ECHO, static, 2.0)
             try:
                 async with asyncio.timeout(LIMIT):
                     await invoker.connect()
@@ -292,7 +263,7 @@ def test_request_headers_and_body() -> None:
     (first, body), (second, _) = asyncio.run(main())
     assert first[":method"] == "POST"
     assert first[":scheme"] == "http"
-    assert first[":path"] == "/rpcctl.test.v1.TestService/Echo"  # no prefix, as grpcio
+    assert first[":path"] == "/api/rpcctl.test.v1.TestService/Echo"  # the target's prefix, as buf curl
     assert first[":authority"] == "svc.example"
     assert first["te"] == "trailers"
     assert first["content-type"] == "application/grpc"
@@ -314,7 +285,7 @@ def test_a_server_that_does_not_speak_h2_is_a_connect_error() -> None:
 
         server = await asyncio.start_server(http1, "127.0.0.1", 0)
         port = server.sockets[0].getsockname()[1]
-        invoker = LeanGrpcInvoker(settings(f"127.0.0.1:{port}", "grpc"), ECHO, Metadata(), 2.0)
+        invoker = ChannelInvoker(settings(f"127.0.0.1:{port}", "grpc"), ECHO, Metadata(), 2.0)
         try:
             async with asyncio.timeout(LIMIT):
                 with pytest.raises(TransportError) as caught:
@@ -330,7 +301,7 @@ def test_a_server_that_does_not_speak_h2_is_a_connect_error() -> None:
 
 def test_unreachable_target_fails_to_connect(closed_port: int) -> None:
     async def main() -> str:
-        invoker = LeanGrpcInvoker(settings(f"127.0.0.1:{closed_port}", "grpc"), ECHO, Metadata(), 2.0)
+        invoker = ChannelInvoker(settings(f"127.0.0.1:{closed_port}", "grpc"), ECHO, Metadata(), 2.0)
         try:
             with pytest.raises(TransportError) as caught:
                 await invoker.connect()
@@ -349,11 +320,33 @@ def test_garbage_from_an_h2_server_is_counted_not_a_crash() -> None:
     assert run["stats"]["messages"] == {"UNKNOWN: unexpected content type 'text/html'": 5}
 
 
-def test_a_request_too_large_to_send_is_resource_exhausted() -> None:
-    async def main() -> tuple[str, str]:
+def test_a_request_above_the_receive_cap_goes_out() -> None:
+    # --max-msg-size bounds what is received; the server enforces its own limit on requests.
+    async def main() -> tuple[list[tuple[str, str]], list[int]]:
         async with ScriptedH2(Answer()).running() as server:
             chosen = settings(f"127.0.0.1:{server.port}", "grpc", max_msg_size=10)
             async with asyncio.timeout(LIMIT):
-                return await _outcome(LeanGrpcInvoker(chosen, ECHO, Metadata(), 2.0), b"x" * 11)
+                outcomes = [
+                    await _outcome(ChannelInvoker(chosen, ECHO, Metadata(), 2.0, cheap=cheap), b"x" * 11)
+                    for cheap in (True, False)
+                ]
+            return outcomes, [len(body) for _, body in server.requests]
 
-    assert asyncio.run(main()) == ("RESOURCE_EXHAUSTED", "Sent message larger than max (11 vs. 10)")
+    outcomes, sizes = asyncio.run(main())
+    assert outcomes == [("OK", ""), ("OK", "")]
+    assert sizes == [16, 16]  # the 11-byte message in its envelope, on both paths
+
+
+def test_a_native_grpc_answer_to_connect_names_the_protocol_on_both_paths() -> None:
+    async def main() -> list[tuple[str, str]]:
+        async with ScriptedH2(Answer()).running() as server:  # a plain native gRPC OK
+            chosen = settings(f"127.0.0.1:{server.port}", "connect", codec="proto", http2=True)
+            async with asyncio.timeout(LIMIT):
+                return [
+                    await _outcome(ChannelInvoker(chosen, ECHO, Metadata(), 2.0, cheap=cheap))
+                    for cheap in (True, False)
+                ]
+
+    for code, message in asyncio.run(main()):
+        assert code == "INTERNAL", message
+        assert message.endswith("(the server speaks native gRPC: try --protocol grpc)")

@@ -1,100 +1,91 @@
-"""Bench's lean unary path for Connect and gRPC-Web over HTTP/1.1 (`LeanHttpInvoker`).
+"""Bench's unary calls for Connect and gRPC-Web over HTTP/1.1: `RpcChannel.unary` (the cheap path).
 
-Against rpcctl's own server: the same report counts as the `Channel` path. Against scripted
-raw responses: the same error code and message as `ChannelInvoker` for each.
+Against rpcctl's own server: the same report as the general path (`Channel.open`,
+``RPCCTL_BENCH_LEAN=0``). Against scripted raw responses: the expected code and message for each,
+on both paths.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gzip
-import json
-import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from rpcctl.bench.invoker import ChannelInvoker, make_invoker
-from rpcctl.bench.lean_invoker import LEAN_ENV, LeanHttpInvoker
-from rpcctl.call import MethodInfo
-from rpcctl.cli.options import channel_settings
+from rpcctl.bench.invoker import LEAN_ENV, ChannelInvoker, make_invoker
+from rpcctl.call import CallOptions, MethodInfo
+from rpcctl.client import open_channel
 from rpcctl.errors import RpcError
 from rpcctl.schema.registry import CallKind
 from rpcctl.wire.metadata import Metadata
-from tests.bench.conftest import SCHEMA
-from tests.bench.helpers import bench
+from tests.bench.helpers import COUNT, ECHO, run_json, settings
 from tests.bench.raw_http import RawServer, always
 
-ECHO = MethodInfo("/rpcctl.test.v1.TestService/Echo", CallKind.UNARY)
 HTTP_PROTOCOLS = [("connect", "json"), ("connect", "proto"), ("grpc-web", "proto")]
+LIMIT = 10.0  # seconds: no exchange here waits longer
 
 
-@pytest.fixture(scope="module")
-def rpcctl_server() -> Iterator[str]:
-    """rpcctl's server with the test service, in a thread of its own; its URL."""
-    from rpcctl.server.builtin import add_builtin_services
-    from rpcctl.server.serve import Server
-    from tests.server.service import make_table
-    from tests.support.schema import compile_test_schema
-
-    schema = compile_test_schema()
-    table = make_table(schema)
-    add_builtin_services(table, schema)
-    loop = asyncio.new_event_loop()
-    server = Server(table, listen="127.0.0.1:0", schema=schema)
-    started = threading.Event()
-
-    def serve() -> None:
-        asyncio.set_event_loop(loop)
-        loop.run_until_complete(server.start())
-        started.set()
-        loop.run_forever()
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    assert started.wait(10)
+async def _prepared_after_a_call(
+    chosen: Any, method: MethodInfo, request: bytes, options: CallOptions | None = None
+) -> int:
+    """How many prepared unary calls the channel holds after one unary call (0: `open` served it)."""
+    channel = open_channel(chosen)
     try:
-        yield server.url
+        async with asyncio.timeout(LIMIT):
+            # A stream method called as unary, or a prefix the server lacks: an error, still a call.
+            with contextlib.suppress(RpcError):
+                await channel.unary(method, request, options or CallOptions())
+        return len(channel._prepared)
     finally:
-        asyncio.run_coroutine_threadsafe(server.close(), loop).result(10)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(10)
-        loop.close()
+        await channel.aclose()
 
 
-def run_json(url: str, protocol: str, codec: str, *args: str, expect: int = 0) -> dict[str, Any]:
-    result = bench(
-        url, *args, "--protocol", protocol, "--codec", codec, "--workers", "1", *SCHEMA, "-O", "json",
-        grpc_defaults=False,
-    )  # fmt: skip
-    assert result.exit_code == expect, result.stderr
-    return dict(json.loads(result.stdout)["runs"][0])
-
-
-def settings(target: str, protocol: str = "connect", **options: Any) -> Any:
-    return channel_settings(target, protocol=protocol, **options)
-
-
-def test_the_lean_path_is_taken_only_where_it_applies(monkeypatch: pytest.MonkeyPatch) -> None:
-    md = Metadata()
-    for protocol in ("connect", "grpc-web"):
-        assert isinstance(make_invoker(settings("http://h:1", protocol), ECHO, md, None), LeanHttpInvoker)
-        assert isinstance(make_invoker(settings("unix:///tmp/s", protocol), ECHO, md, None), LeanHttpInvoker)
-        tls_h1 = settings("https://h:1", protocol, http1=True)
-        assert isinstance(make_invoker(tls_h1, ECHO, md, None), LeanHttpInvoker)
-    streaming = MethodInfo("/rpcctl.test.v1.TestService/Count", CallKind.SERVER_STREAM)
-    others = [
-        (settings("https://h:1"), ECHO),  # ALPN may pick HTTP/2
-        (settings("http://h:1", use_get=True), MethodInfo(ECHO.path, CallKind.UNARY, True)),
-        (settings("http://h:1", "grpc-web", grpc_web_text=True), ECHO),
-        (settings("http://h:1"), streaming),
+def test_the_cheap_path_is_taken_where_it_applies(rpcctl_server: str) -> None:
+    hi = b"\x0a\x02hi"
+    cheap = [
+        (settings(rpcctl_server, "connect", codec="proto"), ECHO),
+        (settings(rpcctl_server, "connect", codec="proto", http2=True), ECHO),
+        (
+            settings(rpcctl_server, "connect", codec="proto", use_get=True),
+            MethodInfo(ECHO.path, CallKind.UNARY, True),
+        ),
+        (settings(rpcctl_server, "grpc-web", codec="proto"), ECHO),
+        (settings(rpcctl_server, "grpc-web", codec="proto", http2=True), ECHO),
+        (settings(rpcctl_server, "grpc", codec="proto"), ECHO),
+        (settings(f"{rpcctl_server}/api", "grpc", codec="proto"), ECHO),  # answered UNIMPLEMENTED
     ]
-    for chosen, method in others:
-        assert isinstance(make_invoker(chosen, method, md, None), ChannelInvoker), chosen
+    general = [
+        (settings(rpcctl_server, "grpc-web", codec="proto", grpc_web_text=True), ECHO),
+        (settings(rpcctl_server, "connect", codec="proto"), COUNT),
+    ]
+    for chosen, method in cheap:
+        assert asyncio.run(_prepared_after_a_call(chosen, method, hi)) == 1, chosen
+    for chosen, method in general:
+        assert asyncio.run(_prepared_after_a_call(chosen, method, hi)) == 0, chosen
+    # A message cap above what the whole-response path takes in one body.
+    big = 64 * 1024 * 1024
+    chosen = settings(rpcctl_server, "connect", codec="proto", max_msg_size=big)
+    assert asyncio.run(_prepared_after_a_call(chosen, ECHO, hi, CallOptions(max_message_size=big))) == 0
+
+
+def test_bench_makes_unary_calls_on_the_cheap_path_unless_told_not_to(
+    rpcctl_server: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def prepared(invoker: Any) -> int:
+        try:
+            async with asyncio.timeout(LIMIT):
+                await invoker.unary(b"\x0a\x02hi", None)
+            return len(invoker.channel._prepared)
+        finally:
+            await invoker.aclose()
+
+    chosen = settings(rpcctl_server, "connect", codec="proto")
+    assert asyncio.run(prepared(make_invoker(chosen, ECHO, Metadata(), None))) == 1
     monkeypatch.setenv(LEAN_ENV, "0")
-    assert isinstance(make_invoker(settings("http://h:1"), ECHO, md, None), ChannelInvoker)
+    assert asyncio.run(prepared(make_invoker(chosen, ECHO, Metadata(), None))) == 0
 
 
 @pytest.mark.parametrize(("protocol", "codec"), HTTP_PROTOCOLS)
@@ -106,36 +97,36 @@ def test_unary_ok_over_http1(rpcctl_server: str, protocol: str, codec: str) -> N
 
 
 @pytest.mark.parametrize(("protocol", "codec"), HTTP_PROTOCOLS)
-def test_errors_counted_by_code_as_the_channel_path_does(
+def test_errors_counted_by_code_on_both_paths(
     rpcctl_server: str, protocol: str, codec: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = tmp_path / "fail.jsonl"
     path.write_text('{"code": 5, "message": "gone"}\n{"code": 7, "message": "no"}\n{"code": 14}\n')
     args = ("Fail", "-n", "12", "-c", "2", "--data-file", str(path))
-    lean = run_json(rpcctl_server, protocol, codec, *args, expect=1)["stats"]
-    assert lean["codes"] == {"NOT_FOUND": 4, "PERMISSION_DENIED": 4, "UNAVAILABLE": 4}
-    assert lean["messages"]["NOT_FOUND: gone"] == 4
-    monkeypatch.setenv(LEAN_ENV, "0")
-    channel = run_json(rpcctl_server, protocol, codec, *args, expect=1)["stats"]
-    assert lean["codes"] == channel["codes"]
-    assert lean["messages"] == channel["messages"]
+    for lean in ("1", "0"):
+        monkeypatch.setenv(LEAN_ENV, lean)
+        stats = run_json(rpcctl_server, protocol, codec, *args, expect=1)["stats"]
+        assert stats["codes"] == {"NOT_FOUND": 4, "PERMISSION_DENIED": 4, "UNAVAILABLE": 4}, lean
+        assert stats["messages"]["NOT_FOUND: gone"] == 4, lean
+        assert stats["messages"]["PERMISSION_DENIED: no"] == 4, lean
 
 
-def test_timeout_over_the_lean_path(tmp_path: Path) -> None:
+@pytest.mark.parametrize("cheap", [True, False])
+def test_timeout_is_deadline_exceeded(cheap: bool) -> None:
     async def main() -> None:
         async def never(number: int, request: bytes, writer: asyncio.StreamWriter) -> bool:
             await asyncio.sleep(5)
             return False
 
         async with RawServer(never).running() as server:
-            invoker = make_invoker(settings(f"127.0.0.1:{server.port}"), ECHO, Metadata(), 0.2)
-            assert isinstance(invoker, LeanHttpInvoker)
+            invoker = ChannelInvoker(settings(f"127.0.0.1:{server.port}"), ECHO, Metadata(), 0.2, cheap=cheap)
             try:
                 with pytest.raises(RpcError) as caught:
                     await invoker.unary(b"{}", None)
             finally:
                 await invoker.aclose()
             assert caught.value.code.name == "DEADLINE_EXCEEDED"
+            assert caught.value.message == "deadline of 0.2s exceeded"
             assert b"connect-timeout-ms: 200" in server.requests[0]
 
     asyncio.run(main())
@@ -152,6 +143,7 @@ def http(status: str, headers: list[tuple[str, str]], body: bytes) -> bytes:
 
 GW = [("content-type", "application/grpc-web+proto")]
 MSG = envelope(0, b"\x0a\x02hi")
+# (protocol, codec, the raw HTTP/1.1 answer): the verdicts are in `EXPECTED`, row by row.
 CANNED: list[tuple[str, str, bytes]] = [
     ("connect", "json", http("200 OK", [("content-type", "application/json")], b'{"message":"hi"}')),
     ("connect", "json", http("200 OK", [("content-type", "application/json; charset=utf-8")], b"{}")),
@@ -211,6 +203,35 @@ CANNED: list[tuple[str, str, bytes]] = [
 ]
 
 
+# The code and a part of the message each answer of `CANNED` must get (Connect's and
+# PROTOCOL-WEB.md's rules), through the bench path and the general path alike.
+EXPECTED: list[tuple[str, str]] = [
+    ("OK", ""),
+    ("OK", ""),
+    ("UNKNOWN", "unexpected content type 'text/html'"),
+    ("INTERNAL", "response content type 'application/proto' does not match the json codec"),
+    ("OK", ""),
+    ("INTERNAL", "unknown compression content-encoding: br"),
+    ("UNIMPLEMENTED", "HTTP 404 Not Found: <h1>nope</h1>"),
+    ("INVALID_ARGUMENT", "bad field"),
+    ("UNAVAILABLE", "HTTP 503"),
+    ("OK", ""),
+    ("OK", ""),
+    ("NOT_FOUND", "gone"),
+    ("FAILED_PRECONDITION", "pre"),
+    ("UNIMPLEMENTED", "the call ended without a response message"),
+    ("UNIMPLEMENTED", "the server sent more than one response message"),
+    ("INTERNAL", "response ended without a trailer frame (no grpc-status)"),
+    ("UNKNOWN", "grpc-status 99 is out of range"),
+    ("INTERNAL", "invalid trailer block line 'no colon'"),
+    ("INVALID_ARGUMENT", "truncated envelope"),
+    ("PERMISSION_DENIED", "denied"),
+    ("INTERNAL", "'application/grpc-web+json' does not match the proto codec"),
+    ("OK", ""),
+    ("UNAVAILABLE", "HTTP 502 Bad Gateway: <h1>502</h1>"),
+]
+
+
 async def _outcome(invoker: Any) -> tuple[str, str]:
     try:
         await invoker.unary(b"\x0a\x02hi" if invoker.settings.codec == "proto" else b"{}", None)
@@ -221,18 +242,25 @@ async def _outcome(invoker: Any) -> tuple[str, str]:
     return "OK", ""
 
 
-@pytest.mark.parametrize(("protocol", "codec", "response"), CANNED)
-def test_each_response_decodes_as_the_channel_path_does(protocol: str, codec: str, response: bytes) -> None:
-    async def main() -> tuple[tuple[str, str], tuple[str, str]]:
+@pytest.mark.parametrize(
+    ("protocol", "codec", "response", "expected"),
+    [(*row, want) for row, want in zip(CANNED, EXPECTED, strict=True)],
+)
+def test_each_response_gets_its_verdict_on_both_paths(
+    protocol: str, codec: str, response: bytes, expected: tuple[str, str]
+) -> None:
+    async def main() -> list[tuple[str, str]]:
         async with RawServer(always(response)).running() as server:
             chosen = settings(f"127.0.0.1:{server.port}", protocol, codec=codec)
-            lean = LeanHttpInvoker(chosen, ECHO, Metadata(), None)
-            channel = ChannelInvoker(chosen, ECHO, Metadata(), None)
-            async with asyncio.timeout(10):
-                return await _outcome(lean), await _outcome(channel)
+            async with asyncio.timeout(LIMIT):
+                return [
+                    await _outcome(ChannelInvoker(chosen, ECHO, Metadata(), None, cheap=True)),
+                    await _outcome(ChannelInvoker(chosen, ECHO, Metadata(), None, cheap=False)),
+                ]
 
-    lean, channel = asyncio.run(main())
-    assert lean == channel
+    for code, message in asyncio.run(main()):
+        assert code == expected[0], message
+        assert expected[1] in message
 
 
 def test_request_bytes_carry_prefix_headers_and_metadata() -> None:
@@ -241,7 +269,7 @@ def test_request_bytes_carry_prefix_headers_and_metadata() -> None:
     async def main() -> list[bytes]:
         async with RawServer(always(ok)).running() as server:
             chosen = settings(f"http://127.0.0.1:{server.port}/api", "grpc-web", codec="proto")
-            invoker = LeanHttpInvoker(chosen, ECHO, Metadata([("x-static", "1")]), 2.0)
+            invoker = ChannelInvoker(chosen, ECHO, Metadata([("x-static", "1")]), 2.0)
             try:
                 await invoker.unary(b"\x0a\x02hi", None)
                 await invoker.unary(b"\x0a\x02hi", Metadata([("x-call", "7")]))

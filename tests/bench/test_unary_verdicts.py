@@ -1,22 +1,20 @@
-"""Bench's lean unary paths over the verdict table (tests/support/verdicts.py).
+"""Unary calls over the verdict table (tests/support/verdicts.py), on both of a channel's paths.
 
-A scripted h2c server gives each answer; `LeanGrpcInvoker` (native gRPC) and `LeanH2Invoker`
-(gRPC-Web, Connect) must report the row's code and message, as the decoders do.
+A scripted h2c server gives each answer; `RpcChannel.unary` (bench's path) and a unary call
+through `Channel.open` (what `rpcctl call` uses) must each report the row's code and message.
 """
 
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 import pytest
 
-from rpcctl.bench.lean_grpc import LeanGrpcInvoker
-from rpcctl.bench.lean_invoker import LeanH2Invoker
+from rpcctl.bench.invoker import ChannelInvoker
 from rpcctl.errors import RpcError
 from rpcctl.wire.metadata import Metadata
+from tests.bench.helpers import ECHO, settings
 from tests.bench.raw_h2 import Answer, ScriptedH2
-from tests.bench.test_bench_lean import ECHO, settings
 from tests.support.verdicts import (
     CONNECT_UNARY_VERDICTS,
     GRPC_VERDICTS,
@@ -38,17 +36,13 @@ def answer(row: Verdict) -> Answer:
     )
 
 
-async def outcome(row: Verdict, protocol: str) -> tuple[str, str]:
+async def outcome(row: Verdict, protocol: str, cheap: bool) -> tuple[str, str]:
     async with ScriptedH2(answer(row)).running() as server:
         chosen = settings(
             f"127.0.0.1:{server.port}", protocol, max_msg_size=MAX_MESSAGE_SIZE, http2=protocol != "grpc",
             codec="proto",
         )  # fmt: skip
-        invoker: Any = (
-            LeanGrpcInvoker(chosen, ECHO, Metadata(), LIMIT)
-            if protocol == "grpc"
-            else LeanH2Invoker(chosen, ECHO, Metadata(), LIMIT)
-        )
+        invoker = ChannelInvoker(chosen, ECHO, Metadata(), LIMIT, cheap=cheap)
         try:
             async with asyncio.timeout(LIMIT):
                 await invoker.connect()
@@ -61,21 +55,22 @@ async def outcome(row: Verdict, protocol: str) -> tuple[str, str]:
 
 
 def check(row: Verdict, protocol: str) -> None:
-    code, message = asyncio.run(outcome(row, protocol))
-    assert code == row.expected_code.name, message
-    assert row.expected_message in message
+    for cheap in (True, False):
+        code, message = asyncio.run(outcome(row, protocol, cheap))
+        assert code == row.expected_code.name, (cheap, message)
+        assert row.expected_message in message, cheap
 
 
 @pytest.mark.parametrize("row", GRPC_VERDICTS, ids=[row.name for row in GRPC_VERDICTS])
-def test_lean_grpc(row: Verdict) -> None:
+def test_grpc(row: Verdict) -> None:
     check(row, "grpc")
 
 
 @pytest.mark.parametrize("row", GRPC_WEB_VERDICTS, ids=[row.name for row in GRPC_WEB_VERDICTS])
-def test_lean_h2_grpc_web(row: Verdict) -> None:
+def test_grpc_web_h2(row: Verdict) -> None:
     check(row, "grpc-web")
 
 
 @pytest.mark.parametrize("row", CONNECT_UNARY_VERDICTS, ids=[row.name for row in CONNECT_UNARY_VERDICTS])
-def test_lean_h2_connect(row: Verdict) -> None:
+def test_connect_h2(row: Verdict) -> None:
     check(row, "connect")
