@@ -1,18 +1,29 @@
-"""Client CPU per call and calls/s of `rpcctl bench`, next to h2load and wrk, on a static nginx.
+"""Client CPU per call and calls/s of rpcctl's call paths, next to h2load and wrk.
 
-    python benchmarks/bench_cpu.py [--calls 30000] [--workers 2] [--wrk-seconds 3] [--repeat 2] [--channel]
+    python benchmarks/bench_cpu.py [--calls 20000] [--workers 2] [--wrk-seconds 3] [--repeat 2] [--only WORD]
 
-Starts nginx (private config, 127.0.0.1 only, one worker) answering Echo with static bytes:
-native gRPC on an h2c port (a pre-encoded envelope and a `grpc-status: 0` trailer), Connect
-(`application/json`) and gRPC-Web on both that port and an HTTP/1.1 port (routed by content
-type). The server costs almost nothing, so what is measured is the client. CPU is user+sys
-of the client process tree (`RUSAGE_CHILDREN`, which counts worker processes once they are
-waited for). For rpcctl the fixed start-up cost (imports, schema) is removed by running with
-few and with many calls and dividing the difference (least CPU of `--repeat` runs each).
-`--channel` adds rows without the lean clients (`RPCCTL_BENCH_LEAN=0`): native gRPC through
-grpcio, Connect/gRPC-Web through `HttpChannel`, the paths unary calls took before them.
-`--only h2c` runs only the rows whose name contains it (and the h2load baseline). Needs nginx,
-h2load (nghttp2-client) and wrk; without them it says so and exits 0.
+Two servers, each in its own process:
+
+- nginx (private config, 127.0.0.1 only, one worker) answering Echo with static bytes: native
+  gRPC on an h2c port (a pre-encoded envelope and a `grpc-status: 0` trailer), Connect
+  (`application/json`) and gRPC-Web on both that port and an HTTP/1.1 port (routed by content
+  type). It costs almost nothing, so what is measured is the client. Unary rows use it.
+- rpcctl's own server with the test service (`Count` streams, `Chat` is bidi), for the
+  streaming rows: nginx cannot stream.
+
+Rows: h2load and wrk (the C references); `rpcctl bench` unary per protocol and HTTP version
+(the bench path, `RpcChannel.unary`); unary calls in a loop through `RpcChannel.unary` and
+through the general stream API `Channel.open` (what `call`, replay and the proxy use;
+`benchmarks/channel_loop.py`); `rpcctl bench` server-streaming and bidi per protocol. The last
+column is each row's CPU per call over the bench path's for the same protocol and HTTP version,
+in the same run.
+
+CPU is user+sys of the client process tree (`RUSAGE_CHILDREN`, which counts worker processes
+once they are waited for). For `rpcctl bench` the fixed start-up cost (imports, schema) is
+removed by running with few and with many calls and dividing the difference (least CPU of
+`--repeat` runs each); `channel_loop.py` times its measured calls itself. `--only WORD` runs
+only the rows whose name contains WORD (and the h2load baseline). Needs nginx, h2load
+(nghttp2-client) and wrk; without them it says so and exits 0.
 """
 
 from __future__ import annotations
@@ -36,6 +47,24 @@ sys.path.insert(0, str(ROOT))
 PROTO_ROOT = ROOT / "tests" / "protos"
 PROTO = PROTO_ROOT / "rpcctl" / "test" / "v1" / "test.proto"
 PATH = "/rpcctl.test.v1.TestService/Echo"
+CHANNEL_LOOP = Path(__file__).resolve().parent / "channel_loop.py"
+STREAM_MESSAGES = 10  # responses per server-streaming call, requests (and responses) per bidi call
+SERVE = (
+    "import asyncio, sys\n"
+    f"sys.path.insert(0, {str(ROOT)!r})\n"
+    "from rpcctl.server.builtin import add_builtin_services\n"
+    "from rpcctl.server.serve import Server\n"
+    "from tests.server.service import make_table\n"
+    "from tests.support.schema import compile_test_schema\n"
+    "async def main():\n"
+    "    schema = compile_test_schema()\n"
+    "    table = make_table(schema)\n"
+    "    add_builtin_services(table, schema)\n"
+    "    async with Server(table, listen='127.0.0.1:0', schema=schema) as server:\n"
+    "        print(server.url, flush=True)\n"
+    "        await asyncio.Event().wait()\n"
+    "asyncio.run(main())\n"
+)
 MESSAGE = b"\x0a\x05hello"  # EchoResponse{message: "hello"}
 BENCH = (
     "import sys\n"
@@ -151,6 +180,7 @@ def _rpcctl(
     extra: list[str],
     repeat: int,
     env: dict[str, str] | None = None,
+    method: str = "Echo",
 ) -> dict[str, float]:
     """CPU per call (start-up removed) and calls/s of rpcctl bench.
 
@@ -160,7 +190,7 @@ def _rpcctl(
     """
 
     def run(count: int) -> tuple[float, dict[str, object]]:
-        cmd = [sys.executable, str(script), target, "Echo", "-n", str(count), "-c", "50",
+        cmd = [sys.executable, str(script), target, method, "-n", str(count), "-c", "50",
                "--workers", str(workers), "--proto", str(PROTO), "-I", str(PROTO_ROOT), "-O", "json", *extra]  # fmt: skip
         cpu, _, out = _measure(cmd, env=env)
         return cpu, json.loads(out)["runs"][0]["stats"]
@@ -210,15 +240,33 @@ def _wrk(port: int, seconds: int, folder: Path) -> dict[str, float]:
     return {"cpu_us": cpu / count * 1e6 if count else 0.0, "rps": float(rate.group(1)) if rate else 0.0}
 
 
+def _channel_loop(target: str, path: str, calls: int, extra: list[str]) -> dict[str, float]:
+    """CPU per call and calls/s of unary calls through one path of `RpcChannel` (least CPU of 2)."""
+    cmd = [sys.executable, str(CHANNEL_LOOP), target, "--path", path, "--calls", str(calls), *extra]
+    runs = [json.loads(_measure(cmd)[2]) for _ in range(2)]
+    return min(runs, key=lambda run: run["cpu_us"])  # type: ignore[no-any-return]
+
+
+def _start_rpcctl_server(folder: Path) -> tuple[subprocess.Popen[str], str]:
+    script = folder / "serve_test_service.py"
+    script.write_text(SERVE)
+    server = subprocess.Popen(
+        [sys.executable, str(script)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT
+    )
+    assert server.stdout is not None
+    url = server.stdout.readline().strip()
+    if not url:
+        raise SystemExit(f"rpcctl's server did not start: {server.stderr.read() if server.stderr else ''}")
+    return server, url
+
+
 def main() -> None:
+    """Start the servers, measure every row, print the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else "")
-    parser.add_argument("--calls", type=int, default=30000, help="calls per rpcctl/h2load run")
+    parser.add_argument("--calls", type=int, default=20000, help="calls per rpcctl/h2load run")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 2, help="N for the N-worker runs")
     parser.add_argument("--wrk-seconds", type=int, default=3)
     parser.add_argument("--repeat", type=int, default=2, help="runs per rpcctl figure (least CPU counts)")
-    parser.add_argument(
-        "--channel", action="store_true", help="also time Connect/gRPC-Web through HttpChannel (slow)"
-    )
     parser.add_argument(
         "--only", action="append", default=[], help="run only rows whose name contains this (repeatable)"
     )
@@ -235,54 +283,83 @@ def main() -> None:
     nginx = subprocess.Popen(["nginx", "-c", str(config), "-p", str(folder)], stderr=subprocess.PIPE)
     script = folder / "rpcctl_bench.py"
     script.write_text(BENCH)
+    rpcctl_server: subprocess.Popen[str] | None = None
+    # (name, server, figures, the bench-path row it compares with)
+    rows: list[tuple[str, str, dict[str, float], str | None]] = []
     try:
         time.sleep(0.5)
         if nginx.poll() is not None:
             raise SystemExit(f"nginx did not start: {nginx.stderr.read().decode() if nginx.stderr else ''}")
-        rows: list[tuple[str, dict[str, float]]] = []
         grpc_target = f"127.0.0.1:{grpc_port}"
         http_target = f"http://127.0.0.1:{http_port}"
         calls, repeat = args.calls, args.repeat
 
-        def add(name: str, measure: Callable[..., dict[str, float]]) -> None:
+        def add(
+            name: str, server: str, measure: Callable[[], dict[str, float]], base: str | None = None
+        ) -> None:
             if not rows or not args.only or any(word in name for word in args.only):
-                rows.append((name, measure()))
+                rows.append((name, server, measure(), base))
 
-        add("h2load (C), gRPC unary, 1 conn, 50 streams", lambda: _h2load(grpc_port, calls * 4, folder))
-        add("wrk (C), HTTP/1.1 POST, 50 conns", lambda: _wrk(http_port, args.wrk_seconds, folder))
-        grpc = ["--protocol", "grpc"]
-        for workers in (1, args.workers):
-            add(f"rpcctl bench grpc, -c 50, {workers} worker(s)",
-                lambda w=workers: _rpcctl(script, grpc_target, calls, w, grpc, repeat))  # fmt: skip
-        if args.channel:
-            add("  grpc through grpcio, 1 worker",
-                lambda: _rpcctl(script, grpc_target, calls, 1, grpc, repeat, {"RPCCTL_BENCH_LEAN": "0"}))  # fmt: skip
-        for protocol in ("connect", "grpc-web"):
-            codec = ["--codec", "json" if protocol == "connect" else "proto"]
-            h1 = ["--protocol", protocol, *codec, "--http1"]
-            h2 = ["--protocol", protocol, *codec, "--http2"]
-            for workers in (1, args.workers):
-                add(f"rpcctl bench {protocol} HTTP/1.1, -c 50, {workers} worker(s)",
-                    lambda w=workers, h1=h1: _rpcctl(script, http_target, calls, w, h1, repeat))  # fmt: skip
-            if args.channel:
-                add(f"  {protocol} HTTP/1.1 through HttpChannel, 1 worker",
-                    lambda h1=h1: _rpcctl(script, http_target, max(1000, calls // 5), 1, h1, repeat,
-                                          {"RPCCTL_BENCH_LEAN": "0"}))  # fmt: skip
-            for workers in (1, args.workers):
-                add(f"rpcctl bench {protocol} h2c, -c 50, {workers} worker(s)",
-                    lambda w=workers, h2=h2: _rpcctl(script, grpc_target, calls, w, h2, repeat))  # fmt: skip
-            if args.channel:
-                add(f"  {protocol} h2c through HttpChannel, 1 worker",
-                    lambda h2=h2: _rpcctl(script, grpc_target, max(1000, calls // 5), 1, h2, repeat,
-                                          {"RPCCTL_BENCH_LEAN": "0"}))  # fmt: skip
+        add(
+            "h2load (C), gRPC unary, 1 conn, 50 streams",
+            "nginx",
+            lambda: _h2load(grpc_port, calls * 4, folder),
+        )
+        add("wrk (C), HTTP/1.1 POST, 50 conns", "nginx", lambda: _wrk(http_port, args.wrk_seconds, folder))
+        # (label, target, bench options, channel_loop options)
+        unary_cases = [
+            ("grpc h2c", grpc_target, ["--protocol", "grpc"], ["--protocol", "grpc"]),
+            ("connect HTTP/1.1", http_target, ["--protocol", "connect", "--codec", "json", "--http1"],
+             ["--protocol", "connect", "--codec", "json"]),
+            ("connect h2c", grpc_target, ["--protocol", "connect", "--codec", "json", "--http2"],
+             ["--protocol", "connect", "--codec", "json", "--http2"]),
+            ("grpc-web HTTP/1.1", http_target, ["--protocol", "grpc-web", "--http1"], ["--protocol", "grpc-web"]),
+            ("grpc-web h2c", grpc_target, ["--protocol", "grpc-web", "--http2"],
+             ["--protocol", "grpc-web", "--http2"]),
+        ]  # fmt: skip
+        for label, target, bench_opts, loop_opts in unary_cases:
+            bench_row = f"rpcctl bench {label} unary, -c 50, 1 worker"
+            add(
+                bench_row,
+                "nginx",
+                lambda t=target, o=bench_opts: _rpcctl(script, t, calls, 1, o, repeat),
+                bench_row,
+            )
+            if args.workers > 1:
+                add(f"rpcctl bench {label} unary, -c 50, {args.workers} workers", "nginx",
+                    lambda t=target, o=bench_opts: _rpcctl(script, t, calls, args.workers, o, repeat), bench_row)  # fmt: skip
+            add(f"  {label} unary, RpcChannel.unary loop", "nginx",
+                lambda t=target, o=loop_opts: _channel_loop(t, "unary", calls, o), bench_row)  # fmt: skip
+            add(f"  {label} unary, Channel.open loop (call/replay/proxy)", "nginx",
+                lambda t=target, o=loop_opts: _channel_loop(t, "open", calls, o), bench_row)  # fmt: skip
+        rpcctl_server, url = _start_rpcctl_server(folder)
+        stream_calls = max(400, calls // 20)
+        for protocol, flags in (("grpc", []), ("connect", ["--http2"]), ("grpc-web", ["--http2"])):
+            label = "grpc h2c" if protocol == "grpc" else f"{protocol} h2c"
+            base = f"rpcctl bench {label} unary, -c 50, 1 worker"
+            opts = ["--protocol", protocol, "--codec", "proto", *flags]
+            count = ["-d", f'{{"count": {STREAM_MESSAGES}}}']
+            add(f"rpcctl bench {label} server-stream x{STREAM_MESSAGES}", "rpcctl serve",
+                lambda o=opts, c=count: _rpcctl(script, url, stream_calls, 1, [*o, *c], repeat, method="Count"), base)  # fmt: skip
+            chat = ["-d", '{"message": "hi"}', "--stream-messages", str(STREAM_MESSAGES)]
+            add(f"rpcctl bench {label} bidi x{STREAM_MESSAGES}", "rpcctl serve",
+                lambda o=opts, c=chat: _rpcctl(script, url, stream_calls, 1, [*o, *c], repeat, method="Chat"), base)  # fmt: skip
     finally:
         nginx.terminate()
         nginx.wait(timeout=10)
+        if rpcctl_server is not None:
+            rpcctl_server.terminate()
+            rpcctl_server.wait(timeout=10)
         shutil.rmtree(folder, ignore_errors=True)
-    h2load_rps = rows[0][1]["rps"]
-    print(f"{'client':<52} {'calls/s':>10} {'CPU/call':>10} {'vs h2load calls/s':>18}")
-    for name, row in rows:
-        print(f"{name:<52} {row['rps']:>10.0f} {row['cpu_us']:>8.0f}µs {row['rps'] / h2load_rps:>17.2f}x")
+    figures = {name: row for name, _, row, _ in rows}
+    h2load_rps = rows[0][2]["rps"]
+    print(
+        f"{'client':<64} {'server':<13} {'calls/s':>9} {'CPU/call':>10} {'vs h2load/s':>12} {'vs bench CPU':>13}"
+    )
+    for name, server, row, base in rows:
+        ratio = f"{row['cpu_us'] / figures[base]['cpu_us']:>12.2f}x" if base in figures else f"{'':>13}"
+        print(f"{name:<64} {server:<13} {row['rps']:>9.0f} {row['cpu_us']:>8.1f}µs "
+              f"{row['rps'] / h2load_rps:>11.2f}x {ratio}")  # fmt: skip
 
 
 if __name__ == "__main__":
