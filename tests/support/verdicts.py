@@ -36,6 +36,7 @@ class Verdict(NamedTuple):
     trailers: Pairs
     expected_code: Code
     expected_message: str  # a substring of the status message ("" for OK)
+    raw_status: str = ""  # a `:status` that is no number, sent instead of http_status
 
 
 def envelope(message: bytes, flags: int = 0) -> bytes:
@@ -149,4 +150,12 @@ CONNECT_UNARY_VERDICTS: list[Verdict] = [
     Verdict("unknown compression", 200, (*CONNECT_CT, ("content-encoding", "br")), MESSAGE, (), Code.INTERNAL, "unknown compression"),
     Verdict("corrupt gzip", 200, (*CONNECT_CT, ("content-encoding", "gzip")), b"not gzip", (), Code.INTERNAL, "corrupt gzip"),
     Verdict("message above the size cap", 200, CONNECT_CT, b"x" * 2000, (), Code.RESOURCE_EXHAUSTED, "larger than"),
+]  # fmt: skip
+
+# --- answers that break the HTTP/2 connection: the transport's verdict, whatever the protocol ------
+
+# A response `:status` is a three-digit code (RFC 9113 §8.3.2); anything else makes the response
+# malformed (§8.1.1), a connection error that fails every call on the connection.
+BROKEN_CONNECTION_VERDICTS: list[Verdict] = [
+    Verdict(":status: abc", 0, (), MSG, OK_TRAILERS, Code.INTERNAL, "a response :status of b'abc'", raw_status="abc"),
 ]  # fmt: skip
