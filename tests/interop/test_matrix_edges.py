@@ -18,11 +18,17 @@ pytestmark = pytest.mark.interop
 
 PROTO = "tests/protos/rpcctl/test/v1/test.proto"
 PEERS = ["node_peer", "connect_python_peer"]
-PROTOCOLS = ["connect", "grpc-web"]
+PROTOCOLS = ["connect", "grpc-web", "grpc"]
+# Native gRPC is HTTP/2 only (gRPC's PROTOCOL-HTTP2.md); its --http1 cases are not cases.
+WIRES = [
+    pytest.param(protocol, http, id=f"{protocol}-{http[2:]}")
+    for protocol in PROTOCOLS
+    for http in ("--http1", "--http2")
+    if not (protocol == "grpc" and http == "--http1")
+]
 
 
-@pytest.mark.parametrize("http", ["--http1", "--http2"])
-@pytest.mark.parametrize("protocol", PROTOCOLS)
+@pytest.mark.parametrize(("protocol", "http"), WIRES)
 @pytest.mark.parametrize("peer", PEERS)
 def test_error_with_details(request: pytest.FixtureRequest, peer: str, protocol: str, http: str) -> None:
     p = request.getfixturevalue(peer)
@@ -63,8 +69,7 @@ def test_stream_error_after_messages(request: pytest.FixtureRequest, peer: str, 
     assert len(result.json_lines) == 2
 
 
-@pytest.mark.parametrize("http", ["--http1", "--http2"])
-@pytest.mark.parametrize("protocol", PROTOCOLS)
+@pytest.mark.parametrize(("protocol", "http"), WIRES)
 def test_path_prefix_runner_ping(node_peer: Any, protocol: str, http: str) -> None:
     result = run_cli(
         "call",
@@ -80,7 +85,7 @@ def test_path_prefix_runner_ping(node_peer: Any, protocol: str, http: str) -> No
     assert result.json == {"data": "hi"}
 
 
-@pytest.mark.parametrize("protocol", [*PROTOCOLS, "grpc"])
+@pytest.mark.parametrize("protocol", PROTOCOLS)
 def test_runner_ping_at_the_root(node_peer: Any, protocol: str) -> None:
     # The Node peer mounts RunnerService at the root too, for native gRPC (no path prefix).
     result = run_cli(
