@@ -43,6 +43,15 @@ def tail_logs_command(
     replay_target: Annotated[
         str | None, typer.Option("--replay-target", help="Where the r key replays the selected task.")
     ] = None,
+    upstream_http2: Annotated[
+        bool | None,
+        typer.Option(
+            "--upstream-http2/--upstream-http1",
+            help="Proxy mode: reach the upstream over h2c (HTTP/2 prior knowledge) or HTTP/1.1 "
+            "[default: h2c first, HTTP/1.1 if the upstream lacks HTTP/2].",
+            show_default=False,
+        ),
+    ] = None,
     headless: Annotated[
         bool, typer.Option("--headless", help="Print lines instead of the TUI (default when piped).")
     ] = False,
@@ -78,6 +87,8 @@ def tail_logs_command(
             raise UsageError(
                 "give --listen ADDR (stand-in server, or proxy with --upstream URL) or --from FILE"
             )
+        if upstream is None and upstream_http2 is not None:
+            raise UsageError("--upstream-http2/--upstream-http1 need --upstream URL")
         if upstream is not None and (tasks is not None or prefix):
             raise UsageError("--tasks and --prefix are for the stand-in server; a proxy forwards everything")
         request = SchemaRequest(tuple(protos or ()), tuple(import_paths or ()), tuple(protosets or ()), False)
@@ -86,7 +97,12 @@ def tail_logs_command(
             from rpcctl.runner.watch import watch_proxy
 
             watching = watch_proxy(
-                schema, listen=listen, upstream=upstream, record=record, redact=not no_redact
+                schema,
+                listen=listen,
+                upstream=upstream,
+                record=record,
+                redact=not no_redact,
+                upstream_http2=upstream_http2,
             )
         else:
             from rpcctl.runner.tasks import load_tasks

@@ -147,11 +147,13 @@ class Forwarder:
 def proxy_table(
     upstream: ChannelSettings | str, bus: EventBus | None = None, schema: Schema | None = None
 ) -> HandlerTable:
-    """A handler table whose fallback forwards every call to `upstream`.
+    """A handler table whose relay passes every call to `upstream` as bytes.
 
-    The forwarder is `table.fallback`; close it with `await table.fallback.aclose()`.
+    The relay is `table.relay`; close it with `await table.relay.aclose()`.
     """
-    return HandlerTable(fallback=Forwarder(upstream, bus, schema))
+    from rpcctl.proxy.relay import Relay
+
+    return HandlerTable(relay=Relay(upstream, bus, schema))
 
 
 class _Relay:
@@ -352,6 +354,7 @@ async def serve_proxy(
     bus: EventBus | None = None,
     schema: Schema | None = None,
     prefix: str | None = None,
+    upstream_http2: bool | None = None,
     **server_options: Any,
 ) -> AsyncIterator[Server]:
     """Serve a recording proxy in front of `upstream` in the running loop, for the block.
@@ -360,17 +363,22 @@ async def serve_proxy(
     stripped from incoming paths; the upstream's prefix is added back. The forwarder
     publishes the events on `bus` and the server gets no bus, so no event is doubled; no
     reflection or health is served locally, so those calls reach the upstream too.
+    `upstream_http2` chooses the upstream's HTTP version (True: h2c prior knowledge, False:
+    HTTP/1.1; None: h2c first, HTTP/1.1 if the upstream lacks HTTP/2).
     Other options go to `rpcctl.server.serve.Server` (certfile, keyfile, max_message_size).
     """
+    from rpcctl.proxy.relay import Relay
     from rpcctl.server.serve import serve
 
-    table = proxy_table(upstream, bus, schema)
-    forwarder = table.fallback
-    assert isinstance(forwarder, Forwarder)
+    if isinstance(upstream, str):
+        upstream = ChannelSettings(Target.parse(upstream))
+    if upstream_http2 is not None:
+        upstream = dataclasses.replace(upstream, http2=upstream_http2)
+    relay = Relay(upstream, bus, schema)
     if prefix is None:
-        prefix = forwarder.settings.target.prefix
+        prefix = relay.settings.target.prefix
     try:
-        async with serve(table, listen=listen, prefix=prefix, **server_options) as server:
+        async with serve(HandlerTable(relay=relay), listen=listen, prefix=prefix, **server_options) as server:
             yield server
     finally:
-        await forwarder.aclose()
+        await relay.aclose()

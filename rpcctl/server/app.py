@@ -26,6 +26,7 @@ from rpcctl.protocols import connect_server, grpc_server, grpc_web_server
 from rpcctl.protocols.base_server import ResponseHead
 from rpcctl.schema.registry import CallKind
 from rpcctl.server.asgi_io import AsgiIO, Receive, Scope, Send, peer_of, scope_headers
+from rpcctl.server.call import RawCall
 from rpcctl.server.http_call import HttpServerCall, StreamingHalf, UnaryHalf
 from rpcctl.server.observer import CallObserver
 from rpcctl.transport.target import RpcProtocol
@@ -113,7 +114,8 @@ class RpcApp:
             path = raw_path  # native gRPC clients cannot send a path prefix
         handler = self.table.lookup(path) if path is not None else None
         handle: Handle | None = handler.handle if handler is not None else self.table.fallback
-        if handle is None or path is None:
+        relay = self.table.relay if handler is None else None
+        if (handle is None and relay is None) or path is None:
             await self._unimplemented(io, protocol, half, raw_path)
             return
         if method == "GET" and handler is not None and not handler.no_side_effects:
@@ -128,6 +130,24 @@ class RpcApp:
                 _grpc_status_head(200, Code.INTERNAL, message, _text(headers.get("content-type")))
             )
             return
+        if relay is not None:
+            await relay.relay(
+                RawCall(
+                    io=io,
+                    protocol=protocol,
+                    half=half,
+                    method=method,
+                    path=path,
+                    query=query,
+                    headers=headers,
+                    peer=peer_of(scope),
+                    max_body=self.max_message_size,
+                    streams_request=not buffered,
+                    unary_response=buffered,
+                )
+            )
+            return
+        assert handle is not None  # a handler, or the fallback: relay was None
         desc = self._method(path)
         kind = handler.kind if handler is not None else (None if desc is None else CallKind.of(desc))
         call_id = uuid.uuid4().hex[:16]

@@ -20,6 +20,8 @@ from rpcctl.wire.metadata import Metadata
 
 if TYPE_CHECKING:
     from rpcctl.schema.registry import CallKind
+    from rpcctl.server.asgi_io import AsgiIO
+    from rpcctl.server.http_call import StreamingHalf, UnaryHalf
     from rpcctl.transport.target import RpcProtocol
 
 
@@ -62,12 +64,14 @@ class Handler:
 class HandlerTable:
     """The methods a server serves, and what answers a method not in the table.
 
-    `fallback` (the proxy's forwarder) receives every call whose path is not in the
-    table; without one, such calls end UNIMPLEMENTED.
+    `relay` (the recording proxy) takes every call whose path is not in the table, as
+    bytes; else `fallback` receives it as messages; with neither, such calls end
+    UNIMPLEMENTED.
     """
 
     handlers: dict[str, Handler] = field(default_factory=dict)
     fallback: Handle | None = None
+    relay: Relay | None = None
 
     def add(self, handler: Handler) -> None:
         """Serve `handler.path` with `handler`."""
@@ -76,3 +80,34 @@ class HandlerTable:
     def lookup(self, path: str) -> Handler | None:
         """The handler of a path, if any."""
         return self.handlers.get(path)
+
+
+@dataclass
+class RawCall:
+    """A call handed whole to a `Relay` before any of its body was read (the proxy's path).
+
+    `path` is the method path (the server's prefix stripped), `method` the HTTP method and
+    `query` the query string (a Connect GET carries its message there). `half` is the
+    protocol's server half, for the relay's own errors and for decoding on the side.
+    """
+
+    io: AsgiIO
+    protocol: RpcProtocol
+    half: StreamingHalf | UnaryHalf
+    method: str
+    path: str
+    query: bytes
+    headers: Metadata
+    peer: str
+    max_body: int
+    # False for a Connect unary request: its whole body comes before anything is sent on.
+    streams_request: bool
+    # True for a Connect unary response: one body, the error as JSON with an HTTP status.
+    unary_response: bool
+
+
+class Relay(Protocol):
+    """Takes over calls whose path no handler serves, at the byte level (the proxy)."""
+
+    async def relay(self, call: RawCall) -> None:
+        """Serve one call; write its whole response."""

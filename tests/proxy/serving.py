@@ -44,7 +44,7 @@ class RunningProxy:
 
 @contextmanager
 def running_proxy(
-    upstream: str, schema: Any, capture: Path, *, redact: bool = True
+    upstream: str, schema: Any, capture: Path, *, redact: bool = True, upstream_http2: bool | None = None
 ) -> Iterator[RunningProxy]:
     """Run a recording proxy in front of `upstream` in a thread; stop it on exit."""
     from rpcctl.proxy.forward import serve_proxy
@@ -60,7 +60,7 @@ def running_proxy(
         state["loop"] = asyncio.get_running_loop()
         async with (
             Recorder(bus, capture, schema, redact=redact),
-            serve_proxy(upstream, bus=bus, schema=schema) as server,
+            serve_proxy(upstream, bus=bus, schema=schema, upstream_http2=upstream_http2) as server,
         ):
             state["port"] = server.port
             ready.set()

@@ -203,8 +203,10 @@ async def test_upstream_down_is_unavailable(test_schema: Any, closed_port: int) 
 
 
 def test_proxy_table_fallback(grpc_server: Any) -> None:
+    from rpcctl.proxy.relay import Relay
+
     table = proxy_table(grpc_server.target)
-    assert isinstance(table.fallback, Forwarder)
+    assert isinstance(table.relay, Relay)
     assert table.lookup(SVC + "Echo") is None
 
 

@@ -1,0 +1,439 @@
+"""The recording proxy's relay: each call passed to the upstream as bytes, not re-encoded.
+
+A proxy is an intermediary in the sense of RFC 9110 §3.7: the request line, headers and body
+that the client sent go to the upstream, and the upstream's status, headers, body and
+trailers come back, unchanged except for what belongs to one hop (connection-specific
+fields, RFC 9110 §7.6.1 and RFC 9113 §8.2.2; `host`/`:authority` name the upstream). Both
+sides speak the client's protocol, so message envelopes, compressed messages, Connect error
+JSON (with any `debug` of its details), `grpc-status-details-bin` and unknown fields cross
+byte for byte.
+
+Each side has its own HTTP version: the upstream's is the pool's choice (h2c first when no
+version was chosen, HTTP/1.1 once the upstream shows it lacks HTTP/2), so an HTTP/1.1 client
+reaches an h2c-only upstream and an h2c client an HTTP/1.1 one. Native gRPC needs HTTP/2 on
+both hops (gRPC's PROTOCOL-HTTP2.md).
+
+Recording is on the side: with a subscriber on the bus, the request bytes go through the
+protocol's server-half decoder and the response bytes through its client-half decoder, and
+the events (START, REQUEST, RESPONSE, END) carry the messages and the final status. Nothing
+is decoded when nobody listens.
+
+The errors the proxy makes itself (the upstream cannot be reached, breaks, or the deadline
+passes before it answers) are written in the client's protocol and name the upstream.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import itertools
+import time
+from typing import TYPE_CHECKING, Any
+
+from rpcctl.errors import RpcctlError, RpcError, TransportError
+from rpcctl.protocols.base_server import ResponseEnd, ResponseHead
+from rpcctl.protocols.exchange import RequestHead
+from rpcctl.proxy.decoding import MessageDecoder
+from rpcctl.server.asgi_io import Disconnected
+from rpcctl.server.events import CallEvent, EventKind
+from rpcctl.transport.target import ChannelSettings, RpcProtocol, Target
+from rpcctl.wire.metadata import Metadata
+from rpcctl.wire.status import Code
+
+if TYPE_CHECKING:
+    from rpcctl.protocols.exchange import ResponseDecoder
+    from rpcctl.schema.registry import Schema
+    from rpcctl.server.call import RawCall
+    from rpcctl.server.events import EventBus
+    from rpcctl.server.http_call import RequestDecoder
+    from rpcctl.transport.exchange import Exchange
+    from rpcctl.transport.pool import HttpPool
+
+# Connection-specific fields: each hop's HTTP layer writes its own (RFC 9110 §7.6.1, RFC 9113
+# §8.2.2). `host` becomes the upstream's authority; lengths and framing are the hop's own.
+HOP_REQUEST = frozenset(
+    {
+        "host",
+        "connection",
+        "keep-alive",
+        "proxy-connection",
+        "proxy-authorization",
+        "transfer-encoding",
+        "upgrade",
+        "http2-settings",
+        "content-length",
+    }
+)
+# The server adds its own `date` and `server`; two of each would be wrong.
+HOP_RESPONSE = frozenset(
+    {"connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade"}
+    | {"content-length", "date", "server"}
+)
+TE_TRAILERS = "trailers"
+GRPC_STATUS = "grpc-status"
+HTTP_OK = 200
+_ids = itertools.count(1)
+
+
+class Relay:
+    """The proxy's relay to one upstream: one connection pool, shared by every protocol."""
+
+    def __init__(
+        self,
+        upstream: ChannelSettings | str,
+        bus: EventBus | None = None,
+        schema: Schema | None = None,
+    ) -> None:
+        from rpcctl.transport.pool import HttpPool
+
+        if isinstance(upstream, str):
+            upstream = ChannelSettings(Target.parse(upstream))
+        if upstream.http2 is None:
+            # Nobody chose the upstream's HTTP version: h2c first (one connection for every
+            # call, full duplex), HTTP/1.1 once the upstream shows it lacks HTTP/2.
+            upstream = dataclasses.replace(upstream, prefer_http2=True)
+        # The pool's own protocol only decides whether HTTP/2 is required; gRPC checks below.
+        self.settings = dataclasses.replace(upstream, protocol=RpcProtocol.CONNECT)
+        self.upstream = str(upstream.target)
+        self.bus = bus
+        self.decoder = MessageDecoder(schema)
+        self.pool: HttpPool = HttpPool(self.settings)
+
+    async def relay(self, call: RawCall) -> None:
+        """Relay one call (the `rpcctl.server.call.Relay` signature); never raises RpcError."""
+        await _RelayedCall(self, call).run()
+
+    def error(self, exc: BaseException) -> RpcError:
+        """The error the proxy answers when the upstream fails: its code (UNAVAILABLE when it
+        could not be reached), and a message that names the upstream."""
+        if isinstance(exc, RpcError):
+            return RpcError(exc.code, f"upstream {self.upstream}: {exc.message or exc.code.name}")
+        reason = str(exc) or type(exc).__name__
+        return RpcError(Code.UNAVAILABLE, f"upstream {self.upstream} unavailable: {reason}")
+
+    @property
+    def recording(self) -> bool:
+        """Whether events are wanted now (a bus with at least one subscriber)."""
+        return self.bus is not None and self.bus.has_subscribers
+
+    async def aclose(self) -> None:
+        """Close the upstream connections."""
+        with contextlib.suppress(Exception):
+            await self.pool.aclose()
+
+
+class _RelayedCall:
+    """One call being relayed."""
+
+    def __init__(self, relay: Relay, call: RawCall) -> None:
+        self.relay = relay
+        self.call = call
+        self.io = call.io
+        self.exchange: Exchange | None = None
+        self.recorder: _Recorder | None = _Recorder(relay, call) if relay.recording else None
+        self.pump: asyncio.Task[None] | None = None  # the request body, then the client's leaving
+        self.error: RpcError | None = None  # the status, when the proxy made it
+
+    async def run(self) -> None:
+        recorder = self.recorder
+        if recorder is not None:
+            recorder.start()
+        try:
+            timeout = self.call.half.timeout()
+        except RpcError as exc:  # a malformed timeout header: the client's error, not the upstream's
+            self.error = exc
+        else:
+            self.error = await self._bounded(timeout)
+        if recorder is not None:
+            await recorder.end(self.error)
+        if self.error is not None and not self.io.gone:
+            await self._answer(self.error)
+
+    async def _bounded(self, timeout: float | None) -> RpcError | None:
+        """Relay within the client's deadline; the error the proxy must answer, if any."""
+        try:
+            async with asyncio.timeout(timeout):
+                await self._relay()
+        except TimeoutError:
+            return RpcError(
+                Code.DEADLINE_EXCEEDED, f"deadline exceeded waiting for upstream {self.relay.upstream}"
+            )
+        except Disconnected:
+            return RpcError(Code.CANCELLED, "client went away")
+        except RpcError as exc:
+            return exc if exc.message.startswith("upstream ") else self.relay.error(exc)
+        except (RpcctlError, OSError) as exc:
+            return self.relay.error(exc)
+        finally:
+            pump = self.pump
+            if pump is not None:
+                pump.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await pump
+            if self.exchange is not None:
+                with contextlib.suppress(Exception):
+                    await self.exchange.aclose()
+        return None
+
+    async def _relay(self) -> None:
+        """Open the upstream exchange, stream the request, relay the response."""
+        from rpcctl.transport.pool import HttpVersion
+
+        call, pool = self.call, self.relay.pool
+        version = await pool.choose(bidi=call.streams_request)
+        if call.protocol is RpcProtocol.GRPC and version is not HttpVersion.HTTP2:
+            raise TransportError(
+                "reached over HTTP/1.1, which cannot carry native gRPC (gRPC needs HTTP/2 end to end)"
+            )
+        head = RequestHead(call.method, self._path(), _request_pairs(call.headers))
+        if call.streams_request:
+            self.exchange = await pool.open(head, None, version)
+            self.pump = asyncio.create_task(self._pump(self.exchange))
+        else:
+            body = await self._whole_body()
+            self.exchange = await pool.open(head, body, version)
+            if self.recorder is not None:
+                self.recorder.request(body, last=True)
+            self.pump = asyncio.create_task(self._watch())
+        await self._respond(self.exchange, self.pump)
+
+    def _path(self) -> str:
+        path = self.relay.settings.target.prefix + self.call.path
+        return f"{path}?{self.call.query.decode('latin-1')}" if self.call.query else path
+
+    async def _whole_body(self) -> bytes:
+        parts: list[bytes] = []
+        size, limit = 0, self.call.max_body
+        while (chunk := await self.io.read_chunk()) is not None:
+            size += len(chunk)
+            if size > limit:
+                raise RpcError(Code.RESOURCE_EXHAUSTED, f"request body larger than {limit} bytes")
+            parts.append(chunk)
+        return b"".join(parts)
+
+    async def _pump(self, exchange: Exchange) -> None:
+        """Client → upstream, as the body arrives; then end it and watch for the client leaving."""
+        recorder = self.recorder
+        while (chunk := await self.io.read_chunk()) is not None:
+            if recorder is not None:
+                recorder.request(chunk)
+            await exchange.write(chunk)
+        if recorder is not None:
+            recorder.request(b"", last=True)
+        await exchange.end()
+        await self._watch()
+
+    async def _watch(self) -> None:
+        await self.io.wait_disconnect()
+
+    async def _respond(self, exchange: Exchange, pump: asyncio.Task[None]) -> None:
+        """Upstream → client: status, headers, body chunks as they arrive, trailers."""
+        head = asyncio.ensure_future(exchange.response())
+        done, _ = await asyncio.wait({head, pump}, return_when=asyncio.FIRST_COMPLETED)
+        if head not in done:
+            exc = pump.exception()  # the pump ends early only when the client left or broke
+            head.cancel()
+            with contextlib.suppress(asyncio.CancelledError, RpcctlError):
+                await head
+            raise exc if exc is not None else Disconnected
+        status, headers = head.result()
+        pairs = _response_pairs(exchange, headers)
+        recorder = self.recorder
+        if recorder is not None:
+            recorder.response_head(status, headers)
+        # HTTP trailers follow only a native gRPC 200 that is not Trailers-Only (status in the
+        # headers); any other answer ends with its body.
+        trailers = self.call.protocol is RpcProtocol.GRPC and status == HTTP_OK and GRPC_STATUS not in headers
+        io = self.io
+        await io.start(ResponseHead(status, pairs, trailers=trailers))
+        while (chunk := await exchange.read()) is not None:
+            if recorder is not None:
+                recorder.response(chunk)
+            await io.write(chunk)
+        end = _trailer_pairs(exchange) if trailers else []
+        if trailers and not any(name == GRPC_STATUS for name, _ in end):
+            # The upstream ended a gRPC response without a status; the stream must still end
+            # with one (gRPC's PROTOCOL-HTTP2.md: Status is mandatory in Trailers).
+            raise RpcError(Code.INTERNAL, "the response ended without a grpc-status")
+        if recorder is not None:
+            recorder.response_end(exchange.trailers)
+            await recorder.end(None)
+        await io.finish(ResponseEnd(b"", end))
+
+    async def _answer(self, error: RpcError) -> None:
+        """Write the proxy's own error in the client's protocol."""
+        half = self.call.half
+        io = self.io
+        if io.finished:
+            return
+        if self.call.unary_response:
+            if io.started:
+                await io.finish(ResponseEnd())
+                return
+            head, body = half.error(error, Metadata(), Metadata())  # type: ignore[union-attr]
+            await io.respond(head, body)
+            return
+        if not io.started:
+            await io.start(half.response_head(Metadata()))  # type: ignore[union-attr]
+        await io.finish(half.end(error, Metadata()))  # type: ignore[union-attr]
+
+
+def _request_pairs(headers: Metadata) -> tuple[tuple[str, str], ...]:
+    pairs = []
+    for name, value in headers.to_wire_pairs(strict=False):
+        if name in HOP_REQUEST or name.startswith(":"):
+            continue
+        if name == "te" and value.strip().lower() != TE_TRAILERS:
+            continue  # RFC 9113 §8.2.2: only "trailers" may cross into HTTP/2
+        pairs.append((name, value))
+    return tuple(pairs)
+
+
+def _response_pairs(exchange: Exchange, headers: Metadata) -> list[tuple[str, str]]:
+    """The upstream's response headers as they came (raw where the backend keeps them)."""
+    raw: list[tuple[bytes, bytes]] | None = getattr(exchange, "headers", None)
+    if raw is not None:
+        pairs = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in raw if not k.startswith(b":")]
+    else:
+        pairs = headers.to_wire_pairs(strict=False)
+    return [(k, v) for k, v in pairs if k not in HOP_RESPONSE]
+
+
+def _trailer_pairs(exchange: Exchange) -> list[tuple[str, str]]:
+    raw: list[tuple[bytes, bytes]] | None = getattr(exchange, "raw_trailers", None)
+    if raw is not None:
+        return [(k.decode("latin-1"), v.decode("latin-1")) for k, v in raw if not k.startswith(b":")]
+    return exchange.trailers.to_wire_pairs(strict=False)
+
+
+class _Recorder:
+    """The events of one relayed call, from its bytes decoded on the side."""
+
+    def __init__(self, relay: Relay, call: RawCall) -> None:
+        self.relay = relay
+        self.call = call
+        self.call_id = f"p{next(_ids)}"
+        self.method = call.path
+        self.codec = call.half.codec
+        self.started = time.monotonic()
+        self.requests: RequestDecoder | None = None
+        self.responses: ResponseDecoder | None = None
+        self.headers = Metadata()
+        self.status: RpcError | None = None
+        self.ended = False
+
+    def start(self) -> None:
+        call = self.call
+        self._event(
+            EventKind.START,
+            info={
+                "method": self.method,
+                "protocol": call.protocol.value,
+                "codec": self.codec,
+                "headers": call.headers.items(),
+                "peer": call.peer,
+            },
+        )
+        with contextlib.suppress(RpcctlError):
+            self.requests = call.half.request_decoder()
+
+    def request(self, data: bytes, *, last: bool = False) -> None:
+        if self.requests is None:
+            return
+        try:
+            messages = self.requests.feed(data) if data else []
+            if last:
+                messages += self.requests.finish()
+        except RpcctlError:
+            self.requests = None
+            return
+        for message in messages:
+            self._message(EventKind.REQUEST, message)
+
+    def response_head(self, status: int, headers: Metadata) -> None:
+        self.headers = headers
+        self.responses = _client_decoder(self.call, self.codec)
+        try:
+            self.responses.start(status, headers)
+        except RpcError as exc:
+            self.status = exc
+
+    def response(self, data: bytes) -> None:
+        if self.responses is None or self.status is not None:
+            return
+        try:
+            messages = self.responses.feed(data)
+        except RpcError as exc:
+            self.status = exc
+            return
+        for message in messages:
+            self._message(EventKind.RESPONSE, message)
+
+    def response_end(self, trailers: Metadata) -> None:
+        decoder = self.responses
+        if decoder is None or self.status is not None:
+            return
+        try:
+            decoder.take_trailers(trailers)
+            for message in decoder.finish():
+                self._message(EventKind.RESPONSE, message)
+        except RpcError as exc:
+            self.status = exc
+
+    async def end(self, error: RpcError | None) -> None:
+        """Publish END, and let the subscribers run before the client gets the last bytes,
+        so that a client which has its answer finds the call in the capture."""
+        if self.ended:
+            return
+        self.ended = True
+        status = error or self.status
+        decoder = self.responses
+        info: dict[str, Any] = {
+            "code": int(status.code) if status else 0,
+            "message": status.message if status else "",
+            "details": self.relay.decoder.details(status.details) if status else [],
+            "trailers": decoder.trailers.items() if decoder is not None else [],
+            "response_headers": (decoder.headers if decoder is not None else self.headers).items(),
+            "duration": time.monotonic() - self.started,
+        }
+        self._event(EventKind.END, info=info)
+        await asyncio.sleep(0)
+
+    def _message(self, kind: EventKind, data: bytes) -> None:
+        decoded = self.relay.decoder.decode(self.method, data, self.codec, request=kind is EventKind.REQUEST)
+        self._event(kind, message=decoded, raw=None if decoded is not None else data)
+
+    def _event(
+        self,
+        kind: EventKind,
+        *,
+        message: Any = None,
+        raw: bytes | None = None,
+        info: dict[str, Any] | None = None,
+    ) -> None:
+        if self.relay.bus is not None:
+            self.relay.bus.publish(
+                CallEvent(kind, self.call_id, self.method, message=message, raw=raw, info=info or {})
+            )
+
+
+def _client_decoder(call: RawCall, codec: str) -> ResponseDecoder:
+    """The client half's decoder of the call's protocol, to read the relayed response on the side."""
+    size = call.max_body
+    if call.protocol is RpcProtocol.GRPC:
+        from rpcctl.protocols.grpc import GrpcClient
+
+        return GrpcClient(call.path, codec=codec, metadata=Metadata(), max_message_size=size).new_decoder()
+    if call.protocol is RpcProtocol.GRPC_WEB:
+        from rpcctl.protocols.grpc_web import GrpcWebClient
+
+        text = "grpc-web-text" in str(call.headers.get("content-type") or "")
+        return GrpcWebClient(
+            call.path, text=text, codec=codec, metadata=Metadata(), max_message_size=size
+        ).new_decoder()
+    from rpcctl.protocols.connect import ConnectStreamDecoder, ConnectUnaryDecoder
+
+    if call.unary_response:
+        return ConnectUnaryDecoder(codec, size)
+    return ConnectStreamDecoder(codec, size)
