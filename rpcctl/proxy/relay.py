@@ -187,7 +187,7 @@ class _RelayedCall:
                 "reached over HTTP/1.1, which cannot carry native gRPC (gRPC needs HTTP/2 end to end)"
             )
         head = RequestHead(call.method, self._path(), _request_pairs(call.headers))
-        if call.streams_request:
+        if self._streams_request():
             self.exchange = await pool.open(head, None, version)
             self.pump = asyncio.create_task(self._pump(self.exchange))
         else:
@@ -197,6 +197,14 @@ class _RelayedCall:
                 self.recorder.request(body, last=True)
             self.pump = asyncio.create_task(self._watch())
         await self._respond(self.exchange, self.pump)
+
+    def _streams_request(self) -> bool:
+        """Whether the request body streams on: not when it carries one message (Connect unary,
+        or a method the schema says is not client streaming), which goes whole, as it came."""
+        if not self.call.streams_request:
+            return False
+        found = self.relay.decoder.method(self.call.path)
+        return found is None or found[2].client_streams
 
     def _path(self) -> str:
         path = self.relay.settings.target.prefix + self.call.path
