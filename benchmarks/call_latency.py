@@ -1,11 +1,20 @@
-"""Wall time of a one-off unary `rpcctl call`, median of N runs, next to `buf curl`.
+"""Wall time of a one-off unary `rpcctl call`, median of N runs, next to `buf curl`, per protocol.
 
     python benchmarks/call_latency.py [--runs 10]
 
-Native gRPC: the test service (grpcio, with reflection) in this process; rpcctl with a
-cached `--proto` schema and with reflection. Connect and gRPC-Web: `rpcctl serve` in a
-subprocess, RunnerService/Ping, schema by reflection for both tools. Each command runs
-in a subprocess N times after one warm-up run; medians and ratios to buf curl are printed.
+Servers: `rpcctl serve` in a subprocess (RunnerService/Ping; Connect and gRPC-Web over HTTP/1.1
+and h2c, native gRPC) and the grpcio test service in this process (TestService/Echo, native
+gRPC, with reflection). Both tools read the same schema (one FileDescriptorSet: `rpcctl
+--protoset`, `buf curl --schema`), so neither pays for reflection, except in the rows that say
+so: buf curl always does reflection over HTTP/2, so only native gRPC compares like for like.
+
+Each command runs in a subprocess N times after one warm-up run; the table shows medians and
+the ratio rpcctl / buf curl. rpcctl runs as `python -m rpcctl` from this checkout; buf curl is
+the Go binary of the npm package (not its Node launcher, which adds a Node start to every run).
+Then N more runs of rpcctl with `-v` give the medians of its own timings, in ms from the start
+of the call: request sent, first response byte, response headers, total (and `connect` when
+the call opened its connection). For Connect over HTTP/1.1, `request sent` is what the call
+spends before its first byte goes out: it must be near h2c's, not the cost of building a client.
 """
 
 from __future__ import annotations
@@ -13,6 +22,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import resource
 import shutil
 import statistics
 import subprocess
@@ -20,23 +30,80 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-PROTO = ROOT / "tests" / "protos" / "rpcctl" / "test" / "v1" / "test.proto"
-BUF = ROOT / "tests" / "interop" / "node_peer" / "node_modules" / ".bin" / "buf"
+sys.path.insert(0, str(ROOT / "tests" / "interop"))
+BUF_PACKAGES = ROOT / "tests" / "interop" / "node_peer" / "node_modules" / "@bufbuild"
+RUNNER = "pkg.proto.runner.v1.RunnerService/Ping"
+ECHO = "rpcctl.test.v1.TestService/Echo"
+TIMING_LABELS = ("connect", "request sent", "first byte", "headers", "total")
 
 
-def _time(cmd: list[str], runs: int, env: dict[str, str]) -> float:
-    times = []
-    for n in range(runs + 1):
+class Case(NamedTuple):
+    """One row: the same call through rpcctl and through buf curl."""
+
+    protocol: str
+    http: str
+    schema: str
+    rpcctl: list[str]
+    buf: list[str] | None
+
+
+def _buf_binary() -> str | None:
+    """The buf Go binary: the npm platform package's, else `buf` on PATH."""
+    native = sorted(BUF_PACKAGES.glob("buf-*/bin/buf"))
+    if native:
+        return str(native[0])
+    return shutil.which("buf")
+
+
+def _run(cmd: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(
+        cmd, capture_output=True, text=True, env=env, cwd=ROOT, stdin=subprocess.DEVNULL, timeout=60
+    )
+    if result.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed: {result.stderr[:500]}")
+    return result
+
+
+class Took(NamedTuple):
+    """Medians of one command's runs: wall time, and CPU time (user + system) of the process."""
+
+    wall: float
+    cpu: float
+
+
+def _time(cmd: list[str], runs: int, env: dict[str, str]) -> Took:
+    """Medians of `cmd` over `runs` runs, after one warm-up run (caches, page cache).
+
+    CPU time is measured too: on a shared machine wall time includes waiting for a core,
+    CPU time does not."""
+    _run(cmd, env)
+    walls, cpus = [], []
+    for _ in range(runs):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
-        result = subprocess.run(cmd, capture_output=True, env=env, stdin=subprocess.DEVNULL, timeout=60)
-        if n:  # the first run warms caches (schema cache, page cache)
-            times.append(time.perf_counter() - start)
-        if result.returncode != 0:
-            raise SystemExit(f"{' '.join(cmd)} failed: {result.stderr.decode()[:500]}")
-    return statistics.median(times)
+        _run(cmd, env)
+        walls.append(time.perf_counter() - start)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpus.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+    return Took(statistics.median(walls), statistics.median(cpus))
+
+
+def _verbose_timings(cmd: list[str], runs: int, env: dict[str, str]) -> dict[str, float]:
+    """Medians (ms) of what `rpcctl call -v` reports on its `* connect` and `* time:` lines."""
+    seen: dict[str, list[float]] = {label: [] for label in TIMING_LABELS}
+    for _ in range(runs):
+        stderr = _run([*cmd, "-v"], env).stderr
+        for line in stderr.splitlines():
+            if line.startswith("* connect ") or line.startswith("* time: "):
+                for label, ms in re.findall(r"([a-z ]+?) ([\d.]+) ms", line.removeprefix("* time: ")):
+                    label = label.strip(" ,*")
+                    if label in seen:
+                        seen[label].append(float(ms))
+    return {label: statistics.median(values) for label, values in seen.items() if values}
 
 
 def _serve(env: dict[str, str]) -> tuple[subprocess.Popen[str], str]:
@@ -47,60 +114,98 @@ def _serve(env: dict[str, str]) -> tuple[subprocess.Popen[str], str]:
         stdout=subprocess.DEVNULL,
         text=True,
         env=env,
+        cwd=ROOT,
     )
     assert proc.stderr is not None
     line = proc.stderr.readline()
     match = re.search(r"on (http://\S+)", line)
     if match is None:
         proc.kill()
+        proc.wait(10)
         raise SystemExit(f"rpcctl serve did not start: {line}")
     return proc, match.group(1)
 
 
+def _cases(url: str, grpc_url: str, schema: str, buf: str | None) -> list[Case]:
+    rpcctl = [sys.executable, "-m", "rpcctl", "call"]
+    ping, echo = '{"data": "bench"}', '{"message": "bench"}'
+    files = ["--protoset", schema, "--no-reflect"]
+
+    def buf_cmd(
+        protocol: str, http2: bool, target: str, method: str, data: str, reflect: bool = False
+    ) -> list[str] | None:
+        if buf is None:
+            return None
+        cmd = [buf, "curl", "--protocol", protocol, "-d", data]
+        cmd += [] if reflect else ["--schema", schema]
+        cmd += ["--http2-prior-knowledge"] if http2 else []
+        return [*cmd, f"{target}/{method}"]
+
+    return [
+        Case("connect", "HTTP/1.1", "files", [*rpcctl, url, RUNNER, "--http1", *files, "-d", ping], buf_cmd("connect", False, url, RUNNER, ping)),
+        Case("connect", "h2c", "files", [*rpcctl, url, RUNNER, "--http2", *files, "-d", ping], buf_cmd("connect", True, url, RUNNER, ping)),
+        Case("grpc-web", "HTTP/1.1", "files", [*rpcctl, url, RUNNER, "--protocol", "grpc-web", "--http1", *files, "-d", ping], buf_cmd("grpcweb", False, url, RUNNER, ping)),
+        Case("grpc-web", "h2c", "files", [*rpcctl, url, RUNNER, "--protocol", "grpc-web", "--http2", *files, "-d", ping], buf_cmd("grpcweb", True, url, RUNNER, ping)),
+        Case("grpc", "h2c", "files", [*rpcctl, url, RUNNER, "--protocol", "grpc", *files, "-d", ping], buf_cmd("grpc", True, url, RUNNER, ping)),
+        Case("grpc", "h2c", "grpcio+files", [*rpcctl, grpc_url, ECHO, "--protocol", "grpc", *files, "-d", echo], buf_cmd("grpc", True, grpc_url, ECHO, echo)),
+        Case("grpc", "h2c", "grpcio+reflection", [*rpcctl, grpc_url, ECHO, "--protocol", "grpc", "-d", echo], buf_cmd("grpc", True, grpc_url, ECHO, echo, reflect=True)),
+    ]  # fmt: skip
+
+
+def _ms(seconds: float | None) -> str:
+    return "n/a" if seconds is None else f"{seconds * 1000:.1f}"
+
+
+def _ratio(ours: float, theirs: float | None) -> str:
+    return f"{ours / theirs:5.2f}x" if theirs else "   n/a"
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--runs", type=int, default=10)
     args = parser.parse_args()
+
+    from interop_schema import build_descriptor_set
 
     from tests.servers.grpc_test_service import start_server
     from tests.support.schema import compile_test_schema
 
-    rpcctl = shutil.which("rpcctl") or sys.exit("install rpcctl first: pip install -e .")
-    buf = str(BUF) if BUF.exists() else shutil.which("buf")
-    env = dict(os.environ, RPCCTL_CACHE_DIR=tempfile.mkdtemp(prefix="rpcctl-bench-cache-"))
+    buf = _buf_binary()
+    workdir = Path(tempfile.mkdtemp(prefix="rpcctl-call-latency-"))
+    env = dict(os.environ, RPCCTL_CACHE_DIR=str(workdir / "cache"), BUF_CACHE_DIR=str(workdir / "buf-cache"))
+    schema = str(build_descriptor_set(workdir / "schema.binpb"))
     server, port = start_server(compile_test_schema().pool)
     serve, url = _serve(env)
-    grpc_target = f"127.0.0.1:{port}"
-    echo = '{"message": "bench"}'
-    ping = '{"data": "bench"}'
-    rows: list[tuple[str, str, float, float | None]] = []
+    rows = []
     try:
-        cases = [
-            ("grpc", "rpcctl --proto (cached)", [rpcctl, "call", grpc_target, "rpcctl.test.v1.TestService/Echo", "--protocol", "grpc", "--proto", str(PROTO), "-d", echo]),
-            ("grpc", "rpcctl (reflection)", [rpcctl, "call", grpc_target, "rpcctl.test.v1.TestService/Echo", "--protocol", "grpc", "-d", echo]),
-            ("connect", "rpcctl (reflection)", [rpcctl, "call", url, "pkg.proto.runner.v1.RunnerService/Ping", "-d", ping]),
-            ("grpc-web", "rpcctl (reflection)", [rpcctl, "call", url, "pkg.proto.runner.v1.RunnerService/Ping", "--protocol", "grpc-web", "-d", ping]),
-        ]  # fmt: skip
-        references = {}
-        if buf:
-            references = {
-                "grpc": [buf, "curl", "--protocol", "grpc", "--http2-prior-knowledge", "-d", echo, f"http://{grpc_target}/rpcctl.test.v1.TestService/Echo"],
-                "connect": [buf, "curl", "--protocol", "connect", "-d", ping, f"{url}/pkg.proto.runner.v1.RunnerService/Ping"],
-                "grpc-web": [buf, "curl", "--protocol", "grpcweb", "-d", ping, f"{url}/pkg.proto.runner.v1.RunnerService/Ping"],
-            }  # fmt: skip
-        reference_times = {name: _time(cmd, args.runs, env) for name, cmd in references.items()}
-        for protocol, name, cmd in cases:
-            rows.append((protocol, name, _time(cmd, args.runs, env), reference_times.get(protocol)))
+        for case in _cases(url, f"http://127.0.0.1:{port}", schema, buf):
+            ours = _time(case.rpcctl, args.runs, env)
+            theirs = _time(case.buf, args.runs, env) if case.buf else None
+            rows.append((case, ours, theirs, _verbose_timings(case.rpcctl, args.runs, env)))
     finally:
         server.stop(grace=None)
         serve.terminate()
         serve.wait(10)
-    print(f"one-off unary call, median of {args.runs} runs (wall time of the whole process)")
-    print(f"  {'protocol':9s} {'client':26s} {'rpcctl':>9s} {'buf curl':>9s} {'ratio':>6s}")
-    for protocol, name, seconds, reference in rows:
-        ref = f"{reference * 1000:7.1f}ms" if reference else "      n/a"
-        ratio = f"{seconds / reference:5.2f}x" if reference else "   n/a"
-        print(f"  {protocol:9s} {name:26s} {seconds * 1000:7.1f}ms {ref} {ratio}")
+
+    print(
+        f"one-off unary call, medians of {args.runs} runs of the whole process, ms (wall, CPU = user + sys)"
+    )
+    print(f"buf curl: {buf or 'not installed'}; rpcctl: {sys.executable} -m rpcctl ({ROOT})")
+    print(
+        f"load average at the end: {' '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} CPUs"
+    )
+    head = f"  {'protocol':9s} {'HTTP':9s} {'schema':18s} {'rpcctl':>7s} {'buf':>7s} {'ratio':>6s}"
+    head += f" {'rpcctl':>7s} {'buf':>7s} {'ratio':>6s}"
+    print(f"  {'':38s} {'---------- wall ----------':26s} {'---------- CPU -----------':26s}")
+    print(head + "  | rpcctl -v: " + " / ".join(TIMING_LABELS))
+    for case, ours, theirs, timings in rows:
+        marks = " / ".join(f"{timings[label]:.1f}" if label in timings else "-" for label in TIMING_LABELS)
+        print(
+            f"  {case.protocol:9s} {case.http:9s} {case.schema:18s}"
+            f" {_ms(ours.wall):>7s} {_ms(theirs and theirs.wall):>7s} {_ratio(ours.wall, theirs and theirs.wall)}"
+            f" {_ms(ours.cpu):>7s} {_ms(theirs and theirs.cpu):>7s} {_ratio(ours.cpu, theirs and theirs.cpu)}"
+            f"  | {marks}"
+        )
 
 
 if __name__ == "__main__":
