@@ -353,3 +353,26 @@ def _template_shape(template: dict[str, Any]) -> dict[str, Any]:
         kitchen.pop(key, None)
     kitchen["counts"] = sorted(kitchen["counts"].values())
     return {**template, "kitchen": kitchen}
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="with the default --protocol connect, reflection to a native-gRPC-only server fails "
+    "(stream reset) and `list` silently prints the bundled RunnerService, exit 0; `call` and "
+    "`describe` say 'stream reset' instead of naming --protocol grpc (issue 10, behaviour 7)",
+)
+@pytest.mark.parametrize("command", ["list", "describe", "call"])
+def test_a_native_grpc_server_without_the_protocol_flag(
+    grpc_server: Any, grpcurl: Path, command: str
+) -> None:
+    # grpcurl speaks only native gRPC; rpcctl must either reach the server's own schema or say
+    # which --protocol works, never answer from the bundled schema without a word.
+    theirs = _grpcurl(grpcurl, "-plaintext", grpc_server.address, "list")
+    assert theirs.returncode == 0, theirs.stderr
+    args = {"list": (), "describe": (TEST_SERVICE,), "call": (f"{TEST_SERVICE}/Echo", "-d", "{}")}[command]
+    ours = run_cli(command, grpc_server.address, *args)
+    if ours.exit_code == 0:
+        if command == "list":
+            assert set(ours.stdout.split()) == set(theirs.stdout.split()) - REFLECTION_SERVICES
+        return
+    assert "--protocol grpc" in ours.stderr, ours.stderr
