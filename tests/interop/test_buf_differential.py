@@ -5,7 +5,9 @@ Peers: connect-node and connect-python (Connect, gRPC, gRPC-Web; HTTP/1.1 and h2
 (gRPC-Web over HTTP/1.1; unary and server streaming; proto only). Both tools read the same
 descriptor set. What legitimately differs, and is normalised here (nothing else is):
 
-- `headers` in EchoResponse are the request headers the server saw: they differ by client.
+- `headers` in EchoResponse are the request headers the server saw: they differ by client,
+  except the user metadata both send (`-H`), which is compared, sorted. sonora answers HTTP
+  500 to any `-bin` header whoever sends it, so it gets text metadata only.
 - buf curl always speaks proto; rpcctl's `--codec json` is compared with the same answer, since
   the codec must not change what the messages say.
 - buf curl needs HTTP/2 for bidi streams and for gRPC; rpcctl's bidi over HTTP/1.1 (which
@@ -121,6 +123,16 @@ def _native(buf: Path) -> Path:
     return found[0] if len(found) == 1 and os.access(found[0], os.X_OK) else buf
 
 
+# User metadata on every call: the server must see the same from both clients.
+METADATA = ("x-diff: a b", "x-diff-bin: AAEC/w")
+_NO_BINARY_METADATA: set[str] = set()
+
+
+def _metadata(url: str) -> tuple[str, ...]:
+    """sonora answers HTTP 500 to any `-bin` header, whoever sends it: text metadata only there."""
+    return METADATA[:1] if url in _NO_BINARY_METADATA else METADATA
+
+
 def _buf(buf: Path, schema: Path, url: str, method: str, data: str, protocol: str, http: str) -> BufAnswer:
     """buf curl's answer, run once per (URL, protocol, HTTP version, request): it has no codec option."""
     # buf curl needs HTTP/2 for bidi streams and for gRPC.
@@ -137,6 +149,8 @@ def _buf(buf: Path, schema: Path, url: str, method: str, data: str, protocol: st
             "-d",
             "@-",
         ]
+        for header in _metadata(url):
+            argv += ["-H", header]
         if http2:
             argv.append("--http2-prior-knowledge")
         argv.append(f"{url}/{TEST_SERVICE}/{method}")
@@ -200,6 +214,8 @@ def test_same_output_as_buf_curl(
     kind: str,
 ) -> None:
     server = request.getfixturevalue(peer)
+    if peer == "sonora_peer":
+        _NO_BINARY_METADATA.add(server.base_url)
     method, payload = CALLS[kind]
     if peer == "sonora_peer" and kind == "Fail":
         payload = PLAIN_FAIL
@@ -208,6 +224,7 @@ def test_same_output_as_buf_curl(
     ours = run_cli(
         "call", server.base_url, f"{TEST_SERVICE}/{method}", "--protoset", str(test_descriptor_set),
         "--protocol", protocol, "--codec", codec, http, "--timeout", "20s", "-d", "@-",
+        *(arg for header in _metadata(server.base_url) for arg in ("-H", header)),
         stdin=data.encode(),
     )  # fmt: skip
     assert _without_headers(ours.json_lines) == _without_headers(theirs.messages), ours.stderr
@@ -215,6 +232,13 @@ def test_same_output_as_buf_curl(
         assert theirs.returncode == 0
         assert ours.exit_code == 0, ours.stderr
         assert theirs.messages  # every successful call here answers something
+        if kind == "Echo":
+            (mine,), (seen,) = ours.json_lines, theirs.messages
+            # Sorted: the order of differently named fields carries no meaning (RFC 9110 §5.3),
+            # and Go's HTTP/2 client sends them in map order.
+            users = sorted(h for h in seen["headers"] if h.startswith("x-diff"))
+            assert users == sorted(h for h in mine["headers"] if h.startswith("x-diff"))
+            assert users == sorted(_metadata(server.base_url))
         return
     assert ours.exit_code != 0, ours.stdout
     assert _rpcctl_error(ours) == _buf_error(theirs.error, test_descriptor_set)
