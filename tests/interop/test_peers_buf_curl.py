@@ -93,3 +93,22 @@ def test_buf_curl_runner_ping_under_prefix_and_at_root(node_peer, buf_path, test
     other = node_peer.base_url + f"/api/v2/elsewhere/{RUNNER_SERVICE}/Ping"
     done = _buf(buf_path, test_descriptor_set, other, "-d", '{"data": "pong"}')
     assert done.returncode != 0  # any other prefix is not served
+
+
+def test_buf_curl_against_sonora(sonora_peer, buf_path, test_descriptor_set):
+    # sonora speaks gRPC-Web over HTTP/1.1 only: the reference client agrees it works there.
+    flags = ["--protocol", "grpcweb"]
+    done = _buf(
+        buf_path, test_descriptor_set, sonora_peer.base_url + _path("Echo"), *flags, "-d", '{"message": "hi"}'
+    )
+    assert done.returncode == 0, done.stderr
+    assert _json_docs(done.stdout)[0]["message"] == "hi"
+    done = _buf(
+        buf_path, test_descriptor_set, sonora_peer.base_url + _path("Count"), *flags, "-d", '{"count": 2}'
+    )
+    assert done.returncode == 0, done.stderr
+    assert _json_docs(done.stdout) == [{"n": 1}, {"n": 2}]
+    fail = sonora_peer.base_url + _path("Fail")
+    done = _buf(buf_path, test_descriptor_set, fail, *flags, "-d", '{"code": 5, "message": "gone"}')
+    (err,) = _json_docs(done.stderr)
+    assert (err["code"], err["message"]) == ("not_found", "gone")
