@@ -9,14 +9,17 @@ through it.
 from __future__ import annotations
 
 import functools
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from rpcctl.errors import UsageError
 from rpcctl.hints import protocol_hint
 from rpcctl.transport.target import RpcProtocol
 
-# Prepared unary calls remembered per channel (distinct method and options); callers that
-# make new options per call (templated bench headers) start over when it is full.
+# Prepared unary calls (and `open` routes) remembered per channel, per distinct method and
+# options; callers that make new options per call (templated bench headers) start over when
+# it is full.
 PREPARED_CACHED = 256
 
 if TYPE_CHECKING:
@@ -27,6 +30,19 @@ if TYPE_CHECKING:
     from rpcctl.transport.pool import HttpPool
     from rpcctl.transport.target import ChannelSettings
     from rpcctl.wire_call import WireCall
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """How the calls of one method with one `CallOptions` go out: the protocol's client half
+    (stateless between calls) and an opener on the HTTP version chosen for them."""
+
+    method: MethodInfo
+    options: CallOptions
+    protocol: ClientProtocol
+    opener: Callable[[RequestHead, bytes | None], Awaitable[Exchange]]
+    full_duplex: bool
+    buffered: bool
 
 
 def open_channel(settings: ChannelSettings) -> RpcChannel:
@@ -47,6 +63,9 @@ class RpcChannel:
         # the id is not reused while cached (checked with `is` on lookup).
         self._prepared: dict[tuple[str, int], PreparedUnary] = {}
         self._default_options: CallOptions | None = None
+        # The same for `open`: the protocol's client half and the HTTP version of a route.
+        self._routes: dict[tuple[str, int], Route] = {}
+        self._hint = functools.partial(protocol_hint, settings.protocol)
 
     async def connect(self, method: MethodInfo) -> None:
         """Open the connection a call of `method` would use, now (`TransportError` if it cannot be).
@@ -58,17 +77,38 @@ class RpcChannel:
 
     async def open(self, method: MethodInfo, options: CallOptions) -> WireCall:
         """Start a call; a streamed request opens its exchange (and sends its headers) now."""
-        from rpcctl.transport.pool import HttpVersion
         from rpcctl.wire_call import WireCall
+
+        route = self._routes.get((method.path, id(options)))
+        if (
+            route is None
+            or route.options is not options
+            or (route.method is not method and route.method != method)
+        ):
+            route = await self._route(method, options)
+        kind = method.kind
+        call = WireCall(
+            route.protocol,
+            route.opener,
+            streamed_request=kind.client_streams,
+            single_response=not kind.server_streams,
+            timeout=options.timeout,
+            full_duplex=route.full_duplex,
+            buffered=route.buffered,
+            hint=self._hint,
+        )
+        if kind.client_streams and not route.buffered:
+            await call.start_stream()
+        return call
+
+    async def _route(self, method: MethodInfo, options: CallOptions) -> Route:
+        """How calls of ``method`` with ``options`` go out, worked out once (then cached)."""
+        from rpcctl.transport.pool import HttpVersion
 
         kind = method.kind
         bidi = kind.client_streams and kind.server_streams
         protocol = self._protocol(method, options)
         version = await self.pool.choose(bidi=bidi)
-        full_duplex = version is HttpVersion.HTTP2 or not kind.client_streams
-        # HTTP/1.1 cannot carry a bidi stream both ways at once: collect the requests and
-        # send them at half-close, so servers that refuse bidi over HTTP/1.1 answer cleanly.
-        buffered = bidi and version is not HttpVersion.HTTP2
         pool = self.pool
 
         async def opener(head: RequestHead, body: bytes | None) -> Exchange:
@@ -76,19 +116,20 @@ class RpcChannel:
                 body = b""  # a GET has no body
             return await pool.open(head, body, version)
 
-        call = WireCall(
+        route = Route(
+            method,
+            options,
             protocol,
             opener,
-            streamed_request=kind.client_streams,
-            single_response=not kind.server_streams,
-            timeout=options.timeout,
-            full_duplex=full_duplex,
-            buffered=buffered,
-            hint=functools.partial(protocol_hint, self.settings.protocol),
+            full_duplex=version is HttpVersion.HTTP2 or not kind.client_streams,
+            # HTTP/1.1 cannot carry a bidi stream both ways at once: collect the requests and
+            # send them at half-close, so servers that refuse bidi over HTTP/1.1 answer cleanly.
+            buffered=bidi and version is not HttpVersion.HTTP2,
         )
-        if kind.client_streams and not buffered:
-            await call.start_stream()
-        return call
+        if len(self._routes) >= PREPARED_CACHED:
+            self._routes.clear()
+        self._routes[(method.path, id(options))] = route
+        return route
 
     async def unary(self, method: MethodInfo, request: bytes, options: CallOptions | None = None) -> bytes:
         """One unary call, cheaply: the one response message, or `RpcError`.
@@ -145,7 +186,7 @@ class RpcChannel:
             options,
             protocol,
             max_size=max_size,
-            hint=functools.partial(protocol_hint, settings.protocol),
+            hint=self._hint,
             h2=h2,
             h1=h1,
             scheme=pool.scheme,
@@ -194,4 +235,5 @@ class RpcChannel:
     async def aclose(self) -> None:
         """Close every connection."""
         self._prepared.clear()
+        self._routes.clear()
         await self.pool.aclose()

@@ -96,7 +96,10 @@ class WireCall:
         self._deadline = None if timeout is None else time.monotonic() + timeout
         self._decoder: ResponseDecoder = protocol.new_decoder()
         self._exchange: Exchange | None = None
-        self._started = asyncio.Event()
+        # Whether the request went out (or failed to); `_await_head` waits on `_started_waiter`
+        # only when it runs before that (a bidi reader): unary calls never make one.
+        self._started = False
+        self._started_waiter: asyncio.Future[None] | None = None
         self._start_error: BaseException | None = None
         self._request: bytes | None = None
         self._closed_send = False
@@ -124,7 +127,13 @@ class WireCall:
             self._start_error = exc
             raise
         finally:
-            self._started.set()
+            self._mark_started()
+
+    def _mark_started(self) -> None:
+        self._started = True
+        waiter = self._started_waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
 
     async def send(self, message: bytes) -> None:
         """Send one request message (dropped if the call already ended)."""
@@ -158,7 +167,7 @@ class WireCall:
             return
         if self._request is None:
             self._start_error = UsageError("this method takes exactly one request message")
-            self._started.set()
+            self._mark_started()
             raise self._start_error
         head, payload = self._protocol.unary_request(self._request)
         await self._bounded(self._open(head, payload))
@@ -206,13 +215,16 @@ class WireCall:
             self._status = Status(Code.CANCELLED, "cancelled by the client")
             self._error = RpcError(Code.CANCELLED, "cancelled by the client")
             self.timings.ended = time.monotonic()
-        self._started.set()
+        self._mark_started()
         await self._release()
 
     async def _await_head(self) -> None:
         if self._headers is not None:
             return
-        await self._started.wait()
+        if not self._started:
+            if self._started_waiter is None:
+                self._started_waiter = asyncio.get_running_loop().create_future()
+            await self._started_waiter
         if self._start_error is not None:
             raise self._start_error
         if self._error is not None:
@@ -279,10 +291,15 @@ class WireCall:
             with contextlib.suppress(RpcctlError, OSError):
                 await exchange.aclose()
 
-    async def _bounded(self, awaitable: Awaitable[T]) -> T:
-        """Await within the call's deadline; past it, abort with DEADLINE_EXCEEDED."""
+    def _bounded(self, awaitable: Awaitable[T]) -> Awaitable[T]:
+        """``awaitable`` within the call's deadline (as is when there is none: no extra frame)."""
         if self._deadline is None:
-            return await awaitable
+            return awaitable
+        return self._within_deadline(awaitable)
+
+    async def _within_deadline(self, awaitable: Awaitable[T]) -> T:
+        """Await within the call's deadline; past it, abort with DEADLINE_EXCEEDED."""
+        assert self._deadline is not None
         try:
             async with asyncio.timeout_at(
                 asyncio.get_running_loop().time() + (self._deadline - time.monotonic())
