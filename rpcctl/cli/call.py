@@ -146,9 +146,11 @@ def call_command(
             max_message_size=settings.max_message_size,
         )
         call = await channel.open(info, options)
-        sender = asyncio.create_task(_send_all(call, requests, wire_codec))
+        shown = _RequestShown(say, f"{channel.pool.scheme}://{channel.pool.authority}")
+        shown(call)  # a request stream's head went out as the call opened
+        sender = asyncio.create_task(_send_all(call, requests, wire_codec, shown))
         try:
-            await _print_responses(call, wire_codec, output_cls, printer, say, emit_defaults, schema)
+            await _print_responses(call, wire_codec, output_cls, printer, say, emit_defaults, schema, shown)
         except BaseException:
             if sender.done() and not sender.cancelled() and sender.exception() is not None:
                 raise sender.exception() from None  # type: ignore[misc]
@@ -171,7 +173,29 @@ def call_command(
     run(env, main, verbose=verbose, render=render)
 
 
-async def _send_all(call: Call, requests: Iterable[Message] | AsyncIterator[Message], codec: Codec) -> None:
+class _RequestShown:
+    """Shows the request head under `-v` once, as soon as it went out (not when the answer came)."""
+
+    def __init__(self, say: Any, origin: str) -> None:
+        self.say = say
+        self.origin = origin
+        self.done = False
+
+    def __call__(self, call: Call) -> None:
+        head = getattr(call, "request_head", None)
+        if self.done or head is None:
+            return
+        self.done = True
+        exchange = getattr(call, "exchange", None)
+        self.say.request(head, getattr(exchange, "http_version", None), self.origin)
+
+
+async def _send_all(
+    call: Call,
+    requests: Iterable[Message] | AsyncIterator[Message],
+    codec: Codec,
+    shown: Any,
+) -> None:
     """Send every request, then half-close; on bad input, cancel the call."""
     try:
         if isinstance(requests, AsyncIterator):
@@ -181,6 +205,7 @@ async def _send_all(call: Call, requests: Iterable[Message] | AsyncIterator[Mess
             for message in requests:
                 await call.send(codec.encode(message))
         await call.close_send()
+        shown(call)  # a one-message request (or a half-duplex stream) went out at half-close
     except BaseException:
         await call.cancel()
         raise
@@ -194,6 +219,7 @@ async def _print_responses(
     say: Any,
     emit_defaults: bool,
     schema: Any,
+    shown: Any,
 ) -> None:
     from rpcctl.schema.jsoncodec import message_to_json, message_to_text
 
@@ -203,7 +229,7 @@ async def _print_responses(
             data = await call.receive()
             if not headers_shown:
                 headers = await call.response_headers()
-                _status_line(call, say)
+                _status_line(call, say, shown)
                 say.metadata("<", "response headers", headers)
                 headers_shown = True
             if data is None:
@@ -218,14 +244,14 @@ async def _print_responses(
             # A call that failed before its headers has none to show.
             with contextlib.suppress(Exception):
                 headers = await call.response_headers()
-                _status_line(call, say)
+                _status_line(call, say, shown)
                 say.metadata("<", "response headers", headers)
         raise
 
 
-def _status_line(call: Call, say: Any) -> None:
-    """What went out and `< HTTP/2 200`, as `curl -v` shows them."""
-    say.request(getattr(call, "request_head", None), getattr(call, "http_version", None))
+def _status_line(call: Call, say: Any, shown: Any) -> None:
+    """`< HTTP/2 200`, as `curl -v` shows it (and the request, if it was not shown yet)."""
+    shown(call)
     status = getattr(call, "http_status", None)
     if status is not None:
         version = getattr(call, "http_version", None) or "HTTP"

@@ -32,39 +32,42 @@ class VerbosePrinter:
         for name, value in metadata.to_wire_pairs():
             self.line(f"{prefix}   {name}: {value}")
 
-    def request(self, head: RequestHead | None, version: str | None) -> None:
-        """The request as it went out: method, path, HTTP version and every header."""
+    def request(self, head: RequestHead | None, version: str | None, origin: str = "") -> None:
+        """The request as it went out: method, URL (``origin`` is ``scheme://authority``), HTTP
+        version and every header, as `curl -v` shows them."""
         if not self.enabled or head is None:
             return
-        self.line(f"> {head.method} {head.path} {version or 'HTTP'}")
+        self.line(f"> {head.method} {origin}{head.path} {version or 'HTTP'}")
         for name, value in head.headers:
             self.line(f">   {name}: {value}")
 
     def timings(self, timings: Timings, exchange: Any = None) -> None:
-        """When the call reached each milestone, in ms from its start (as `curl -w` reports).
+        """When the call reached each milestone, in ms from its start, as `curl -w` reports them.
 
-        With the wire timings of the exchange: connect and TLS (when this call opened the
-        connection), request sent, first response byte, end.
+        The start is the earlier of the call's start and its connection's (a call that opened
+        its connection waited for it). From the exchange's wire timings: connected and TLS done
+        (when this call opened the connection), request sent, first response byte; then
+        headers, first message and the end of the call.
         """
         if not self.enabled:
             return
         wire = getattr(exchange, "timings", None)
+        start = timings.started
         marks: list[tuple[str, float | None]] = []
         if wire is not None:
-            if wire.connect_start is not None and wire.connected is not None:
-                self.line(f"* connect {(wire.connected - wire.connect_start) * 1000:.1f} ms")
-            if wire.connected is not None and wire.tls_done is not None:
-                self.line(f"* TLS {(wire.tls_done - wire.connected) * 1000:.1f} ms")
-            marks += [("request sent", wire.request_sent), ("first byte", wire.first_byte)]
+            if wire.connect_start is not None:
+                start = min(start, wire.connect_start)
+            marks += [
+                ("connected", wire.connected),
+                ("TLS done", wire.tls_done),
+                ("request sent", wire.request_sent),
+                ("first byte", wire.first_byte),
+            ]
         marks += [
             ("headers", timings.headers),
             ("first message", timings.first_message),
-            ("total", timings.ended),
+            ("end", timings.ended if timings.ended is not None else getattr(wire, "ended", None)),
         ]
-        parts = []
-        for label, moment in marks:
-            elapsed = timings.elapsed(moment)
-            if elapsed is not None:
-                parts.append(f"{label} {elapsed * 1000:.1f} ms")
+        parts = [f"{label} {(moment - start) * 1000:.1f} ms" for label, moment in marks if moment is not None]
         if parts:
             self.line("* time: " + ", ".join(parts))

@@ -72,6 +72,18 @@ def http1_answer(stop: threading.Event) -> Script:
     return script
 
 
+def http2_only(stop: threading.Event) -> Script:
+    """An h2c-only server as an HTTP/1.1 client meets it: SETTINGS in answer to anything, then
+    silence (it waits for a preface that never comes)."""
+
+    def script(conn: socket.socket) -> None:
+        read_some(conn, 1)
+        conn.sendall(EMPTY_SETTINGS)
+        _drain(conn, stop)
+
+    return script
+
+
 @contextlib.contextmanager
 def serving(make: Callable[[threading.Event], Script]) -> Iterator[int]:
     """Serve `make(stop)` on a fresh loopback port until the block ends; yields the port."""
