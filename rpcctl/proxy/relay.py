@@ -133,6 +133,9 @@ class _RelayedCall:
         self.exchange: Exchange | None = None
         self.recorder: _Recorder | None = _Recorder(relay, call) if relay.recording else None
         self.pump: asyncio.Task[None] | None = None  # the request body, then the client's leaving
+        self.task: asyncio.Task[Any] | None = None  # the relay's own, cancelled if the client leaves
+        self.client_gone = False
+        self.finishing = False
         self.error: RpcError | None = None  # the status, when the proxy made it
 
     async def run(self) -> None:
@@ -152,9 +155,15 @@ class _RelayedCall:
 
     async def _bounded(self, timeout: float | None) -> RpcError | None:
         """Relay within the client's deadline; the error the proxy must answer, if any."""
+        self.task = asyncio.current_task()
         try:
             async with asyncio.timeout(timeout):
                 await self._relay()
+        except asyncio.CancelledError:
+            if not self.client_gone or self.task is None:
+                raise
+            self.task.uncancel()  # cancelled by the pump: the client went away, not the server
+            return RpcError(Code.CANCELLED, "client went away")
         except TimeoutError:
             return RpcError(
                 Code.DEADLINE_EXCEEDED, f"deadline exceeded waiting for upstream {self.relay.upstream}"
@@ -196,7 +205,7 @@ class _RelayedCall:
             if self.recorder is not None:
                 self.recorder.request(body, last=True)
             self.pump = asyncio.create_task(self._watch())
-        await self._respond(self.exchange, self.pump)
+        await self._respond(self.exchange)
 
     def _streams_request(self) -> bool:
         """Whether the request body streams on: not when it carries one message (Connect unary,
@@ -230,29 +239,34 @@ class _RelayedCall:
     async def _pump(self, exchange: Exchange) -> None:
         """Client → upstream, as the body arrives; then end it and watch for the client leaving."""
         recorder = self.recorder
-        while (chunk := await self.io.read_chunk()) is not None:
-            if recorder is not None:
-                recorder.request(chunk)
-            await exchange.write(chunk)
+        try:
+            while (chunk := await self.io.read_chunk()) is not None:
+                if recorder is not None:
+                    recorder.request(chunk)
+                await exchange.write(chunk)
+        except Disconnected:
+            self._client_left()
+            return
         if recorder is not None:
             recorder.request(b"", last=True)
         await exchange.end()
         await self._watch()
 
     async def _watch(self) -> None:
+        """Wait for the client to go away (an HTTP/2 reset, a closed connection)."""
         await self.io.wait_disconnect()
+        self._client_left()
 
-    async def _respond(self, exchange: Exchange, pump: asyncio.Task[None]) -> None:
+    def _client_left(self) -> None:
+        # Once the response is being finished, the client leaving is the normal end.
+        if not self.finishing and self.task is not None:
+            self.client_gone = True
+            self.task.cancel()
+
+    async def _respond(self, exchange: Exchange) -> None:
         """Upstream → client: status, headers, body chunks as they arrive, trailers."""
-        head = asyncio.ensure_future(exchange.response())
-        done, _ = await asyncio.wait({head, pump}, return_when=asyncio.FIRST_COMPLETED)
-        if head not in done:
-            exc = pump.exception()  # the pump ends early only when the client left or broke
-            head.cancel()
-            with contextlib.suppress(asyncio.CancelledError, RpcctlError):
-                await head
-            raise exc if exc is not None else Disconnected
-        status, headers = head.result()
+        # The pump cancels this task if the client goes away meanwhile.
+        status, headers = await exchange.response()
         pairs = _response_pairs(exchange, headers)
         recorder = self.recorder
         if recorder is not None:
@@ -284,6 +298,7 @@ class _RelayedCall:
         if recorder is not None:
             recorder.response_end(exchange.trailers)
             await recorder.end(None)
+        self.finishing = True
         await io.finish(ResponseEnd(last, end))
 
     async def _answer(self, error: RpcError) -> None:

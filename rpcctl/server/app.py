@@ -24,7 +24,6 @@ from typing import TYPE_CHECKING
 from rpcctl.errors import RpcctlError, RpcError
 from rpcctl.protocols import connect_server, grpc_server, grpc_web_server
 from rpcctl.protocols.base_server import ResponseHead
-from rpcctl.schema.registry import CallKind
 from rpcctl.server.asgi_io import AsgiIO, Receive, Scope, Send, peer_of, scope_headers
 from rpcctl.server.call import RawCall
 from rpcctl.server.http_call import HttpServerCall, StreamingHalf, UnaryHalf
@@ -39,7 +38,7 @@ if TYPE_CHECKING:
     from google.protobuf.descriptor import MethodDescriptor
 
     from rpcctl.schema.registry import Schema
-    from rpcctl.server.call import Handle, HandlerTable
+    from rpcctl.server.call import HandlerTable
     from rpcctl.server.events import EventBus
 
 log = logging.getLogger("rpcctl.server")
@@ -113,9 +112,8 @@ class RpcApp:
         if path is None and protocol is RpcProtocol.GRPC and raw_path.count("/") == 2:
             path = raw_path  # native gRPC clients cannot send a path prefix
         handler = self.table.lookup(path) if path is not None else None
-        handle: Handle | None = handler.handle if handler is not None else self.table.fallback
         relay = self.table.relay if handler is None else None
-        if (handle is None and relay is None) or path is None:
+        if (handler is None and relay is None) or path is None:
             await self._unimplemented(io, protocol, half, raw_path)
             return
         if method == "GET" and handler is not None and not handler.no_side_effects:
@@ -147,9 +145,9 @@ class RpcApp:
                 )
             )
             return
-        assert handle is not None  # a handler, or the fallback: relay was None
+        assert handler is not None  # relay was None
         desc = self._method(path)
-        kind = handler.kind if handler is not None else (None if desc is None else CallKind.of(desc))
+        kind = handler.kind
         call_id = uuid.uuid4().hex[:16]
         call = HttpServerCall(
             io=io,
@@ -163,7 +161,7 @@ class RpcApp:
             kind=kind,
             observer=CallObserver(self.bus, self.schema, call_id, path, half.codec, desc),
         )
-        await call.run(handle)
+        await call.run(handler.handle)
 
     def _classify(
         self, method: str, content_type: str | None, headers: Metadata, query: bytes

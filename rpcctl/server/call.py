@@ -65,12 +65,10 @@ class HandlerTable:
     """The methods a server serves, and what answers a method not in the table.
 
     `relay` (the recording proxy) takes every call whose path is not in the table, as
-    bytes; else `fallback` receives it as messages; with neither, such calls end
-    UNIMPLEMENTED.
+    bytes; without one, such calls end UNIMPLEMENTED.
     """
 
     handlers: dict[str, Handler] = field(default_factory=dict)
-    fallback: Handle | None = None
     relay: Relay | None = None
 
     def add(self, handler: Handler) -> None:

@@ -162,45 +162,48 @@ def _trailers(exchange: Any) -> list[tuple[str, str]]:
     return _pairs(exchange, "raw_trailers", exchange.trailers)
 
 
-@pytest.fixture(scope="module", params=[False, True], ids=["upstream-h1", "upstream-h2"])
-def proxied(
-    request: pytest.FixtureRequest, node_peer: Any, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[tuple[Any, RunningProxy, bool]]:
-    capture = tmp_path_factory.mktemp("bytes") / "capture.jsonl"
-    with running_proxy(
-        node_peer.base_url, compile_test_schema(), capture, upstream_http2=request.param
-    ) as proxy:
-        yield node_peer, proxy, request.param
+@pytest.fixture(scope="module")
+def proxies(node_peer: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[bool, RunningProxy]]:
+    """Recording proxies in front of the peer, by the upstream hop's HTTP version (True: h2c):
+    each case goes through the one whose upstream hop speaks the client's version, so that the
+    hop headers the peer echoes match."""
+    scratch = tmp_path_factory.mktemp("bytes")
+    schema = compile_test_schema()
+    with (
+        running_proxy(node_peer.base_url, schema, scratch / "h1.jsonl", upstream_http2=False) as h1,
+        running_proxy(node_peer.base_url, schema, scratch / "h2.jsonl", upstream_http2=True) as h2,
+    ):
+        yield {False: h1, True: h2}
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
-def test_direct_and_proxied_bytes_are_equal(proxied: tuple[Any, RunningProxy, bool], case: Case) -> None:
-    peer, proxy, upstream_http2 = proxied
-    if case.http2 != upstream_http2:
-        pytest.skip("each hop in the client's HTTP version, so that hop headers echoed match")
-    direct = asyncio.run(_exchange(peer.base_url, case))
-    through = asyncio.run(_exchange(proxy.url, case))
+def test_direct_and_proxied_bytes_are_equal(
+    node_peer: Any, proxies: dict[bool, RunningProxy], case: Case
+) -> None:
+    direct = asyncio.run(_exchange(node_peer.base_url, case))
+    through = asyncio.run(_exchange(proxies[case.http2].url, case))
     assert direct.status == 200 or direct.body  # a real answer, not an empty refusal
     assert through == direct
 
 
-def test_debug_objects_cross(proxied: tuple[Any, RunningProxy, bool]) -> None:
+@pytest.mark.parametrize("http2", [False, True], ids=["h1", "h2"])
+def test_debug_objects_cross(proxies: dict[bool, RunningProxy], http2: bool) -> None:
     """The case the issue names: connect-node's `debug` beside each detail's type and value."""
-    _, proxy, _ = proxied
-    case = CASES[2]
-    body = json.loads(asyncio.run(_exchange(proxy.url, case)).body)
+    case = next(c for c in CASES if c.id.startswith("connect-error-json-debug") and c.http2 == http2)
+    body = json.loads(asyncio.run(_exchange(proxies[http2].url, case)).body)
     assert [d["debug"]["reason"] for d in body["details"][:1]] == ["TEST_FAILURE"]
 
 
 @pytest.mark.parametrize("protocol", ["connect", "grpcweb", "grpc"])
 def test_buf_curl_direct_and_proxied_agree(
-    proxied: tuple[Any, RunningProxy, bool], buf_path: Path, test_descriptor_set: Path, protocol: str
+    node_peer: Any,
+    proxies: dict[bool, RunningProxy],
+    buf_path: Path,
+    test_descriptor_set: Path,
+    protocol: str,
 ) -> None:
-    peer, proxy, upstream_http2 = proxied
-    if not upstream_http2:
-        pytest.skip("buf curl speaks HTTP/2 here")
     outputs = []
-    for url in (peer.base_url, proxy.url):
+    for url in (node_peer.base_url, proxies[True].url):
         result = subprocess.run(
             [
                 str(buf_path), "curl", "--schema", str(test_descriptor_set), "--protocol", protocol,
