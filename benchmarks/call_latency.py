@@ -12,9 +12,10 @@ Each command runs in a subprocess N times after one warm-up run; the table shows
 the ratio rpcctl / buf curl. rpcctl runs as `python -m rpcctl` from this checkout; buf curl is
 the Go binary of the npm package (not its Node launcher, which adds a Node start to every run).
 Then N more runs of rpcctl with `-v` give the medians of its own timings, in ms from the start
-of the call: request sent, first response byte, response headers, total (and `connect` when
-the call opened its connection). For Connect over HTTP/1.1, `request sent` is what the call
-spends before its first byte goes out: it must be near h2c's, not the cost of building a client.
+of the call or of its connection, whichever came first: connected (when the call opened its
+connection), request sent, first response byte, response headers, end. For Connect over
+HTTP/1.1, `connected` and `request sent` are what the call spends before its first byte goes
+out: they must be near h2c's, not the cost of building a client.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ sys.path.insert(0, str(ROOT / "tests" / "interop"))
 BUF_PACKAGES = ROOT / "tests" / "interop" / "node_peer" / "node_modules" / "@bufbuild"
 RUNNER = "pkg.proto.runner.v1.RunnerService/Ping"
 ECHO = "rpcctl.test.v1.TestService/Echo"
-TIMING_LABELS = ("connect", "request sent", "first byte", "headers", "total")
+TIMING_LABELS = ("connected", "request sent", "first byte", "headers", "end")
 
 
 class Case(NamedTuple):
@@ -93,14 +94,14 @@ def _time(cmd: list[str], runs: int, env: dict[str, str]) -> Took:
 
 
 def _verbose_timings(cmd: list[str], runs: int, env: dict[str, str]) -> dict[str, float]:
-    """Medians (ms) of what `rpcctl call -v` reports on its `* connect` and `* time:` lines."""
+    """Medians (ms) of the milestones on `rpcctl call -v`'s `* time:` line."""
     seen: dict[str, list[float]] = {label: [] for label in TIMING_LABELS}
     for _ in range(runs):
         stderr = _run([*cmd, "-v"], env).stderr
         for line in stderr.splitlines():
-            if line.startswith("* connect ") or line.startswith("* time: "):
-                for label, ms in re.findall(r"([a-z ]+?) ([\d.]+) ms", line.removeprefix("* time: ")):
-                    label = label.strip(" ,*")
+            if line.startswith("* time: "):
+                for label, ms in re.findall(r"([a-zA-Z ]+?) ([\d.]+) ms", line.removeprefix("* time: ")):
+                    label = label.strip(" ,")
                     if label in seen:
                         seen[label].append(float(ms))
     return {label: statistics.median(values) for label, values in seen.items() if values}
