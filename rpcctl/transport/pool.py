@@ -146,7 +146,10 @@ class HttpPool:
     def _h2_refused(self, reason: str) -> str:
         # `reason` names the server already ("HOST:PORT speaks HTTP/1.1 only (...)").
         if self.settings.protocol is RpcProtocol.GRPC:
-            return f"{reason}: it does not speak HTTP/2, so not native gRPC: try --protocol connect or --protocol grpc-web"
+            return (
+                f"{reason}: it does not speak HTTP/2, so not native gRPC: "
+                "try --protocol connect or --protocol grpc-web"
+            )
         return f"{reason}: it does not speak HTTP/2; drop --http2 to use HTTP/1.1"
 
     def _h2_client(self) -> H2Client:
