@@ -38,6 +38,7 @@ from rpcctl.proxy.decoding import MessageDecoder
 from rpcctl.server.asgi_io import Disconnected
 from rpcctl.server.events import CallEvent, EventKind
 from rpcctl.transport.target import ChannelSettings, RpcProtocol, Target
+from rpcctl.wire.grpc_status import encode_grpc_message
 from rpcctl.wire.metadata import Metadata
 from rpcctl.wire.status import Code
 
@@ -271,30 +272,42 @@ class _RelayedCall:
         recorder = self.recorder
         if recorder is not None:
             recorder.response_head(status, headers)
-        # HTTP trailers follow only a native gRPC 200 that is not Trailers-Only (status in the
-        # headers); any other answer ends with its body.
-        trailers = self.call.protocol is RpcProtocol.GRPC and status == HTTP_OK and GRPC_STATUS not in headers
         io = self.io
+        grpc = self.call.protocol is RpcProtocol.GRPC and status == HTTP_OK
+        if grpc and GRPC_STATUS in headers:
+            # A status in the headers is Trailers-Only when nothing follows (gRPC's
+            # PROTOCOL-HTTP2.md); see what follows before the head goes out, so that trailers
+            # are announced only when there are some, as the upstream sent them.
+            chunk = await exchange.read()
+            trailers = chunk is not None or bool(len(exchange.trailers))
+        else:
+            # Native gRPC: the trailers, whatever they hold (or an empty block), are relayed.
+            chunk = await exchange.read() if not grpc else b""
+            trailers = grpc
         await io.start(ResponseHead(status, pairs, trailers=trailers))
         # A response of one message: each chunk goes on when the next one arrives, the last
         # with the end of the response (one write, and one syscall, fewer per call). A stream
         # of messages goes on as it arrives.
         hold = not self._streams_response()
         last = b""
-        while (chunk := await exchange.read()) is not None:
-            if recorder is not None:
-                recorder.response(chunk)
-            if last:
-                await io.write(last)
-            last = chunk
-            if not hold:
-                await io.write(last)
-                last = b""
+        while chunk is not None:
+            if chunk:
+                if recorder is not None:
+                    recorder.response(chunk)
+                if last:
+                    await io.write(last)
+                last = chunk
+                if not hold:
+                    await io.write(last)
+                    last = b""
+            chunk = await exchange.read()
         end = _trailer_pairs(exchange) if trailers else []
-        if trailers and not any(name == GRPC_STATUS for name, _ in end):
-            # The upstream ended a gRPC response without a status; the stream must still end
-            # with one (gRPC's PROTOCOL-HTTP2.md: Status is mandatory in Trailers).
-            raise RpcError(Code.INTERNAL, "the response ended without a grpc-status")
+        if trailers and not end:
+            # The upstream ended without trailers, but HTTP/2 cannot end a stream with an empty
+            # block and the head already announced trailers: the status the client would have
+            # concluded (UNKNOWN), said by the proxy, naming the upstream.
+            message = f"upstream {self.relay.upstream} ended the response without trailers: no grpc-status"
+            end = [(GRPC_STATUS, str(int(Code.UNKNOWN))), ("grpc-message", encode_grpc_message(message))]
         if recorder is not None:
             recorder.response_end(exchange.trailers)
             await recorder.end(None)

@@ -54,21 +54,8 @@ TABLES = {
     "grpc-web": GRPC_WEB_VERDICTS + BROKEN_CONNECTION_VERDICTS,
     "connect": CONNECT_UNARY_VERDICTS + BROKEN_CONNECTION_VERDICTS,
 }
-NO_STATUS = (
-    "the proxy's relay (rpcctl/proxy/relay.py _respond) ends a gRPC response that has no "
-    "grpc-status with its own INTERNAL 'the response ended without a grpc-status'; the row, "
-    "and `call` directly, say UNKNOWN"
-)
 # Known faults of one path, by (protocol, row name): strict, so a fix shows up as XPASS.
-PROXY_FAULTS = {
-    ("grpc", "trailers-only without grpc-status"): NO_STATUS,
-    ("grpc", "trailers without grpc-status"): NO_STATUS + " (after relaying the message)",
-    ("grpc", "body without trailers"): NO_STATUS + " (after relaying the message)",
-    ("grpc", "trailers beat a header status"): (
-        "the proxy's relay takes a grpc-status in the response headers for Trailers-Only and "
-        "relays it (RESOURCE_EXHAUSTED), dropping the trailers' status that wins (FAILED_PRECONDITION)"
-    ),
-}
+PROXY_FAULTS: dict[tuple[str, str], str] = {}
 
 
 def rows(faults: dict[tuple[str, str], str] | None = None) -> list[Any]:
