@@ -13,10 +13,9 @@ version was chosen, HTTP/1.1 once the upstream shows it lacks HTTP/2), so an HTT
 reaches an h2c-only upstream and an h2c client an HTTP/1.1 one. Native gRPC needs HTTP/2 on
 both hops (gRPC's PROTOCOL-HTTP2.md).
 
-Recording is on the side: with a subscriber on the bus, the request bytes go through the
-protocol's server-half decoder and the response bytes through its client-half decoder, and
-the events (START, REQUEST, RESPONSE, END) carry the messages and the final status. Nothing
-is decoded when nobody listens.
+Recording is on the side: with a subscriber on the bus, a `rpcctl.proxy.tap.Tap` decodes the
+bytes as they pass and publishes the events (START, REQUEST, RESPONSE, END). Nothing is
+decoded when nobody listens.
 
 The errors the proxy makes itself (the upstream cannot be reached, breaks, or the deadline
 passes before it answers) are written in the client's protocol and name the upstream.
@@ -27,27 +26,23 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import itertools
-import time
 from typing import TYPE_CHECKING, Any
 
 from rpcctl.errors import RpcctlError, RpcError, TransportError
 from rpcctl.protocols.base_server import ResponseEnd, ResponseHead
 from rpcctl.protocols.exchange import RequestHead
 from rpcctl.proxy.decoding import MessageDecoder
+from rpcctl.proxy.tap import Tap
 from rpcctl.server.asgi_io import Disconnected
-from rpcctl.server.events import CallEvent, EventKind
 from rpcctl.transport.target import ChannelSettings, RpcProtocol, Target
 from rpcctl.wire.grpc_status import encode_grpc_message
 from rpcctl.wire.metadata import Metadata
 from rpcctl.wire.status import Code
 
 if TYPE_CHECKING:
-    from rpcctl.protocols.exchange import ResponseDecoder
     from rpcctl.schema.registry import Schema
     from rpcctl.server.call import RawCall
     from rpcctl.server.events import EventBus
-    from rpcctl.server.http_call import RequestDecoder
     from rpcctl.transport.exchange import Exchange
     from rpcctl.transport.pool import HttpPool
 
@@ -74,7 +69,6 @@ HOP_RESPONSE = frozenset(
 TE_TRAILERS = "trailers"
 GRPC_STATUS = "grpc-status"
 HTTP_OK = 200
-_ids = itertools.count(1)
 
 
 class Relay:
@@ -124,6 +118,10 @@ class Relay:
             await self.pool.aclose()
 
 
+class _Refused(RpcError):
+    """An error the proxy answers as it is (the client's request is at fault)."""
+
+
 class _RelayedCall:
     """One call being relayed."""
 
@@ -132,7 +130,9 @@ class _RelayedCall:
         self.call = call
         self.io = call.io
         self.exchange: Exchange | None = None
-        self.recorder: _Recorder | None = _Recorder(relay, call) if relay.recording else None
+        bus = relay.bus
+        # Nothing is decoded when nobody listens.
+        self.recorder = Tap(bus, relay.decoder, call) if bus is not None and bus.has_subscribers else None
         self.pump: asyncio.Task[None] | None = None  # the request body, then the client's leaving
         self.task: asyncio.Task[Any] | None = None  # the relay's own, cancelled if the client leaves
         self.client_gone = False
@@ -171,8 +171,10 @@ class _RelayedCall:
             )
         except Disconnected:
             return RpcError(Code.CANCELLED, "client went away")
-        except RpcError as exc:
-            return exc if exc.message.startswith("upstream ") else self.relay.error(exc)
+        except _Refused as exc:
+            return exc
+        except RpcError as exc:  # from the upstream hop
+            return self.relay.error(exc)
         except (RpcctlError, OSError) as exc:
             return self.relay.error(exc)
         finally:
@@ -233,7 +235,11 @@ class _RelayedCall:
         while (chunk := await self.io.read_chunk()) is not None:
             size += len(chunk)
             if size > limit:
-                raise RpcError(Code.RESOURCE_EXHAUSTED, f"request body larger than {limit} bytes")
+                upstream = self.relay.upstream
+                raise _Refused(
+                    Code.RESOURCE_EXHAUSTED,
+                    f"request body larger than {limit} bytes: the proxy for upstream {upstream} refuses it",
+                )
             parts.append(chunk)
         return b"".join(parts)
 
@@ -358,135 +364,3 @@ def _trailer_pairs(exchange: Exchange) -> list[tuple[str, str]]:
     if raw is not None:
         return [(k.decode("latin-1"), v.decode("latin-1")) for k, v in raw if not k.startswith(b":")]
     return exchange.trailers.to_wire_pairs(strict=False)
-
-
-class _Recorder:
-    """The events of one relayed call, from its bytes decoded on the side."""
-
-    def __init__(self, relay: Relay, call: RawCall) -> None:
-        self.relay = relay
-        self.call = call
-        self.call_id = f"p{next(_ids)}"
-        self.method = call.path
-        self.codec = call.half.codec
-        self.started = time.monotonic()
-        self.requests: RequestDecoder | None = None
-        self.responses: ResponseDecoder | None = None
-        self.headers = Metadata()
-        self.status: RpcError | None = None
-        self.ended = False
-
-    def start(self) -> None:
-        call = self.call
-        self._event(
-            EventKind.START,
-            info={
-                "method": self.method,
-                "protocol": call.protocol.value,
-                "codec": self.codec,
-                "headers": call.headers.items(),
-                "peer": call.peer,
-            },
-        )
-        with contextlib.suppress(RpcctlError):
-            self.requests = call.half.request_decoder()
-
-    def request(self, data: bytes, *, last: bool = False) -> None:
-        if self.requests is None:
-            return
-        try:
-            messages = self.requests.feed(data) if data else []
-            if last:
-                messages += self.requests.finish()
-        except RpcctlError:
-            self.requests = None
-            return
-        for message in messages:
-            self._message(EventKind.REQUEST, message)
-
-    def response_head(self, status: int, headers: Metadata) -> None:
-        self.headers = headers
-        self.responses = _client_decoder(self.call, self.codec)
-        try:
-            self.responses.start(status, headers)
-        except RpcError as exc:
-            self.status = exc
-
-    def response(self, data: bytes) -> None:
-        if self.responses is None or self.status is not None:
-            return
-        try:
-            messages = self.responses.feed(data)
-        except RpcError as exc:
-            self.status = exc
-            return
-        for message in messages:
-            self._message(EventKind.RESPONSE, message)
-
-    def response_end(self, trailers: Metadata) -> None:
-        decoder = self.responses
-        if decoder is None or self.status is not None:
-            return
-        try:
-            decoder.take_trailers(trailers)
-            for message in decoder.finish():
-                self._message(EventKind.RESPONSE, message)
-        except RpcError as exc:
-            self.status = exc
-
-    async def end(self, error: RpcError | None) -> None:
-        """Publish END, and let the subscribers run before the client gets the last bytes,
-        so that a client which has its answer finds the call in the capture."""
-        if self.ended:
-            return
-        self.ended = True
-        status = error or self.status
-        decoder = self.responses
-        info: dict[str, Any] = {
-            "code": int(status.code) if status else 0,
-            "message": status.message if status else "",
-            "details": self.relay.decoder.details(status.details) if status else [],
-            "trailers": decoder.trailers.items() if decoder is not None else [],
-            "response_headers": (decoder.headers if decoder is not None else self.headers).items(),
-            "duration": time.monotonic() - self.started,
-        }
-        self._event(EventKind.END, info=info)
-        await asyncio.sleep(0)
-
-    def _message(self, kind: EventKind, data: bytes) -> None:
-        decoded = self.relay.decoder.decode(self.method, data, self.codec, request=kind is EventKind.REQUEST)
-        self._event(kind, message=decoded, raw=None if decoded is not None else data)
-
-    def _event(
-        self,
-        kind: EventKind,
-        *,
-        message: Any = None,
-        raw: bytes | None = None,
-        info: dict[str, Any] | None = None,
-    ) -> None:
-        if self.relay.bus is not None:
-            self.relay.bus.publish(
-                CallEvent(kind, self.call_id, self.method, message=message, raw=raw, info=info or {})
-            )
-
-
-def _client_decoder(call: RawCall, codec: str) -> ResponseDecoder:
-    """The client half's decoder of the call's protocol, to read the relayed response on the side."""
-    size = call.max_body
-    if call.protocol is RpcProtocol.GRPC:
-        from rpcctl.protocols.grpc import GrpcClient
-
-        return GrpcClient(call.path, codec=codec, metadata=Metadata(), max_message_size=size).new_decoder()
-    if call.protocol is RpcProtocol.GRPC_WEB:
-        from rpcctl.protocols.grpc_web import GrpcWebClient
-
-        text = "grpc-web-text" in str(call.headers.get("content-type") or "")
-        return GrpcWebClient(
-            call.path, text=text, codec=codec, metadata=Metadata(), max_message_size=size
-        ).new_decoder()
-    from rpcctl.protocols.connect import ConnectStreamDecoder, ConnectUnaryDecoder
-
-    if call.unary_response:
-        return ConnectUnaryDecoder(codec, size)
-    return ConnectStreamDecoder(codec, size)

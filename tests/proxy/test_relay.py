@@ -52,10 +52,10 @@ class Proxied:
 
 
 @contextlib.asynccontextmanager
-async def _proxied(upstream: str, schema: Any) -> AsyncIterator[Proxied]:
+async def _proxied(upstream: str, schema: Any, **options: Any) -> AsyncIterator[Proxied]:
     bus = EventBus()
     with bus.subscribe() as sub:
-        async with serve_proxy(upstream, bus=bus, schema=schema) as server:
+        async with serve_proxy(upstream, bus=bus, schema=schema, **options) as server:
             settings = ChannelSettings(
                 Target.parse(f"http://127.0.0.1:{server.port}"), protocol=RpcProtocol.GRPC, codec="proto"
             )
@@ -228,3 +228,18 @@ def test_upstream_without_a_chosen_version_prefers_http2() -> None:
     # A version chosen for the upstream is kept.
     http1 = Relay(ChannelSettings(Target.parse("http://127.0.0.1:1"), http2=False))
     assert http1.pool.settings.http2 is False and http1.pool.settings.prefer_http2 is False
+
+
+@pytest.mark.asyncio
+async def test_request_over_the_proxy_limit_is_refused_naming_the_upstream(
+    grpc_server: Any, test_schema: Any
+) -> None:
+    request = _msg(test_schema, "EchoRequest", message="x" * 4096).SerializeToString()
+    async with _proxied(grpc_server.target, test_schema, max_message_size=1024) as running:
+        running.channel.settings = ChannelSettings(
+            running.channel.settings.target, protocol=RpcProtocol.CONNECT, codec="proto"
+        )
+        with pytest.raises(RpcError) as info:
+            await unary(running.channel, _info("Echo", CallKind.UNARY), request, CallOptions(timeout=WAIT_S))
+    assert info.value.code is Code.RESOURCE_EXHAUSTED
+    assert f"the proxy for upstream {grpc_server.target} refuses it" in info.value.message
