@@ -21,7 +21,7 @@ from rpcctl.transport.h2_exchange import H2Exchange
 from rpcctl.transport.h2_stream import H2Limits, H2Response, NotHttp2, NotSent
 from rpcctl.wire.status import Code
 
-CLOSE_WAIT = 1.0  # seconds `H2Client.aclose` waits for sockets to close
+CLOSE_WAIT = 0.05  # seconds `H2Client.aclose` waits for sockets to close before aborting them
 # Keepalive for a debugging tool: a call on a dead connection should fail within about half
 # a minute of silence (20 s quiet, then 20 s for the PING's answer; grpc-go and grpc-java
 # clients are commonly configured in that range), not hang until the OS gives up on the
@@ -169,7 +169,15 @@ class H2Client:
         # A TLS connection closes after its shutdown exchange: wait (briefly) for the socket to
         # go, so that an event loop ending right after this leaves no transport open.
         lost = [conn.lost for conn in conns if conn.transport is not None and not conn.lost.done()]
-        if lost:
-            await asyncio.wait(lost, timeout=CLOSE_WAIT)
-        else:
+        if not lost:
             await asyncio.sleep(0)
+            return
+        await asyncio.wait(lost, timeout=CLOSE_WAIT)
+        # Our TLS close_notify is out by now; a client need not wait for the server's (RFC 8446
+        # §6.1), and a server that never sends it would hold the socket for asyncio's 30 s
+        # shutdown timeout, past the end of the loop: abort what is still open.
+        stuck = [conn for conn in conns if conn.transport is not None and not conn.lost.done()]
+        for conn in stuck:
+            conn.transport.abort()  # type: ignore[union-attr]
+        if stuck:
+            await asyncio.sleep(0)  # let the aborted transports run their connection_lost

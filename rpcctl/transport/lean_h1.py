@@ -50,6 +50,8 @@ DEFAULT_IDLE_READ_TIMEOUT = 60.0  # seconds without a response byte (see the mod
 # Framing headers the client writes itself; a caller's copy would contradict them.
 OWN_HEADERS = frozenset({"host", "content-length", "transfer-encoding", "connection"})
 BODILESS_METHODS = frozenset({"GET", "HEAD"})
+CLOSE_WAIT = 0.05  # seconds `aclose` waits for sockets to close before aborting them
+CLOSE_POLLS = 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -258,8 +260,19 @@ class H1Pool:
     async def aclose(self) -> None:
         """Close every connection."""
         self._closed = True
-        for conn in list(self._all):
+        conns = list(self._all)
+        for conn in conns:
             conn.close()
         self._all.clear()
         self._idle.clear()
-        await asyncio.sleep(0)  # let the transports run their connection_lost
+        # TLS sockets close after the close_notify exchange; a client need not wait for the
+        # server's (RFC 8446 §6.1): wait briefly, then abort what is still open, so that a loop
+        # ending right after leaves no socket behind.
+        for _ in range(CLOSE_POLLS):
+            await asyncio.sleep(0 if _ == 0 else CLOSE_WAIT / CLOSE_POLLS)
+            if all(conn.closed or conn.transport is None for conn in conns):
+                return
+        for conn in conns:
+            if not conn.closed and conn.transport is not None:
+                conn.transport.abort()
+        await asyncio.sleep(0)
