@@ -46,11 +46,22 @@ COMPONENTS = (
     ),
     (
         "decoding",
-        ("rpcctl/proxy/decoding", "rpcctl/protocols/", "rpcctl/wire/", "rpcctl/schema/", "google/protobuf"),
+        (
+            "rpcctl/proxy/tap",
+            "rpcctl/proxy/decoding",
+            "rpcctl/protocols/",
+            "rpcctl/wire/",
+            "rpcctl/schema/",
+            "google/protobuf",
+        ),
     ),
     ("relay", ("rpcctl/proxy/relay",)),
     ("upstream hop", ("rpcctl/transport/",)),
-    ("server half", ("hypercorn/", "/h2/", "/h11/", "/hpack/", "rpcctl/server/", "priority/", "wsproto")),
+    (
+        "server half",
+        ("hypercorn/", "/h2/", "/h11/", "/hpack/", "/hyperframe/", "rpcctl/server/", "priority/", "wsproto"),
+    ),
+    ("tail-logs view", ("rpcctl/runner/", "rpcctl/cli/", "rpcctl/output/")),
     ("event loop, sockets", ("asyncio/", "selectors", "socket", "ssl")),
     ("startup (imports)", ("<frozen", "importlib")),
 )
@@ -183,7 +194,7 @@ def _profile(calls: int, concurrency: int, scratch: Path) -> None:
             _add(totals, _component(caller_file), tottime * caller[1] / count)
     whole = sum(totals.values()) or 1.0
     total_calls = calls * len(PROTOCOLS)
-    print(f"proxy CPU per component (cProfile, {total_calls:,} calls over the three protocols):")
+    print(f"proxy CPU per component (cProfile, {total_calls:,} calls: {calls:,} per protocol):")
     for component, seconds in sorted(totals.items(), key=lambda item: -item[1]):
         print(f"  {component:22s} {seconds * 1e6 / total_calls:8.1f} µs/call {seconds / whole:6.1%}")
 

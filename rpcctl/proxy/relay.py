@@ -291,22 +291,21 @@ class _RelayedCall:
             chunk = await exchange.read() if not grpc else b""
             trailers = grpc
         await io.start(ResponseHead(status, pairs, trailers=trailers))
-        # A response of one message: each chunk goes on when the next one arrives, the last
-        # with the end of the response (one write, and one syscall, fewer per call). A stream
-        # of messages goes on as it arrives.
+        # A response of one message is collected and goes out with its end (one write, and
+        # one syscall, instead of one per chunk: the message and a gRPC-Web trailer frame
+        # often come apart). A stream of messages goes on as it arrives.
         hold = not self._streams_response()
-        last = b""
+        held: list[bytes] = []
         while chunk is not None:
             if chunk:
                 if recorder is not None:
                     recorder.response(chunk)
-                if last:
-                    await io.write(last)
-                last = chunk
-                if not hold:
-                    await io.write(last)
-                    last = b""
+                if hold:
+                    held.append(chunk)
+                else:
+                    await io.write(chunk)
             chunk = await exchange.read()
+        last = b"".join(held)
         end = _trailer_pairs(exchange) if trailers else []
         if trailers and not end:
             # The upstream ended without trailers, but HTTP/2 cannot end a stream with an empty
