@@ -201,8 +201,19 @@ def _emit(env: Environment, report: BenchReport, fmt: str, output: Path | None, 
     else:
         env.stdout.write(text)
     if report.error_rate > max_error_rate:
-        env.stderr.write(
-            f"error: error rate {report.error_rate:.2%} is above --max-error-rate {max_error_rate:.2%}\n"
-        )
+        env.stderr.write(f"error: {_failure_line(report, max_error_rate)}\n")
         return ExitStatus.ERROR
     return ExitStatus.OK
+
+
+def _failure_line(report: BenchReport, max_error_rate: float) -> str:
+    """Why the run failed, in one line: the one error every call got (with the advice the run
+    found, if any), else the error rate against ``--max-error-rate``."""
+    line = f"error rate {report.error_rate:.2%} is above --max-error-rate {max_error_rate:.2%}"
+    for one in report.runs:
+        stats = one.result.stats
+        if stats.count and stats.error_rate >= 1.0 and len(stats.messages) == 1:
+            message = next(iter(stats.messages))
+            advice = next((w for w in one.result.warnings if "--protocol" in w), None)
+            return f"{line}: every {one.protocol} call failed: {advice or message}"
+    return line

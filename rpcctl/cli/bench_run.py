@@ -219,6 +219,9 @@ async def _run_protocol(
     )
     started = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
     result = await run_load(job, workers, board, live)
+    advice = await _wrong_protocol_advice(first, result.stats)
+    if advice is not None:
+        result.warnings.append(advice)
     return RunReport(
         protocol=first.protocol.value,
         method=method.path.lstrip("/"),
@@ -227,6 +230,32 @@ async def _run_protocol(
         options=_report_options(params, workers),
         started_at=started,
     )
+
+
+async def _wrong_protocol_advice(settings: Any, stats: Any) -> str | None:
+    """When every call failed alike in a way that hides another protocol (a reset before any
+    answer, an HTTP/1.1 request answered in HTTP/2), what the server speaks: the one probe
+    `rpcctl call` makes (`rpcctl.hints.wrong_protocol_error`), once for the whole run."""
+    from rpcctl.client import open_channel
+    from rpcctl.errors import RpcError
+    from rpcctl.hints import wrong_protocol_error
+    from rpcctl.wire.status import Code
+
+    if stats.count == 0 or stats.error_rate < 1.0 or len(stats.messages) != 1:
+        return None
+    key = next(iter(stats.messages))
+    code_name, _, message = key.partition(": ")
+    if code_name not in Code.__members__:
+        return None
+    error = RpcError(Code[code_name], message)
+    if "speaks only HTTP/2 (h2c)" in message:
+        error.speaks = "h2c"  # type: ignore[attr-defined]  # as the HTTP/1.1 client marks it
+    channel = open_channel(settings)
+    try:
+        better = await wrong_protocol_error(channel.pool, error)
+    finally:
+        await channel.aclose()
+    return None if better is None else str(getattr(better, "message", better))
 
 
 def _report_options(params: dict[str, Any], workers: int) -> dict[str, Any]:

@@ -202,6 +202,29 @@ def test_http1_to_an_h2c_only_server_says_http2() -> None:
     assert "use --http2" in _one_line(result.stderr)
 
 
+def test_bench_connect_to_grpcio_says_try_protocol_grpc(grpc_server: GrpcServer) -> None:
+    result = run_cli(
+        "bench", grpc_server.target, "rpcctl.test.v1.TestService/Echo", *PROTO, "-d", "{}",
+        "-n", "4", "-c", "2", "--workers", "1",
+    )  # fmt: skip
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[-1] == (
+        "error: error rate 100.00% is above --max-error-rate 0.00%: every connect call failed: "
+        f"{grpc_server.address} speaks only native gRPC (over HTTP/2), not Connect: try --protocol grpc"
+    )
+
+
+def test_bench_http1_to_an_h2c_only_server_says_http2() -> None:
+    with serving(http2_only) as port:
+        result = run_cli(
+            "bench", f"127.0.0.1:{port}", "RunnerService/Ping", "--no-reflect", "-d", "{}",
+            "-n", "4", "-c", "2", "--workers", "1",
+        )  # fmt: skip
+    assert result.exit_code == 1
+    last = result.stderr.splitlines()[-1]
+    assert "every connect call failed: UNAVAILABLE: " in last and last.endswith("use --http2")
+
+
 def test_https_to_a_plaintext_port_says_use_http(grpc_server: GrpcServer) -> None:
     result = run_cli("call", f"https://{grpc_server.address}", "Echo", *G, "--timeout", "10s")
     assert result.exit_code == 1
