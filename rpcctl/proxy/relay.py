@@ -44,7 +44,7 @@ if TYPE_CHECKING:
     from rpcctl.server.call import RawCall
     from rpcctl.server.events import EventBus
     from rpcctl.transport.exchange import Exchange
-    from rpcctl.transport.pool import HttpPool
+    from rpcctl.transport.pool import HttpPool, HttpVersion
 
 # Connection-specific fields: each hop's HTTP layer writes its own (RFC 9110 §7.6.1, RFC 9113
 # §8.2.2). `host` becomes the upstream's authority; lengths and framing are the hop's own.
@@ -94,6 +94,7 @@ class Relay:
         self.bus = bus
         self.decoder = MessageDecoder(schema)
         self.pool: HttpPool = HttpPool(self.settings)
+        self._version: HttpVersion | None = None
 
     async def relay(self, call: RawCall) -> None:
         """Relay one call (the `rpcctl.server.call.Relay` signature); never raises RpcError."""
@@ -106,6 +107,20 @@ class Relay:
             return RpcError(exc.code, f"upstream {self.upstream}: {exc.message or exc.code.name}")
         reason = str(exc) or type(exc).__name__
         return RpcError(Code.UNAVAILABLE, f"upstream {self.upstream} unavailable: {reason}")
+
+    async def version(self) -> HttpVersion:
+        """The upstream's HTTP version, chosen once (the pool reconnects on its own)."""
+        if self._version is None:
+            self._version = await self.pool.choose(bidi=True)
+        return self._version
+
+    async def open(self, head: RequestHead, body: bytes | None, version: HttpVersion) -> Exchange:
+        """Start one exchange upstream; a connection that cannot be made chooses again next time."""
+        try:
+            return await self.pool.open(head, body, version)
+        except TransportError:
+            self._version = None
+            raise
 
     @property
     def recording(self) -> bool:
@@ -192,19 +207,19 @@ class _RelayedCall:
         """Open the upstream exchange, stream the request, relay the response."""
         from rpcctl.transport.pool import HttpVersion
 
-        call, pool = self.call, self.relay.pool
-        version = await pool.choose(bidi=call.streams_request)
+        call = self.call
+        version = await self.relay.version()
         if call.protocol is RpcProtocol.GRPC and version is not HttpVersion.HTTP2:
             raise TransportError(
                 "reached over HTTP/1.1, which cannot carry native gRPC (gRPC needs HTTP/2 end to end)"
             )
         head = RequestHead(call.method, self._path(), _request_pairs(call.headers))
         if self._streams_request():
-            self.exchange = await pool.open(head, None, version)
+            self.exchange = await self.relay.open(head, None, version)
             self.pump = asyncio.create_task(self._pump(self.exchange))
         else:
             body = await self._whole_body()
-            self.exchange = await pool.open(head, body, version)
+            self.exchange = await self.relay.open(head, body, version)
             if self.recorder is not None:
                 self.recorder.request(body, last=True)
             self.pump = asyncio.create_task(self._watch())
