@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from rpcctl.cli import options as o
-from rpcctl.cli.runner import environment, run
+from rpcctl.cli.command import environment, run
 
 if TYPE_CHECKING:
     from rpcctl.bench.report import BenchReport

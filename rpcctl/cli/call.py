@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from rpcctl.cli import options as o
-from rpcctl.cli.runner import environment, run
+from rpcctl.cli.command import environment, run
 
 if TYPE_CHECKING:
     from google.protobuf.message import Message

@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from rpcctl.cli.runner import environment, run
+from rpcctl.cli.command import environment, run
 
 PREFIX = "/api/v1/pipeline"
 

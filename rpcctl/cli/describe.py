@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from rpcctl.cli import options as o
-from rpcctl.cli.runner import environment, run
+from rpcctl.cli.command import environment, run
 
 
 def describe_command(

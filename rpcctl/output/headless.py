@@ -22,8 +22,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from rpcctl.runner.logmodel import LogModel, StateChange
-from rpcctl.runner.logstream import LogStream, StreamKey
+from rpcctl.runner.logstream import LogStream
 from rpcctl.runner.logtree import UNKNOWN_RUNNER, RunnerInfo, StepKey
+from rpcctl.runner.streamkey import StreamKey
 
 MAX_GAPS_LISTED = 10
 """Gap ranges listed per stream in the summary; the rest are counted."""

@@ -23,8 +23,9 @@ from typing import Any, Protocol
 
 from rpcctl.runner.attribution import TOKEN_HEADERS, token_from_headers, tx_from_content
 from rpcctl.runner.callstats import CallRecord, CallStats
-from rpcctl.runner.logstream import LogStream, StreamKey
+from rpcctl.runner.logstream import LogStream
 from rpcctl.runner.logtree import UNKNOWN_RUNNER, ActionInfo, RunnerInfo, StepKey, TaskInfo
+from rpcctl.runner.streamkey import StreamKey
 from rpcctl.server.events import CallEvent, EventKind
 
 SERVICE_MARK = "RunnerService"
@@ -243,7 +244,7 @@ class LogModel:
 
     def _log_request(self, call: _OpenCall, message: dict[str, Any]) -> None:
         tx = str(_get(message, "txUuid", "tx_uuid", ""))
-        key: StreamKey = (
+        key = StreamKey(
             tx,
             _int(_get(message, "stageIdx", "stage_idx")),
             _int(_get(message, "stepRowIdx", "step_row_idx")),

@@ -20,17 +20,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import NamedTuple
 
-
-class StreamKey(NamedTuple):
-    """Which log stream a row belongs to."""
-
-    tx_uuid: str
-    stage_idx: int
-    step_row_idx: int
-    step_idx: int
-    action_idx: int
+from rpcctl.runner.streamkey import StreamKey
 
 
 class StreamClosedError(Exception):
@@ -42,7 +33,7 @@ class NegativeIndexError(Exception):
 
 
 @dataclass
-class LogStream:
+class StoredStream:
     """The rows of one stream and its bookkeeping."""
 
     key: StreamKey
@@ -84,7 +75,7 @@ class LogStore:
     """Every log stream the stand-in server has seen."""
 
     def __init__(self) -> None:
-        self.streams: dict[StreamKey, LogStream] = {}
+        self.streams: dict[StreamKey, StoredStream] = {}
 
     def append(self, key: StreamKey, index: int, rows: Sequence[str], no_more: bool) -> int:
         """Take one batch for `key`; return the ack index."""
@@ -92,7 +83,7 @@ class LogStore:
             raise NegativeIndexError(f"index {index} is negative")
         stream = self.streams.get(key)
         if stream is None:
-            stream = self.streams[key] = LogStream(key)
+            stream = self.streams[key] = StoredStream(key)
         return stream.append(index, rows, no_more)
 
     def rows(self, key: StreamKey) -> list[str]:

@@ -19,8 +19,7 @@ from __future__ import annotations
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 
-StreamKey = tuple[str, int, int, int, int]
-"""(tx_uuid, stage_idx, step_row_idx, step_idx, action_idx)."""
+from rpcctl.runner.streamkey import StreamKey
 
 Run = tuple[int, int]
 """(first index, count) of rows that were new when they arrived."""

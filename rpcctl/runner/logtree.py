@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass, field
 
-from rpcctl.runner.logstream import StreamKey
 from rpcctl.runner.states import State
+from rpcctl.runner.streamkey import StreamKey
 
 StepKey = tuple[int, int, int]
 """(stage_idx, step_row_idx, step_idx) inside a task."""

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from rpcctl.errors import SchemaError, UsageError
 from rpcctl.runner.replay_runner import CopyResult, Pacing, Progress, SessionReplay
 from rpcctl.runner.replay_sessions import Session, SplitCapture, select_task, split_sessions
-from rpcctl.runner.simulator import CallObserver, RunnerOptions
+from rpcctl.runner.simulator import CallListener, RunnerOptions
 from rpcctl.wire.metadata import Metadata
 
 if TYPE_CHECKING:
@@ -203,7 +203,7 @@ async def replay(
     options: ReplayOptions | None = None,
     *,
     progress: Progress | None = None,
-    observer: CallObserver | None = None,
+    observer: CallListener | None = None,
     channel: Channel | None = None,
 ) -> ReplaySummary:
     """Replay the sessions of `source` (a `Capture`, a capture path, or call events) on a target.
@@ -243,7 +243,7 @@ async def _run(
     settings: ChannelSettings,
     opts: ReplayOptions,
     progress: Progress | None,
-    observer: CallObserver | None,
+    observer: CallListener | None,
     channel: Channel | None,
 ) -> ReplaySummary:
     from rpcctl.client import open_channel

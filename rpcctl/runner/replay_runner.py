@@ -34,10 +34,10 @@ from typing import TYPE_CHECKING, Any
 from google.protobuf import json_format
 
 from rpcctl.runner.attribution import TOKEN_HEADERS, tx_from_content
-from rpcctl.runner.logstore import StreamKey
 from rpcctl.runner.replay_sessions import RecordedCall, Session, field_of
-from rpcctl.runner.simulator import CallObserver, RunnerOptions, RunStopped, SimulatedRunner
+from rpcctl.runner.simulator import CallListener, RunnerOptions, RunStopped, SimulatedRunner
 from rpcctl.runner.states import State
+from rpcctl.runner.streamkey import StreamKey
 from rpcctl.wire.metadata import Metadata
 
 if TYPE_CHECKING:
@@ -101,7 +101,7 @@ class SessionReplay:
         headers: Metadata | None = None,
         options: RunnerOptions | None = None,
         progress: Progress | None = None,
-        observer: CallObserver | None = None,
+        observer: CallListener | None = None,
     ) -> None:
         self.session = session
         self.pacing = pacing

@@ -22,10 +22,10 @@ from typing import TYPE_CHECKING, Any, NoReturn
 from rpcctl.call import CallOptions, unary
 from rpcctl.codec import codec_for
 from rpcctl.errors import RpcctlError, UsageError
-from rpcctl.runner.logstore import StreamKey
 from rpcctl.runner.messages import RunnerMessages
 from rpcctl.runner.pacing import Pacer
 from rpcctl.runner.states import State
+from rpcctl.runner.streamkey import StreamKey
 from rpcctl.runner.tasks import Step, Task, parse_content
 from rpcctl.wire.metadata import Metadata
 
@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from rpcctl.schema.registry import Schema
 
 #: Called after every call with the method name, its duration in seconds and its error.
-CallObserver = Callable[[str, float, BaseException | None], None]
+CallListener = Callable[[str, float, BaseException | None], None]
 
 
 def default_row_text(key: StreamKey, index: int) -> str:
@@ -121,7 +121,7 @@ class SimulatedRunner:
         labels: Sequence[str] = (),
         options: RunnerOptions | None = None,
         *,
-        observer: CallObserver | None = None,
+        observer: CallListener | None = None,
     ) -> None:
         self.channel = channel
         self.messages = RunnerMessages(schema)

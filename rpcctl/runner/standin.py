@@ -33,9 +33,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from rpcctl.errors import RpcError
-from rpcctl.runner.logstore import LogStore, NegativeIndexError, StreamClosedError, StreamKey
+from rpcctl.runner.logstore import LogStore, NegativeIndexError, StreamClosedError
 from rpcctl.runner.messages import RunnerMessages
 from rpcctl.runner.states import State
+from rpcctl.runner.streamkey import StreamKey
 from rpcctl.wire.status import Code
 
 if TYPE_CHECKING:

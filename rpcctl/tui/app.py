@@ -19,6 +19,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Footer, Tree
 
 from rpcctl.runner.logmodel import Changes, LogModel
+from rpcctl.runner.streamkey import StreamKey
 from rpcctl.runner.tailing import SourceLike, pump
 from rpcctl.tui.actions import StatusInfo, TuiActions
 from rpcctl.tui.lines import NodeKey, build_lines, node_streams, task_of
@@ -262,7 +263,7 @@ class TailLogsApp(App[None]):
             return False
         return True
 
-    def selected_streams(self) -> list[tuple[str, int, int, int, int]]:
+    def selected_streams(self) -> list[StreamKey]:
         """The stream keys under the selected node."""
         return node_streams(self.model, self.selected) if self.selected is not None else []
 

@@ -19,7 +19,8 @@ from dataclasses import dataclass
 
 from rpcctl.output.headless import stream_path
 from rpcctl.runner.logmodel import LogModel
-from rpcctl.runner.logstream import Gap, LogStream, StreamKey
+from rpcctl.runner.logstream import Gap, LogStream
+from rpcctl.runner.streamkey import StreamKey
 
 NodeKey = tuple[str | int, ...]
 
@@ -74,7 +75,8 @@ def build_lines(model: LogModel, node: NodeKey | None) -> list[LogLine]:
     if node is None:
         return []
     if node[0] == "action":
-        stream = model.streams.get((str(node[1]), *(int(v) for v in node[2:])))  # type: ignore[arg-type]
+        tx, stage, row, step, action = node[1:6]
+        stream = model.streams.get(StreamKey(str(tx), int(stage), int(row), int(step), int(action)))
         return stream_lines(stream) if stream is not None else []
     if node[0] == "runner":
         keys = node_streams(model, node)

@@ -25,9 +25,9 @@ from typing import Any
 
 import pytest
 
-from rpcctl.runner.logstore import StreamKey
 from rpcctl.runner.replay import ReplayOptions, ReplaySummary, replay, replay_task
 from rpcctl.runner.replay_sessions import split_sessions
+from rpcctl.runner.streamkey import StreamKey
 from rpcctl.transport.target import ChannelSettings, RpcProtocol, Target
 from tests.runner.replay_support import Recording, record, task_shape
 

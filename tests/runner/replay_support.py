@@ -14,9 +14,9 @@ from rpcctl.client import open_channel
 from rpcctl.proxy.forward import serve_proxy
 from rpcctl.proxy.recorder import Recorder
 from rpcctl.runner.handlers import build_table
-from rpcctl.runner.logstore import StreamKey
 from rpcctl.runner.simulator import RunnerOptions, RunSummary, SimulatedRunner
 from rpcctl.runner.standin import StandInService
+from rpcctl.runner.streamkey import StreamKey
 from rpcctl.runner.tasks import Task, synthetic_task
 from rpcctl.schema.registry import Schema
 from rpcctl.server.events import EventBus

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from rpcctl.runner.logstore import LogStore, NegativeIndexError, StreamClosedError, StreamKey
+from rpcctl.runner.logstore import LogStore, NegativeIndexError, StreamClosedError
+from rpcctl.runner.streamkey import StreamKey
 
 KEY = StreamKey("tx", 0, 1, 0, 2)
 

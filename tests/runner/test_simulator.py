@@ -80,7 +80,7 @@ async def test_a_dropped_batch_is_resent_from_the_ack(runner_schema: Schema) -> 
 
 
 def service_key(request: Any) -> Any:
-    from rpcctl.runner.logstore import StreamKey
+    from rpcctl.runner.streamkey import StreamKey
 
     return StreamKey(
         request.tx_uuid, request.stage_idx, request.step_row_idx, request.step_idx, request.action_idx
