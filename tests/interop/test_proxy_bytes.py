@@ -75,6 +75,7 @@ class Case:
     content_type: str
     body: bytes
     extra: tuple[tuple[str, str], ...] = ()
+    method: str = "POST"
 
 
 def _grpc(name: str, path: str, body: bytes) -> Case:
@@ -115,6 +116,17 @@ CASES = [
     ),
     Case("grpc-web-unknown-fields", False, SVC + "Echo", "application/grpc-web+proto", _envelope(ECHO)),
     Case("grpc-web-error-details", False, SVC + "Fail", "application/grpc-web+proto", _envelope(FAIL)),
+    *(
+        Case(
+            f"connect-get-{v}",
+            h2,
+            SVC + "Lookup?encoding=json&message=%7B%22message%22%3A%22g%22%7D&connect=v1",
+            "",
+            b"",
+            method="GET",
+        )
+        for v, h2 in (("h1", False), ("h2", True))
+    ),
     _grpc("grpc-unknown-fields", SVC + "Echo", _envelope(ECHO)),
     _grpc("grpc-status-details-bin", SVC + "Fail", _envelope(FAIL)),
     _grpc("grpc-server-stream-error", SVC + "Count", _envelope(COUNT_FAILS)),
@@ -137,8 +149,10 @@ async def _exchange(url: str, case: Case) -> Answer:
     try:
         async with asyncio.timeout(BUDGET_S):
             version = await pool.choose(bidi=False)
-            headers = (("content-type", case.content_type), ("user-agent", "bytes-test"), *case.extra)
-            exchange = await pool.open(RequestHead("POST", case.path, headers), case.body, version)
+            headers = (("user-agent", "bytes-test"), *case.extra)
+            if case.content_type:
+                headers = (("content-type", case.content_type), *headers)
+            exchange = await pool.open(RequestHead(case.method, case.path, headers), case.body, version)
             status, meta = await exchange.response()
             chunks = []
             while (chunk := await exchange.read()) is not None:
