@@ -82,6 +82,14 @@ class HttpPool:
 
     async def choose(self, *, bidi: bool) -> HttpVersion:
         """The HTTP version for the next request (connecting HTTP/2 first where it must be tried)."""
+        version = await self._choose(bidi=bidi)
+        if version is HttpVersion.HTTP1:
+            # Built now, before a call's clock starts (HTTP/2's client is built and connected in
+            # _try_h2): a one-off call's -v timings must not include loading the HTTP/1.1 client.
+            self._h1_pool()
+        return version
+
+    async def _choose(self, *, bidi: bool) -> HttpVersion:
         wanted = self.settings.http2
         if wanted is False:
             if self.settings.protocol is RpcProtocol.GRPC:
