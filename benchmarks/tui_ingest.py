@@ -37,9 +37,9 @@ def batches(total: int, size: int):  # type: ignore[no-untyped-def]
 
 
 async def live(total: int, size: int) -> tuple[int, float]:
+    from rpcctl.call_events import EventBus
     from rpcctl.runner.logmodel import LogModel
     from rpcctl.runner.tailing import SubscriptionSource
-    from rpcctl.server.events import EventBus
     from rpcctl.tui.app import create_app
 
     bus = EventBus(maxsize=10_000_000)

@@ -33,6 +33,7 @@ def demo_command(
     env = environment(ctx)
 
     async def main() -> int:
+        from rpcctl.call_events import EventKind
         from rpcctl.cli.options import channel_settings
         from rpcctl.cli.presenting import present
         from rpcctl.client import open_channel
@@ -42,7 +43,6 @@ def demo_command(
         from rpcctl.runner.watch import watch_standin
         from rpcctl.schema.registry import Schema
         from rpcctl.schema.sources import bundled_files
-        from rpcctl.server.events import EventKind
         from rpcctl.tui.actions import StatusInfo, TuiActions
 
         schema = Schema(bundled_files())

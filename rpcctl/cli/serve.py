@@ -19,7 +19,7 @@ import typer
 from rpcctl.cli.command import environment, run
 
 if TYPE_CHECKING:
-    from rpcctl.server.events import EventBus
+    from rpcctl.call_events import EventBus
 
 READY_FORMAT = "serving {service} on {url} (connect, grpc, grpc-web)"
 
@@ -55,6 +55,7 @@ def serve_command(
         import asyncio
         import signal
 
+        from rpcctl.call_events import EventBus
         from rpcctl.errors import TransportError, UsageError
         from rpcctl.runner.handlers import build_table
         from rpcctl.runner.messages import SERVICE
@@ -62,7 +63,6 @@ def serve_command(
         from rpcctl.runner.tasks import load_tasks
         from rpcctl.schema.registry import Schema
         from rpcctl.schema.sources import bundled_files
-        from rpcctl.server.events import EventBus
         from rpcctl.server.serve import Server, parse_listen
 
         parse_listen(listen)
@@ -115,7 +115,7 @@ def serve_command(
 
 async def _print_calls(bus: EventBus, stream: IO[str]) -> None:
     """One line per finished call: method, status and duration."""
-    from rpcctl.server.events import EventKind
+    from rpcctl.call_events import EventKind
     from rpcctl.wire.status import Code
 
     with bus.subscribe() as events:

@@ -32,15 +32,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
+from rpcctl.call_events import CallEvent, EventKind
 from rpcctl.errors import ErrorDetail, UsageError
 from rpcctl.proxy.redact import Redactor
-from rpcctl.server.events import CallEvent, EventKind
 from rpcctl.wire.metadata import Metadata, encode_binary_value
 from rpcctl.wire.status import Code
 
 if TYPE_CHECKING:
+    from rpcctl.call_events import Subscription
     from rpcctl.schema.registry import Schema
-    from rpcctl.server.events import Subscription
 
 FORMAT = "rpcctl-capture"
 VERSION = 1

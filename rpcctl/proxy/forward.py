@@ -18,8 +18,8 @@ from rpcctl.transport.target import ChannelSettings, Target
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
+    from rpcctl.call_events import EventBus
     from rpcctl.schema.registry import Schema
-    from rpcctl.server.events import EventBus
     from rpcctl.server.serve import Server
 
 

@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING, Any
 from rpcctl.proxy.capture import CaptureWriter
 
 if TYPE_CHECKING:
+    from rpcctl.call_events import EventBus, Subscription
     from rpcctl.schema.registry import Schema
-    from rpcctl.server.events import EventBus, Subscription
 
 
 class Recorder:

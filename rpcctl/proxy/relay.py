@@ -40,9 +40,9 @@ from rpcctl.wire.metadata import Metadata
 from rpcctl.wire.status import Code
 
 if TYPE_CHECKING:
+    from rpcctl.call_events import EventBus
     from rpcctl.schema.registry import Schema
     from rpcctl.server.call import RawCall
-    from rpcctl.server.events import EventBus
     from rpcctl.transport.exchange import Exchange
     from rpcctl.transport.pool import HttpPool, HttpVersion
 

@@ -15,16 +15,16 @@ import itertools
 import time
 from typing import TYPE_CHECKING, Any
 
+from rpcctl.call_events import CallEvent, EventKind
 from rpcctl.errors import RpcctlError, RpcError
-from rpcctl.server.events import CallEvent, EventKind
 from rpcctl.transport.target import RpcProtocol
 from rpcctl.wire.metadata import Metadata
 
 if TYPE_CHECKING:
+    from rpcctl.call_events import EventBus
     from rpcctl.protocols.exchange import ResponseDecoder
     from rpcctl.proxy.decoding import MessageDecoder
     from rpcctl.server.call import RawCall
-    from rpcctl.server.events import EventBus
     from rpcctl.server.http_call import RequestDecoder
 
 _ids = itertools.count(1)

@@ -21,12 +21,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from rpcctl.call_events import CallEvent, EventKind
 from rpcctl.runner.attribution import TOKEN_HEADERS, token_from_headers, tx_from_content
 from rpcctl.runner.callstats import CallRecord, CallStats
 from rpcctl.runner.logstream import LogStream
 from rpcctl.runner.logtree import UNKNOWN_RUNNER, ActionInfo, RunnerInfo, StepKey, TaskInfo
 from rpcctl.runner.streamkey import StreamKey
-from rpcctl.server.events import CallEvent, EventKind
 
 SERVICE_MARK = "RunnerService"
 """Calls whose method path contains this are RunnerService calls."""

@@ -31,8 +31,8 @@ from rpcctl.wire.metadata import Metadata
 
 if TYPE_CHECKING:
     from rpcctl.call import Channel
+    from rpcctl.call_events import CallEvent
     from rpcctl.schema.registry import Schema
-    from rpcctl.server.events import CallEvent
     from rpcctl.transport.target import ChannelSettings
 
 MAX_SPEED = "max"

@@ -20,11 +20,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from rpcctl.call_events import CallEvent, EventKind
 from rpcctl.errors import UsageError
 from rpcctl.runner.attribution import tx_from_content
 from rpcctl.runner.logmodel import SERVICE_MARK, LogModel
 from rpcctl.runner.logtree import UNKNOWN_RUNNER
-from rpcctl.server.events import CallEvent, EventKind
 
 RUNNER_CALLS = ("Register", "Declare")
 TASK_CALLS = ("UpdateTask", "UpdateLog")

@@ -15,8 +15,8 @@ from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, It
 from itertools import islice
 from typing import Protocol, runtime_checkable
 
+from rpcctl.call_events import CallEvent, Subscription
 from rpcctl.runner.logmodel import LogListener, LogModel
-from rpcctl.server.events import CallEvent, Subscription
 
 CHUNK = 2_000
 """Events ingested between two yields to the event loop."""

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rpcctl.server.events import EventBus
+from rpcctl.call_events import EventBus
 
 if TYPE_CHECKING:
     from rpcctl.proxy.recorder import Recorder

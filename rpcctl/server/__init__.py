@@ -5,5 +5,5 @@
 - `serve`: `Server` / `serve()`, hypercorn in the running event loop.
 - `app`: the ASGI app dispatching by content type and path; `http_call`: one call's life.
 - `builtin`: reflection v1/v1alpha and grpc.health.v1 for the served schema.
-- `events`, `observer`: the START/REQUEST/RESPONSE/END events of every call.
+- `observer`: publishes the START/REQUEST/RESPONSE/END events of every call (`rpcctl.call_events`).
 """

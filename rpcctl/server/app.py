@@ -37,9 +37,9 @@ from rpcctl.wire.status import Code
 if TYPE_CHECKING:
     from google.protobuf.descriptor import MethodDescriptor
 
+    from rpcctl.call_events import EventBus
     from rpcctl.schema.registry import Schema
     from rpcctl.server.call import HandlerTable
-    from rpcctl.server.events import EventBus
 
 log = logging.getLogger("rpcctl.server")
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
+from rpcctl.call_events import CallEvent, EventBus, EventKind
 from rpcctl.codec import codec_for
 from rpcctl.errors import RpcError
-from rpcctl.server.events import CallEvent, EventBus, EventKind
 from rpcctl.wire.metadata import Metadata, encode_binary_value
 from rpcctl.wire.status import Code
 

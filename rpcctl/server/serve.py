@@ -26,9 +26,9 @@ from rpcctl.server.app import RpcApp
 from rpcctl.wire.envelope import DEFAULT_MAX_MESSAGE_SIZE
 
 if TYPE_CHECKING:
+    from rpcctl.call_events import EventBus
     from rpcctl.schema.registry import Schema
     from rpcctl.server.call import HandlerTable
-    from rpcctl.server.events import EventBus
 
 UNIX_PREFIX = "unix:"
 BACKLOG = 1024

@@ -10,9 +10,9 @@ import asyncio
 import json
 import sys
 
+from rpcctl.call_events import EventBus
 from rpcctl.proxy.forward import serve_proxy
 from rpcctl.proxy.recorder import Recorder
-from rpcctl.server.events import EventBus
 from tests.support.schema import compile_test_schema
 
 

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from rpcctl.call_events import CallEvent, EventBus, EventKind
 from rpcctl.proxy.capture import iter_events
-from rpcctl.server.events import CallEvent, EventBus, EventKind
 
 
 @dataclass

@@ -13,8 +13,8 @@ from typing import Any
 import grpc
 import pytest
 
+from rpcctl.call_events import EventKind
 from rpcctl.proxy.capture import iter_events, read_capture
-from rpcctl.server.events import EventKind
 from tests.support.schema import REPO_ROOT
 
 

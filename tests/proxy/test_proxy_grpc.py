@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from rpcctl.server.events import EventKind
+from rpcctl.call_events import EventKind
 from tests.proxy.serving import RunningProxy, running_proxy
 from tests.support.cli import CliResult, run_cli
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from rpcctl.call_events import CallEvent, EventBus, EventKind
 from rpcctl.proxy.capture import iter_events, read_capture
 from rpcctl.proxy.recorder import Recorder
-from rpcctl.server.events import CallEvent, EventBus, EventKind
 from tests.support.schema import compile_runner_schema
 
 METHOD = "/pkg.proto.runner.v1.RunnerService/UpdateLog"

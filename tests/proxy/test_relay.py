@@ -17,11 +17,11 @@ import pytest
 import pytest_asyncio
 
 from rpcctl.call import CallOptions, MethodInfo, unary
+from rpcctl.call_events import CallEvent, EventBus, EventKind, Subscription
 from rpcctl.client import RpcChannel, open_channel
 from rpcctl.errors import RpcError
 from rpcctl.proxy.forward import serve_proxy
 from rpcctl.schema.registry import CallKind
-from rpcctl.server.events import CallEvent, EventBus, EventKind, Subscription
 from rpcctl.transport.target import ChannelSettings, RpcProtocol, Target
 from rpcctl.wire.metadata import Metadata
 from rpcctl.wire.status import Code

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from rpcctl.call_events import EventBus
 from rpcctl.client import open_channel
 from rpcctl.proxy.forward import serve_proxy
 from rpcctl.proxy.recorder import Recorder
@@ -19,7 +20,6 @@ from rpcctl.runner.standin import StandInService
 from rpcctl.runner.streamkey import StreamKey
 from rpcctl.runner.tasks import Task, synthetic_task
 from rpcctl.schema.registry import Schema
-from rpcctl.server.events import EventBus
 from rpcctl.server.serve import Server
 from rpcctl.transport.target import ChannelSettings, RpcProtocol, Target
 

@@ -225,7 +225,7 @@ def test_calls_stats_and_changes() -> None:
 
 
 def test_non_runner_calls_and_raw_messages_are_only_counted() -> None:
-    from rpcctl.server.events import CallEvent, EventKind
+    from rpcctl.call_events import CallEvent, EventKind
 
     model = LogModel()
     method = "/grpc.health.v1.Health/Check"

@@ -6,10 +6,10 @@ import asyncio
 
 import pytest
 
+from rpcctl.call_events import CallEvent, EventBus
 from rpcctl.output.headless import HeadlessPrinter, step_path, summary_lines
 from rpcctl.runner.logmodel import LogModel
 from rpcctl.runner.tailing import IterableSource, pump, run_headless
-from rpcctl.server.events import CallEvent, EventBus
 from tests.tui.callevents import TX, TX2, Calls
 
 

@@ -8,13 +8,13 @@ from typing import Any
 
 import pytest
 
+from rpcctl.call_events import EventKind
 from rpcctl.errors import UsageError
 from rpcctl.proxy.capture import iter_events, read_capture
 from rpcctl.runner.replay import ReplayOptions, replay, replay_task
 from rpcctl.runner.replay_sessions import split_sessions
 from rpcctl.runner.standin import StandInService
 from rpcctl.schema.registry import Schema
-from rpcctl.server.events import EventKind
 from rpcctl.transport.target import RpcProtocol
 from tests.runner.replay_support import PREFIX, Recording, record, retarget, stand_in, task_shape
 

@@ -131,8 +131,8 @@ def test_unreadable_capture_exits_2(tmp_path: Path) -> None:
 
 
 def test_capture_without_runner_sessions_exits_2(tmp_path: Path) -> None:
+    from rpcctl.call_events import CallEvent, EventKind
     from rpcctl.proxy.capture import CaptureWriter
-    from rpcctl.server.events import CallEvent, EventKind
 
     path = tmp_path / "ping-only.jsonl"
     ping = "/pkg.proto.runner.v1.RunnerService/Ping"

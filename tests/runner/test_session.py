@@ -8,13 +8,13 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
+from rpcctl.call_events import EventBus, EventKind
 from rpcctl.client import open_channel
 from rpcctl.runner.handlers import build_table
 from rpcctl.runner.simulator import RunnerOptions, SimulatedRunner
 from rpcctl.runner.standin import StandInService
 from rpcctl.runner.tasks import synthetic_task
 from rpcctl.schema.registry import Schema
-from rpcctl.server.events import EventBus, EventKind
 from rpcctl.server.serve import Server
 from rpcctl.transport.target import ChannelSettings, RpcProtocol, Target
 

@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
+from rpcctl.call_events import EventBus
 from rpcctl.schema.registry import Schema
 from rpcctl.server.builtin import add_builtin_services
-from rpcctl.server.events import EventBus
 from rpcctl.server.serve import Server
 from tests.server.service import make_table
 from tests.support.schema import compile_test_schema

@@ -8,10 +8,10 @@ from typing import Any
 import httpx
 import pytest
 
+from rpcctl.call_events import EventBus, EventKind
 from rpcctl.errors import RpcError
 from rpcctl.schema.registry import CallKind, Schema
 from rpcctl.server.call import Handler, HandlerTable, ServerCall
-from rpcctl.server.events import EventBus, EventKind
 from rpcctl.server.serve import Server
 from rpcctl.wire.status import Code
 from tests.server.service import make_table

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from rpcctl.server.events import CallEvent, EventKind
+from rpcctl.call_events import CallEvent, EventKind
 
 SERVICE = "/pkg.proto.runner.v1.RunnerService"
 TX = "6f1c0000-0000-4000-8000-000000000001"

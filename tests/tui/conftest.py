@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from rpcctl.call_events import CallEvent
 from rpcctl.runner.callstats import CallStats
 from rpcctl.runner.logmodel import LogModel
-from rpcctl.server.events import CallEvent
 from tests.tui.callevents import TX, TX2, Calls, rows
 
 

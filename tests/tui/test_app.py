@@ -210,7 +210,7 @@ async def test_offline_source_is_fed_in_chunks_and_the_app_stays_open() -> None:
 
 @pytest.mark.asyncio
 async def test_live_subscription_source() -> None:
-    from rpcctl.server.events import EventBus
+    from rpcctl.call_events import EventBus
 
     bus = EventBus()
     model = LogModel()

@@ -1,4 +1,4 @@
-"""Call events and the in-process pub/sub that carries them to the TUI and the recorder.
+"""Call events and the in-process bus that carries them to the TUI, the recorder and replay.
 
 The stand-in server and the recording proxy publish the same events, so one log model
 and one capture writer serve both, and a capture read back replays the same stream.
