@@ -135,7 +135,7 @@ async def reflect_schema(channel: Channel, metadata: Metadata) -> ReflectionResu
 
 
 class _OneRequestStream:
-    """The reflection client's stream as one call per request (gRPC reflection, §"Server Reflection").
+    """The reflection client's stream as one call per request (rpcctl's own choice).
 
     Each request opens a bidi call, sends its one message, half-closes and reads the answer:
     the same on every protocol and HTTP version (HTTP/1.1 carries a bidi stream only

@@ -2,11 +2,13 @@
 
 - `ResponseHead` / `ResponseEnd`: what a server half asks the HTTP layer to write.
 - `EnvelopeRequestDecoder`: request messages from an enveloped body, with the size limit
-  checked on the prefix and on the decompressed output (§9.1, §9.2), per-message
-  decompression (§1.3) and, for gRPC-Web text, base64 decoding (§3.4).
+  checked on the prefix and on the decompressed output (rpcctl's own guard against huge
+  lengths and decompression bombs), per-message decompression (gRPC's compression.md) and,
+  for gRPC-Web text, base64 decoding (PROTOCOL-WEB.md, "Content-Type").
 - Compression negotiation and response-message encoding.
 - `user_metadata_pairs`: a handler's headers or trailers as validated wire pairs, with the
-  protocol and reserved names dropped so that a handler cannot forge a status (§9.4).
+  protocol and reserved names dropped so that a handler cannot forge a status (PROTOCOL-HTTP2.md
+  reserves ``grpc-`` names, the Connect protocol ``connect-`` and ``trailer-connect-``).
 """
 
 from __future__ import annotations
@@ -74,7 +76,7 @@ def request_encoding(name: str | None) -> str | None:
 def response_encoding(accept: str | None, request_encoding: str | None) -> str | None:
     """The encoding to compress responses with (None for identity).
 
-    Without an accept list the client accepts what it sent (§1.3).
+    Without an accept list the client accepts what it sent (Connect protocol, "Unary-Request").
     """
     if accept is None:
         return request_encoding
@@ -131,5 +133,8 @@ class EnvelopeRequestDecoder:
 
 
 def base64_frame(data: bytes) -> bytes:
-    """Body bytes for gRPC-Web text mode: each write is padded base64 on its own (§3.4)."""
+    """Body bytes for gRPC-Web text mode: each write is padded base64 on its own.
+
+    PROTOCOL-WEB.md, "Text-encoded (response) streams".
+    """
     return base64.b64encode(data)

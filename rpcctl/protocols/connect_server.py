@@ -1,10 +1,10 @@
-"""The Connect protocol, server half (PROTOCOLS.md §4): unary POST and GET, and streams.
+"""The Connect protocol, server half (connectrpc.com/docs/protocol): unary POST and GET, and streams.
 
 Sans-IO. `ConnectStreamServer` has the same shape as `GrpcServer` (enveloped messages, then
 an end-stream frame, always HTTP 200). `ConnectUnaryServer` reads a bare (optionally
 compressed) body, or the ``message`` query parameter of a GET, and answers a bare message
-or a JSON error whose HTTP status follows the code (§6.1); trailers become ``trailer-``
-headers, so the whole response is known before its head is written.
+or a JSON error whose HTTP status follows the code (Connect protocol, "Error Codes"); trailers
+become ``trailer-`` headers, so the whole response is known before its head is written.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The native gRPC protocol, server half (PROTOCOLS.md §2.1-2.3, §2.6): HTTP/2 with trailers.
+"""The native gRPC protocol, server half (gRPC's PROTOCOL-HTTP2.md): HTTP/2 with trailers.
 
 Sans-IO: `GrpcServer` validates a request's headers, decodes its enveloped body, and says
 what to write back: a head (always 200, echoing the request's content type), one envelope

@@ -1,9 +1,10 @@
-"""The gRPC-Web protocol, server half (PROTOCOLS.md §3): binary and text mode.
+"""The gRPC-Web protocol, server half (gRPC's PROTOCOL-WEB.md): binary and text mode.
 
 gRPC-Web is gRPC with other content types and the status in a trailer frame (flags 0x80)
 at the end of the body instead of HTTP trailers, so it works over HTTP/1.1. In text mode
 (``application/grpc-web-text``, or ``accept: application/grpc-web-text``) every body write
-is base64 on its own, padded (§3.4); a text request body is decoded from base64.
+is base64 on its own, padded (PROTOCOL-WEB.md, "Text-encoded (response) streams"); a text
+request body is decoded from base64.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""A sans-transport gRPC server reflection client (PROTOCOLS.md §7.3).
+"""A sans-transport gRPC server reflection client (gRPC's server-reflection.md, reflection.proto).
 
 The caller opens the bidi stream (over any protocol) and hands it over as a
 `ReflectionStream`; this module speaks the reflection protocol on it: list the

@@ -1,4 +1,7 @@
-"""The ASGI application: one address serving Connect, gRPC-Web and native gRPC (§2.6, §3.6, §4.7).
+"""The ASGI application: one address serving Connect, gRPC-Web and native gRPC.
+
+Server rules: gRPC's PROTOCOL-HTTP2.md and PROTOCOL-WEB.md, connectrpc.com/docs/protocol, and
+the Connect conformance suite's server cases.
 
 Dispatch is by content type, then path (after stripping the optional prefix):
 

@@ -1,8 +1,8 @@
 """The descriptors of the built-in services: reflection v1 and v1alpha, and grpc.health.v1.
 
 v1alpha comes from grpcio-reflection; v1 is the same file under the v1 package (the two
-versions have identical messages and field numbers, §7.1). grpc.health.v1 is written out
-here, as grpcio-health-checking is not a dependency.
+versions of grpc-proto's reflection.proto have identical messages and field numbers).
+grpc.health.v1 is written out here, as grpcio-health-checking is not a dependency.
 """
 
 from __future__ import annotations

@@ -9,7 +9,8 @@ call with the first of: the handler's return or exception, the deadline
 what goes on the wire; this module only sequences it.
 
 For unary and server-streaming methods the request is read in full before the handler runs:
-zero or several messages end the call UNIMPLEMENTED (§2.6). For unary and client-streaming
+zero or several messages end the call UNIMPLEMENTED (gRPC's statuscodes.md, "Request cardinality
+violation"; the Connect conformance suite expects the same). For unary and client-streaming
 methods a handler must send exactly one response.
 """
 

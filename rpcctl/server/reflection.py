@@ -1,4 +1,4 @@
-"""gRPC server reflection, v1 and v1alpha, for the served schema (PROTOCOLS.md §7).
+"""gRPC server reflection, v1 and v1alpha, for the served schema (server-reflection.md, reflection.proto).
 
 One bidi stream answers each request in order on the same stream. File answers carry the
 requested file first, then its transitive imports breadth-first, each import sent at most

@@ -29,7 +29,7 @@ response headers and trailers, deadline, peer):
 
 Fail a call by raising `rpcctl.errors.RpcError(code, message, details)`; any other exception
 ends it UNKNOWN with a generic message (and is logged). A request that does not decode ends
-the call INTERNAL (gRPC's rule for a message that cannot be parsed, §6.2).
+the call INTERNAL (gRPC's statuscodes.md: "Error parsing request proto" is INTERNAL).
 """
 
 from __future__ import annotations

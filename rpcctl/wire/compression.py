@@ -1,7 +1,8 @@
-"""Per-message compression: identity, gzip and deflate (zlib, RFC 1950) (§1.3, §9.2).
+"""Per-message compression: identity, gzip and deflate (zlib, RFC 1950) (gRPC's compression.md).
 
 Every message is compressed on its own. Decompression is streamed into a buffer capped at
-``max_size + 1`` bytes, so a decompression bomb is refused without being inflated.
+``max_size + 1`` bytes, so a decompression bomb is refused without being inflated (a guard of
+rpcctl's own, not a spec rule).
 """
 
 from __future__ import annotations
@@ -28,7 +29,8 @@ def is_supported(name: str) -> bool:
 
 
 def _unsupported(name: str) -> RpcError:
-    # Servers answer UNIMPLEMENTED (§1.3); a client translates to INTERNAL for responses.
+    # Servers answer UNIMPLEMENTED (compression.md, "Compression Method Asymmetry Between Peers");
+    # a client translates to INTERNAL for responses.
     return RpcError(
         Code.UNIMPLEMENTED,
         f"unknown compression {name!r}: supported encodings are {', '.join(SUPPORTED)}",
@@ -89,9 +91,9 @@ def decompress(name: str, data: bytes, max_size: int = DEFAULT_MAX_MESSAGE_SIZE)
 def decompress_response(encoding: str | None, data: bytes, max_size: int) -> bytes:
     """A response message flagged compressed, with the encoding the response negotiated.
 
-    A client's view of §1.3: a compressed message without a negotiated encoding (None, empty
-    or identity), an unknown encoding, or corrupt data is INTERNAL; output past ``max_size``
-    is RESOURCE_EXHAUSTED. Raises `RpcError` with those codes.
+    A client's view of gRPC's compression.md and statuscodes.md: a compressed message without
+    a negotiated encoding (None, empty or identity), an unknown encoding, or corrupt data is
+    INTERNAL; output past ``max_size`` is RESOURCE_EXHAUSTED. Raises `RpcError` with those codes.
     """
     name = (encoding or "").strip().lower()
     if name in ("", IDENTITY):

@@ -1,7 +1,8 @@
-"""Connect error JSON, the end-stream message and unary ``trailer-`` headers (§4.3-4.6).
+"""Connect error JSON, the end-stream message and unary ``trailer-`` headers.
 
-Reading follows the client decision procedure: a unary error whose body is not a Connect
-error, or whose code is missing or unknown, takes its code from the HTTP status (§6.3); an
+Connect protocol, "Unary-Response" and "Error and EndStreamResponse". Reading follows the
+Connect conformance suite: a unary error whose body is not a Connect error, or whose code
+is missing or unknown, takes its code from the HTTP status ("HTTP to Error Code"); an
 end-stream error with a missing or unknown code is UNKNOWN. Duplicate JSON keys keep the
 last value (as Python's json and Go's encoding/json do); `check_connect_error` flags them.
 """
@@ -113,10 +114,11 @@ def _is_json(content_type: str | None) -> bool:
 
 
 def parse_connect_error(body: bytes, http_status: int, content_type: str | None) -> RpcError:
-    """The error a Connect unary client reports for a non-200 response (§4.6); never raises.
+    """The error a Connect unary client reports for a non-200 response; never raises.
 
     ``body`` must already be decompressed. A body that is not a JSON error (HTML, a router's
-    404, a proxy's 502) gives the §6.3 code and a message with the start of the body.
+    404, a proxy's 502) gives the code from the Connect protocol's "HTTP to Error Code" and a
+    message with the start of the body.
     """
     fallback = Code.from_http_status(http_status)
     text = _http_text(http_status)
@@ -149,7 +151,7 @@ def _pairs_hook_dupes(dupes: list[str]) -> Any:
 
 
 def check_connect_error(body: bytes) -> list[str]:
-    """Conformance problems in a Connect error JSON (§8.3 wire checks); [] when clean."""
+    """Conformance problems in a Connect error JSON (the Connect conformance client's checks)."""
     dupes: list[str] = []
     try:
         obj = json.loads(body, object_pairs_hook=_pairs_hook_dupes(dupes))

@@ -1,4 +1,7 @@
-"""The 5-byte envelope (Length-Prefixed-Message) shared by all three protocols (§1.1).
+"""The 5-byte envelope (Length-Prefixed-Message) shared by all three protocols.
+
+PROTOCOL-HTTP2.md, "Requests"; PROTOCOL-WEB.md, "Message framing"; Connect protocol,
+"Streaming-Request" (Enveloped-Message).
 
 ``flags (1 byte) | length (uint32, big-endian) | message (length bytes)``.
 `EnvelopeReader` is sans-IO: feed it bytes in any chunking and it returns whole envelopes.

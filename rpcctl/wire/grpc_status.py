@@ -1,4 +1,7 @@
-"""gRPC status trailers: grpc-status, grpc-message, grpc-status-details-bin (§2.3, §2.4).
+"""gRPC status trailers: grpc-status, grpc-message, grpc-status-details-bin.
+
+PROTOCOL-HTTP2.md, "Responses"; http-grpc-status-mapping.md; grpc-status-details-bin carries
+the google.rpc.Status of gRPC's richer error model (grpc.io/docs/guides/error).
 
 `status_from_metadata` is the client's decision procedure and never raises: whatever the
 peer sent becomes a `Status`. `check_status_metadata` lists the protocol violations in a
@@ -102,7 +105,8 @@ def _http_status_text(http_status: int) -> str:
 
 
 def _choose_block(trailers: Metadata, headers: Metadata | None) -> Metadata:
-    # Trailers that arrived win outright, even without grpc-status (§2.4 4a); otherwise the
+    # Trailers that arrived win outright, even without grpc-status (as the Connect conformance
+    # suite expects: trailers-only/ignore-header-if-trailer-present); otherwise the
     # headers are a Trailers-Only block.
     if len(trailers) or headers is None:
         return trailers
@@ -112,14 +116,14 @@ def _choose_block(trailers: Metadata, headers: Metadata | None) -> Metadata:
 def status_from_metadata(
     trailers: Metadata, headers: Metadata | None = None, http_status: int | None = None
 ) -> Status:
-    """The RPC status a gRPC client reports for a response (§2.4); never raises.
+    """The RPC status a gRPC client reports for a response; never raises.
 
     Trailers beat headers; grpc-status-details-bin beats grpc-status/grpc-message, except
     that a details-bin claiming OK never hides a non-OK grpc-status; details-bin that cannot
-    be parsed is ignored. Without grpc-status: a non-200 ``http_status`` gives the §6.3
-    code, else UNKNOWN (INTERNAL if the block is empty). A status outside 0-16 or not a
-    number is UNKNOWN, with the raw value in the message. The caller handles §2.4 4c (body
-    but no trailers) itself.
+    be parsed is ignored. Without grpc-status: a non-200 ``http_status`` gives the
+    `Code.from_http_status` code (gRPC's http-grpc-status-mapping.md), else UNKNOWN (INTERNAL
+    if the block is empty). A status outside 0-16 or not a number is UNKNOWN, with the raw
+    value in the message. The caller handles a body that ends without trailers itself.
     """
     block = _choose_block(trailers, headers)
     raw_messages = block.get_all(GRPC_MESSAGE)
@@ -152,7 +156,7 @@ def status_from_metadata(
 
 
 def check_status_metadata(block: Metadata) -> list[str]:
-    """Protocol violations in a status block (the conformance client's checks, §2.3, §9.5)."""
+    """Protocol violations in a status block (the Connect conformance client's checks)."""
     problems: list[str] = []
     statuses = block.get_all(GRPC_STATUS)
     messages = block.get_all(GRPC_MESSAGE)

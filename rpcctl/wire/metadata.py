@@ -1,10 +1,12 @@
-"""Metadata (headers and trailers): an ordered multi-map with binary ``-bin`` values (§1.2).
+"""Metadata (headers and trailers): an ordered multi-map with binary ``-bin`` values.
 
 Keys are lowercase. Values are ``str`` (ASCII) or, for keys ending in ``-bin``, ``bytes``.
 On the wire ``-bin`` values are standard base64, emitted unpadded and accepted padded or
 not. A received ``-bin`` value that is not valid base64 is kept as its raw ``str`` text
-instead of failing the call (gRPC-Web text mode may skip the base64, §3.4); ``to_wire_pairs``
-sends such a value back verbatim, so a proxy forwards it unchanged.
+instead of failing the call (gRPC-Web text mode may skip the base64: PROTOCOL-WEB.md,
+"Text-encoded (response) streams", item 3); ``to_wire_pairs`` sends such a value back
+verbatim, so a proxy forwards it unchanged. Names and values: PROTOCOL-HTTP2.md, "Requests"
+(Custom-Metadata).
 """
 
 from __future__ import annotations
@@ -283,7 +285,8 @@ def parse_header_option(text: str) -> tuple[str, Value]:
 
 
 # ESC and other C0 controls except \t and \n, DEL, C1 controls, and the bidi embedding,
-# override and isolate characters (§9.3): each becomes a visible \xNN or \uNNNN escape.
+# override and isolate characters (rpcctl's own rule for printing what a peer sent): each
+# becomes a visible \xNN or \uNNNN escape.
 _UNSAFE_CODEPOINTS = (
     [c for c in range(0x20) if c not in (0x09, 0x0A)]
     + list(range(0x7F, 0xA0))

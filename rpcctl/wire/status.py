@@ -1,4 +1,7 @@
-"""Status codes and their Connect names and HTTP mappings (PROTOCOLS.md §6)."""
+"""Status codes and their Connect names and HTTP mappings.
+
+gRPC's statuscodes.md and http-grpc-status-mapping.md; Connect protocol, "Error Codes".
+"""
 
 from __future__ import annotations
 
@@ -51,7 +54,10 @@ class Code(IntEnum):
 
     @classmethod
     def from_http_status(cls, status: int) -> Code:
-        """The code implied by an HTTP status when the body carries none (§6.3)."""
+        """The code implied by an HTTP status when the body carries none.
+
+        gRPC's http-grpc-status-mapping.md; Connect protocol, "HTTP to Error Code".
+        """
         return _FROM_HTTP.get(status, cls.UNKNOWN)
 
 
@@ -77,7 +83,8 @@ _CONNECT_HTTP = {
     Code.UNAUTHENTICATED: 401,
 }
 
-# Conformance, not the newest grpc doc: 431 is UNKNOWN (PROTOCOLS.md §6.3).
+# 431 is UNKNOWN, as the Connect conformance suite expects (the newest
+# http-grpc-status-mapping.md says INTERNAL).
 _FROM_HTTP = {
     400: Code.INTERNAL,
     401: Code.UNAUTHENTICATED,

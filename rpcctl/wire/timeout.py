@@ -1,4 +1,7 @@
-"""Timeout headers (``grpc-timeout``, ``connect-timeout-ms``) and CLI durations (§1.4, §9.7).
+"""Timeout headers (``grpc-timeout``, ``connect-timeout-ms``) and CLI durations.
+
+PROTOCOL-HTTP2.md, "Requests" (Timeout); Connect protocol, "Unary-Request" (Timeout). The
+clamp on huge values is rpcctl's own.
 
 Timeouts are ``float`` seconds throughout; ``None`` means no timeout.
 """

@@ -1,4 +1,6 @@
-"""The payload of a gRPC-Web trailer frame: an HTTP/1-style header block (§3.2).
+"""The payload of a gRPC-Web trailer frame: an HTTP/1-style header block.
+
+gRPC's PROTOCOL-WEB.md, "Message framing".
 
 Written strictly (lowercase names, CRLF after every line, no blank line at the end, no
 CR/LF/NUL injection); read leniently (mixed-case names, bare LF, missing final CRLF,
@@ -47,6 +49,6 @@ def parse_trailer_block(payload: bytes) -> Metadata:
 def encode_trailer_block(md: Metadata) -> bytes:
     """The trailer-frame payload for ``md``: ``name: value\\r\\n`` per entry.
 
-    Raises ProtocolError INTERNAL on a name or value that could inject lines (§9.4).
+    Raises ProtocolError INTERNAL on a name or value that could inject lines (RFC 9110 §5.5).
     """
     return "".join(f"{key}: {value}{CRLF}" for key, value in md.to_wire_pairs()).encode("ascii")

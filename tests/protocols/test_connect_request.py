@@ -1,4 +1,7 @@
-"""Connect request building: headers, bodies, GET URLs (PROTOCOLS.md §4.1, §4.2, §4.5)."""
+"""Connect request building: headers, bodies, GET URLs.
+
+Connect protocol: "Unary-Request", "Unary-Get-Request", "Streaming-Request".
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Connect response interpretation, incl. the PROTOCOLS.md §8.3 client edge cases."""
+"""Connect response interpretation, incl. the Connect conformance suite's client edge cases."""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""gRPC-Web request building and response interpretation (PROTOCOLS.md §3, §8.3)."""
+"""gRPC-Web request building and response interpretation.
+
+gRPC's PROTOCOL-WEB.md, and the Connect conformance suite's gRPC-Web client cases.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""Malformed and hostile requests get the answer PROTOCOLS.md gives (§2.6, §3.6, §4.7, §9).
+"""Malformed and hostile requests get the answer the specs and the Connect conformance suite give.
+
+gRPC's PROTOCOL-HTTP2.md and PROTOCOL-WEB.md, connectrpc.com/docs/protocol; the size limits
+and injection checks are rpcctl's own.
 
 Raw bytes with httpx (HTTP/1.1) and h2 (HTTP/2, to read gRPC trailers); exact statuses.
 """

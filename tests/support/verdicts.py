@@ -155,7 +155,7 @@ CONNECT_UNARY_VERDICTS: list[Verdict] = [
 # --- answers that break the HTTP/2 connection: the transport's verdict, whatever the protocol ------
 
 # A response `:status` is a three-digit code (RFC 9113 §8.3.2); anything else makes the response
-# malformed (§8.1.1), a connection error that fails every call on the connection.
+# malformed (RFC 9113 §8.1.1), a connection error that fails every call on the connection.
 BROKEN_CONNECTION_VERDICTS: list[Verdict] = [
     Verdict(":status: abc", 0, (), MSG, OK_TRAILERS, Code.INTERNAL, "a response :status of b'abc'", raw_status="abc"),
 ]  # fmt: skip

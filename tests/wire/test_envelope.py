@@ -88,7 +88,8 @@ def test_all_in_one_chunk_and_empty_feed() -> None:
     assert reader.feed(b"") == []
     got = reader.feed(data)
     assert [e.data for e in got] == [b"", b"", b"abc"]
-    # A zero-length payload is an empty message, not the end of the stream (§8.3 #17).
+    # A zero-length payload is an empty message, not the end of the stream (as the Connect
+    # conformance suite's *_client_empty cases expect).
     assert not reader.ended
 
 

@@ -64,7 +64,7 @@ def test_parse_grpc_timeout(value: str, expected: float | None) -> None:
 
 
 def test_parse_grpc_timeout_clamps_huge() -> None:
-    # 99999999H is about 11,400 years (§9.7).
+    # 99999999H is about 11,400 years: rpcctl clamps it (its own limit).
     assert parse_grpc_timeout("99999999H") == MAX_TIMEOUT_SECONDS
 
 
