@@ -43,6 +43,9 @@ class Route:
     opener: Callable[[RequestHead, bytes | None], Awaitable[Exchange]]
     full_duplex: bool
     buffered: bool
+    # The method's kind, read once: whether its request streams, whether one response ends it.
+    streamed_request: bool
+    single_response: bool
 
 
 def open_channel(settings: ChannelSettings) -> RpcChannel:
@@ -86,18 +89,17 @@ class RpcChannel:
             or (route.method is not method and route.method != method)
         ):
             route = await self._route(method, options)
-        kind = method.kind
         call = WireCall(
             route.protocol,
             route.opener,
-            streamed_request=kind.client_streams,
-            single_response=not kind.server_streams,
+            streamed_request=route.streamed_request,
+            single_response=route.single_response,
             timeout=options.timeout,
             full_duplex=route.full_duplex,
             buffered=route.buffered,
             hint=self._hint,
         )
-        if kind.client_streams and not route.buffered:
+        if route.streamed_request and not route.buffered:
             await call.start_stream()
         return call
 
@@ -109,22 +111,17 @@ class RpcChannel:
         bidi = kind.client_streams and kind.server_streams
         protocol = self._protocol(method, options)
         version = await self.pool.choose(bidi=bidi)
-        pool = self.pool
-
-        async def opener(head: RequestHead, body: bytes | None) -> Exchange:
-            if body is None and head.method == "GET":
-                body = b""  # a GET has no body
-            return await pool.open(head, body, version)
-
         route = Route(
             method,
             options,
             protocol,
-            opener,
+            self.pool.opener(version),
             full_duplex=version is HttpVersion.HTTP2 or not kind.client_streams,
             # HTTP/1.1 cannot carry a bidi stream both ways at once: collect the requests and
             # send them at half-close, so servers that refuse bidi over HTTP/1.1 answer cleanly.
             buffered=bidi and version is not HttpVersion.HTTP2,
+            streamed_request=kind.client_streams,
+            single_response=not kind.server_streams,
         )
         if len(self._routes) >= PREPARED_CACHED:
             self._routes.clear()

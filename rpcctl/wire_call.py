@@ -9,7 +9,6 @@ duplex, is collected and sent at half-close). The deadline is enforced here, on 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
@@ -87,7 +86,7 @@ class WireCall:
         self._protocol = protocol
         self._opener = opener
         self._hint = hint
-        self._response_headers = Metadata()
+        self._response_headers: Metadata | None = None
         self._streamed = streamed_request and not buffered
         # Half-duplex bidi: the request stream is collected and sent whole at half-close.
         self._buffer: list[bytes] | None = [] if buffered else None
@@ -170,7 +169,18 @@ class WireCall:
             self._mark_started()
             raise self._start_error
         head, payload = self._protocol.unary_request(self._request)
-        await self._bounded(self._open(head, payload))
+        if self._deadline is not None:
+            await self._within_deadline(self._open(head, payload))
+            return
+        # `_open` inlined: one coroutine less on every unary call.
+        self.request_head = head
+        try:
+            self._exchange = await self._opener(head, payload)
+        except BaseException as exc:
+            self._start_error = exc
+            raise
+        finally:
+            self._mark_started()
 
     async def response_headers(self) -> Metadata:
         """The response headers (Connect unary: without the ``trailer-`` ones)."""
@@ -189,8 +199,8 @@ class WireCall:
             return None
         if not self._messages:
             await self._bounded(self._fill())
-        if not self._messages:
-            return None
+            if not self._messages:
+                return None
         message = self._messages.popleft()
         self._received += 1
         if self._received == 1:
@@ -245,7 +255,8 @@ class WireCall:
             await self._finish_with(exc)
 
     async def _fill(self) -> None:
-        await self._await_head()
+        if self._headers is None:
+            await self._await_head()
         exchange = self._exchange
         if exchange is None:
             return
@@ -271,7 +282,7 @@ class WireCall:
         error = explain(
             error,
             self.http_status,
-            self._response_headers,
+            Metadata() if self._response_headers is None else self._response_headers,
             self._decoder.trailers,
             self._hint,
             full_duplex=self.full_duplex,
@@ -288,8 +299,11 @@ class WireCall:
     async def _release(self) -> None:
         exchange = self._exchange
         if exchange is not None:
-            with contextlib.suppress(RpcctlError, OSError):
+            # Not `contextlib.suppress`: a context manager object on every call's end.
+            try:  # noqa: SIM105
                 await exchange.aclose()
+            except (RpcctlError, OSError):
+                pass
 
     def _bounded(self, awaitable: Awaitable[T]) -> Awaitable[T]:
         """``awaitable`` within the call's deadline (as is when there is none: no extra frame)."""

@@ -98,6 +98,10 @@ class ConnectClient:
         self.compression = compression_name
         self.max_message_size = max_message_size
         self.use_get = use_get
+        # Heads that are the same for every call of this client, built on first use (bad
+        # metadata fails the call, not the channel's `open`): the unary POST's and the stream's.
+        self._unary_head: RequestHead | None = None
+        self._stream_head: RequestHead | None = None
 
     def _common_headers(self) -> list[tuple[str, str]]:
         headers = [("user-agent", USER_AGENT)]
@@ -120,24 +124,36 @@ class ConnectClient:
         """
         if self.streaming:
             return self.stream_head(), self.encode_message(message)
-        headers = self._common_headers()
         if self.use_get:
+            headers = self._common_headers()
             query = get_query(self.codec, message, self.compression)
             headers.append((ACCEPT_ENCODING, ACCEPTED_ENCODINGS))
             return RequestHead("GET", f"{self.path}?{query}", (*headers, *self._user_headers())), None
+        head = self._unary_head
+        if head is None:
+            head = self._unary_head = self._unary_post_head()
+        if self.compression is not None and self.compression != compression.IDENTITY:
+            return head, compression.compress(self.compression, message)
+        return head, message
+
+    def _unary_post_head(self) -> RequestHead:
+        headers = self._common_headers()
         headers[1:1] = [
             (CONTENT_TYPE, unary_content_type(self.codec)),
             (PROTOCOL_VERSION_HEADER, PROTOCOL_VERSION),
         ]
-        body = message
         if self.compression is not None and self.compression != compression.IDENTITY:
-            body = compression.compress(self.compression, message)
             headers.append((CONTENT_ENCODING, self.compression))
         headers.append((ACCEPT_ENCODING, ACCEPTED_ENCODINGS))
-        return RequestHead("POST", self.path, (*headers, *self._user_headers())), body
+        return RequestHead("POST", self.path, (*headers, *self._user_headers()))
 
     def stream_head(self) -> RequestHead:
         """The head of a streaming request (enveloped messages follow)."""
+        if self._stream_head is None:
+            self._stream_head = self._build_stream_head()
+        return self._stream_head
+
+    def _build_stream_head(self) -> RequestHead:
         headers = self._common_headers()
         headers[1:1] = [
             (CONTENT_TYPE, stream_content_type(self.codec)),

@@ -16,7 +16,7 @@ from rpcctl.protocols.exchange import USER_AGENT, RequestHead
 from rpcctl.protocols.grpc_server import parse_content_type
 from rpcctl.wire import compression
 from rpcctl.wire.envelope import FLAG_COMPRESSED, EnvelopeReader, encode_envelope
-from rpcctl.wire.grpc_status import GRPC_STATUS, GRPC_STATUS_DETAILS, status_from_metadata
+from rpcctl.wire.grpc_status import GRPC_MESSAGE, GRPC_STATUS, GRPC_STATUS_DETAILS, status_from_metadata
 from rpcctl.wire.metadata import Metadata
 from rpcctl.wire.status import Code
 from rpcctl.wire.timeout import GRPC_TIMEOUT_HEADER, encode_grpc_timeout
@@ -35,6 +35,26 @@ _CONTENT_TYPE_B = b"content-type"
 _OK_CONTENT_TYPES = (b"application/grpc", b"application/grpc+proto")
 _GRPC_STATUS_B = GRPC_STATUS.encode()
 _GRPC_STATUS_DETAILS_B = GRPC_STATUS_DETAILS.encode()
+_OK = Status(Code.OK)
+
+
+def plainly_ok_status(block: Metadata) -> bool:
+    """Whether a status block says OK with nothing more: one ``grpc-status: 0``, no message,
+    no details. `status_from_metadata` would read ``Status(Code.OK)`` from it; False means
+    "not sure" (the caller then asks `status_from_metadata`).
+    """
+    seen = False
+    for key, value in block:
+        if key == GRPC_STATUS:
+            if seen or value != "0":
+                return False
+            seen = True
+        elif key == GRPC_MESSAGE:
+            if value:
+                return False
+        elif key == GRPC_STATUS_DETAILS:
+            return False
+    return seen
 
 
 def content_type(codec: str) -> str:
@@ -69,9 +89,17 @@ class GrpcClient:
         self.timeout = timeout
         self.compression = compression_name.strip().lower() if compression_name else None
         self.max_message_size = max_message_size
+        # The head is the same for every call of this client (built on first use, so that
+        # bad metadata fails the call, not the channel's `open`).
+        self._head: RequestHead | None = None
 
     def stream_head(self) -> RequestHead:
         """The request head, headers in the order of the spec's Call-Definition."""
+        if self._head is None:
+            self._head = self._build_head()
+        return self._head
+
+    def _build_head(self) -> RequestHead:
         headers = [(TE, TE_TRAILERS)]  # required: it detects proxies that drop trailers
         if self.timeout is not None:
             headers.append((GRPC_TIMEOUT_HEADER, encode_grpc_timeout(self.timeout)))
@@ -191,6 +219,9 @@ class GrpcDecoder:
         headers = self.headers
         if len(trailers):
             self.trailers = trailers
+            if plainly_ok_status(trailers):
+                self.status = _OK
+                return
         else:
             # Trailers-Only: the one header block is the trailers; there were no headers.
             self.trailers = headers.without(NOT_TRAILERS)

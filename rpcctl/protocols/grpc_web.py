@@ -16,6 +16,7 @@ from rpcctl.protocols.base64_stream import Base64Stream
 from rpcctl.protocols.body import SNIPPET_BYTES, BodyBuffer
 from rpcctl.protocols.connect import media_type
 from rpcctl.protocols.exchange import USER_AGENT, RequestHead
+from rpcctl.protocols.grpc import plainly_ok_status
 from rpcctl.protocols.plain import plain_head
 from rpcctl.wire import compression
 from rpcctl.wire.connect_error import parse_connect_error
@@ -41,6 +42,12 @@ ACCEPTED_ENCODINGS = "gzip"
 OK_BLOCKS_CACHED = 1024
 # Headers of a trailers-only response that are not trailing metadata.
 NOT_TRAILERS = ("content-type", "content-length", "date", "server", "connection", "vary")
+# Trailer-frame payloads whose parsed `Metadata` is remembered (servers send few distinct
+# ones), and the longest payload remembered.
+TRAILER_BLOCKS_CACHED = 64
+TRAILER_BLOCK_CACHED_BYTES = 1024
+_OK = Status(Code.OK)
+_trailer_blocks: dict[bytes, Metadata] = {}
 
 
 def content_type(codec: str, text: bool) -> str:
@@ -90,9 +97,17 @@ class GrpcWebClient:
         self.compression = compression_name
         self.max_message_size = max_message_size
         self.text = text
+        # The same for every call of this client (built on first use: bad metadata fails the
+        # call, not the channel's `open`).
+        self._head: RequestHead | None = None
 
     def stream_head(self) -> RequestHead:
         """The request head; messages follow as envelopes (base64 in text mode)."""
+        if self._head is None:
+            self._head = self._build_head()
+        return self._head
+
+    def _build_head(self) -> RequestHead:
         ctype = content_type(self.codec, self.text)
         headers = [(CONTENT_TYPE, ctype)]
         if self.timeout is not None:
@@ -219,6 +234,10 @@ class GrpcWebDecoder:
             self.status = exc.status
             raise
         block = self._trailer_block
+        if block is not None and plainly_ok_status(block):
+            self.trailers = block
+            self.status = _OK
+            return []
         if block is not None and (GRPC_STATUS in block or GRPC_STATUS not in self.headers):
             self.trailers = block
             status = status_from_metadata(block)
@@ -261,7 +280,16 @@ class GrpcWebDecoder:
 
 
 def _parse_trailers(payload: bytes) -> Metadata:
-    return parse_trailer_block(payload)
+    """A trailer frame's block (a copy of its own: callers may change it)."""
+    if len(payload) > TRAILER_BLOCK_CACHED_BYTES:
+        return parse_trailer_block(payload)
+    parsed = _trailer_blocks.get(payload)
+    if parsed is None:
+        parsed = parse_trailer_block(payload)
+        if len(_trailer_blocks) >= TRAILER_BLOCKS_CACHED:
+            _trailer_blocks.clear()
+        _trailer_blocks[payload] = parsed
+    return parsed.copy()
 
 
 def _text(value: str | bytes | None) -> str | None:

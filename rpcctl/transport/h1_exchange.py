@@ -30,9 +30,30 @@ if TYPE_CHECKING:
 READ_BUFFER_HIGH = 256 * 1024  # queued unread bytes above which the socket is paused
 READ_BUFFER_LOW = 64 * 1024  # ... and below which it is resumed
 LAST_CHUNK = b"0\r\n\r\n"
+# Field blocks whose `Metadata` is remembered (servers answer with few distinct ones; a
+# ``date`` field makes a new one each second), and the largest block remembered, in fields.
+METADATA_CACHED = 64
+METADATA_CACHED_FIELDS = 32
+_metadata_cache: dict[tuple[tuple[bytes, bytes], ...], Metadata] = {}
 
 
 def _pairs(fields: list[tuple[bytes, bytes]]) -> Metadata:
+    """Received fields as `Metadata` (a copy of its own: callers may change it)."""
+    if not fields:
+        return Metadata()
+    if len(fields) > METADATA_CACHED_FIELDS:
+        return _parse(fields)
+    key = tuple(fields)
+    parsed = _metadata_cache.get(key)
+    if parsed is None:
+        parsed = _parse(fields)
+        if len(_metadata_cache) >= METADATA_CACHED:
+            _metadata_cache.clear()
+        _metadata_cache[key] = parsed
+    return parsed.copy()
+
+
+def _parse(fields: list[tuple[bytes, bytes]]) -> Metadata:
     return Metadata.from_wire_pairs((k.decode("latin-1"), v.decode("latin-1")) for k, v in fields)
 
 
@@ -56,7 +77,8 @@ class H1Exchange:
         self._conn = conn
         self._reused = reused
         self._idle_timeout = idle_timeout
-        self._loop = asyncio.get_running_loop()
+        # The connection's loop: `asyncio.get_running_loop` costs a getpid() system call.
+        self._loop = conn._loop
         self._head: tuple[int, Metadata] | None = None
         self._chunks: deque[bytes] = deque()
         self._buffered = 0

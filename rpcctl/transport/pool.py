@@ -28,6 +28,8 @@ from rpcctl.transport.tls import ssl_context, uses_tls
 from rpcctl.wire.metadata import Metadata
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
     from rpcctl.protocols.exchange import RequestHead
     from rpcctl.transport.exchange import Exchange
     from rpcctl.transport.lean_h1 import H1Pool
@@ -110,6 +112,23 @@ class HttpPool:
         if version is HttpVersion.HTTP2:
             return await self._h2_client().open(head, scheme=self.scheme, authority=self.authority, body=body)
         return await self._h1_pool().open(head, host=self.authority, body=body)
+
+    def opener(self, version: HttpVersion) -> Callable[[RequestHead, bytes | None], Awaitable[Exchange]]:
+        """A channel's `open` on ``version``: a GET goes out bodiless, and the function hands
+        back the backend's own coroutine (no coroutine of its own on each call)."""
+        if version is HttpVersion.HTTP2:
+
+            def open_h2(head: RequestHead, body: bytes | None) -> Awaitable[Exchange]:
+                if body is None and head.method == "GET":
+                    body = b""  # a GET has no body (HTTP/1.1's client knows it already)
+                return self._h2_client().open(head, scheme=self.scheme, authority=self.authority, body=body)
+
+            return open_h2
+
+        def open_h1(head: RequestHead, body: bytes | None) -> Awaitable[Exchange]:
+            return self._h1_pool().open(head, host=self.authority, body=body)
+
+        return open_h1
 
     async def probe(self, head: RequestHead, timeout: float = PROBE_TIMEOUT) -> ProbeAnswer | None:
         """Send one bodiless request over HTTP/2 and read its whole answer; None when the server
