@@ -241,23 +241,36 @@ class WireCall:
             raise self._error
         if self._exchange is None:
             raise RpcError(Code.CANCELLED, "cancelled by the client")
+        exchange = self._exchange
         try:
-            status, headers = await self._exchange.response()
-            self.http_status = status
-            self._response_headers = headers
-            self.http_version = self._exchange.http_version
-            self.timings.headers = time.monotonic()
-            try:
-                self._decoder.start(status, headers)
-            finally:
-                self._headers = self._decoder.headers
+            status, headers = await exchange.response()
+            self._take_head(exchange, status, headers)
         except RpcctlError as exc:
             await self._finish_with(exc)
 
+    def _take_head(self, exchange: Exchange, status: int, headers: Metadata) -> None:
+        self.http_status = status
+        self._response_headers = headers
+        self.http_version = exchange.http_version
+        self.timings.headers = time.monotonic()
+        try:
+            self._decoder.start(status, headers)
+        finally:
+            self._headers = self._decoder.headers
+
     async def _fill(self) -> None:
-        if self._headers is None:
-            await self._await_head()
         exchange = self._exchange
+        if self._headers is None:
+            if exchange is not None and self._started and self._start_error is None and self._error is None:
+                # `_await_head` once the request is out, inlined: one coroutine less per call.
+                try:
+                    status, headers = await exchange.response()
+                    self._take_head(exchange, status, headers)
+                except RpcctlError as exc:
+                    await self._finish_with(exc)
+            else:
+                await self._await_head()
+                exchange = self._exchange
         if exchange is None:
             return
         try:

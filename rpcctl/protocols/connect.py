@@ -16,7 +16,12 @@ from rpcctl.protocols.body import SNIPPET_BYTES, BodyBuffer
 from rpcctl.protocols.exchange import USER_AGENT, RequestHead
 from rpcctl.protocols.plain import plain_head
 from rpcctl.wire import compression
-from rpcctl.wire.connect_error import parse_connect_error, parse_end_stream, split_trailer_headers
+from rpcctl.wire.connect_error import (
+    TRAILER_PREFIX,
+    parse_connect_error,
+    parse_end_stream,
+    split_trailer_headers,
+)
 from rpcctl.wire.envelope import FLAG_COMPRESSED, FLAG_END_STREAM, EnvelopeReader, encode_envelope
 from rpcctl.wire.metadata import Metadata
 from rpcctl.wire.status import Code
@@ -208,7 +213,10 @@ class ConnectUnaryDecoder:
 
     def start(self, http_status: int, headers: Metadata) -> None:
         """Split ``trailer-`` headers off and validate a 200's content type and encoding."""
-        self.headers, self.trailers = split_trailer_headers(headers)
+        if any(key.startswith(TRAILER_PREFIX) for key, _ in headers):
+            self.headers, self.trailers = split_trailer_headers(headers)
+        else:
+            self.headers = headers.copy()  # the common answer: no trailers to split off
         self._http_status = http_status
         self._content_type = _text(headers.get(CONTENT_TYPE))
         self._raw_encoding = _text(headers.get(CONTENT_ENCODING))

@@ -169,6 +169,7 @@ class H1Exchange:
             self._error = RpcError(Code.CANCELLED, "the exchange was closed")
             self._chunks.clear()
             self._buffered = 0
+        self._stop_idle_timer()
         self._wake()
 
     # ConnectionSink, called by the connection as bytes arrive
@@ -197,6 +198,7 @@ class H1Exchange:
         """The response is complete: the connection goes back to the pool if it can."""
         self._trailers = _pairs(trailers)
         self._ended = True
+        self._stop_idle_timer()
         self.timings.ended = self._loop.time()
         if not self._request_ended:
             self._conn.reusable = False  # the server did not read the rest of the request
@@ -207,6 +209,7 @@ class H1Exchange:
 
     def on_error(self, exc: Exception) -> None:
         """The response failed; a reused connection the server had closed is retried once."""
+        self._stop_idle_timer()
         conn = self._conn
         self._released = True
         conn.release()
@@ -242,22 +245,30 @@ class H1Exchange:
         self._waiter = waiter = self._loop.create_future()
         if self._idle_timeout is not None:
             self._wait_start = self._loop.time()
-            self._idle_handle = self._loop.call_later(self._idle_timeout, self._check_idle)
+            # One timer serves every wait of the exchange (it measures the silence from this
+            # wait's start when it fires); it ends with the exchange.
+            if self._idle_handle is None:
+                self._idle_handle = self._loop.call_later(self._idle_timeout, self._check_idle)
         try:
             await waiter
         finally:
             self._waiter = None
-            if self._idle_handle is not None:
-                self._idle_handle.cancel()
-                self._idle_handle = None
+
+    def _stop_idle_timer(self) -> None:
+        handle = self._idle_handle
+        if handle is not None:
+            handle.cancel()
+            self._idle_handle = None
 
     def _check_idle(self) -> None:
         assert self._idle_timeout is not None  # only scheduled with one
+        self._idle_handle = None
+        if self._waiter is None or self._ended or self._error is not None:
+            return  # nobody waits now: the next wait starts the timer again
         quiet = self._loop.time() - max(self._wait_start, self._conn.last_received)
         if quiet < self._idle_timeout * 0.999:  # bytes came meanwhile: wait for the rest
             self._idle_handle = self._loop.call_later(self._idle_timeout - quiet, self._check_idle)
             return
-        self._idle_handle = None
         seconds = f"{self._idle_timeout:g}"
         self._error = RpcError(
             Code.UNAVAILABLE, f"no response bytes from {self._pool.address} for {seconds} s"
