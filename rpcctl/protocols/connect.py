@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import functools
 from typing import NoReturn
 from urllib.parse import quote
 
@@ -43,6 +44,7 @@ GET_PARAM_ORDER = ("connect", "base64", "compression", "encoding", "message")
 GET_CONNECT_VERSION = "v1"
 
 
+@functools.lru_cache(maxsize=64)  # servers answer with few distinct content types
 def media_type(content_type: str | None) -> str:
     """The lowercase media type of a content-type value, parameters dropped."""
     return (content_type or "").partition(";")[0].strip().lower()

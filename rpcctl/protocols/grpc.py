@@ -9,6 +9,7 @@ byte comparisons, for bench's hot path; it never accepts what `GrpcDecoder` woul
 
 from __future__ import annotations
 
+import functools
 from typing import NoReturn
 
 from rpcctl.errors import ProtocolError, RpcError, Status, UsageError
@@ -36,6 +37,8 @@ _OK_CONTENT_TYPES = (b"application/grpc", b"application/grpc+proto")
 _GRPC_STATUS_B = GRPC_STATUS.encode()
 _GRPC_STATUS_DETAILS_B = GRPC_STATUS_DETAILS.encode()
 _OK = Status(Code.OK)
+# The codec of a response content type, remembered: servers answer with few distinct ones.
+_codec_of = functools.lru_cache(maxsize=64)(parse_content_type)
 
 
 def plainly_ok_status(block: Metadata) -> bool:
@@ -156,7 +159,7 @@ class GrpcDecoder:
         if http_status != 200:
             return  # the status may still come in the trailers: settled at `finish`
         raw_type = _text(headers.get(CONTENT_TYPE))
-        codec = parse_content_type(raw_type)
+        codec = _codec_of(raw_type)
         if codec is None:
             if raw_type is None and GRPC_STATUS in headers:
                 return  # a Trailers-Only response that left the content type out

@@ -9,6 +9,7 @@ compression is supported as real servers (connect-go, Envoy) use it, beyond the 
 from __future__ import annotations
 
 import base64
+import functools
 from typing import NoReturn
 
 from rpcctl.errors import ProtocolError, RpcError, Status, UsageError
@@ -61,6 +62,7 @@ def content_type(codec: str, text: bool) -> str:
     return f"{MEDIA}+{codec}"
 
 
+@functools.lru_cache(maxsize=64)  # servers answer with few distinct content types
 def parse_content_type(value: str | None) -> tuple[bool, str] | None:
     """(text mode, codec) of a gRPC-Web content type; None if it is not one."""
     media = media_type(value)
