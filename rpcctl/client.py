@@ -9,7 +9,7 @@ through it.
 from __future__ import annotations
 
 import functools
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -128,12 +128,15 @@ class RpcChannel:
         self._routes[(method.path, id(options))] = route
         return route
 
-    async def unary(self, method: MethodInfo, request: bytes, options: CallOptions | None = None) -> bytes:
-        """One unary call, cheaply: the one response message, or `RpcError`.
+    def unary(
+        self, method: MethodInfo, request: bytes, options: CallOptions | None = None
+    ) -> Coroutine[Any, Any, bytes]:
+        """One unary call, cheaply: await it for the one response message, or `RpcError`.
 
         The same verdict as a call through `open` for every answer (see `rpcctl.prepared_unary`);
         modes the whole-response path does not cover (gRPC-Web text, responses larger than its
-        body cap, non-unary methods) take `open`.
+        body cap, non-unary methods) take `open`. A prepared call is returned as it is, not
+        awaited in a coroutine of this method's own: one frame less on every call.
         """
         if options is None:
             options = self._default_options or self._new_default_options()
@@ -143,11 +146,16 @@ class RpcChannel:
             or prepared.options is not options
             or (prepared.method is not method and prepared.method != method)
         ):
-            prepared = await self._prepare(method, options)
-            if prepared is None:
-                from rpcctl.call import unary_through
+            return self._unary_unprepared(method, request, options)
+        return prepared.call(request)
 
-                return await unary_through(self, method, request, options)
+    async def _unary_unprepared(self, method: MethodInfo, request: bytes, options: CallOptions) -> bytes:
+        """The first call of ``method`` with ``options``: prepare it, or take `open`."""
+        prepared = await self._prepare(method, options)
+        if prepared is None:
+            from rpcctl.call import unary_through
+
+            return await unary_through(self, method, request, options)
         return await prepared.call(request)
 
     def _new_default_options(self) -> CallOptions:

@@ -15,6 +15,7 @@ unary cardinality rule, with the same wording and hints as `WireCall`
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
@@ -39,6 +40,9 @@ OWN_H1_HEADERS = frozenset({"host", "content-length", "transfer-encoding", "conn
 
 # An HTTP/2 request ready for `H2Client.request`: the header list and the whole body.
 H2Request = tuple["list[tuple[bytes, bytes]]", bytes]
+# A prepared request: the backend's whole-response call with its arguments bound (a partial:
+# no per-call dispatch on the backend, no argument unpacking).
+Send = Callable[[], "Awaitable[H2Response | Response]"]
 # The protocol's cheap check: (status, headers, body, trailers) -> the one message, or None
 # for "not sure" (the decoder then decides).
 PlainCheck = Callable[[int, "list[tuple[bytes, bytes]]", bytes, "list[tuple[bytes, bytes]]"], "bytes | None"]
@@ -153,17 +157,23 @@ class PreparedUnary:
         self._host = authority
         self._pseudo = authority.encode()
         self._check = plain_check(protocol, max_size)
-        # request message -> (HTTP/2 header list, body) or HTTP/1.1 request bytes
-        self._requests: dict[bytes, H2Request | bytes] = {}
+        # request message -> the backend's request call with the request built, ready to await
+        self._requests: dict[bytes, Send] = {}
 
-    def _build(self, request: bytes) -> H2Request | bytes:
+    def _build(self, request: bytes) -> Send:
         head, body = self.protocol.unary_request(request)
-        built = self._h2_request(head, body) if self._h2 is not None else self._h1_request(head, body)
+        send: Send
+        if self._h2 is not None:
+            headers, whole = self._h2_request(head, body)
+            send = functools.partial(self._h2.request, headers, whole)
+        else:
+            assert self._h1 is not None  # one of the two backends is always given
+            send = functools.partial(self._h1.request, self._h1_request(head, body))
         requests = self._requests
         if len(requests) >= REQUESTS_CACHED:
             requests.clear()  # a templated run: keep the cache bounded, the recent ones win
-        requests[request] = built
-        return built
+        requests[request] = send
+        return send
 
     def _h2_request(self, head: RequestHead, body: bytes | None) -> H2Request:
         # The header list `H2Client.open` sends, built once.
@@ -187,15 +197,15 @@ class PreparedUnary:
 
     async def call(self, request: bytes) -> bytes:
         """One unary call: the response message, or `RpcError` (`TransportError` if no connection)."""
-        built = self._requests.get(request)
-        if built is None:
-            built = self._build(request)
+        send = self._requests.get(request)
+        if send is None:
+            send = self._build(request)
         if self.timeout is None:
-            response = await self._send(built)
+            response = await send()
         else:
             try:
                 async with asyncio.timeout(self.timeout):
-                    response = await self._send(built)
+                    response = await send()
             except TimeoutError:
                 raise RpcError(Code.DEADLINE_EXCEEDED, f"deadline of {self.timeout:g}s exceeded") from None
         # HTTP/1.1 answers carry no trailers here: none of its protocols reads HTTP trailers.
@@ -206,10 +216,3 @@ class PreparedUnary:
         return decode_unary(
             self.protocol, response.status, response.headers, response.body, trailers, self._hint
         )
-
-    def _send(self, built: H2Request | bytes) -> Awaitable[H2Response | Response]:
-        if isinstance(built, bytes):
-            assert self._h1 is not None  # bytes are built only for HTTP/1.1
-            return self._h1.request(built)
-        assert self._h2 is not None
-        return self._h2.request(*built)

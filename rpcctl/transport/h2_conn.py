@@ -75,6 +75,21 @@ WRITE_BURST = 1024 * 1024  # request body bytes one `send_data` queues at most
 class H2Conn(FrameReceiver, asyncio.Protocol):
     """One client HTTP/2 connection (h2c by prior knowledge, or TLS with ALPN ``h2``)."""
 
+    # Slots (these and `FrameReceiver`'s), not an instance dict: the hot path reads and
+    # writes dozens of these per call, and with 32 of them in a dict that cost about 3% of a
+    # unary call's client instructions (1-1.5 µs on a static server) more than slots.
+    __slots__ = (
+        "_flush_scheduled",
+        "_keepalive_time",
+        "_keepalive_timeout",
+        "_paused",
+        "error",
+        "fresh",
+        "lost",
+        "opened",
+        "transport",
+    )  # fmt: skip
+
     def __init__(
         self,
         limits: H2Limits,

@@ -76,6 +76,34 @@ TLS_RECORD_TYPES = (0x15, 0x16)  # alert, handshake (RFC 8446 §5.1)
 class FrameReceiver:
     """`data_received` and the frame handlers of `H2Conn` (which defines what they call)."""
 
+    # The connection state this half reads and writes; `H2Conn` adds the rest. Slots, not
+    # an instance dict: see `H2Conn`.
+    __slots__ = (
+        "_blocked",
+        "_buffer",
+        "_continued",
+        "_decoder",
+        "_encoder",
+        "_first",
+        "_keepalive",
+        "_loop",
+        "_max_streams",
+        "_next_id",
+        "_out",
+        "_peer_frame",
+        "_peer_window",
+        "_queue",
+        "_received",
+        "_send_window",
+        "_streams",
+        "_waiting",
+        "address",
+        "closed",
+        "limits",
+        "settled",
+        "usable",
+    )  # fmt: skip
+
     address: str
     limits: H2Limits
     closed: bool
