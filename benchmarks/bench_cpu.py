@@ -207,6 +207,8 @@ def _rpcctl(
     errors = int(stats["errors"])  # type: ignore[call-overload]
     if errors:
         print(f"  warning: {errors} errors: {stats['codes']}")
+    if cpu_big <= cpu_small:
+        print(f"  warning: start-up noise exceeds the CPU of {calls - small} calls: raise --calls")
     return {
         "cpu_us": (cpu_big - cpu_small) / (calls - small) * 1e6,
         "rps": float(stats["rps"]),  # type: ignore[arg-type]
@@ -333,7 +335,8 @@ def main() -> None:
             add(f"  {label} unary, Channel.open loop (call/replay/proxy)", "nginx",
                 lambda t=target, o=loop_opts: _channel_loop(t, "open", calls, o), bench_row)  # fmt: skip
         rpcctl_server, url = _start_rpcctl_server(folder)
-        stream_calls = max(400, calls // 20)
+        # Enough calls that the per-call CPU stands well above start-up noise (tens of ms).
+        stream_calls = max(2000, calls // 5)
         for protocol, flags in (("grpc", []), ("connect", ["--http2"]), ("grpc-web", ["--http2"])):
             label = "grpc h2c" if protocol == "grpc" else f"{protocol} h2c"
             base = f"rpcctl bench {label} unary, -c 50, 1 worker"
