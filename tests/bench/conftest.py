@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import threading
 from collections.abc import Iterator
 from concurrent import futures
@@ -107,28 +106,11 @@ def rpcctl_server() -> Iterator[str]:
     from rpcctl.server.builtin import add_builtin_services
     from rpcctl.server.serve import Server
     from tests.server.service import make_table
+    from tests.support.loopback import rpcctl_server_on_a_thread
     from tests.support.schema import compile_test_schema
 
     schema = compile_test_schema()
     table = make_table(schema)
     add_builtin_services(table, schema)
-    loop = asyncio.new_event_loop()
-    server = Server(table, listen="127.0.0.1:0", schema=schema)
-    started = threading.Event()
-
-    def serve() -> None:
-        asyncio.set_event_loop(loop)
-        loop.run_until_complete(server.start())
-        started.set()
-        loop.run_forever()
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    assert started.wait(10)
-    try:
-        yield server.url
-    finally:
-        asyncio.run_coroutine_threadsafe(server.close(), loop).result(10)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(10)
-        loop.close()
+    with rpcctl_server_on_a_thread(Server(table, listen="127.0.0.1:0", schema=schema)) as url:
+        yield url

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import threading
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 
@@ -16,6 +15,8 @@ import h2.config
 import h2.connection
 import h2.events
 import h2.exceptions
+
+from tests.support.loopback import on_a_thread, serving
 
 LIMIT = 5.0  # seconds to start or stop the threaded server
 HI = b"\x0a\x02hi"  # EchoRequest/EchoResponse{message: "hi"}
@@ -85,34 +86,12 @@ class ScriptedH2:
 
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[ScriptedH2]:
-        server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
-        self.port = server.sockets[0].getsockname()[1]
-        try:
+        async with serving(self._serve) as self.port:
             yield self
-        finally:
-            server.close()
-            await server.wait_closed()
 
 
 @contextlib.contextmanager
 def scripted_in_a_thread(answer: Answer) -> Iterator[int]:
     """A `ScriptedH2` on a loop of its own (a bench run in this thread has its own loop); its port."""
-    loop = asyncio.new_event_loop()
-    server = ScriptedH2(answer)
-    stop = asyncio.Event()
-    started = threading.Event()
-
-    async def serve() -> None:
-        async with server.running():
-            started.set()
-            await stop.wait()
-
-    thread = threading.Thread(target=loop.run_until_complete, args=(serve(),), daemon=True)
-    thread.start()
-    assert started.wait(LIMIT)
-    try:
+    with on_a_thread(ScriptedH2(answer), LIMIT) as server:
         yield server.port
-    finally:
-        loop.call_soon_threadsafe(stop.set)
-        thread.join(LIMIT)
-        loop.close()

@@ -10,6 +10,8 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 
+from tests.support.loopback import serving
+
 # (request number on this connection, request bytes, writer) -> keep the connection open?
 Answer = Callable[[int, bytes, asyncio.StreamWriter], Awaitable[bool]]
 
@@ -29,12 +31,8 @@ class RawServer:
         self.connections = 0
         self.requests: list[bytes] = []
         self.port = 0
-        self._tasks: set[asyncio.Task[None]] = set()
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        assert task is not None
-        self._tasks.add(task)
         self.connections += 1
         try:
             number = 0
@@ -58,23 +56,13 @@ class RawServer:
             writer.close()
             with contextlib.suppress(ConnectionError):
                 await writer.wait_closed()
-            self._tasks.discard(task)
 
     @contextlib.asynccontextmanager
     async def running(self, unix_path: str | None = None) -> AsyncIterator[RawServer]:
-        if unix_path is not None:
-            server = await asyncio.start_unix_server(self._serve, unix_path)
-        else:
-            server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
-            self.port = server.sockets[0].getsockname()[1]
-        try:
+        async with serving(self._serve, unix_path=unix_path) as port:
+            if unix_path is None:
+                self.port = port
             yield self
-        finally:
-            server.close()
-            for task in list(self._tasks):
-                task.cancel()
-            await asyncio.gather(*self._tasks, return_exceptions=True)
-            await server.wait_closed()
 
 
 def always(data: bytes, *, keep: bool = True) -> Answer:

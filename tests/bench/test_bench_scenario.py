@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-import threading
 from collections.abc import Iterator
 
 import pytest
@@ -19,31 +17,15 @@ def standin_url() -> Iterator[str]:
     from rpcctl.runner.standin import StandInService
     from rpcctl.runner.tasks import parse_tasks
     from rpcctl.server.serve import Server
+    from tests.support.loopback import rpcctl_server_on_a_thread
     from tests.support.schema import compile_runner_schema
 
     schema = compile_runner_schema()
     step = {"name": "log", "actions": [{"name": "a"}]}
     tasks = parse_tasks([{"tx_uuid": f"t{i}", "stages": [{"name": "s", "steps": [step]}]} for i in range(6)])
-    loop = asyncio.new_event_loop()
     server = Server(build_table(StandInService(schema, tasks), schema), listen="127.0.0.1:0", schema=schema)
-    started = threading.Event()
-
-    def serve() -> None:
-        asyncio.set_event_loop(loop)
-        loop.run_until_complete(server.start())
-        started.set()
-        loop.run_forever()
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    assert started.wait(10)
-    try:
-        yield server.url
-    finally:
-        asyncio.run_coroutine_threadsafe(server.close(), loop).result(10)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(10)
-        loop.close()
+    with rpcctl_server_on_a_thread(server) as url:
+        yield url
 
 
 def test_runner_scenario_reports_update_log(standin_url: str) -> None:

@@ -14,6 +14,8 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from http import HTTPStatus
 
+from tests.support.loopback import serving
+
 MAX_HEAD = 16 * 1024
 
 
@@ -34,8 +36,6 @@ class ConnectProxy:
     tunnels: int = 0
     requests: list[ProxyRequest] = field(default_factory=list)
     port: int = 0
-    _server: asyncio.AbstractServer | None = None
-    _active: set[asyncio.Task[None]] = field(default_factory=set)
 
     @property
     def url(self) -> str:
@@ -43,10 +43,6 @@ class ConnectProxy:
         return f"http://127.0.0.1:{self.port}"
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        if task is not None:
-            self._active.add(task)
-            task.add_done_callback(self._active.discard)
         upstream: asyncio.StreamWriter | None = None
         try:
             head = await reader.readuntil(b"\r\n\r\n")
@@ -94,16 +90,8 @@ class ConnectProxy:
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[ConnectProxy]:
         """Listen on 127.0.0.1 port 0 until the block ends, then drop every tunnel."""
-        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0, limit=MAX_HEAD)
-        self.port = self._server.sockets[0].getsockname()[1]
-        try:
+        async with serving(self._serve, limit=MAX_HEAD) as self.port:
             yield self
-        finally:
-            self._server.close()
-            for task in list(self._active):
-                task.cancel()
-            await asyncio.gather(*self._active, return_exceptions=True)
-            await self._server.wait_closed()
 
 
 async def _answer(writer: asyncio.StreamWriter, status: HTTPStatus) -> None:

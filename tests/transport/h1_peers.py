@@ -18,6 +18,8 @@ import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
+from tests.support.loopback import serving
+
 PIECE = 64 * 1024
 
 Scope = dict[str, Any]
@@ -125,12 +127,8 @@ class ScriptedServer:
         self.script = script
         self.port = 0
         self.connections = 0
-        self._tasks: set[asyncio.Task[None]] = set()
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        assert task is not None
-        self._tasks.add(task)
         self.connections += 1
         try:
             await self.script(reader, writer)
@@ -140,17 +138,8 @@ class ScriptedServer:
             writer.close()
             with contextlib.suppress(ConnectionError):
                 await writer.wait_closed()
-            self._tasks.discard(task)
 
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[ScriptedServer]:
-        server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
-        self.port = server.sockets[0].getsockname()[1]
-        try:
+        async with serving(self._serve) as self.port:
             yield self
-        finally:
-            server.close()
-            for task in list(self._tasks):
-                task.cancel()
-            await asyncio.gather(*self._tasks, return_exceptions=True)
-            await server.wait_closed()

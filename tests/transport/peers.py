@@ -12,6 +12,8 @@ import ssl
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
+from tests.support.loopback import serving
+
 GREETING = b"hello\n"
 LIMIT = 5.0  # seconds any test waits for a peer
 
@@ -64,13 +66,8 @@ class GreetingServer:
 
     port: int = 0
     connections: int = 0
-    _active: set[asyncio.Task[None]] = field(default_factory=set)
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        if task is not None:
-            self._active.add(task)
-            task.add_done_callback(self._active.discard)
         self.connections += 1
         try:
             writer.write(GREETING)
@@ -88,19 +85,10 @@ class GreetingServer:
     async def running(
         self, ssl_context: ssl.SSLContext | None = None, unix_path: str | None = None
     ) -> AsyncIterator[GreetingServer]:
-        if unix_path is not None:
-            server = await asyncio.start_unix_server(self._serve, unix_path, ssl=ssl_context)
-        else:
-            server = await asyncio.start_server(self._serve, "127.0.0.1", 0, ssl=ssl_context)
-            self.port = server.sockets[0].getsockname()[1]
-        try:
+        async with serving(self._serve, unix_path=unix_path, ssl=ssl_context) as port:
+            if unix_path is None:
+                self.port = port
             yield self
-        finally:
-            server.close()
-            for task in list(self._active):
-                task.cancel()
-            await asyncio.gather(*self._active, return_exceptions=True)
-            await server.wait_closed()
 
 
 @dataclass
@@ -115,13 +103,8 @@ class ScriptedPeer:
     read_first: int = 1
     port: int = 0
     received: bytearray = field(default_factory=bytearray)
-    _active: set[asyncio.Task[None]] = field(default_factory=set)
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        if task is not None:
-            self._active.add(task)
-            task.add_done_callback(self._active.discard)
         try:
             if self.read_first:
                 self.received += await reader.read(65536)
@@ -143,13 +126,5 @@ class ScriptedPeer:
 
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[ScriptedPeer]:
-        server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
-        self.port = server.sockets[0].getsockname()[1]
-        try:
+        async with serving(self._serve) as self.port:
             yield self
-        finally:
-            server.close()
-            for task in list(self._active):
-                task.cancel()
-            await asyncio.gather(*self._active, return_exceptions=True)
-            await server.wait_closed()

@@ -16,6 +16,8 @@ import h2.config
 import h2.connection
 import h2.events
 
+from tests.support.loopback import serving
+
 
 @dataclass
 class Request:
@@ -59,14 +61,8 @@ class Http1Server:
     handler: Http1Handler
     requests: list[Request] = field(default_factory=list)
     port: int = 0
-    _server: asyncio.AbstractServer | None = None
-    _active: set[asyncio.Task[None]] = field(default_factory=set)
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        if task is not None:
-            self._active.add(task)
-            task.add_done_callback(self._active.discard)
         try:
             line = (await reader.readline()).decode()
             if not line.strip():
@@ -92,19 +88,10 @@ class Http1Server:
     async def running(
         self, unix_path: str | None = None, ssl: ssl_module.SSLContext | None = None
     ) -> AsyncIterator[Http1Server]:
-        if unix_path is not None:
-            self._server = await asyncio.start_unix_server(self._serve, unix_path)
-        else:
-            self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0, ssl=ssl)
-            self.port = self._server.sockets[0].getsockname()[1]
-        try:
+        async with serving(self._serve, unix_path=unix_path, ssl=None if unix_path else ssl) as port:
+            if unix_path is None:
+                self.port = port
             yield self
-        finally:
-            self._server.close()
-            for task in list(self._active):
-                task.cancel()
-            await asyncio.gather(*self._active, return_exceptions=True)
-            await self._server.wait_closed()
 
 
 def response(status: str, headers: list[tuple[str, str]], body: bytes = b"") -> bytes:
@@ -193,15 +180,12 @@ class H2Server:
 
     @contextlib.asynccontextmanager
     async def running(self, ssl: ssl_module.SSLContext | None = None) -> AsyncIterator[H2Server]:
-        server = await asyncio.start_server(self._serve, "127.0.0.1", 0, ssl=ssl)
-        self.port = server.sockets[0].getsockname()[1]
-        try:
-            yield self
-        finally:
-            for task in list(self._tasks):
-                task.cancel()
-            await asyncio.gather(*self._tasks, return_exceptions=True)
-            if self._writer is not None:
-                self._writer.close()
-            server.close()
-            await server.wait_closed()
+        async with serving(self._serve, ssl=ssl) as self.port:
+            try:
+                yield self
+            finally:
+                for task in list(self._tasks):
+                    task.cancel()
+                await asyncio.gather(*self._tasks, return_exceptions=True)
+                if self._writer is not None:
+                    self._writer.close()

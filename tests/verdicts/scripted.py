@@ -7,12 +7,11 @@ in front of it keeps its upstream connection across rows.
 
 from __future__ import annotations
 
-import asyncio
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from tests.bench.raw_h2 import Answer, ScriptedH2
+from tests.support.loopback import on_a_thread
 from tests.support.verdicts import Verdict
 
 LIMIT = 10.0  # seconds to start or stop the server
@@ -27,24 +26,5 @@ def answer_for(row: Verdict) -> Answer:
 @contextmanager
 def threaded_scripted() -> Iterator[ScriptedH2]:
     """A `ScriptedH2` served from a background thread; set its ``answer`` per row."""
-    server = ScriptedH2(Answer())
-    loop = asyncio.new_event_loop()
-    stop = asyncio.Event()
-    started = threading.Event()
-
-    async def serve() -> None:
-        async with server.running():
-            started.set()
-            await stop.wait()
-
-    thread = threading.Thread(
-        target=loop.run_until_complete, args=(serve(),), name="scripted-h2", daemon=True
-    )
-    thread.start()
-    assert started.wait(LIMIT)
-    try:
+    with on_a_thread(ScriptedH2(Answer()), LIMIT, name="scripted-h2") as server:
         yield server
-    finally:
-        loop.call_soon_threadsafe(stop.set)
-        thread.join(LIMIT)
-        loop.close()
