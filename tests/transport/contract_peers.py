@@ -2,18 +2,15 @@
 
 `Backend` opens `Exchange`s through `H2Client.open` or `H1Pool.open` with the same arguments,
 so one test body runs on both. The peers: hypercorn (a real server nobody here wrote, HTTP/1.1,
-h2c and TLS with ALPN on one port) serving `app`, and a raw-frame HTTP/2 server for the
-cases no framework sends on demand (GOAWAY with streams it never saw).
+h2c and TLS with ALPN on one port) serving `app`; the raw-frame HTTP/2 server for the cases no
+framework sends on demand (GOAWAY with streams it never saw) is
+`tests.transport.test_lean_h2_frames.raw_h2`.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import logging
-import socket
 import ssl
-from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,7 +20,7 @@ from rpcctl.transport.exchange import Exchange
 from rpcctl.transport.lean_h1 import H1Pool
 from rpcctl.transport.lean_h2 import H2Client
 from tests.transport import h1_peers
-from tests.transport.test_lean_h2_frames import PREFACE, Peer, settings
+from tests.transport.h1_peers import Receive, Scope, Send
 
 LIMIT = 10.0  # seconds any contract test waits for anything
 H2 = "HTTP/2"
@@ -84,10 +81,6 @@ async def body_of(exchange: Exchange) -> bytes:
 
 # --- hypercorn ---------------------------------------------------------------------------------
 
-Scope = dict[str, Any]
-Receive = Callable[[], Awaitable[dict[str, Any]]]
-Send = Callable[[dict[str, Any]], Awaitable[None]]
-
 
 async def app(scope: Scope, receive: Receive, send: Send) -> None:
     """`tests.transport.h1_peers.app`, plus ``/version`` (the HTTP version the server saw)."""
@@ -99,87 +92,14 @@ async def app(scope: Scope, receive: Receive, send: Send) -> None:
     await h1_peers.app(scope, receive, send)
 
 
-@contextlib.asynccontextmanager
-async def hypercorn(
+def hypercorn(
     *,
     unix_path: str | None = None,
     certfile: str | None = None,
     keyfile: str | None = None,
     max_streams: int | None = None,
-) -> AsyncIterator[int]:
+) -> AbstractAsyncContextManager[int]:
     """Serve `app` with hypercorn on 127.0.0.1 port 0 (or ``unix_path``); yields the port."""
-    from hypercorn.asyncio import serve
-    from hypercorn.config import Config
-
-    if unix_path is not None:
-        sock = socket.socket(socket.AF_UNIX)
-        sock.bind(unix_path)
-        port = 0
-    else:
-        sock = socket.socket()
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    sock.listen(64)
-    config = Config()
-    config.bind = [f"fd://{sock.detach()}"]
-    config.accesslog = None
-    config.errorlog = logging.getLogger("tests.contract_peers")
-    config.graceful_timeout = 0.5
-    if max_streams is not None:
-        config.h2_max_concurrent_streams = max_streams
-    if certfile is not None and keyfile is not None:
-        config.certfile, config.keyfile = certfile, keyfile
-    stop = asyncio.Event()
-    task = asyncio.create_task(serve(app, config, shutdown_trigger=stop.wait))  # type: ignore[arg-type]
-    await asyncio.sleep(0.05)  # hypercorn binds inside the task
-    try:
-        yield port
-    finally:
-        stop.set()
-        await asyncio.wait_for(task, 5)
-
-
-# --- a raw-frame HTTP/2 server -------------------------------------------------------------------
-
-
-@contextlib.asynccontextmanager
-async def raw_h2(script: Callable[[Peer, int], Awaitable[None]]) -> AsyncIterator[Endpoint]:
-    """An h2c server running ``script(peer, n)`` on its n-th connection (from 1); its endpoint.
-
-    A failed assertion in a script is raised when the context exits.
-    """
-    failures: list[BaseException] = []
-    tasks: set[asyncio.Task[None]] = set()
-    count = 0
-
-    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        nonlocal count
-        task = asyncio.current_task()
-        assert task is not None
-        tasks.add(task)
-        count += 1
-        peer = Peer(reader, writer)
-        try:
-            assert await reader.readexactly(len(PREFACE)) == PREFACE
-            await peer.send(settings())
-            await script(peer, count)
-        except (asyncio.IncompleteReadError, ConnectionError, asyncio.CancelledError):
-            pass
-        except BaseException as exc:
-            failures.append(exc)
-        finally:
-            writer.close()
-
-    server = await asyncio.start_server(serve, "127.0.0.1", 0)
-    try:
-        yield Endpoint("127.0.0.1", server.sockets[0].getsockname()[1])
-    finally:
-        if tasks:
-            await asyncio.wait(tasks, timeout=2)
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        server.close()
-        await server.wait_closed()
-    if failures:
-        raise failures[0]
+    return h1_peers.hypercorn_server(
+        unix_path=unix_path, certfile=certfile, keyfile=keyfile, max_streams=max_streams, asgi_app=app
+    )

@@ -84,9 +84,15 @@ async def app(scope: Scope, receive: Receive, send: Send) -> None:
 
 @contextlib.asynccontextmanager
 async def hypercorn_server(
-    *, unix_path: str | None = None, certfile: str | None = None, keyfile: str | None = None
+    *,
+    unix_path: str | None = None,
+    certfile: str | None = None,
+    keyfile: str | None = None,
+    max_streams: int | None = None,
+    asgi_app: Callable[[Scope, Receive, Send], Awaitable[None]] = app,
 ) -> AsyncIterator[int]:
-    """Serve `app` with hypercorn on 127.0.0.1 port 0 (or ``unix_path``); yields the port."""
+    """Serve ``asgi_app`` (default `app`) with hypercorn on 127.0.0.1 port 0 (or ``unix_path``);
+    yields the port. ``max_streams`` caps concurrent HTTP/2 streams."""
     from hypercorn.asyncio import serve
     from hypercorn.config import Config
 
@@ -105,11 +111,13 @@ async def hypercorn_server(
     config.accesslog = None
     config.errorlog = logging.getLogger("tests.h1_peers")
     config.graceful_timeout = 0.5
+    if max_streams is not None:
+        config.h2_max_concurrent_streams = max_streams
     if certfile is not None and keyfile is not None:
         config.certfile, config.keyfile = certfile, keyfile
     stop = asyncio.Event()
-    task = asyncio.create_task(serve(app, config, shutdown_trigger=stop.wait))  # type: ignore[arg-type]
-    await asyncio.sleep(0.05)
+    task = asyncio.create_task(serve(asgi_app, config, shutdown_trigger=stop.wait))  # type: ignore[arg-type]
+    await asyncio.sleep(0.05)  # hypercorn binds inside the task
     try:
         yield port
     finally:

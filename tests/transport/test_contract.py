@@ -30,10 +30,19 @@ from tests.conftest import Certs
 from tests.server.conftest import full_table
 from tests.support.connect_proxy import ConnectProxy
 from tests.support.schema import compile_test_schema
-from tests.transport.contract_peers import H1, H2, LIMIT, Backend, body_of, client_tls, hypercorn, raw_h2
+from tests.transport.contract_peers import H1, H2, LIMIT, Backend, body_of, client_tls, hypercorn
 from tests.transport.h1_peers import ScriptedServer
 from tests.transport.test_h2_exchange import SERVICE, Messages, head, message
-from tests.transport.test_lean_h2_frames import DATA, END_HEADERS, GOAWAY, HEADERS, RST_STREAM, Peer, frame
+from tests.transport.test_lean_h2_frames import (
+    DATA,
+    END_HEADERS,
+    GOAWAY,
+    HEADERS,
+    RST_STREAM,
+    Peer,
+    frame,
+    raw_h2,
+)
 
 MIB = 1024 * 1024
 PIECE = 64 * 1024

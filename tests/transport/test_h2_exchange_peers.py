@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
 from typing import Any
 
 import h2.config
@@ -29,58 +27,16 @@ from tests.transport.test_lean_h2_frames import (
     END_HEADERS,
     GOAWAY,
     HEADERS,
-    PREFACE,
     RST_STREAM,
     Peer,
     frame,
+    h2_client_of,
     settings,
 )
 
 LIMIT = 10.0
 HEAD = RequestHead("POST", "/s/M", (("content-type", "application/proto"),))
 MIB = 1024 * 1024
-
-
-@asynccontextmanager
-async def peer_client(
-    script: Callable[[Peer], Awaitable[None]], first: bytes | None = None, **options: Any
-) -> AsyncIterator[H2Client]:
-    """A raw-frame server running `script` per connection, and a client for it."""
-    tasks: set[asyncio.Task[None]] = set()
-    failures: list[BaseException] = []
-
-    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        assert task is not None
-        tasks.add(task)
-        peer = Peer(reader, writer)
-        try:
-            assert await reader.readexactly(len(PREFACE)) == PREFACE
-            await peer.send(settings() if first is None else first)
-            await script(peer)
-        except (asyncio.IncompleteReadError, ConnectionError, asyncio.CancelledError):
-            pass
-        except BaseException as exc:
-            failures.append(exc)
-        finally:
-            writer.close()
-
-    server = await asyncio.start_server(serve, "127.0.0.1", 0)
-    client = H2Client(Endpoint("127.0.0.1", server.sockets[0].getsockname()[1]), **options)
-    try:
-        async with asyncio.timeout(LIMIT):
-            yield client
-    finally:
-        await client.aclose()
-        if tasks:
-            await asyncio.wait(tasks, timeout=2)
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        server.close()
-        await server.wait_closed()
-    if failures:
-        raise failures[0]
 
 
 async def body_of(exchange: Any) -> bytes:
@@ -101,7 +57,7 @@ async def test_reset_by_the_server_and_a_reset_by_the_client() -> None:
         assert (reset, payload) == (second, (8).to_bytes(4, "big"))  # CANCEL from aclose
         await peer.read_until(GOAWAY)
 
-    async with peer_client(script) as client:
+    async with h2_client_of(script) as client:
         exchange = await client.open(HEAD, scheme="http", authority="x", body=b"x")
         with pytest.raises(RpcError) as caught:
             await exchange.response()
@@ -133,7 +89,7 @@ async def test_goaway_retries_a_whole_body_and_fails_a_streamed_one_with_not_sen
         await peer.answer(stream_id, b"again " + body)
         await peer.read_until(GOAWAY)
 
-    async with peer_client(script) as client:
+    async with h2_client_of(script) as client:
         whole = await client.open(HEAD, scheme="http", authority="x", body=b"whole")
         streamed = await client.open(HEAD, scheme="http", authority="x", body=None)
         with pytest.raises(NotSent) as caught:
@@ -153,7 +109,7 @@ async def test_goaway_lets_the_streams_it_accepted_finish() -> None:
         await peer.send(frame(GOAWAY, 0, 0, stream_id.to_bytes(4, "big") + (0).to_bytes(4, "big")))
         await peer.answer(stream_id, b"finished")
 
-    async with peer_client(script) as client:
+    async with h2_client_of(script) as client:
         exchange = await client.open(HEAD, scheme="http", authority="x", body=b"x")
         assert await body_of(exchange) == b"finished"
         await exchange.aclose()
@@ -172,7 +128,7 @@ async def test_max_concurrent_streams_queues_exchanges() -> None:
         await peer.answer(second, b"2")
         await peer.read_until(GOAWAY)
 
-    async with peer_client(script, first=settings(streams=1)) as client:
+    async with h2_client_of(script, first=settings(streams=1)) as client:
         one = await client.open(HEAD, scheme="http", authority="x", body=b"a")
         two = await client.open(HEAD, scheme="http", authority="x", body=None)
         writing = asyncio.ensure_future(two.write(b"queued"))  # waits for the slot
@@ -192,7 +148,7 @@ async def test_a_malformed_status_fails_every_stream_on_the_connection() -> None
         await peer.send(frame(HEADERS, END_HEADERS, first, peer.block([(":status", "abc")])))
         await peer.read_until(GOAWAY)
 
-    async with peer_client(script) as client:
+    async with h2_client_of(script) as client:
         one = await client.open(HEAD, scheme="http", authority="x", body=None)
         two = await client.open(HEAD, scheme="http", authority="x", body=None)
         for exchange in (one, two):
@@ -209,7 +165,7 @@ async def test_a_silent_peer_fails_the_exchange_by_keepalive() -> None:
         await peer.read_until(HEADERS)
         await asyncio.sleep(LIMIT)  # SETTINGS, then nothing at all
 
-    async with peer_client(script, keepalive_time=0.2, keepalive_timeout=0.2) as client:
+    async with h2_client_of(script, keepalive_time=0.2, keepalive_timeout=0.2) as client:
         exchange = await client.open(HEAD, scheme="http", authority="x", body=None)
         with pytest.raises(RpcError) as caught:
             await exchange.response()

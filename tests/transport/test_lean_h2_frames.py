@@ -10,7 +10,8 @@ from __future__ import annotations
 import asyncio
 import struct
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any
 
 import hpack
 import pytest
@@ -96,20 +97,29 @@ Script = Callable[[Peer], Awaitable[None]]
 
 
 @asynccontextmanager
-async def raw_server(script: Script, first: bytes | None = None) -> AsyncIterator[H2Client]:
-    """A server that sends `first` (default: empty SETTINGS) and runs `script` per connection."""
+async def raw_h2(
+    script: Callable[[Peer, int], Awaitable[None]], first: bytes | None = None
+) -> AsyncIterator[Endpoint]:
+    """An h2c server that sends `first` (default: empty SETTINGS) and runs ``script(peer, n)`` on
+    its n-th connection (from 1); its endpoint.
+
+    A failed assertion in a script is raised when the context exits.
+    """
     failures: list[BaseException] = []
     tasks: set[asyncio.Task[None]] = set()
+    count = 0
 
     async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal count
         task = asyncio.current_task()
         assert task is not None
         tasks.add(task)
+        count += 1
         peer = Peer(reader, writer)
         try:
             assert await reader.readexactly(len(PREFACE)) == PREFACE
             await peer.send(settings() if first is None else first)
-            await script(peer)
+            await script(peer, count)
         except (asyncio.IncompleteReadError, ConnectionError, asyncio.CancelledError):
             pass
         except BaseException as exc:  # reported by the test, after the client closed
@@ -118,13 +128,9 @@ async def raw_server(script: Script, first: bytes | None = None) -> AsyncIterato
             writer.close()
 
     server = await asyncio.start_server(serve, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    client = H2Client(Endpoint("127.0.0.1", port), limits=H2Limits(max_header_list=4096))
     try:
-        async with asyncio.timeout(LIMIT):
-            yield client
+        yield Endpoint("127.0.0.1", server.sockets[0].getsockname()[1])
     finally:
-        await client.aclose()
         if tasks:  # let scripts read what the client sent last (its GOAWAY)
             await asyncio.wait(tasks, timeout=2)
         for task in tasks:
@@ -134,6 +140,27 @@ async def raw_server(script: Script, first: bytes | None = None) -> AsyncIterato
         await server.wait_closed()
     if failures:
         raise failures[0]
+
+
+@asynccontextmanager
+async def h2_client_of(script: Script, first: bytes | None = None, **options: Any) -> AsyncIterator[H2Client]:
+    """A `raw_h2` server running `script` per connection, and a client for it (closed on exit)."""
+
+    async def each(peer: Peer, _: int) -> None:
+        await script(peer)
+
+    async with raw_h2(each, first) as endpoint:
+        client = H2Client(endpoint, **options)
+        try:
+            async with asyncio.timeout(LIMIT):
+                yield client
+        finally:
+            await client.aclose()
+
+
+def raw_server(script: Script, first: bytes | None = None) -> AbstractAsyncContextManager[H2Client]:
+    """`h2_client_of` with a client that takes a header list of 4 KiB at the most."""
+    return h2_client_of(script, first, limits=H2Limits(max_header_list=4096))
 
 
 @pytest.mark.asyncio
