@@ -25,10 +25,12 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, NoReturn
+from typing import IO
 
 import pytest
 from interop_schema import RUNNER_PREFIX, build_descriptor_set
+
+from tests.support.external import unavailable as unavailable
 
 HERE = Path(__file__).resolve().parent
 NODE_PEER_DIR = HERE / "node_peer"
@@ -66,17 +68,6 @@ class Peer:
     def log(self) -> str:
         """What the peer wrote to stderr so far."""
         return self.log_path.read_text(errors="replace")
-
-
-def _in_ci() -> bool:
-    return os.environ.get("CI", "").lower() in {"1", "true", "yes"}
-
-
-def unavailable(reason: str) -> NoReturn:
-    """Skip locally, fail in CI: a peer that CI cannot start is a broken CI setup."""
-    if _in_ci():
-        pytest.fail(f"{reason} (CI=true, so this fails instead of skipping)", pytrace=False)
-    pytest.skip(reason)
 
 
 def _read_port(proc: subprocess.Popen[bytes], stdout: IO[bytes], log_path: Path) -> int:

