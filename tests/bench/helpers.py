@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
+import pytest
+
+from rpcctl.bench.invoker import LEAN_ENV
 from rpcctl.call import MethodInfo
 from rpcctl.cli.options import channel_settings
 from rpcctl.schema.registry import CallKind
@@ -41,6 +45,30 @@ def run_json(url: str, protocol: str, codec: str, *args: str, expect: int = 0) -
     )  # fmt: skip
     assert result.exit_code == expect, result.stderr
     return dict(json.loads(result.stdout)["runs"][0])
+
+
+def check_unary_ok(url: str, protocol: str, codec: str, calls: int, concurrency: int, http: str) -> None:
+    """``calls`` Echo calls (``concurrency`` at a time, over ``http``: --http1 or --http2) all OK."""
+    run = run_json(url, protocol, codec, "Echo", "-n", str(calls), "-c", str(concurrency), http,
+                   "-d", '{"message": "m{{seq}}"}', "-H", "x-seq: {{seq}}")  # fmt: skip
+    assert run["stats"]["codes"] == {"OK": calls}
+    assert run["stats"]["count"] == calls
+
+
+def check_errors_counted_on_both_paths(
+    url: str, protocol: str, codec: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *flags: str
+) -> None:
+    """12 failing calls (three codes in turn) counted by code and message, on the cheap path
+    (RPCCTL_BENCH_LEAN=1) and the general one (0)."""
+    path = tmp_path / "fail.jsonl"
+    path.write_text('{"code": 5, "message": "gone"}\n{"code": 7, "message": "no"}\n{"code": 14}\n')
+    args = ("Fail", "-n", "12", *flags, "--data-file", str(path))
+    for lean in ("1", "0"):
+        monkeypatch.setenv(LEAN_ENV, lean)
+        stats = run_json(url, protocol, codec, *args, expect=1)["stats"]
+        assert stats["codes"] == {"NOT_FOUND": 4, "PERMISSION_DENIED": 4, "UNAVAILABLE": 4}, lean
+        assert stats["messages"]["NOT_FOUND: gone"] == 4, lean
+        assert stats["messages"]["PERMISSION_DENIED: no"] == 4, lean
 
 
 def settings(target: str, protocol: str = "connect", **options: Any) -> Any:

@@ -21,7 +21,7 @@ from rpcctl.client import open_channel
 from rpcctl.errors import RpcError
 from rpcctl.schema.registry import CallKind
 from rpcctl.wire.metadata import Metadata
-from tests.bench.helpers import COUNT, ECHO, run_json, settings
+from tests.bench.helpers import COUNT, ECHO, check_errors_counted_on_both_paths, check_unary_ok, settings
 from tests.bench.raw_http import RawServer, always
 
 HTTP_PROTOCOLS = [("connect", "json"), ("connect", "proto"), ("grpc-web", "proto")]
@@ -90,25 +90,14 @@ def test_bench_makes_unary_calls_on_the_cheap_path_unless_told_not_to(
 
 @pytest.mark.parametrize(("protocol", "codec"), HTTP_PROTOCOLS)
 def test_unary_ok_over_http1(rpcctl_server: str, protocol: str, codec: str) -> None:
-    run = run_json(rpcctl_server, protocol, codec, "Echo", "-n", "40", "-c", "4", "--http1",
-                   "-d", '{"message": "m{{seq}}"}', "-H", "x-seq: {{seq}}")  # fmt: skip
-    assert run["stats"]["codes"] == {"OK": 40}
-    assert run["stats"]["count"] == 40
+    check_unary_ok(rpcctl_server, protocol, codec, 40, 4, "--http1")
 
 
 @pytest.mark.parametrize(("protocol", "codec"), HTTP_PROTOCOLS)
 def test_errors_counted_by_code_on_both_paths(
     rpcctl_server: str, protocol: str, codec: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    path = tmp_path / "fail.jsonl"
-    path.write_text('{"code": 5, "message": "gone"}\n{"code": 7, "message": "no"}\n{"code": 14}\n')
-    args = ("Fail", "-n", "12", "-c", "2", "--data-file", str(path))
-    for lean in ("1", "0"):
-        monkeypatch.setenv(LEAN_ENV, lean)
-        stats = run_json(rpcctl_server, protocol, codec, *args, expect=1)["stats"]
-        assert stats["codes"] == {"NOT_FOUND": 4, "PERMISSION_DENIED": 4, "UNAVAILABLE": 4}, lean
-        assert stats["messages"]["NOT_FOUND: gone"] == 4, lean
-        assert stats["messages"]["PERMISSION_DENIED: no"] == 4, lean
+    check_errors_counted_on_both_paths(rpcctl_server, protocol, codec, tmp_path, monkeypatch, "-c", "2")
 
 
 @pytest.mark.parametrize("cheap", [True, False])
