@@ -20,8 +20,7 @@ from rpcctl.errors import RpcError
 from rpcctl.schema.registry import CallKind
 from rpcctl.transport.target import ChannelSettings, RpcProtocol, Target
 from rpcctl.wire.status import Code
-from tests.transport.contract_peers import raw_h2
-from tests.transport.test_lean_h2_frames import END_HEADERS, GOAWAY, HEADERS, Peer, frame
+from tests.transport.test_lean_h2_frames import END_HEADERS, GOAWAY, HEADERS, Peer, frame, raw_h2
 
 # Far below the keepalive (20 s) and any default deadline: a failure that waited for one of
 # them would not come in time.
