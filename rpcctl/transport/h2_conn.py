@@ -33,6 +33,7 @@ from rpcctl.errors import RpcError, TransportError
 from rpcctl.transport.exchange import ExchangeTimings
 from rpcctl.transport.h2_frames import (
     CANCEL,
+    CONNECTION_WINDOW,
     CONTINUATION,
     DATA,
     DEFAULT_FRAME,
@@ -49,6 +50,7 @@ from rpcctl.transport.h2_frames import (
     SETTINGS_ENABLE_PUSH,
     SETTINGS_INITIAL_WINDOW_SIZE,
     SETTINGS_MAX_HEADER_LIST_SIZE,
+    STREAM_WINDOW,
     FrameError,
     frame,
     goaway_frame,
@@ -57,22 +59,18 @@ from rpcctl.transport.h2_frames import (
 )
 from rpcctl.transport.h2_hpack import CachingDecoder, CachingEncoder
 from rpcctl.transport.h2_keepalive import Keepalive
-from rpcctl.transport.h2_receive import FrameReceiver
+from rpcctl.transport.h2_send import ExchangeSender
 from rpcctl.transport.h2_stream import H2Limits, H2Response, H2Stream, NotHttp2, NotSent
 from rpcctl.wire.status import Code
 
 if TYPE_CHECKING:
     from rpcctl.transport.h2_exchange import H2Exchange
 
-# Receive windows: large enough that a fast server is never throttled by our acknowledgements.
-CONNECTION_WINDOW = 16 * 1024 * 1024
-STREAM_WINDOW = 4 * 1024 * 1024
 # Before the server's SETTINGS arrive (RFC 9113 recommends servers allow at least 100).
 INITIAL_MAX_STREAMS = 100
-WRITE_BURST = 1024 * 1024  # request body bytes one `send_data` queues at most
 
 
-class H2Conn(FrameReceiver, asyncio.Protocol):
+class H2Conn(ExchangeSender, asyncio.Protocol):
     """One client HTTP/2 connection (h2c by prior knowledge, or TLS with ALPN ``h2``)."""
 
     # Slots (these and `FrameReceiver`'s), not an instance dict: the hot path reads and
@@ -227,49 +225,6 @@ class H2Conn(FrameReceiver, asyncio.Protocol):
             self._stream_closed()
             self._schedule_flush()
 
-    def send_data(self, stream: H2Exchange, data: memoryview) -> int:
-        """Queue request DATA as the windows and the socket allow; the bytes taken (0: wait)."""
-        if self._paused or self.closed or self._streams.get(stream.stream_id) is not stream:
-            return 0
-        sent = 0
-        limit = min(len(data), WRITE_BURST)
-        while sent < limit:
-            size = min(self._send_window, stream.send_window, self._peer_frame, limit - sent)
-            if size <= 0:
-                break
-            self._out.append(frame(DATA, 0, stream.stream_id, bytes(data[sent : sent + size])))
-            self._send_window -= size
-            stream.send_window -= size
-            sent += size
-        if sent >= DEFAULT_FRAME:
-            self._flush()  # at once, so that a full socket buffer pauses the writer now
-        elif sent:
-            self._schedule_flush()
-        return sent
-
-    def end_stream(self, stream: H2Exchange) -> bool:
-        """END_STREAM on an exchange's request (an empty DATA frame); False if it is not open."""
-        if self._streams.get(stream.stream_id) is not stream:
-            return False
-        stream.body_open = False
-        self._out.append(frame(DATA, FLAG_END_STREAM, stream.stream_id, b""))
-        stream.timings.request_sent = self._loop.time()
-        self._schedule_flush()
-        return True
-
-    def consumed(self, stream: H2Stream, size: int) -> None:
-        """An exchange's reader took `size` bytes: give the server that much window back."""
-        self._received += size
-        if self._received >= CONNECTION_WINDOW // 4:
-            self._out.append(window_update(0, self._received))
-            self._received = 0
-        if self._streams.get(stream.stream_id) is stream:
-            stream.received += size
-            if stream.received >= STREAM_WINDOW // 4:
-                self._out.append(window_update(stream.stream_id, stream.received))
-                stream.received = 0
-        self._schedule_flush()
-
     def close(self) -> None:
         """Close the connection (GOAWAY, then the socket); streams in flight fail."""
         self.usable = False
@@ -348,11 +303,6 @@ class H2Conn(FrameReceiver, asyncio.Protocol):
         for stream in blocked:
             if self._streams.get(stream.stream_id) is stream:
                 self._send_body(stream)
-
-    def _wake_writers(self) -> None:
-        waiting, self._waiting = self._waiting, []
-        for exchange in waiting:
-            exchange.wake()
 
     def _start_queued(self) -> None:
         queue = self._queue

@@ -90,3 +90,9 @@ def status_of(headers: list[tuple[bytes, bytes]]) -> int:
                 return int(value)
             raise FrameError(PROTOCOL_ERROR, f"a response :status of {value[:20]!r}")
     raise FrameError(PROTOCOL_ERROR, "response headers without :status")
+
+
+# The receive windows this client announces: large enough that a fast server is never
+# throttled by our acknowledgements.
+CONNECTION_WINDOW = 16 * 1024 * 1024
+STREAM_WINDOW = 4 * 1024 * 1024

@@ -18,6 +18,7 @@ from rpcctl.transport.h2_codes import error_name, reset_error
 from rpcctl.transport.h2_frames import (
     CANCEL,
     COMPRESSION_ERROR,
+    CONNECTION_WINDOW,
     CONTINUATION,
     DATA,
     DEFAULT_FRAME,
@@ -49,6 +50,7 @@ from rpcctl.transport.h2_frames import (
     SETTINGS_INITIAL_WINDOW_SIZE,
     SETTINGS_MAX_CONCURRENT_STREAMS,
     SETTINGS_MAX_FRAME_SIZE,
+    STREAM_WINDOW,
     U32,
     WINDOW_UPDATE,
     FrameError,
@@ -68,8 +70,6 @@ if TYPE_CHECKING:
     from rpcctl.transport.h2_keepalive import Keepalive
     from rpcctl.transport.h2_stream import H2Limits
 
-CONNECTION_WINDOW = 16 * 1024 * 1024  # as `h2_conn` announces
-STREAM_WINDOW = 4 * 1024 * 1024
 TLS_RECORD_TYPES = (0x15, 0x16)  # alert, handshake (RFC 8446 §5.1)
 
 
