@@ -95,14 +95,12 @@ class ConnectClient:
         max_message_size: int,
         use_get: bool = False,
     ) -> None:
-        if compression_name is not None and not compression.is_supported(compression_name):
-            raise UsageError(f"unsupported compression {compression_name!r}")
         self.path = path
         self.codec = codec
         self.streaming = streaming
         self.metadata = metadata
         self.timeout = timeout
-        self.compression = compression_name
+        self.compression = compression.request_encoding(compression_name)
         self.max_message_size = max_message_size
         self.use_get = use_get
         # Heads that are the same for every call of this client, built on first use (bad
@@ -139,7 +137,7 @@ class ConnectClient:
         head = self._unary_head
         if head is None:
             head = self._unary_head = self._unary_post_head()
-        if self.compression is not None and self.compression != compression.IDENTITY:
+        if self.compression is not None:
             return head, compression.compress(self.compression, message)
         return head, message
 
@@ -149,7 +147,7 @@ class ConnectClient:
             (CONTENT_TYPE, unary_content_type(self.codec)),
             (PROTOCOL_VERSION_HEADER, PROTOCOL_VERSION),
         ]
-        if self.compression is not None and self.compression != compression.IDENTITY:
+        if self.compression is not None:
             headers.append((CONTENT_ENCODING, self.compression))
         headers.append((ACCEPT_ENCODING, ACCEPTED_ENCODINGS))
         return RequestHead("POST", self.path, (*headers, *self._user_headers()))
@@ -166,7 +164,7 @@ class ConnectClient:
             (CONTENT_TYPE, stream_content_type(self.codec)),
             (PROTOCOL_VERSION_HEADER, PROTOCOL_VERSION),
         ]
-        if self.compression is not None and self.compression != compression.IDENTITY:
+        if self.compression is not None:
             headers.append((STREAM_CONTENT_ENCODING, self.compression))
         headers.append((STREAM_ACCEPT_ENCODING, ACCEPTED_ENCODINGS))
         # Keep proxies and HTTP libraries from compressing the whole stream.
@@ -175,7 +173,7 @@ class ConnectClient:
 
     def encode_message(self, message: bytes) -> bytes:
         """One enveloped request message (flag 0x01 when compressed)."""
-        if self.compression is not None and self.compression != compression.IDENTITY:
+        if self.compression is not None:
             return encode_envelope(compression.compress(self.compression, message), FLAG_COMPRESSED)
         return encode_envelope(message)
 

@@ -82,15 +82,11 @@ class GrpcClient:
         compression_name: str | None = None,
         max_message_size: int,
     ) -> None:
-        if compression_name is not None and not compression.is_supported(compression_name):
-            raise UsageError(f"unsupported compression {compression_name!r}")
-        if compression_name is not None and compression_name.strip().lower() == compression.IDENTITY:
-            compression_name = None
         self.path = path
         self.codec = codec
         self.metadata = metadata
         self.timeout = timeout
-        self.compression = compression_name.strip().lower() if compression_name else None
+        self.compression = compression.request_encoding(compression_name)
         self.max_message_size = max_message_size
         # The head is the same for every call of this client (built on first use, so that
         # bad metadata fails the call, not the channel's `open`).

@@ -88,15 +88,11 @@ class GrpcWebClient:
         max_message_size: int,
         text: bool = False,
     ) -> None:
-        if compression_name is not None and not compression.is_supported(compression_name):
-            raise UsageError(f"unsupported compression {compression_name!r}")
-        if compression_name == compression.IDENTITY:
-            compression_name = None
         self.path = path
         self.codec = codec
         self.metadata = metadata
         self.timeout = timeout
-        self.compression = compression_name
+        self.compression = compression.request_encoding(compression_name)
         self.max_message_size = max_message_size
         self.text = text
         # The same for every call of this client (built on first use: bad metadata fails the

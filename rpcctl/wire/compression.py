@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import zlib
 
-from rpcctl.errors import RpcError
+from rpcctl.errors import RpcError, UsageError
 from rpcctl.wire.envelope import DEFAULT_MAX_MESSAGE_SIZE
 from rpcctl.wire.status import Code
 
@@ -26,6 +26,20 @@ _LEVEL = 6
 def is_supported(name: str) -> bool:
     """Whether ``name`` (case-insensitive) is an encoding this module implements."""
     return name.strip().lower() in SUPPORTED
+
+
+def request_encoding(name: str | None) -> str | None:
+    """The encoding a client was asked to compress requests with, lowercase; None for none.
+
+    ``identity`` (in any case) is no compression: no encoding header, no compressed flag.
+    `UsageError` for an encoding this module does not implement.
+    """
+    if name is None:
+        return None
+    chosen = name.strip().lower()
+    if chosen not in SUPPORTED:
+        raise UsageError(f"unsupported compression {name!r}")
+    return None if chosen == IDENTITY else chosen
 
 
 def _unsupported(name: str) -> RpcError:
