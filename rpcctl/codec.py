@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Protocol
 
+from rpcctl import jsonsafe
 from rpcctl.errors import ProtocolError
 from rpcctl.wire.status import Code
 
@@ -66,7 +67,7 @@ class JsonCodec:
         from google.protobuf import json_format
 
         try:
-            value = json.loads(data)
+            value = jsonsafe.loads(data)
             return json_format.ParseDict(value, cls(), ignore_unknown_fields=True, descriptor_pool=self.pool)
         except (ValueError, json_format.ParseError) as exc:
             raise ProtocolError(

@@ -6,12 +6,12 @@
 
 from __future__ import annotations
 
-import json
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from rpcctl import jsonsafe
 from rpcctl.bench.plan import Pick
 from rpcctl.bench.template import CallContext, Template
 from rpcctl.errors import UsageError
@@ -86,7 +86,7 @@ def encoder_for(cls: type[Message], pool: DescriptorPool, codec: str) -> Encoder
 
     def encode(text: str) -> bytes:
         try:
-            value = json.loads(text)
+            value = jsonsafe.loads(text)
         except ValueError as exc:
             raise UsageError(f"invalid request JSON {text[:80]!r}: {exc}") from None
         return wire.encode(message_from_json(value, cls, pool))

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any
+
+from rpcctl import jsonsafe
 
 if TYPE_CHECKING:
     from google.protobuf.message import Message
@@ -71,7 +72,7 @@ def _to_json(schema: Schema | None, cls: type[Message], data: bytes, codec: str)
     pool = schema.pool if schema is not None else None
     try:
         if codec == "json":
-            msg = json_format.ParseDict(json.loads(data), cls(), descriptor_pool=pool)
+            msg = json_format.ParseDict(jsonsafe.loads(data), cls(), descriptor_pool=pool)
         else:
             msg = cls.FromString(data)
         return json_format.MessageToDict(msg, descriptor_pool=pool)

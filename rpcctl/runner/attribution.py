@@ -21,10 +21,11 @@ Attribution rules (the log model applies them in this order):
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable
 from typing import Any
+
+from rpcctl import jsonsafe
 
 TOKEN_HEADERS = ("x-runner-token", "x-token", "token", "authorization")
 """Request headers that may carry a runner's token, lower case."""
@@ -63,7 +64,7 @@ def tx_from_content(content: str) -> str:
     if not content:
         return ""
     try:
-        document = json.loads(content)
+        document = jsonsafe.loads(content)
     except ValueError:
         document = None
     if isinstance(document, dict):

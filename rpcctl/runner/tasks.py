@@ -42,6 +42,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from rpcctl import jsonsafe
 from rpcctl.errors import UsageError
 
 
@@ -162,7 +163,7 @@ def _parse_text(text: str, *, yaml: bool, origin: str) -> Any:
         except pyyaml.YAMLError as exc:
             raise UsageError(f"{origin}: invalid YAML: {exc}".replace("\n", " ")) from exc
     try:
-        return json.loads(text)
+        return jsonsafe.loads(text)
     except json.JSONDecodeError as exc:
         where = f"line {exc.lineno} column {exc.colno}"
         raise UsageError(f"{origin}: invalid JSON at {where}: {exc.msg}") from exc

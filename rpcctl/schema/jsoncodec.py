@@ -6,6 +6,7 @@ import json
 import re
 from typing import TYPE_CHECKING, Any
 
+from rpcctl import jsonsafe
 from rpcctl.errors import RpcError, UsageError
 from rpcctl.wire.status import Code
 
@@ -123,7 +124,7 @@ class JsonValueStream:
 
     def _decode(self, start: int, end: int) -> Any:
         try:
-            return json.loads(self._buf[start:end])
+            return jsonsafe.loads(self._buf[start:end])
         except json.JSONDecodeError as exc:
             offset = start + exc.pos
             before = self._buf[:offset]

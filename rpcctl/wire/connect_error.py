@@ -13,11 +13,13 @@ import json
 from http import HTTPStatus
 from typing import Any
 
+from rpcctl import jsonsafe
 from rpcctl.errors import ErrorDetail, ProtocolError, RpcError
 from rpcctl.wire.metadata import (
     Metadata,
     check_name,
     check_value,
+    clip,
     decode_binary_value,
     encode_binary_value,
     sanitize_for_terminal,
@@ -28,6 +30,8 @@ TYPE_URL_PREFIX = "type.googleapis.com/"
 TRAILER_PREFIX = "trailer-"
 JSON_CONTENT_TYPE = "application/json"
 BODY_SNIPPET_CHARS = 200
+MESSAGE_LIMIT = 4096
+"""Characters of a peer's error message kept; the rest becomes an ellipsis."""
 ERROR_KEYS = frozenset({"code", "message", "details"})
 END_STREAM_KEYS = frozenset({"error", "metadata"})
 
@@ -61,13 +65,15 @@ def _details_from_json(value: object) -> tuple[ErrorDetail, ...]:
 
 def _error_from_json(obj: dict[str, Any], fallback: Code, fallback_text: str) -> RpcError:
     message = obj.get("message")
-    message = message if isinstance(message, str) else ""
+    message = clip(message, MESSAGE_LIMIT) if isinstance(message, str) else ""
     code = _known_code(obj.get("code"))
     if code is None:
         code = fallback
         # Keep the server's message (conformance error/missing-code); synthesize one if empty.
         raw = obj.get("code")
-        message = message or (fallback_text if raw is None else f"{fallback_text} (unknown code {raw!r})")
+        message = message or (
+            fallback_text if raw is None else f"{fallback_text} (unknown code {clip(repr(raw))})"
+        )
     return RpcError(code, message, _details_from_json(obj.get("details")))
 
 
@@ -125,7 +131,7 @@ def parse_connect_error(body: bytes, http_status: int, content_type: str | None)
     obj: object = None
     if _is_json(content_type):
         try:
-            obj = json.loads(body)
+            obj = jsonsafe.loads(body)
         except (ValueError, UnicodeDecodeError):
             obj = None
     if not isinstance(obj, dict):
@@ -154,15 +160,15 @@ def check_connect_error(body: bytes) -> list[str]:
     """Conformance problems in a Connect error JSON (the Connect conformance client's checks)."""
     dupes: list[str] = []
     try:
-        obj = json.loads(body, object_pairs_hook=_pairs_hook_dupes(dupes))
+        obj = jsonsafe.loads(body, object_pairs_hook=_pairs_hook_dupes(dupes))
     except (ValueError, UnicodeDecodeError) as exc:
-        return [f"error body is not JSON: {exc}"]
+        return [f"error body is not JSON: {clip(str(exc))}"]
     if not isinstance(obj, dict):
         return ["error body is not a JSON object"]
-    problems = [f"duplicate JSON key {key!r}" for key in dupes]
-    problems += [f"unexpected key {key!r}" for key in obj if key not in ERROR_KEYS]
+    problems = [f"duplicate JSON key {clip(repr(key))}" for key in dupes]
+    problems += [f"unexpected key {clip(repr(key))}" for key in obj if key not in ERROR_KEYS]
     if _known_code(obj.get("code")) is None:
-        problems.append(f"code {obj.get('code')!r} is not a Connect code")
+        problems.append(f"code {clip(repr(obj.get('code')))} is not a Connect code")
     details = obj.get("details", [])
     for index, item in enumerate(details if isinstance(details, list) else [None]):
         value = item.get("value") if isinstance(item, dict) else None
@@ -180,9 +186,9 @@ def parse_end_stream(payload: bytes) -> tuple[RpcError | None, Metadata]:
     metadata key or value that could inject headers. The error carries the trailers too.
     """
     try:
-        obj = json.loads(payload)
+        obj = jsonsafe.loads(payload)
     except (ValueError, UnicodeDecodeError) as exc:
-        raise ProtocolError(Code.INTERNAL, f"invalid end-stream message: {exc}") from exc
+        raise ProtocolError(Code.INTERNAL, f"invalid end-stream message: {clip(str(exc))}") from exc
     if not isinstance(obj, dict):
         raise ProtocolError(Code.INTERNAL, "invalid end-stream message: not a JSON object")
     metadata = _metadata_from_json(obj.get("metadata"))
@@ -204,7 +210,7 @@ def _metadata_from_json(value: object) -> Metadata:
     for key, values in value.items():
         if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
             raise ProtocolError(
-                Code.INTERNAL, f"invalid end-stream metadata {key!r}: expected a list of strings"
+                Code.INTERNAL, f"invalid end-stream metadata {clip(repr(key))}: expected a list of strings"
             )
         name = key.lower()
         check_name(name)

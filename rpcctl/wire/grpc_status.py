@@ -20,7 +20,7 @@ from google.protobuf.message import DecodeError
 from google.rpc import status_pb2
 
 from rpcctl.errors import ErrorDetail, ProtocolError, Status
-from rpcctl.wire.metadata import Metadata, Value, decode_binary_value
+from rpcctl.wire.metadata import Metadata, Value, clip, decode_binary_value
 from rpcctl.wire.status import Code
 
 GRPC_STATUS = "grpc-status"
@@ -30,8 +30,13 @@ GRPC_STATUS_DETAILS = "grpc-status-details-bin"
 # Percent-Byte-Unencoded = %x20-24 / %x26-7E; every other byte becomes %XX (uppercase hex).
 _ESCAPE = [chr(b) if 0x20 <= b <= 0x7E and b != 0x25 else f"%{b:02X}" for b in range(256)]
 _NEEDS_ESCAPE = re.compile(r"[^\x20-\x24\x26-\x7e]")
-_STATUS_RE = re.compile(r"\d+")
+# ASCII digits only: `\d` would take an Arabic-Indic "٣" as 3.
+_STATUS_RE = re.compile(r"[0-9]+")
+_STATUS_DIGITS = 3  # "016" is 16; anything longer than three significant digits is out of range
 _MAX_CODE = max(Code)  # once: `max` over the enum costs microseconds on every call
+_OUT_OF_RANGE = 1000
+MESSAGE_LIMIT = 4096
+"""Characters of a peer's grpc-message kept in a status; the rest becomes an ellipsis."""
 _BAD_ESCAPE = re.compile(r"[^\x20-\x7e]|%(?![0-9A-Fa-f]{2})")
 
 
@@ -127,7 +132,7 @@ def status_from_metadata(
     """
     block = _choose_block(trailers, headers)
     raw_messages = block.get_all(GRPC_MESSAGE)
-    message = decode_grpc_message(_text(raw_messages[0])) if raw_messages else ""
+    message = clip(decode_grpc_message(_text(raw_messages[0])), MESSAGE_LIMIT) if raw_messages else ""
     raw_statuses = block.get_all(GRPC_STATUS)
     if not raw_statuses:
         if http_status is not None and http_status != 200:
@@ -137,11 +142,11 @@ def status_from_metadata(
             return Status(Code.INTERNAL, "stream ended without a status (no grpc-status)")
         return Status(Code.UNKNOWN, _join("response had no grpc-status", message))
     raw = _text(raw_statuses[0]).strip()
-    if not _STATUS_RE.fullmatch(raw):
-        return Status(Code.UNKNOWN, _join(f"invalid grpc-status {raw!r}", message))
-    number = int(raw)
+    number = _status_number(raw)
+    if number is None:
+        return Status(Code.UNKNOWN, _join(f"invalid grpc-status {clip(raw)!r}", message))
     if number > _MAX_CODE:
-        return Status(Code.UNKNOWN, _join(f"grpc-status {number} is out of range", message))
+        return Status(Code.UNKNOWN, _join(f"grpc-status {clip(raw.lstrip('0'))} is out of range", message))
     code = Code(number)
     details_values = block.get_all(GRPC_STATUS_DETAILS)
     if details_values:
@@ -169,14 +174,14 @@ def check_status_metadata(block: Metadata) -> list[str]:
     code: int | None = None
     if statuses:
         raw = _text(statuses[0])
-        if not _STATUS_RE.fullmatch(raw):
-            problems.append(f"{GRPC_STATUS} {raw!r} is not a number")
+        code = _status_number(raw)
+        if code is None:
+            problems.append(f"{GRPC_STATUS} {clip(raw)!r} is not a number")
         else:
-            code = int(raw)
-            if raw != str(code):
-                problems.append(f"{GRPC_STATUS} {raw!r} has leading zeros")
-            if code > max(Code):
-                problems.append(f"{GRPC_STATUS} {code} is outside 0-16")
+            if len(raw) > 1 and raw.startswith("0"):
+                problems.append(f"{GRPC_STATUS} {clip(raw)!r} has leading zeros")
+            if code > _MAX_CODE:
+                problems.append(f"{GRPC_STATUS} {clip(raw.lstrip('0'))} is outside 0-16")
     message = decode_grpc_message(_text(messages[0])) if messages else ""
     if code == 0 and message:
         problems.append(f"{GRPC_MESSAGE} is not empty although {GRPC_STATUS} is 0")
@@ -201,6 +206,14 @@ def check_status_metadata(block: Metadata) -> list[str]:
         if code == 0 and rich.details:
             problems.append(f"{GRPC_STATUS_DETAILS} has details although {GRPC_STATUS} is 0")
     return problems
+
+
+def _status_number(raw: str) -> int | None:
+    """The number of an ASCII-digit grpc-status; past three digits, a value above every code."""
+    if not _STATUS_RE.fullmatch(raw):
+        return None
+    significant = raw.lstrip("0") or "0"
+    return int(significant) if len(significant) <= _STATUS_DIGITS else _OUT_OF_RANGE
 
 
 def _bad_escape(raw: str) -> bool:

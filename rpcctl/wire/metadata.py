@@ -304,3 +304,12 @@ def sanitize_for_terminal(text: str) -> str:
     Backslashes are not doubled, so the result is for display, not for round-tripping.
     """
     return text.translate(_TERMINAL_TABLE)
+
+
+PEER_TEXT_LIMIT = 200
+"""Characters of a peer-supplied token (a bad status, an unknown code) echoed in a message."""
+
+
+def clip(text: str, limit: int = PEER_TEXT_LIMIT) -> str:
+    """``text`` cut to ``limit`` characters, the last of them an ellipsis when anything was cut."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
