@@ -1,29 +1,147 @@
-"""The `rpcctl` command: the typer app and its entry point.
+"""The `rpcctl` command: the typer app, its lazily loaded commands, and the entry point.
 
-Heavy libraries (grpc, httpx, textual, protobuf) load inside the commands, so that
-`rpcctl --help` stays fast.
+Start-up is most of a one-off call's wall time, so the root group knows its commands by
+name and one-line summary only: `rpcctl --help` imports no command module, and `rpcctl
+call …` imports and builds the `call` command alone (typer's signature inspection costs
+~5-10 ms per command). Heavy libraries (grpc, protobuf, textual, hypercorn) load inside
+the command bodies; `tests/cli/test_startup.py` proves which stay out.
 """
 
 from __future__ import annotations
 
+import importlib
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass
+from difflib import get_close_matches
+from typing import Any
 
 import typer
+from typer.core import TyperGroup
 
 from rpcctl import __version__
-from rpcctl.cli.bench import bench_command
-from rpcctl.cli.call import call_command
-from rpcctl.cli.demo import demo_command
-from rpcctl.cli.describe import describe_command
 from rpcctl.cli.env import Environment
-from rpcctl.cli.listing import list_command
-from rpcctl.cli.replay import replay_command
-from rpcctl.cli.serve import serve_command
-from rpcctl.cli.tail_logs import tail_logs_command
+
+
+@dataclass(frozen=True)
+class LazyCommand:
+    """A subcommand known by name until it runs: `module:attribute` is its function or Typer."""
+
+    module: str
+    attribute: str
+    summary: str
+    no_args_is_help: bool = False
+
+
+COMMANDS: dict[str, LazyCommand] = {
+    "call": LazyCommand(
+        "rpcctl.cli.call",
+        "call_command",
+        "Call a method: unary, server-, client- or bidi-streaming.",
+        no_args_is_help=True,
+    ),
+    "list": LazyCommand(
+        "rpcctl.cli.listing", "list_command", "List services, or the methods of one service."
+    ),
+    "describe": LazyCommand(
+        "rpcctl.cli.describe",
+        "describe_command",
+        "Show a service, method, message or enum in proto syntax.",
+        no_args_is_help=True,
+    ),
+    "tail-logs": LazyCommand(
+        "rpcctl.cli.tail_logs", "tail_logs_command", "Watch runners' logs live or from a capture."
+    ),
+    "serve": LazyCommand(
+        "rpcctl.cli.serve", "serve_command", "Serve a stand-in RunnerService for runners to use."
+    ),
+    "replay": LazyCommand(
+        "rpcctl.cli.replay",
+        "replay_command",
+        "Re-run the runner sessions of a capture against a server.",
+        no_args_is_help=True,
+    ),
+    "demo": LazyCommand(
+        "rpcctl.cli.demo", "demo_command", "Show everything at once: server, runners, logs, bench."
+    ),
+    "bench": LazyCommand(
+        "rpcctl.cli.bench",
+        "bench_command",
+        "Load-test a method (ghz-style), or merge JSON reports.",
+        no_args_is_help=True,
+    ),
+    "completion": LazyCommand(
+        "rpcctl.cli.completion",
+        "completion_command",
+        "Print the shell completion script for bash, zsh or fish.",
+        no_args_is_help=True,
+    ),
+}
+
+
+def build_command(name: str, entry: LazyCommand) -> Any:
+    """The click command for `entry`: its module imported, its signature read by typer."""
+    target = getattr(importlib.import_module(entry.module), entry.attribute)
+    if isinstance(target, typer.Typer):
+        return typer.main.get_command(target)
+    one = typer.Typer(add_completion=False, rich_markup_mode=None, pretty_exceptions_enable=False)
+    one.command(name, no_args_is_help=entry.no_args_is_help)(target)
+    return typer.main.get_command(one)
+
+
+class LazyGroup(TyperGroup):
+    """A typer group that imports and builds a subcommand only when it is used.
+
+    Help and completion of command names read `COMMANDS`; commands registered on the app
+    the ordinary way (tests do) are kept as they are."""
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        """Names in `COMMANDS` order, then any registered the ordinary way."""
+        return [*COMMANDS, *(name for name in self.commands if name not in COMMANDS)]
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        """The command called `cmd_name`, built on first use; None if there is none."""
+        if cmd_name not in self.commands and cmd_name in COMMANDS:
+            self.commands[cmd_name] = build_command(cmd_name, COMMANDS[cmd_name])
+        return self.commands.get(cmd_name)
+
+    def resolve_command(self, ctx: Any, args: list[str]) -> Any:
+        """As typer's, with every lazy name among the suggestions for a typo."""
+        names = self.list_commands(ctx)
+        if args and args[0] not in names and not args[0].startswith("-") and not ctx.resilient_parsing:
+            matches = get_close_matches(args[0], names)
+            hint = f" Did you mean {', '.join(repr(m) for m in matches)}?" if matches else ""
+            ctx.fail(f"No such command {args[0]!r}.{hint}")
+        return super().resolve_command(ctx, args)
+
+    def format_commands(self, ctx: Any, formatter: Any) -> None:
+        """The Commands section from the summaries, without importing any command."""
+        rows = [(name, self._summary(ctx, name)) for name in self.list_commands(ctx)]
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+    def shell_complete(self, ctx: Any, incomplete: str) -> list[Any]:
+        """Command names with their summaries, then the group's own options."""
+        from typer.core import CompletionItem
+
+        names = [
+            CompletionItem(name, help=self._summary(ctx, name))
+            for name in self.list_commands(ctx)
+            if name.startswith(incomplete) and not incomplete.startswith("-")
+        ]
+        return names + super(TyperGroup, self).shell_complete(ctx, incomplete)
+
+    def _summary(self, ctx: Any, name: str) -> str:
+        if name in COMMANDS and name not in self.commands:
+            return COMMANDS[name].summary
+        command = self.get_command(ctx, name)
+        return "" if command is None else str(command.get_short_help_str(80))
+
 
 app = typer.Typer(
     name="rpcctl",
+    cls=LazyGroup,
     help="Debug, tail and load-test Protocol Buffers RPC APIs over gRPC, gRPC-Web and Connect.",
     no_args_is_help=True,
     add_completion=False,
@@ -31,14 +149,6 @@ app = typer.Typer(
     rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-app.command("call", no_args_is_help=True)(call_command)
-app.command("list")(list_command)
-app.command("describe", no_args_is_help=True)(describe_command)
-app.command("tail-logs")(tail_logs_command)
-app.command("serve")(serve_command)
-app.command("replay", no_args_is_help=True)(replay_command)
-app.command("demo")(demo_command)
-app.command("bench", no_args_is_help=True)(bench_command)
 
 
 def _version(value: bool) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import traceback
 from collections.abc import Callable, Coroutine
@@ -23,6 +22,8 @@ def run(
     render: Callable[[BaseException], str] | None = None,
 ) -> None:
     """Run `main` to completion and exit with its status; never show a traceback by accident."""
+    import asyncio  # ~20 ms: only a command that runs pays for it, not its --help
+
     from rpcctl.output.errors import render_error
 
     try:
