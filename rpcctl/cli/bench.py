@@ -147,7 +147,7 @@ def bench_command(
     authority: o.Authority = None,
     connect_timeout: o.ConnectTimeout = None,
     keepalive_time: o.KeepaliveTime = None,
-    max_msg_size: o.MaxMsgSize = 4 * 1024 * 1024,
+    max_msg_size: o.MaxMsgSize = None,
     protos: o.Protos = None,
     import_paths: o.ImportPaths = None,
     protosets: o.Protosets = None,

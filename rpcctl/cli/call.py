@@ -60,7 +60,7 @@ def call_command(
     authority: o.Authority = None,
     connect_timeout: o.ConnectTimeout = None,
     keepalive_time: o.KeepaliveTime = None,
-    max_msg_size: o.MaxMsgSize = 4 * 1024 * 1024,
+    max_msg_size: o.MaxMsgSize = None,
     protos: o.Protos = None,
     import_paths: o.ImportPaths = None,
     protosets: o.Protosets = None,
@@ -90,7 +90,7 @@ def call_command(
             raise UsageError(f"unsupported compression {compress!r}: use gzip")
         settings = o.channel_settings(target, **o.connection_params(ctx.params))
         metadata = session.parse_headers(headers)
-        deadline = parse_duration(timeout) if timeout else None
+        deadline = parse_duration(timeout, "--timeout") if timeout else None
         literal = read_data_argument(data) if data is not None else None
         say = VerbosePrinter(env.stderr, verbose)
         channel = open_channel(settings)

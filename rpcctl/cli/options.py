@@ -13,6 +13,9 @@ from rpcctl.errors import UsageError
 if TYPE_CHECKING:
     from rpcctl.transport.target import ChannelSettings
 
+DEFAULT_MAX_MSG_SIZE = 4 * 1024 * 1024
+"""The largest response message accepted unless --max-msg-size says otherwise (gRPC's default)."""
+
 CONN = "Connection"
 SCHEMA = "Schema"
 CALL = "Call"
@@ -76,13 +79,15 @@ KeepaliveTime = Annotated[
     ),
 ]
 MaxMsgSize = Annotated[
-    int,
+    str | None,
     typer.Option(
         "--max-msg-size",
         help=(
-            "Largest response message accepted, in bytes (default 4 MiB). It bounds only what "
-            "is received: requests of any size go out, within what the server accepts."
+            "Largest response message accepted: bytes, or with a unit (512KiB, 16MiB), from 1 "
+            "to 4294967295 (default 4MiB). It bounds only what is received: requests of any "
+            "size go out, within what the server accepts."
         ),
+        metavar="BYTES",
         show_default=False,
         rich_help_panel=CONN,
     ),
@@ -206,12 +211,14 @@ def channel_settings(
     authority: str | None = None,
     connect_timeout: str | None = None,
     keepalive_time: str | None = None,
-    max_msg_size: int = 4 * 1024 * 1024,
+    max_msg_size: int | str | None = None,
     codec: str | None = None,
     use_get: bool = False,
     grpc_web_text: bool = False,
 ) -> ChannelSettings:
-    """The `ChannelSettings` the connection options describe; `UsageError` on a bad mix."""
+    """The `ChannelSettings` the connection options describe; `UsageError` on a bad mix or a
+    number out of range (``max_msg_size``: bytes or a size such as ``16MiB``, default 4 MiB)."""
+    from rpcctl.cli.numbers import parse_size
     from rpcctl.transport.target import ChannelSettings, RpcProtocol, TlsSettings
     from rpcctl.transport.target import Target as ParsedTarget
     from rpcctl.wire.timeout import parse_duration
@@ -229,8 +236,7 @@ def channel_settings(
         codec = "json" if rpc_protocol is RpcProtocol.CONNECT else "proto"
     if codec not in ("json", "proto"):
         raise UsageError(f"unknown codec {codec!r}: use json or proto")
-    if max_msg_size <= 0:
-        raise UsageError("--max-msg-size must be positive")
+    max_bytes = DEFAULT_MAX_MSG_SIZE if max_msg_size is None else parse_size(max_msg_size, "--max-msg-size")
     parsed = ParsedTarget.parse(target)
     return ChannelSettings(
         target=parsed,
@@ -245,9 +251,9 @@ def channel_settings(
             servername=servername,
         ),
         authority=authority,
-        connect_timeout=parse_duration(connect_timeout) if connect_timeout else None,
-        keepalive_time=parse_duration(keepalive_time) if keepalive_time else None,
-        max_message_size=max_msg_size,
+        connect_timeout=parse_duration(connect_timeout, "--connect-timeout") if connect_timeout else None,
+        keepalive_time=parse_duration(keepalive_time, "--keepalive-time") if keepalive_time else None,
+        max_message_size=max_bytes,
         codec=codec,
         use_get=use_get,
         grpc_web_text=grpc_web_text,

@@ -88,7 +88,7 @@ def replay_command(
     authority: o.Authority = None,
     connect_timeout: o.ConnectTimeout = None,
     keepalive_time: o.KeepaliveTime = None,
-    max_msg_size: o.MaxMsgSize = 4 * 1024 * 1024,
+    max_msg_size: o.MaxMsgSize = None,
     headers: o.Headers = None,
     timeout: o.Timeout = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="One line per call on stderr.")] = False,
@@ -114,7 +114,7 @@ def replay_command(
             as_tx=as_tx,
             registration_token=registration_token,
             headers=tuple(metadata),
-            call_timeout=parse_duration(timeout) if timeout else 10.0,
+            call_timeout=parse_duration(timeout, "--timeout") if timeout else 10.0,
         )
 
         def progress(line: str) -> None:

@@ -1,13 +1,17 @@
 """Timeout headers (``grpc-timeout``, ``connect-timeout-ms``) and CLI durations.
 
-PROTOCOL-HTTP2.md, "Requests" (Timeout); Connect protocol, "Unary-Request" (Timeout). The
-clamp on huge values is rpcctl's own.
+gRPC over HTTP/2 (PROTOCOL-HTTP2.md, "Requests": TimeoutValue has at most 8 digits);
+Connect protocol, "Unary-Request" (Timeout: at most 10 digits of milliseconds). The clamp
+on huge values is rpcctl's own.
 
-Timeouts are ``float`` seconds throughout; ``None`` means no timeout.
+Timeouts are ``float`` seconds throughout; ``None`` means no timeout. A CLI duration is at
+most ``MAX_DURATION_SECONDS``, the longest ``grpc-timeout`` can say (99999999H, about
+11,400 years): anything longer is refused rather than sent as something else.
 """
 
 from __future__ import annotations
 
+import math
 import re
 
 from rpcctl.errors import ProtocolError, UsageError
@@ -20,6 +24,8 @@ CONNECT_TIMEOUT_MAX_DIGITS = 10
 # Parsed values are clamped here (the int64 nanoseconds Go uses, ~292 years) so that
 # 99999999H cannot overflow a deadline computation.
 MAX_TIMEOUT_SECONDS = (2**63 - 1) / 1e9
+MAX_DURATION_HOURS = 10**GRPC_TIMEOUT_MAX_DIGITS - 1
+MAX_DURATION_SECONDS = MAX_DURATION_HOURS * 3600.0
 
 _GRPC_UNITS_NS = {"H": 3600 * 10**9, "M": 60 * 10**9, "S": 10**9, "m": 10**6, "u": 10**3, "n": 1}
 _GRPC_UNITS_FINEST_FIRST = ("n", "u", "m", "S", "M", "H")
@@ -42,9 +48,15 @@ _BARE_NUMBER = re.compile(r"\d+(?:\.\d*)?|\.\d+")
 
 
 def encode_grpc_timeout(seconds: float) -> str:
-    """``grpc-timeout`` value: the finest unit whose value stays under 1e8; ≤ 0 is ``0n``."""
+    """``grpc-timeout`` value: the finest unit whose value stays under 1e8; ≤ 0 is ``0n``.
+
+    Longer than 99999999 hours (or not finite) is clamped to ``99999999H``, the largest
+    value the header can carry.
+    """
     if seconds <= 0:
         return "0n"
+    if not math.isfinite(seconds) or seconds >= MAX_DURATION_SECONDS:
+        return f"{MAX_DURATION_HOURS}H"
     nanos = max(1, round(seconds * 1e9))
     for unit in _GRPC_UNITS_FINEST_FIRST:
         value = nanos // _GRPC_UNITS_NS[unit]
@@ -80,6 +92,8 @@ def encode_connect_timeout(seconds: float) -> str | None:
     """
     if seconds <= 0:
         return "0"
+    if not math.isfinite(seconds):
+        return None
     millis = max(1, int(seconds * 1000))
     text = str(millis)
     return text if len(text) <= CONNECT_TIMEOUT_MAX_DIGITS else None
@@ -102,14 +116,17 @@ def parse_connect_timeout(value: str) -> float | None:
     return int(value) / 1000
 
 
-def parse_duration(text: str) -> float:
+def parse_duration(text: str, option: str = "") -> float:
     """Seconds from a CLI duration: ``5s``, ``250ms``, ``1m30s``, ``1.5s``, ``2h``, ``100us``.
 
-    A bare number is seconds. Raises UsageError on anything else, including negatives.
+    A bare number is seconds. Raises UsageError on anything else, including negatives and
+    durations longer than ``MAX_DURATION_SECONDS`` (99999999h); ``option`` (e.g.
+    ``--timeout``) starts the message when given.
     """
     spec = text.strip()
+    lead = f"{option}: " if option else ""
     if _BARE_NUMBER.fullmatch(spec):
-        return float(spec)
+        return _bounded(float(spec), text, lead)
     total = 0.0
     pos = 0
     for match in _DURATION_PART.finditer(spec):
@@ -119,7 +136,22 @@ def parse_duration(text: str) -> float:
         pos = match.end()
     if not spec or pos != len(spec):
         raise UsageError(
-            f"invalid duration {text!r}: use a number of seconds or units h, m, s, ms, us, ns "
-            "(e.g. 1m30s, 250ms)"
+            f"{lead}invalid duration {quoted(text)}: use a number of seconds or units "
+            "h, m, s, ms, us, ns (e.g. 1m30s, 250ms)"
         )
-    return total
+    return _bounded(total, text, lead)
+
+
+def _bounded(seconds: float, text: str, lead: str) -> float:
+    if not math.isfinite(seconds) or seconds > MAX_DURATION_SECONDS:
+        raise UsageError(
+            f"{lead}duration {quoted(text)} is too long: the longest is {MAX_DURATION_HOURS}h "
+            "(the most a gRPC deadline can say, about 11,400 years)"
+        )
+    return seconds
+
+
+def quoted(text: str) -> str:
+    """The user's text, quoted for a message, with the middle of a very long one left out."""
+    text = text.strip()
+    return repr(text if len(text) <= 24 else f"{text[:10]}…{text[-10:]}")
