@@ -34,13 +34,14 @@ class BenchJob:
 
 @dataclass
 class PartResult:
-    """What one process measured."""
+    """What one process measured; `interrupted` when Ctrl-C ended it early."""
 
     stats: Stats
     backends: dict[str, Stats]
     warmup_calls: int = 0
     warnings: list[str] = field(default_factory=list)
     part_counts: list[int] = field(default_factory=list)
+    interrupted: bool = False
 
     def __post_init__(self) -> None:
         if not self.part_counts:
@@ -57,6 +58,7 @@ class PartResult:
         self.warmup_calls += other.warmup_calls
         self.part_counts.extend(other.part_counts)
         self.warnings.extend(w for w in other.warnings if w not in self.warnings)
+        self.interrupted = self.interrupted or other.interrupted
 
     def to_dict(self) -> dict[str, Any]:
         """A form that crosses a process boundary (and a JSON file)."""
@@ -66,6 +68,7 @@ class PartResult:
             "warmup_calls": self.warmup_calls,
             "warnings": list(self.warnings),
             "part_counts": list(self.part_counts),
+            **({"interrupted": True} if self.interrupted else {}),
         }
 
     @classmethod
@@ -77,4 +80,5 @@ class PartResult:
             int(data.get("warmup_calls", 0)),
             list(data.get("warnings", [])),
             [int(n) for n in data.get("part_counts", [])],
+            bool(data.get("interrupted", False)),
         )

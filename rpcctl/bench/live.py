@@ -45,13 +45,15 @@ class LiveView:
         self._clock = clock
         self._run_started: float | None = None
         self._samples: deque[tuple[float, int]] = deque([(clock(), 0)])  # (time, calls), oldest first
+        self._ending: str | None = None  # "done" or "interrupted" once stopped
 
     def start(self) -> None:
         """Start rendering in the background."""
         self._task = asyncio.ensure_future(self._tty() if self.tty else self._lines())
 
-    async def stop(self) -> None:
-        """Stop rendering (the TTY panel is left as it last was)."""
+    async def stop(self, *, interrupted: bool = False) -> None:
+        """Stop rendering; the TTY panel's last frame shows the end (100% unless `interrupted`)."""
+        self._ending = "interrupted" if interrupted else "done"
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -94,9 +96,12 @@ class LiveView:
         from rich.live import Live
 
         with Live(self._panel(), console=self.console, refresh_per_second=4, transient=False) as live:
-            while True:
-                await asyncio.sleep(TTY_REFRESH)
-                live.update(self._panel())
+            try:
+                while True:
+                    await asyncio.sleep(TTY_REFRESH)
+                    live.update(self._panel())
+            finally:  # stopped: one last frame, as the run ended
+                live.update(self._panel(), refresh=True)
 
     def _panel(self) -> Any:
         from rich.progress_bar import ProgressBar
@@ -104,6 +109,10 @@ class LiveView:
 
         phase, stats = self.board.snapshot()
         elapsed, current, average = self._rates(phase, stats)
+        if self._ending is not None:
+            phase = self._ending
+            elapsed = stats.elapsed or elapsed
+            average = stats.rps or average
         grid = Table.grid(padding=(0, 2))
         grid.add_row(
             f"[bold]{self.label}[/] {phase}",
@@ -119,10 +128,14 @@ class LiveView:
         done, end = self._progress(stats, elapsed)
         outer = Table.grid()
         outer.add_row(grid)
-        outer.add_row(ProgressBar(total=end, completed=done, width=60))
+        bar = Table.grid(padding=(0, 1))
+        bar.add_row(ProgressBar(total=end, completed=done, width=60), f"{100 * done / end:.0f}%")
+        outer.add_row(bar)
         return outer
 
     def _progress(self, stats: Stats, elapsed: float) -> tuple[float, float]:
+        if self._ending == "done":
+            return 1.0, 1.0  # every call ended, or the duration ran out: whatever the clocks say
         if self.total is not None:
             return float(stats.count), float(max(self.total, 1))
         if self.duration is not None:

@@ -11,8 +11,10 @@ import asyncio
 import contextlib
 import multiprocessing
 import queue as queue_module
+import signal
 from typing import Any
 
+from rpcctl.bench.interrupt import StopSwitch
 from rpcctl.bench.job import BenchJob, PartResult
 from rpcctl.bench.progress import ProgressBoard
 from rpcctl.bench.stats import Stats
@@ -23,13 +25,23 @@ POLL = 0.1
 JOIN_TIMEOUT = 5.0
 
 
-async def run_in_processes(job: BenchJob, workers: int, board: ProgressBoard | None = None) -> PartResult:
-    """Run `job` split over `workers` processes; the merged result."""
+async def run_in_processes(
+    job: BenchJob, workers: int, board: ProgressBoard | None = None, stop: StopSwitch | None = None
+) -> PartResult:
+    """Run `job` split over `workers` processes; the merged result.
+
+    When `stop` trips, every child stops early and sends what it measured (the children ignore
+    SIGINT themselves: a Ctrl-C on a terminal reaches the whole process group).
+    """
     ctx = multiprocessing.get_context("spawn")
     messages: Any = ctx.Queue()
     go: Any = ctx.Event()
+    halt: Any = ctx.Event()
     parts = job.split(workers)
-    procs = [ctx.Process(target=_child, args=(part, messages, go), daemon=True) for part in parts]
+    procs = [ctx.Process(target=_child, args=(part, messages, go, halt), daemon=True) for part in parts]
+    if stop is not None:
+        stop.on_trip(halt.set)
+        stop.on_trip(go.set)  # children still waiting for the others start, see the halt and end
     loop = asyncio.get_running_loop()
     results: dict[int, PartResult] = {}
     ready: set[int] = set()
@@ -83,10 +95,11 @@ def _rebuild(kind: str, text: str) -> RpcctlError:
     return RpcctlError(text)
 
 
-def _child(job: BenchJob, messages: Any, go: Any) -> None:
+def _child(job: BenchJob, messages: Any, go: Any, halt: Any) -> None:
     """A worker process: run its part and send back snapshots and the result."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides, and sets `halt`
     try:
-        result = asyncio.run(_child_main(job, messages, go))
+        result = asyncio.run(_child_main(job, messages, go, halt))
     except UsageError as exc:
         messages.put(("error", job.index, "usage", str(exc)))
     except TransportError as exc:
@@ -97,11 +110,12 @@ def _child(job: BenchJob, messages: Any, go: Any) -> None:
         messages.put(("done", job.index, result.to_dict()))
 
 
-async def _child_main(job: BenchJob, messages: Any, go: Any) -> PartResult:
+async def _child_main(job: BenchJob, messages: Any, go: Any, halt: Any) -> PartResult:
     from rpcctl.bench.worker import LoadLoop, run_job
 
     loop = asyncio.get_running_loop()
     current: list[LoadLoop] = []
+    stop = StopSwitch()
 
     async def ready() -> None:
         messages.put(("ready", job.index))
@@ -115,10 +129,16 @@ async def _child_main(job: BenchJob, messages: Any, go: Any) -> PartResult:
                     ("progress", job.index, current[0].phase, current[0].current.to_dict(derived=False))
                 )
 
-    reporter = asyncio.ensure_future(report())
+    async def watch() -> None:
+        while not halt.is_set():
+            await asyncio.sleep(POLL)
+        stop.trip()
+
+    helpers = [asyncio.ensure_future(report()), asyncio.ensure_future(watch())]
     try:
-        return await run_job(job, ready=ready, on_loop=current.append)
+        return await run_job(job, ready=ready, on_loop=current.append, stop=stop)
     finally:
-        reporter.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await reporter
+        for helper in helpers:
+            helper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await helper

@@ -26,6 +26,7 @@ class RunReport:
     started_at: str = ""
     parts: int = 1
     scenario: dict[str, Any] = field(default_factory=dict)
+    rpcctl_version: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form of the run."""
@@ -34,6 +35,7 @@ class RunReport:
             "method": self.method,
             "targets": self.targets,
             "started_at": self.started_at,
+            "rpcctl_version": self.rpcctl_version,
             "parts": self.parts,
             "options": self.options,
             **({"scenario": self.scenario} if self.scenario else {}),
@@ -52,6 +54,7 @@ class RunReport:
             started_at=str(data.get("started_at", "")),
             parts=int(data.get("parts", 1)),
             scenario=dict(data.get("scenario", {})),
+            rpcctl_version=str(data.get("rpcctl_version", "")),
         )
 
     def merge(self, other: RunReport) -> None:
@@ -82,6 +85,11 @@ class BenchReport:
     def error_rate(self) -> float:
         """The worst error rate over the runs."""
         return max((run.result.stats.error_rate for run in self.runs), default=0.0)
+
+    @property
+    def interrupted(self) -> bool:
+        """True when Ctrl-C ended a run early (the report covers the calls that finished)."""
+        return any(run.result.interrupted for run in self.runs)
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON document."""

@@ -7,6 +7,7 @@ import time
 from collections.abc import Awaitable, Callable
 
 from rpcctl.bench.balancer import Backend, Balancer
+from rpcctl.bench.interrupt import StopSwitch
 from rpcctl.bench.invoker import make_invoker
 from rpcctl.bench.job import BenchJob, PartResult
 from rpcctl.bench.payloads import Headers, Payloads
@@ -26,8 +27,16 @@ MIN_SLEEP = 0.0005
 class LoadLoop:
     """Makes the calls of one process, closed-loop or open-loop, and records them."""
 
-    def __init__(self, job: BenchJob, balancer: Balancer, payloads: Payloads, headers: Headers) -> None:
+    def __init__(
+        self,
+        job: BenchJob,
+        balancer: Balancer,
+        payloads: Payloads,
+        headers: Headers,
+        stop: StopSwitch | None = None,
+    ) -> None:
         self.plan: BenchPlan = job.plan
+        self.stop = stop
         self.balancer = balancer
         self.payloads = payloads
         self.headers = headers
@@ -41,7 +50,8 @@ class LoadLoop:
         self._start = 0.0
 
     async def run(self, total: int | None, duration: float | None, record: bool) -> Stats:
-        """One phase (warmup or measured): until `total` calls or `duration` seconds."""
+        """One phase (warmup or measured): until `total` calls, `duration` seconds or the stop switch
+        (the calls in flight then are cancelled and not recorded)."""
         stats = Stats()
         if record:
             for backend in self.balancer.backends:
@@ -49,9 +59,13 @@ class LoadLoop:
             self.current = stats
         self._start = time.perf_counter()
         if self.plan.schedule is not None:
-            await self._open_loop(stats, total, duration)
+            body = self._open_loop(stats, total, duration)
         else:
-            await self._closed_loop(stats, total, duration)
+            body = self._closed_loop(stats, total, duration)
+        if self.stop is None:
+            await body
+        else:
+            await self.stop.until(body)
         stats.elapsed = time.perf_counter() - self._start
         for backend in self.balancer.backends:
             backend.stats.elapsed = stats.elapsed
@@ -86,21 +100,27 @@ class LoadLoop:
             finally:
                 slots.release()
 
-        for index, due in enumerate(due_times(self.plan.schedule, duration)):
-            if total is not None and index >= total:
-                break
-            at = start + due
-            wait = at - loop.time()
-            if wait > MIN_SLEEP:
-                await asyncio.sleep(wait)
-            await slots.acquire()
-            if loop.time() - at > LATE_AFTER:
-                stats.late += 1
-            task = loop.create_task(one())
-            pending.add(task)
-            task.add_done_callback(pending.discard)
-        if pending:
-            await asyncio.gather(*pending)
+        try:
+            for index, due in enumerate(due_times(self.plan.schedule, duration)):
+                if total is not None and index >= total:
+                    break
+                at = start + due
+                wait = at - loop.time()
+                if wait > MIN_SLEEP:
+                    await asyncio.sleep(wait)
+                await slots.acquire()
+                if loop.time() - at > LATE_AFTER:
+                    stats.late += 1
+                task = loop.create_task(one())
+                pending.add(task)
+                task.add_done_callback(pending.discard)
+            if pending:
+                await asyncio.gather(*pending)
+        finally:  # stopped early: the calls in flight go too
+            for task in list(pending):
+                task.cancel()
+            if pending:
+                await asyncio.gather(*pending, return_exceptions=True)
 
     async def _call(self, stats: Stats, worker_id: int) -> None:
         seq = self.plan.seq_offset + self._calls * self.plan.seq_stride
@@ -145,8 +165,12 @@ async def run_job(
     *,
     ready: Callable[[], Awaitable[None]] | None = None,
     on_loop: Callable[[LoadLoop], None] | None = None,
+    stop: StopSwitch | None = None,
 ) -> PartResult:
-    """Connect, wait for `ready` (the other processes), warm up, run, close: one process's part."""
+    """Connect, wait for `ready` (the other processes), warm up, run, close: one process's part.
+
+    When `stop` trips, the part ends early with what it measured (`PartResult.interrupted`).
+    """
     plan = job.plan
     backends = [
         Backend(
@@ -157,23 +181,29 @@ async def run_job(
     ]
     balancer = Balancer(backends, job.policy)
     try:
-        warnings = await balancer.connect()
-        loop = LoadLoop(job, balancer, job.payloads.compile(plan.pick), job.headers.compile())
+        warnings = await (balancer.connect() if stop is None else stop.until(balancer.connect())) or []
+        loop = LoadLoop(job, balancer, job.payloads.compile(plan.pick), job.headers.compile(), stop)
         if on_loop is not None:
             on_loop(loop)
         if ready is not None:
             await ready()
         warmup_calls = 0
-        if plan.warmup > 0:
+        if plan.warmup > 0 and not _tripped(stop):
             loop.phase = "warmup"
             warmup_calls = (await loop.run(None, plan.warmup, record=False)).count
-        loop.phase = "run"
-        stats = await loop.run(plan.total, plan.duration, record=True)
+        stats = Stats()
+        if not _tripped(stop):
+            loop.phase = "run"
+            stats = await loop.run(plan.total, plan.duration, record=True)
         loop.phase = "done"
         per_backend = {b.name: b.stats for b in backends} if len(backends) > 1 else {}
-        return PartResult(stats, per_backend, warmup_calls, warnings)
+        return PartResult(stats, per_backend, warmup_calls, warnings, interrupted=_tripped(stop))
     finally:
         await balancer.aclose()
+
+
+def _tripped(stop: StopSwitch | None) -> bool:
+    return stop is not None and stop.tripped
 
 
 def _static(job: BenchJob) -> Metadata:

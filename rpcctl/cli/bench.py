@@ -198,8 +198,13 @@ def _emit(env: Environment, report: BenchReport, fmt: str, output: Path | None, 
             output.write_text(text, encoding="utf-8")
         except OSError as exc:
             raise UsageError(f"cannot write {output}: {exc.strerror or exc}") from None
+        calls = sum(run.result.stats.count for run in report.runs)
+        env.stderr.write(f"wrote the {fmt} report of {calls} calls to {output}\n")
     else:
         env.stdout.write(text)
+    if report.interrupted:
+        env.stderr.write("interrupted: the report covers the calls that finished before Ctrl-C\n")
+        return ExitStatus.INTERRUPTED
     if report.error_rate > max_error_rate:
         env.stderr.write(f"error: {_failure_line(report, max_error_rate)}\n")
         return ExitStatus.ERROR

@@ -100,7 +100,9 @@ def request_texts(data: str | None, data_file: Path | None, client_streams: bool
 
 
 async def run_bench(env: Environment, args: list[str], params: dict[str, Any]) -> BenchReport:
+    """Run the load once per protocol; Ctrl-C ends it early with the runs so far (`interrupted`)."""
     from rpcctl.bench.balancer import Policy, expand_targets
+    from rpcctl.bench.interrupt import StopSwitch
     from rpcctl.bench.payloads import HeaderSpec
     from rpcctl.bench.plan import Shard
     from rpcctl.bench.report import BenchReport
@@ -133,12 +135,17 @@ async def run_bench(env: Environment, args: list[str], params: dict[str, Any]) -
     header_spec = HeaderSpec(tuple(params["headers"] or ()))
     header_spec.compile()  # bad headers fail before any call
     runs: list[RunReport] = []
-    for protocol in protocols:
-        runs.append(
-            await _run_protocol(
-                env, schema, found, method, texts, header_spec, settings[protocol], plan, policy, params
+    stop = StopSwitch()
+    with stop.on_sigint():
+        for protocol in protocols:
+            if stop.tripped:
+                break
+            backends = settings[protocol]
+            runs.append(
+                await _run_protocol(
+                    env, schema, found, method, texts, header_spec, backends, plan, policy, params, stop
+                )
             )
-        )
     return BenchReport(runs)
 
 
@@ -179,9 +186,11 @@ async def _run_protocol(
     plan: BenchPlan,
     policy: Any,
     params: dict[str, Any],
+    stop: Any,
 ) -> RunReport:
     import datetime
 
+    from rpcctl import __version__
     from rpcctl.bench.job import BenchJob
     from rpcctl.bench.live import LiveView
     from rpcctl.bench.payloads import build_payload_spec, encoder_for
@@ -218,8 +227,8 @@ async def _run_protocol(
         console=env.console(stderr=True) if env.stderr_isatty else None,
     )
     started = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
-    result = await run_load(job, workers, board, live)
-    advice = await _wrong_protocol_advice(first, result.stats)
+    result = await run_load(job, workers, board, live, stop)
+    advice = None if result.interrupted else await _wrong_protocol_advice(first, result.stats)
     if advice is not None:
         result.warnings.append(advice)
     return RunReport(
@@ -229,6 +238,7 @@ async def _run_protocol(
         result=result,
         options=_report_options(params, workers),
         started_at=started,
+        rpcctl_version=__version__,
     )
 
 
@@ -273,6 +283,7 @@ async def run_scenario(env: Environment, args: list[str], params: dict[str, Any]
     """`--scenario runner`: simulated runners against a RunnerService (in this process)."""
     import datetime
 
+    from rpcctl import __version__
     from rpcctl.bench.live import LiveView
     from rpcctl.bench.progress import ProgressBoard
     from rpcctl.bench.report import BenchReport, RunReport
@@ -325,5 +336,6 @@ async def run_scenario(env: Environment, args: list[str], params: dict[str, Any]
                  "duration": params["duration"] or "10s", "connections": params["connections"]},
         started_at=started,
         scenario=figures,
+        rpcctl_version=__version__,
     )  # fmt: skip
     return BenchReport([run])

@@ -25,6 +25,8 @@ def _run(run: RunReport) -> str:
     lines.append(f"  Duration:     {stats.elapsed:.3f} s")
     lines.append(f"  Calls/sec:    {stats.rps:.1f}")
     lines.append(f"  Errors:       {stats.errors} ({stats.error_rate:.2%})")
+    if run.result.interrupted:
+        lines.append("  Interrupted:  yes (Ctrl-C; calls in flight then are not counted)")
     if run.options.get("rps") or run.options.get("load_schedule", "const") != "const":
         lines.append(f"  Late calls:   {stats.late}")
     if run.result.warmup_calls:

@@ -1,0 +1,72 @@
+"""Ctrl-C during `rpcctl bench`: the partial report of what ran, exit 130 (as ghz does)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.bench.conftest import SCHEMA, Recorder
+
+WAIT = 60.0  # a bound on each wait, never a figure asserted
+
+
+def _start(recorder: Recorder, *args: str) -> subprocess.Popen[str]:
+    command = [sys.executable, "-m", "rpcctl", "bench", recorder.target, "Echo", "--protocol", "grpc"]
+    return subprocess.Popen(
+        [*command, *SCHEMA, "-z", "10m", "-c", "2", *args],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "NO_COLOR": "1"},
+    )
+
+
+def _interrupt_after_calls(recorder: Recorder, proc: subprocess.Popen[str], calls: int) -> tuple[str, str]:
+    deadline = time.monotonic() + WAIT
+    while len(recorder.messages()) < calls:
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            _, err = proc.communicate()
+            pytest.fail(f"bench made no {calls} calls (exit {proc.returncode}): {err}")
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    try:
+        return proc.communicate(timeout=WAIT)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
+        pytest.fail("bench did not end after SIGINT")
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_sigint_prints_the_partial_report_and_exits_130(recorder: Recorder, workers: str) -> None:
+    proc = _start(recorder, "--workers", workers, "-O", "json")
+    out, err = _interrupt_after_calls(recorder, proc, 20)
+    assert proc.returncode == 130, err
+    (run,) = json.loads(out)["runs"]
+    assert run["interrupted"] is True
+    assert run["stats"]["count"] > 0
+    assert run["stats"]["errors"] == 0  # the calls cancelled in flight are not counted as failures
+    assert run["stats"]["count"] <= len(recorder.messages())
+    assert "interrupted" in err and "Traceback" not in err
+
+
+def test_sigint_summary_says_interrupted_and_o_says_where(recorder: Recorder, tmp_path: Path) -> None:
+    report = tmp_path / "partial.txt"
+    proc = _start(recorder, "--workers", "1", "-o", str(report))
+    out, err = _interrupt_after_calls(recorder, proc, 10)
+    assert proc.returncode == 130, err
+    text = report.read_text()
+    assert "Interrupted:  yes" in text
+    count = int(text.split("Count:", 1)[1].split()[0])
+    assert count > 0
+    assert f"wrote the summary report of {count} calls to {report}" in err
+    assert out == ""
