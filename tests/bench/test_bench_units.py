@@ -175,3 +175,43 @@ def test_live_current_rate_leaves_out_the_time_before_the_run() -> None:
         stats.record(0.001, 0)
     now[0] = 2.5
     assert view._rates("run", stats)[1] == pytest.approx(1000)  # 500 calls in the run's first 0.5 s
+
+
+async def _last_frame(interrupted: bool) -> str:
+    import asyncio
+
+    from rich.console import Console
+
+    from rpcctl.bench.live import LiveView
+    from rpcctl.bench.progress import ProgressBoard
+
+    stats = Stats()
+    for _ in range(3):
+        stats.record(0.002, 0)
+    stats.elapsed = 1.5
+    board = ProgressBoard(1)
+    board.attach(0, lambda: ("done" if not interrupted else "run", stats))
+    out = io.StringIO()
+    console = Console(file=out, width=160, force_terminal=True, color_system=None)
+    # The view's own clock saw only 2 s of a 30 s run: the last frame must not believe it.
+    ticks = iter(range(100))
+    view = LiveView(
+        board, out, tty=True, label="grpc", total=None, duration=30.0, console=console,
+        clock=lambda: float(next(ticks)),
+    )  # fmt: skip
+    view.start()
+    await asyncio.sleep(0)
+    await view.stop(interrupted=interrupted)
+    return out.getvalue().rsplit("grpc", 1)[-1]
+
+
+@pytest.mark.asyncio
+async def test_live_last_frame_shows_100_percent() -> None:
+    last = await _last_frame(interrupted=False)
+    assert "done" in last and "100%" in last and "1.5s" in last
+
+
+@pytest.mark.asyncio
+async def test_live_last_frame_of_an_interrupted_run_shows_how_far_it_got() -> None:
+    last = await _last_frame(interrupted=True)
+    assert "interrupted" in last and "100%" not in last
