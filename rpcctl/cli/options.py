@@ -138,6 +138,34 @@ Headers = Annotated[
         rich_help_panel=CALL,
     ),
 ]
+ReflectHeaders = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--reflect-header",
+        help="'name: value' sent with reflection requests only (repeatable; -H goes with both).",
+        rich_help_panel=SCHEMA,
+    ),
+]
+RpcHeaders = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--rpc-header",
+        help="'name: value' sent with the call only, not with reflection (repeatable).",
+        rich_help_panel=CALL,
+    ),
+]
+NoCache = Annotated[
+    bool,
+    typer.Option(
+        "--no-cache",
+        help=(
+            "Ask the server for its schema even if a reflected one is cached (reflected schemas "
+            "are reused for 10 minutes per target and reflection headers; `rpcctl cache clear` "
+            "empties the cache)."
+        ),
+        rich_help_panel=SCHEMA,
+    ),
+]
 Timeout = Annotated[
     str | None,
     typer.Option(
