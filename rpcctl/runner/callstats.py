@@ -5,14 +5,20 @@ from __future__ import annotations
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from rpcctl.wire.status import Code
 
 
 @dataclass(slots=True)
 class CallRecord:
-    """One call: short method name, protocol, status once ended, latency in seconds."""
+    """One call: short method name, protocol, status once ended, latency in seconds.
+
+    The rest is what the call inspector shows: the full method path, peer, codec,
+    request and response messages (proto3 JSON objects), headers and trailers as
+    (name, value) pairs, the status message and details, and `note` (an ack mismatch).
+    """
 
     seq: int
     call_id: str
@@ -21,6 +27,21 @@ class CallRecord:
     started: float = 0.0
     code: int | None = None
     latency: float | None = None
+    path: str = ""
+    peer: str = ""
+    codec: str = ""
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    trailers: list[tuple[str, str]] = field(default_factory=list)
+    requests: list[Any] = field(default_factory=list)
+    responses: list[Any] = field(default_factory=list)
+    message: str = ""
+    details: list[Any] = field(default_factory=list)
+    note: str = ""
+
+    @property
+    def failed(self) -> bool:
+        """True for a call that ended with an error status or an ack mismatch."""
+        return bool(self.code) or bool(self.note)
 
     @property
     def status(self) -> str:

@@ -25,11 +25,18 @@ from rpcctl.call_events import CallEvent, EventKind
 from rpcctl.runner.attribution import TOKEN_HEADERS, token_from_headers, tx_from_content
 from rpcctl.runner.callstats import CallRecord, CallStats
 from rpcctl.runner.logstream import LogStream
-from rpcctl.runner.logtree import UNKNOWN_RUNNER, ActionInfo, RunnerInfo, StepKey, TaskInfo
+from rpcctl.runner.logtree import UNKNOWN_RUNNER, RunnerInfo, StepKey, TaskInfo
+from rpcctl.runner.stepstates import apply_update
+from rpcctl.runner.stepstates import as_int as _int
+from rpcctl.runner.stepstates import get as _get
 from rpcctl.runner.streamkey import StreamKey
+from rpcctl.runner.tasknames import names_from_content
 
 SERVICE_MARK = "RunnerService"
 """Calls whose method path contains this are RunnerService calls."""
+
+MAX_KEPT_MESSAGES = 20
+"""Request and response messages kept per call for the inspector (a stream's first ones)."""
 
 _CANCELLED = ("cancelled", "canceled")
 
@@ -82,21 +89,7 @@ class _OpenCall:
         self.peer = peer
         self.token = token
         self.request: Any = None
-        self.expect: tuple[StreamKey, int] | None = None
-
-
-def _get(message: dict[str, Any], camel: str, snake: str, default: Any = None) -> Any:
-    value = message.get(camel)
-    if value is None:
-        value = message.get(snake, default)
-    return value
-
-
-def _int(value: Any) -> int:
-    try:
-        return int(value or 0)
-    except (TypeError, ValueError):
-        return 0
+        self.expect: tuple[StreamKey, int, int] | None = None
 
 
 class LogModel:
@@ -125,6 +118,8 @@ class LogModel:
         self.ack_mismatches = 0
         self.version = 0
         """Incremented by every ingest that changed something."""
+        self.seq = 0
+        """Arrival number of the last UpdateLog or UpdateTask request (orders rows and states)."""
         self._changes = Changes()
         self._open: dict[str, _OpenCall] = {}
         self._names: dict[str, str] = {}
@@ -195,6 +190,10 @@ class LogModel:
         name = self._method_name(event.method)
         record = CallRecord(0, event.call_id, name.lstrip("~"), str(info.get("protocol", "")), event.time)
         headers = info.get("headers") or ()
+        record.path = event.method
+        record.peer = str(info.get("peer") or "")
+        record.codec = str(info.get("codec") or "")
+        record.headers = _pairs(headers)
         call = _OpenCall(
             record, name, str(info.get("peer") or ""), token_from_headers(headers, self.token_headers)
         )
@@ -211,7 +210,11 @@ class LogModel:
         info = event.info
         duration = info.get("duration")
         latency = float(duration) if duration is not None else max(0.0, event.time - call.record.started)
-        self.stats.finish(call.record, _int(info.get("code")), latency)
+        record = call.record
+        record.message = str(info.get("message") or "")
+        record.details = list(info.get("details") or ())
+        record.trailers = _pairs(info.get("trailers") or ())
+        self.stats.finish(record, _int(info.get("code")), latency)
         self._changes.calls = True
         self.version += 1
 
@@ -225,13 +228,18 @@ class LogModel:
         name = call.name
         if request:
             call.request = message
+            if len(call.record.requests) < MAX_KEPT_MESSAGES:
+                call.record.requests.append(message)
             if name == "UpdateLog":
                 self._log_request(call, message)
             elif name == "UpdateTask":
                 self._task_request(call, message)
             elif name == "FetchTask" or name == "Declare":
                 call.token = str(message.get("token") or call.token)
-        elif name == "UpdateLog":
+            return
+        if len(call.record.responses) < MAX_KEPT_MESSAGES:
+            call.record.responses.append(message)
+        if name == "UpdateLog":
             self._log_response(call, message)
         elif name == "UpdateTask":
             self._task_response(call, message)
@@ -259,8 +267,9 @@ class LogModel:
         if stream is None:
             stream = self.streams[key] = LogStream(key, self.max_rows_per_stream)
             task.streams.append(key)
-        runs = stream.add(index, rows, no_more)
-        call.expect = (key, index + len(rows))
+        self.seq += 1
+        runs = stream.add(index, rows, no_more, self.seq)
+        call.expect = (key, index, len(rows))
         self.stats.count_rows(len(rows))
         listener = self.listener
         arrivals = task.arrivals
@@ -280,14 +289,13 @@ class LogModel:
     def _log_response(self, call: _OpenCall, message: dict[str, Any]) -> None:
         if call.expect is None:
             return
-        key, expected = call.expect
+        key, index, count = call.expect
         stream = self.streams.get(key)
         if stream is None:
             return
         ack = _int(_get(message, "ackIndex", "ack_index"))
-        stream.last_ack = ack
-        if ack != expected:
-            stream.ack_mismatches += 1
+        if not stream.answer(index, count, ack):
+            call.record.note = f"ack {ack} ≠ {index + count}"
             self.ack_mismatches += 1
             self._changes.streams.add(key)
             self._touch_task(key[0])
@@ -297,40 +305,13 @@ class LogModel:
     def _task_request(self, call: _OpenCall, message: dict[str, Any]) -> None:
         tx = str(_get(message, "txUuid", "tx_uuid", ""))
         task = self._task(tx, call)
-        key: StepKey = (
-            _int(_get(message, "stageIdx", "stage_idx")),
-            _int(_get(message, "stepRowIdx", "step_row_idx")),
-            _int(_get(message, "stepIdx", "step_idx")),
-        )
-        step = task.step(key)
-        state = message.get("state")
-        if isinstance(state, dict):
-            step.start_time = _int(_get(state, "startTime", "start_time")) or step.start_time
-            step.end_time = _int(_get(state, "endTime", "end_time")) or step.end_time
-            step.message = str(state.get("message") or step.message)
-            new_state = str(state.get("state") or "")
-            if new_state and new_state != step.state:
-                step.state = new_state
-                self._notify(StateChange(tx, key, None, new_state, step.message))
-            for item in state.get("actions") or ():
-                if isinstance(item, dict):
-                    self._action_state(tx, step.actions, key, item)
-        self._touch_task(tx)
+        self.seq += 1
 
-    def _action_state(
-        self, tx: str, actions: dict[int, ActionInfo], key: StepKey, item: dict[str, Any]
-    ) -> None:
-        index = _int(item.get("index"))
-        action = actions.get(index)
-        if action is None:
-            action = actions[index] = ActionInfo(index)
-        action.name = str(item.get("name") or action.name)
-        action.start_time = _int(_get(item, "startTime", "start_time")) or action.start_time
-        action.end_time = _int(_get(item, "endTime", "end_time")) or action.end_time
-        new_state = str(item.get("state") or "")
-        if new_state and new_state != action.state:
-            action.state = new_state
-            self._notify(StateChange(tx, key, index, new_state))
+        def notify(step: StepKey, action: int | None, state: str, text: str) -> None:
+            self._notify(StateChange(tx, step, action, state, text))
+
+        apply_update(task, message, self.seq, notify)
+        self._touch_task(tx)
 
     def _task_response(self, call: _OpenCall, message: dict[str, Any]) -> None:
         request = call.request
@@ -374,9 +355,14 @@ class LogModel:
             self.listener.runner_seen(runner, call.name)
 
     def _fetch_response(self, call: _OpenCall, message: dict[str, Any]) -> None:
-        tx = tx_from_content(str(message.get("content") or ""))
+        content = str(message.get("content") or "")
+        tx = tx_from_content(content)
         if tx:
-            self._task(tx, call)
+            task = self._task(tx, call)
+            names = names_from_content(content)
+            if names:
+                task.names = names
+                self._touch_task(tx)
 
     def _runner_for(self, call: _OpenCall) -> str:
         if call.token:
@@ -409,6 +395,22 @@ class LogModel:
         self._changes.tasks.add(tx)
         self.version += 1
 
+    def adopt(self, tx: str) -> None:
+        """Mark task `tx` as adopted by the stand-in (it did not hand the task out)."""
+        task = self.tasks.get(tx)
+        if task is not None and not task.adopted:
+            task.adopted = True
+            self._touch_task(tx)
+
     def _notify(self, change: StateChange) -> None:
         if self.listener is not None:
             self.listener.state_changed(change)
+
+
+def _pairs(items: Any) -> list[tuple[str, str]]:
+    """Header or trailer pairs from an event's `[name, value]` lists (others skipped)."""
+    pairs: list[tuple[str, str]] = []
+    for item in items:
+        if isinstance(item, (list, tuple)) and len(item) == 2:
+            pairs.append((str(item[0]), str(item[1])))
+    return pairs

@@ -11,15 +11,36 @@ duplicates are found even after old rows were dropped from memory; it keeps at m
   we can no longer compare because the row was dropped (`duplicates_unknown`);
 - after no_more: rows carried by requests that arrived after the request with `no_more`;
 - ack mismatch: an `UpdateLogResponse.ack_index` other than the request's
-  `index + len(rows)` (counted by the log model, which pairs requests and responses).
+  `index + len(rows)` (counted by the log model, which pairs requests and responses);
+  when the server answered an earlier `ack_index`, the rows from it on were refused.
+
+Each kept row also has an order key: the arrival number of the row, lowered to the
+key of the row after it when it arrived later (a resent row filling a gap), so that
+views interleaving several streams by time keep each stream in index order. Rows that
+were resent, refused or sent after `no_more` carry `Mark` flags.
 """
 
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
+from enum import IntFlag
 
 from rpcctl.runner.streamkey import StreamKey
+
+
+class Mark(IntFlag):
+    """What happened to a row besides arriving once, in index order, before `no_more`."""
+
+    RESENT = 1
+    """The row arrived more than once."""
+    CHANGED = 2
+    """A resent copy had a different text."""
+    REFUSED = 4
+    """The server answered a request carrying it with an earlier `ack_index`."""
+    AFTER_NO_MORE = 8
+    """The row came in a request after the one with `no_more`."""
+
 
 Run = tuple[int, int]
 """(first index, count) of rows that were new when they arrived."""
@@ -38,7 +59,7 @@ class Gap:
         return self.end - self.start
 
     def __str__(self) -> str:
-        return f"#{self.start}" if self.count == 1 else f"#{self.start}-#{self.end - 1}"
+        return f"#{self.start}" if self.count == 1 else f"#{self.start}–#{self.end - 1}"
 
 
 class LogStream:
@@ -48,6 +69,7 @@ class LogStream:
         "_ends",
         "_starts",
         "ack_mismatches",
+        "acked",
         "closed_at",
         "dropped",
         "duplicates_different",
@@ -57,6 +79,8 @@ class LogStream:
         "key",
         "last_ack",
         "limit",
+        "marks",
+        "order",
         "received",
         "requests",
         "rows_after_no_more",
@@ -69,6 +93,10 @@ class LogStream:
         self.indices: list[int] = []
         """Indices of the rows kept in memory, ascending (parallel to `texts`)."""
         self.texts: list[str] = []
+        self.order: list[int] = []
+        """Order key of each kept row (parallel to `indices`), non-decreasing."""
+        self.marks: dict[int, Mark] = {}
+        """Flags of the kept rows that have any."""
         self._starts: list[int] = []
         self._ends: list[int] = []
         self.received = 0
@@ -84,19 +112,34 @@ class LogStream:
         """`index + len(rows)` of the request with `no_more`, once it arrived."""
         self.ack_mismatches = 0
         self.last_ack: int | None = None
+        self.acked = 0
+        """The highest `ack_index` the server answered."""
 
     # -- ingest -----------------------------------------------------------------------
 
-    def add(self, index: int, rows: list[str], no_more: bool = False) -> list[Run]:
-        """Record one `UpdateLog` request; return the runs of rows that were new."""
+    def add(self, index: int, rows: list[str], no_more: bool = False, seq: int | None = None) -> list[Run]:
+        """Record one `UpdateLog` request arriving as number `seq`; return the runs of new rows.
+
+        `seq` must grow from call to call (default: the request count).
+        """
         self.requests += 1
+        if seq is None:
+            seq = self.requests
         count = len(rows)
-        if self.closed_at is not None:
+        late = self.closed_at is not None
+        if late:
             self.rows_after_no_more += count
         if no_more and self.closed_at is None:
             self.closed_at = index + count
         if not count:
             return []
+        runs = self._add(index, rows, seq)
+        if late:
+            self.mark(index, index + count, Mark.AFTER_NO_MORE)
+        return runs
+
+    def _add(self, index: int, rows: list[str], seq: int) -> list[Run]:
+        count = len(rows)
         ends = self._ends
         if not ends or index >= ends[-1]:
             # The common case: rows that follow (or skip past) everything received so far.
@@ -107,13 +150,14 @@ class LogStream:
                 ends.append(index + count)
             self.indices.extend(range(index, index + count))
             self.texts.extend(rows)
+            self.order.extend([seq] * count)
             self.received += count
             if len(self.texts) > self.limit:
                 self._trim()
             return [(index, count)]
-        return self._add_slow(index, rows)
+        return self._add_slow(index, rows, seq)
 
-    def _add_slow(self, index: int, rows: list[str]) -> list[Run]:
+    def _add_slow(self, index: int, rows: list[str], seq: int) -> list[Run]:
         """Rows that overlap or precede what was received: one at a time."""
         runs: list[Run] = []
         for offset, text in enumerate(rows):
@@ -123,8 +167,11 @@ class LogStream:
                 continue
             self._insert_span(position)
             slot = bisect_left(self.indices, position)
+            # A row arriving after the rows that follow it sorts with them (its seq is the highest).
+            key = self.order[slot] if slot < len(self.order) else seq
             self.indices.insert(slot, position)
             self.texts.insert(slot, text)
+            self.order.insert(slot, key)
             self.received += 1
             if runs and runs[-1][0] + runs[-1][1] == position:
                 runs[-1] = (runs[-1][0], runs[-1][1] + 1)
@@ -139,8 +186,10 @@ class LogStream:
         if slot < len(self.indices) and self.indices[slot] == position:
             if self.texts[slot] == text:
                 self.duplicates_same += 1
+                self.marks[position] = self.marks.get(position, Mark(0)) | Mark.RESENT
             else:
                 self.duplicates_different += 1
+                self.marks[position] = self.marks.get(position, Mark(0)) | Mark.RESENT | Mark.CHANGED
         else:
             self.duplicates_unknown += 1
 
@@ -164,7 +213,33 @@ class LogStream:
         excess = len(self.texts) - self.limit
         del self.indices[:excess]
         del self.texts[:excess]
+        del self.order[:excess]
         self.dropped += excess
+        if self.marks:
+            low = self.indices[0] if self.indices else self.end
+            self.marks = {i: m for i, m in self.marks.items() if i >= low}
+
+    def mark(self, start: int, end: int, flag: Mark) -> None:
+        """Add `flag` to the kept rows `start`…`end - 1`."""
+        indices, marks = self.indices, self.marks
+        for slot in range(bisect_left(indices, start), bisect_left(indices, end)):
+            position = indices[slot]
+            marks[position] = marks.get(position, Mark(0)) | flag
+
+    def answer(self, index: int, count: int, ack: int) -> bool:
+        """The server answered `ack` to the request of `count` rows at `index`; False on a mismatch.
+
+        An `ack` below `index + count` refuses the rows from `max(ack, index)` on.
+        """
+        self.last_ack = ack
+        self.acked = max(self.acked, ack)
+        expected = index + count
+        if ack == expected:
+            return True
+        self.ack_mismatches += 1
+        if ack < expected:
+            self.mark(max(ack, index), expected, Mark.REFUSED)
+        return False
 
     # -- queries ----------------------------------------------------------------------
 

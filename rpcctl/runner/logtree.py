@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from rpcctl.runner.states import State
 from rpcctl.runner.streamkey import StreamKey
+from rpcctl.runner.tasknames import TaskNames
 
 StepKey = tuple[int, int, int]
 """(stage_idx, step_row_idx, step_idx) inside a task."""
@@ -68,6 +69,22 @@ class RunnerInfo:
         return self.name or self.uuid
 
 
+@dataclass(frozen=True, slots=True)
+class StateEntry:
+    """One state change of a step or action, as the UpdateTask that reported it said.
+
+    `seq` orders it among the rows (the model's arrival number); `time` is the wire's
+    `end_time` for a final state, else its `start_time` (Unix seconds, 0: not given);
+    `duration` is `end_time - start_time` in seconds once both are known, else None.
+    """
+
+    seq: int
+    state: str
+    message: str = ""
+    time: int = 0
+    duration: int | None = None
+
+
 @dataclass(slots=True)
 class ActionInfo:
     """One action's state, from the `ActionState` list of an UpdateTask."""
@@ -77,6 +94,7 @@ class ActionInfo:
     state: str = ""
     start_time: int = 0
     end_time: int = 0
+    history: list[StateEntry] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -89,6 +107,12 @@ class StepInfo:
     end_time: int = 0
     message: str = ""
     actions: dict[int, ActionInfo] = field(default_factory=dict)
+    history: list[StateEntry] = field(default_factory=list)
+
+    @property
+    def failed(self) -> bool:
+        """True when the step's state is a failure."""
+        return badge_of(self.state) == Badge.FAILED if self.state else False
 
 
 @dataclass(slots=True)
@@ -100,6 +124,9 @@ class TaskInfo:
     pipeline_state: str = ""
     cancel_requested: bool = False
     cancelled: bool = False
+    adopted: bool = False
+    """The stand-in took the task on from a runner it did not hand it to."""
+    names: TaskNames = field(default_factory=TaskNames)
     steps: dict[StepKey, StepInfo] = field(default_factory=dict)
     streams: list[StreamKey] = field(default_factory=list)
     rows: int = 0
@@ -121,6 +148,15 @@ class TaskInfo:
         if badges and all(b in (Badge.SUCCESS, Badge.SKIPPED) for b in badges):
             return Badge.SUCCESS
         return Badge.RUNNING
+
+    @property
+    def final(self) -> bool:
+        """True once the task failed, succeeded or was cancelled."""
+        return self.badge in (Badge.FAILED, Badge.SUCCESS, Badge.CANCELLED)
+
+    def failure(self) -> StepInfo | None:
+        """The first failed step (in key order), if any."""
+        return next((self.steps[k] for k in sorted(self.steps) if self.steps[k].failed), None)
 
     def step(self, key: StepKey) -> StepInfo:
         """The step `key`, created on first use."""

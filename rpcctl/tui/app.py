@@ -16,13 +16,15 @@ from typing import Any, ClassVar
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Footer, Tree
+from textual.widgets import Footer, Static, Tree
 
 from rpcctl.runner.logmodel import Changes, LogModel
 from rpcctl.runner.streamkey import StreamKey
 from rpcctl.runner.tailing import SourceLike, pump
 from rpcctl.tui.actions import StatusInfo, TuiActions
 from rpcctl.tui.lines import NodeKey, build_lines, node_streams, task_of
+from rpcctl.tui.naming import node_title
+from rpcctl.tui.nodeinfo import header_text
 from rpcctl.tui.screens.help import HelpScreen
 from rpcctl.tui.widgets.calls import CallsTable
 from rpcctl.tui.widgets.logview import LogView
@@ -84,6 +86,7 @@ class TailLogsApp(App[None]):
         with Horizontal(id="main"):
             yield TaskTree(self.model, id="tree")
             with Vertical(id="right"):
+                yield Static(id="loghead")
                 yield LogView(id="log")
                 yield SearchBar(id="search")
                 yield CallsTable(id="calls")
@@ -95,6 +98,7 @@ class TailLogsApp(App[None]):
         # may be on top while the timer refreshes the main one.
         self.task_tree = self.query_one(TaskTree)
         self.log_view = self.query_one(LogView)
+        self.log_head = self.query_one("#loghead", Static)
         self.search_bar = self.query_one(SearchBar)
         self.calls_table = self.query_one(CallsTable)
         self.status_bar = self.query_one(StatusBar)
@@ -150,7 +154,12 @@ class TailLogsApp(App[None]):
         return tx in changes.tasks
 
     def _show_selected(self) -> None:
-        self.log_view.set_lines(build_lines(self.model, self.selected))
+        log = self.log_view
+        log.border_title = node_title(self.model, self.selected)
+        head = header_text(self.model, self.selected)
+        self.log_head.update(head)
+        self.log_head.display = bool(head.plain)
+        log.set_lines(build_lines(self.model, self.selected))
 
     def on_tree_node_highlighted(self, event: Tree.NodeHighlighted[NodeKey]) -> None:
         self._select(event.node.data)

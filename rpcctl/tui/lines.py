@@ -1,4 +1,4 @@
-"""What the log view shows for a tree node: lines, gap markers and search matches.
+"""What the log view shows for a tree node: rows, markers, state changes and search matches.
 
 Plain Python, tested without Textual. A node is named by a `NodeKey`:
 
@@ -6,38 +6,63 @@ Plain Python, tested without Textual. A node is named by a `NodeKey`:
     ("step", tx, stage, row, step)  ("action", tx, stage, row, step, action)
 
 An action node is one stream: its kept rows in index order, with a marker line where
-rows are missing. Any larger node interleaves the streams under it in arrival order,
-each line prefixed with its `stage/step/action`, with a marker where a stream's rows
-resume after a gap.
+rows are missing (`── 2 rows missing: #3–#4 ──`) and each resent, refused or
+after-`no_more` row marked. A larger node interleaves the streams under it by time
+(each row's order key, see `LogStream`) while keeping every stream in index order,
+each line prefixed with its `stage/step/action`, and shows the steps' state changes
+(with message, time and duration) where they happened.
 """
 
 from __future__ import annotations
 
-from bisect import bisect_left
-from collections.abc import Iterable
 from dataclasses import dataclass
 
-from rpcctl.output.headless import stream_path
+from rpcctl.output.headless import step_path, stream_path
 from rpcctl.runner.logmodel import LogModel
-from rpcctl.runner.logstream import Gap, LogStream
+from rpcctl.runner.logstream import Gap, LogStream, Mark
+from rpcctl.runner.logtree import StateEntry, StepKey, TaskInfo
 from rpcctl.runner.streamkey import StreamKey
+from rpcctl.tui.naming import NodeKey, action_name, entry_text, step_name
 
-NodeKey = tuple[str | int, ...]
+NO_MARK = Mark(0)
+
+MAX_LINES = 20_000
+"""Lines a view of several streams keeps (the latest)."""
+
+MARK_TAGS = (
+    (Mark.REFUSED, "refused"),
+    (Mark.CHANGED, "resent≠"),
+    (Mark.RESENT, "resent"),
+    (Mark.AFTER_NO_MORE, "after no_more"),
+)
+"""The tag a marked row shows, most important first (CHANGED implies RESENT)."""
 
 
 @dataclass(frozen=True, slots=True)
 class LogLine:
-    """One line of the log view: a row (index set) or a marker (gap or dropped rows)."""
+    """One line of the log view: a row (index set), a marker (gap, dropped rows) or a state change."""
 
     text: str
     index: int | None = None
     prefix: str = ""
     gap: bool = False
+    mark: Mark = NO_MARK
+    state: str = ""
+    """The new state, on a state-change line."""
 
     @property
     def marker(self) -> bool:
-        """True for a gap or dropped-rows marker."""
+        """True for a gap, dropped-rows or state-change line."""
         return self.index is None
+
+    @property
+    def tags(self) -> list[str]:
+        """The words the row's marks show: `refused`, `resent`, `resent≠`, `after no_more`."""
+        mark = self.mark
+        if not mark:
+            return []
+        tags = [tag for flag, tag in MARK_TAGS if flag in mark]
+        return [t for t in tags if not (t == "resent" and "resent≠" in tags)]
 
 
 def task_of(node: NodeKey | None) -> str | None:
@@ -76,53 +101,88 @@ def build_lines(model: LogModel, node: NodeKey | None) -> list[LogLine]:
         return []
     if node[0] == "action":
         tx, stage, row, step, action = node[1:6]
-        stream = model.streams.get(StreamKey(str(tx), int(stage), int(row), int(step), int(action)))
-        return stream_lines(stream) if stream is not None else []
-    if node[0] == "runner":
-        keys = node_streams(model, node)
-        return interleaved_lines(model, {str(k[0]) for k in keys}, set(keys))
-    return interleaved_lines(model, {str(node[1])}, set(node_streams(model, node)))
+        key = StreamKey(str(tx), int(stage), int(row), int(step), int(action))
+        stream = model.streams.get(key)
+        task = model.tasks.get(str(tx))
+        states = _action_entries(task, key) if task is not None else []
+        return _merge([stream] if stream is not None else [], states, prefixed=False)
+    keys = node_streams(model, node)
+    streams = [model.streams[k] for k in keys]
+    txs = sorted({str(k[0]) for k in keys} | ({str(node[1])} if node[0] != "runner" else set()))
+    entries: list[tuple[int, LogLine]] = []
+    for tx in txs:
+        task = model.tasks.get(tx)
+        if task is not None:
+            prefix = tuple(int(p) for p in node[2:]) if node[0] != "runner" else ()
+            entries.extend(_step_entries(task, prefix, actions=node[0] == "step"))
+    return _merge(streams, entries, prefixed=True)
 
 
 def stream_lines(stream: LogStream) -> list[LogLine]:
-    """One stream's kept rows in index order, with gap and dropped-rows markers."""
-    lines: list[LogLine] = []
-    if stream.dropped:
-        lines.append(LogLine(f"── {stream.dropped} older rows not kept in memory ──"))
-    previous = None
-    for index, text in zip(stream.indices, stream.texts, strict=True):
+    """One stream's kept rows in index order, with gap, dropped-rows and row marks."""
+    return _merge([stream], [], prefixed=False)
+
+
+def _state_line(what: str, entry: StateEntry, prefix: str = "") -> tuple[int, LogLine]:
+    return entry.seq, LogLine(f"── {entry_text(what, entry)} ──", prefix=prefix, state=entry.state)
+
+
+def _step_entries(task: TaskInfo, prefix: tuple[int, ...], *, actions: bool) -> list[tuple[int, LogLine]]:
+    """The state changes of the steps under `prefix` (and their actions' on a step view)."""
+    entries: list[tuple[int, LogLine]] = []
+    for key in sorted(task.steps):
+        if key[: len(prefix)] != prefix:
+            continue
+        step = task.steps[key]
+        path = step_path(key) + " "
+        entries.extend(_state_line(step_name(task, key), e, path) for e in step.history)
+        if actions:
+            for index in sorted(step.actions):
+                name, where = action_name(task, key, index), f"{path.rstrip()}/{index} "
+                entries.extend(_state_line(name, e, where) for e in step.actions[index].history)
+    return entries
+
+
+def _action_entries(task: TaskInfo, key: StreamKey) -> list[tuple[int, LogLine]]:
+    step_key: StepKey = (key[1], key[2], key[3])
+    step = task.steps.get(step_key)
+    info = step.actions.get(key[4]) if step is not None else None
+    if info is None:
+        return []
+    return [_state_line(action_name(task, step_key, key[4]), e) for e in info.history]
+
+
+def _stream_entries(stream: LogStream, prefix: str, limit: int) -> list[tuple[int, LogLine]]:
+    """(order key, line) of a stream's last `limit` kept rows, with its markers, in index order."""
+    entries: list[tuple[int, LogLine]] = []
+    indices, texts, order, marks = stream.indices, stream.texts, stream.order, stream.marks
+    first = max(0, len(indices) - limit)
+    if stream.dropped or first:
+        hidden = stream.dropped + first
+        key = order[first] if first < len(order) else 0
+        entries.append((key, LogLine(f"── {hidden} older rows not shown ──", prefix=prefix)))
+    previous: int | None = None
+    for slot in range(first, len(indices)):
+        index = indices[slot]
         if previous is None or index != previous + 1:
             gap = stream.gap_before(index)
-            if gap is not None:
-                lines.append(gap_line(gap))
-        lines.append(LogLine(text, index))
+            if gap is not None and (previous is not None or not first):
+                entries.append((order[slot], gap_line(gap, prefix)))
+        entries.append((order[slot], LogLine(texts[slot], index, prefix, mark=marks.get(index, NO_MARK))))
         previous = index
-    return lines
+    return entries
 
 
-def interleaved_lines(model: LogModel, txs: Iterable[str], keys: set[StreamKey]) -> list[LogLine]:
-    """The rows of `keys` in the order they arrived, prefixed with their stream path."""
-    lines: list[LogLine] = []
-    for tx in sorted(txs):
-        task = model.tasks.get(tx)
-        if task is None:
-            continue
-        prefixes: dict[StreamKey, str] = {}
-        for key, start, count in task.arrivals:
-            if key not in keys:
-                continue
-            stream = model.streams[key]
-            prefix = prefixes.get(key)
-            if prefix is None:
-                prefix = prefixes[key] = stream_path(key) + " "
-            gap = stream.gap_before(start)
-            if gap is not None:
-                lines.append(gap_line(gap, prefix))
-            indices, texts = stream.indices, stream.texts
-            # Rows of the run dropped from memory since are skipped (always the lowest).
-            low, high = bisect_left(indices, start), bisect_left(indices, start + count)
-            lines.extend(LogLine(texts[p], indices[p], prefix) for p in range(low, high))
-    return lines
+def _merge(streams: list[LogStream], entries: list[tuple[int, LogLine]], *, prefixed: bool) -> list[LogLine]:
+    """Streams (each in index order) and state lines, interleaved by order key; the last MAX_LINES."""
+    keyed: list[tuple[int, int, int, LogLine]] = []
+    for number, stream in enumerate(streams):
+        prefix = stream_path(stream.key) + " " if prefixed else ""
+        for position, (key, line) in enumerate(_stream_entries(stream, prefix, MAX_LINES)):
+            keyed.append((key, 1, number * 10_000_000 + position, line))
+    keyed.extend((key, 0, position, line) for position, (key, line) in enumerate(entries))
+    keyed.sort(key=lambda item: item[:3])
+    return [item[3] for item in keyed[-MAX_LINES:]]
 
 
 def find_matches(lines: list[LogLine], query: str) -> list[int]:
@@ -131,6 +191,11 @@ def find_matches(lines: list[LogLine], query: str) -> list[int]:
         return []
     needle = query.lower()
     return [n for n, line in enumerate(lines) if needle in line.text.lower()]
+
+
+def marked_lines(lines: list[LogLine]) -> list[int]:
+    """Line numbers of gap markers and of refused, resent or after-no_more rows."""
+    return [n for n, line in enumerate(lines) if line.gap or line.mark]
 
 
 def gap_lines(lines: list[LogLine]) -> list[int]:

@@ -42,7 +42,7 @@ def test_gap_detected_then_filled_by_out_of_order_batch() -> None:
     model = model_with(c.log(TX, KEY, 0, rows("r", 0, 2)), c.log(TX, KEY, 5, rows("r", 5, 8)))
     stream = model.streams[SKEY]
     assert stream.gaps() == [Gap(2, 5)] and stream.gap_count == 1 and stream.missing == 3
-    assert str(stream.gaps()[0]) == "#2-#4"
+    assert str(stream.gaps()[0]) == "#2–#4"
     model.ingest_many(c.log(TX, KEY, 2, rows("r", 2, 5)))
     assert stream.gaps() == [] and stream.missing == 0
     assert stream.indices == list(range(8)) and stream.texts == rows("r", 0, 8)

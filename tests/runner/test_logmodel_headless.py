@@ -47,7 +47,7 @@ EXPECTED = [
     " 1 ack mismatch, 1 error, 11 calls",
     f"{TX} task cancelled runner linux-1",
     f"{TX2} task running runner (unknown runner)",
-    f"{TX} 0/0/0: 4 rows, gaps #3-#4 (2 missing), 1 duplicate (0 different)",
+    f"{TX} 0/0/0: 4 rows, gaps #3–#4 (2 missing), 1 duplicate (0 different)",
     f"{TX} 1/2.3/0: 1 row, closed, 1 ack mismatch",
     f"{TX2} 0/0/0: 1 row",
 ]

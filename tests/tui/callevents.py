@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -66,9 +67,14 @@ class Calls:
         runner = {"id": "1", "uuid": uuid, "token": token, "name": name}
         return self.call("Declare", {"token": token, "uuid": uuid}, {"runner": runner}, **kw)
 
-    def fetch(self, token: str, tx: str | None, **kw: Any) -> list[CallEvent]:
-        """A FetchTask call answered with task `tx` (None: no task)."""
-        response = {"success": True, "content": f'{{"tx_uuid": "{tx}"}}'} if tx else {}
+    def fetch(
+        self, token: str, tx: str | None, *, stages: Sequence[dict[str, Any]] = (), **kw: Any
+    ) -> list[CallEvent]:
+        """A FetchTask call answered with task `tx` (None: no task) and its `stages` document."""
+        document: dict[str, Any] = {"tx_uuid": tx}
+        if stages:
+            document["stages"] = list(stages)
+        response = {"success": True, "content": json.dumps(document)} if tx else {}
         return self.call("FetchTask", {"token": token}, response, **kw)
 
     def task(
@@ -82,14 +88,18 @@ class Calls:
         actions: Sequence[tuple[int, str, str]] = (),
         pipeline: str = "running",
         message: str = "",
+        start: int = 100,
+        end: int = 0,
         **kw: Any,
     ) -> list[CallEvent]:
-        """An UpdateTask call; `actions` are (index, name, state)."""
+        """An UpdateTask call; `actions` are (index, name, state); times in Unix seconds."""
         request: dict[str, Any] = {
             "txUuid": tx,
             "stepIdx": step,
-            "state": {"state": state, "startTime": "100"},
+            "state": {"state": state, "startTime": str(start)},
         }
+        if end:
+            request["state"]["endTime"] = str(end)
         if stage:
             request["stageIdx"] = stage
         if row:

@@ -9,6 +9,10 @@ from rpcctl.runner.callstats import CallStats
 from rpcctl.runner.logmodel import LogModel
 from tests.tui.callevents import TX, TX2, Calls, rows
 
+STAGES = [{"name": "build", "steps": [[{"name": "checkout"}, {"name": "compile"}]]}]
+"""The stages of task TX as its FetchTask content names them: one row of two parallel steps
+(step_idx 0 and 1); the actions are named by UpdateTask."""
+
 
 def scripted_events() -> list[CallEvent]:
     """Two runners, two tasks; task TX has a gap on stream 0/0/0 and a second step."""
@@ -16,7 +20,7 @@ def scripted_events() -> list[CallEvent]:
     return [
         *c.register("linux-1", "u-1", "tok-1", labels=("linux",), peer="10.0.0.1:1"),
         *c.register("mac-1", "u-2", "tok-2", labels=("macos", "arm64"), peer="10.0.0.2:1"),
-        *c.fetch("tok-1", TX),
+        *c.fetch("tok-1", TX, stages=STAGES),
         *c.fetch("tok-2", TX2),
         *c.task(TX, 0, 0, "success", actions=[(0, "checkout", "success")]),
         *c.task(TX, 0, 1, "running", actions=[(0, "build", "running"), (1, "test", "pending")]),

@@ -47,14 +47,24 @@ async def test_tree_shows_runners_tasks_stages_steps_actions_with_badges(model: 
         assert label(app, ("runner", "u-1")) == "linux-1 [linux]"
         assert label(app, ("runner", "u-2")) == "mac-1 [macos, arm64]"
         assert label(app, ("task", TX)) == "● task 6f1c0000 running 15 rows ⚠ 1 gap"
-        assert label(app, ("task", TX2)) == "✘ task 6f1c0000 failed 1 rows"
-        assert label(app, ("stage", TX, 0)) == "● stage 0 running 15 rows ⚠ 1 gap"
-        assert label(app, ("step", TX, 0, 0, 0)) == "✔ step 0 success 7 rows ⚠ 1 gap"
-        assert label(app, ACTION) == "✔ action 0 checkout success 7 rows ⚠ 1 gap"
-        assert label(app, ("action", TX, 0, 0, 1, 1)) == "○ action 1 test pending"
+        assert label(app, ("task", TX2)) == "✘ task 6f1c0000 failed 1 rows: exit status 2"
+        assert label(app, ("stage", TX, 0)) == "● build #0 running 15 rows ⚠ 1 gap"
+        assert label(app, ("step", TX, 0, 0, 0)) == "✔ checkout #0 success 7 rows ⚠ 1 gap"
+        assert label(app, ("step", TX, 0, 0, 1)) == "● compile #1 running 8 rows"
+        assert label(app, ACTION) == "✔ checkout #0 success 7 rows ⚠ 1 gap"
+        assert label(app, ("action", TX, 0, 0, 1, 1)) == "○ test #1 pending"
+        # Unnamed by the content: indices; a failed step shows its message.
+        assert label(app, ("stage", TX2, 0)) == "✘ stage 0 failed 1 rows"
+        assert label(app, ("step", TX2, 0, 0, 0)) == "✘ step 0 failed 1 rows: exit status 2"
         # The first task is selected at start: its streams interleaved with a prefix.
         assert app.selected == ("task", TX)
-        assert app.log_view.lines[0].prefix == "0/0/0 "
+        first = app.log_view.lines[0]
+        assert (first.prefix, first.text, first.state) == (
+            "0/0 ",
+            "── checkout #0 success at 00:01:40 ──",
+            "success",
+        )
+        assert next(line.prefix for line in app.log_view.lines if line.index is not None) == "0/0/0 "
         assert "warning: unused variable" in texts(app)
 
 
@@ -65,8 +75,9 @@ async def test_selecting_an_action_shows_its_rows_and_gap(model: LogModel) -> No
         await select(pilot, app, ACTION)
         assert app.selected == ACTION
         assert texts(app) == [
+            "── checkout #0 success ──",
             *rows("cloning repository", 0, 5),
-            "── 3 rows missing: #5-#7 ──",
+            "── 3 rows missing: #5–#7 ──",
             *rows("cloning repository", 8, 10),
         ]
         assert all(line.prefix == "" for line in app.log_view.lines)
@@ -236,8 +247,8 @@ async def test_screen_text_shows_tree_log_calls_and_status(model: LogModel) -> N
         screen = "\n".join("".join(s.text for s in strip) for strip in app.screen._compositor.render_strips())
         for expected in (
             "linux-1 [linux]",
-            "✔ action 0 checkout success 7 rows",
-            "── 3 rows missing: #5-#7 ──",
+            "✔ checkout #0 success 7 rows",
+            "── 3 rows missing: #5–#7 ──",
             "UpdateLog",
             "UNAVAILABLE",
             " stand-in  listen 127.0.0.1:8080 │ 3 calls/s │ 3 rows/s │ 1 errors",
@@ -262,5 +273,5 @@ async def test_a_pending_action_whose_rows_arrive_shows_running() -> None:
     app = create_app(model, mode="offline")
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
-        assert label(app, ACTION) == "● action 0 build running 3 rows"
-        assert label(app, ("action", TX, 0, 0, 0, 1)) == "○ action 1 test pending"
+        assert label(app, ACTION) == "● build #0 running 3 rows"
+        assert label(app, ("action", TX, 0, 0, 0, 1)) == "○ test #1 pending"

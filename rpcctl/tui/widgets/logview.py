@@ -9,7 +9,16 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from rpcctl.runner.logtree import Badge, badge_of
 from rpcctl.tui.lines import LogLine, find_matches, gap_lines, next_after
+
+TAG_STYLES = {
+    "refused": "logview--refused",
+    "resent": "logview--resent",
+    "resent≠": "logview--resent",
+    "after no_more": "logview--late",
+}
+"""The component class of each row tag (a tag is a word, so colour is never the only cue)."""
 
 
 class LogView(ScrollView, can_focus=True):
@@ -20,6 +29,11 @@ class LogView(ScrollView, can_focus=True):
         "logview--index",
         "logview--gap",
         "logview--marker",
+        "logview--state",
+        "logview--failed",
+        "logview--refused",
+        "logview--resent",
+        "logview--late",
         "logview--match",
         "logview--current-match",
     }
@@ -129,9 +143,14 @@ class LogView(ScrollView, can_focus=True):
         if line.index is not None:
             label = f"#{line.index}".rjust(self._index_width + 1) + " "
             segments.append(Segment(label, self.get_component_rich_style("logview--index")))
+            for tag in line.tags:
+                segments.append(Segment(f"[{tag}]", self.get_component_rich_style(TAG_STYLES[tag])))
+                segments.append(Segment(" ", base))
             segments.extend(self._text_segments(line.text, number, base))
         else:
             style = "logview--gap" if line.gap else "logview--marker"
+            if line.state:
+                style = "logview--failed" if badge_of(line.state) == Badge.FAILED else "logview--state"
             current = number == self.current_match
             marker_style = self.get_component_rich_style("logview--current-match" if current else style)
             segments.append(Segment(line.text, marker_style))

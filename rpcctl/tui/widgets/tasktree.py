@@ -9,7 +9,7 @@ from textual.widgets.tree import TreeNode
 from rpcctl.runner.logmodel import Changes, LogModel
 from rpcctl.runner.logstream import LogStream
 from rpcctl.runner.logtree import Badge, TaskInfo, badge_of, stage_badge
-from rpcctl.tui.lines import NodeKey
+from rpcctl.tui.naming import NodeKey, action_name, stage_name, step_name, task_name
 
 BADGE_GLYPHS = {
     Badge.PENDING: "○",
@@ -31,8 +31,8 @@ BADGE_STYLES = {
 }
 
 
-def node_label(name: str, badge: str | None, streams: list[LogStream]) -> Text:
-    """`● name running 120 rows ⚠ 2 gaps`: badge, name, row count and gap mark."""
+def node_label(name: str, badge: str | None, streams: list[LogStream], message: str = "") -> Text:
+    """`✘ name failed 120 rows ⚠ 2 gaps: message`: badge, name, rows, gap mark, failure message."""
     label = Text()
     if badge is not None:
         label.append(f"{BADGE_GLYPHS.get(badge, '?')} ", BADGE_STYLES.get(badge, ""))
@@ -45,6 +45,8 @@ def node_label(name: str, badge: str | None, streams: list[LogStream]) -> Text:
     gaps = sum(s.gap_count for s in streams)
     if gaps:
         label.append(f" ⚠ {gaps} gap{'s' if gaps != 1 else ''}", "bold red")
+    if message:
+        label.append(f": {message}", "red")
     return label
 
 
@@ -123,34 +125,36 @@ class TaskTree(Tree[NodeKey]):
         streams = [model.streams[k] for k in sorted(task.streams)]
         task_key: NodeKey = ("task", tx)
         badge = Badge.CANCELLED if task.cancel_requested and task.badge == Badge.RUNNING else task.badge
-        name = f"task {tx[:8]}" + (" (cancelling)" if task.cancel_requested and not task.cancelled else "")
-        self._child(runner_node, task_key, node_label(name, badge, streams))
+        name = task_name(task) + (" (cancelling)" if task.cancel_requested and not task.cancelled else "")
+        if task.adopted:
+            name += " (adopted)"
+        failure = task.failure()
+        message = failure.message if failure is not None and badge == Badge.FAILED else ""
+        self._child(runner_node, task_key, node_label(name, badge, streams, message))
         task_node = self._node_map[task_key]
         stages = sorted({k[0] for k in task.steps} | {k[1] for k in task.streams})
         for stage in stages:
             stage_key: NodeKey = ("stage", tx, stage)
             in_stage = [s for s in streams if s.key[1] == stage]
             self._child(
-                task_node, stage_key, node_label(f"stage {stage}", stage_badge(task, stage), in_stage)
+                task_node, stage_key, node_label(stage_name(task, stage), stage_badge(task, stage), in_stage)
             )
             steps = sorted(
                 {k for k in task.steps if k[0] == stage} | {k[1:4] for k in task.streams if k[1] == stage}
             )
             for step_key in steps:
-                _, row, index = step_key
                 info = task.steps.get(step_key)
                 step_node_key: NodeKey = ("step", tx, *step_key)
                 in_step = [s for s in in_stage if s.key[1:4] == step_key]
                 step_badge = badge_of(info.state) if info is not None and info.state else None
-                name = f"step {row}.{index}" if row else f"step {index}"
-                self._child(self._node_map[stage_key], step_node_key, node_label(name, step_badge, in_step))
+                message = info.message if info is not None and info.failed else ""
+                label = node_label(step_name(task, step_key), step_badge, in_step, message)
+                self._child(self._node_map[stage_key], step_node_key, label)
                 actions = sorted(set(info.actions if info is not None else ()) | {s.key[4] for s in in_step})
                 for action in actions:
                     action_info = info.actions.get(action) if info is not None else None
                     action_streams = [s for s in in_step if s.key[4] == action]
-                    name = f"action {action}" + (
-                        f" {action_info.name}" if action_info and action_info.name else ""
-                    )
+                    name = action_name(task, step_key, action)
                     action_badge = badge_of(action_info.state) if action_info and action_info.state else None
                     if action_badge == Badge.PENDING and any(s.end > 0 for s in action_streams):
                         action_badge = Badge.RUNNING  # its rows arrive before its state is reported

@@ -1,0 +1,94 @@
+"""How the TUI names a tree node: from the task content's names, with the indices.
+
+A stage, step or action reads `build #0`, `compile #1`, `make #0` when the FetchTask
+content named it, else `stage 0`, `step 1`, `action 0`. Plain Python, no Textual.
+"""
+
+from __future__ import annotations
+
+import time
+
+from rpcctl.runner.logmodel import LogModel
+from rpcctl.runner.logtree import StateEntry, StepKey, TaskInfo
+
+NodeKey = tuple[str | int, ...]
+"""A tree node: ("runner", uuid), ("task", tx), ("stage", tx, stage),
+("step", tx, stage, row, step) or ("action", tx, stage, row, step, action)."""
+
+
+def stage_name(task: TaskInfo, stage: int) -> str:
+    """`build #0`, or `stage 0`."""
+    name = task.names.stages.get(stage)
+    return f"{name} #{stage}" if name else f"stage {stage}"
+
+
+def step_name(task: TaskInfo, key: StepKey) -> str:
+    """`compile #1`, or `step 1`: the step row, or the step in row 0, or `#row.step` for both."""
+    _, row, index = key
+    number = f"{row}.{index}" if row and index else f"{row or index}"
+    name = task.names.steps.get(key)
+    return f"{name} #{number}" if name else f"step {number}"
+
+
+def action_name(task: TaskInfo, key: StepKey, action: int) -> str:
+    """`make #0` from the content or the UpdateTask's action name, or `action 0`."""
+    name = task.names.actions.get((*key, action), "")
+    if not name:
+        step = task.steps.get(key)
+        info = step.actions.get(action) if step is not None else None
+        name = info.name if info is not None else ""
+    return f"{name} #{action}" if name else f"action {action}"
+
+
+def task_name(task: TaskInfo) -> str:
+    """`task 6f1c0000` (the tx_uuid's first 8 characters)."""
+    return f"task {task.tx[:8]}"
+
+
+def node_title(model: LogModel, node: NodeKey | None) -> str:
+    """The path of `node` for the log pane's title: `task 6f1c0000 › build #0 › compile #0`."""
+    if node is None:
+        return ""
+    if node[0] == "runner":
+        runner = model.runners.get(str(node[1]))
+        return runner.label if runner is not None else "(unknown runner)"
+    task = model.tasks.get(str(node[1]))
+    if task is None:
+        return ""
+    parts = [task_name(task)]
+    if len(node) >= 3:
+        parts.append(stage_name(task, int(node[2])))
+    if len(node) >= 5:
+        step: StepKey = (int(node[2]), int(node[3]), int(node[4]))
+        parts.append(step_name(task, step))
+        if len(node) >= 6:
+            parts.append(action_name(task, step, int(node[5])))
+    return " › ".join(parts)
+
+
+def clock(seconds: int) -> str:
+    """Unix seconds as `HH:MM:SS` UTC (empty for 0)."""
+    return time.strftime("%H:%M:%S", time.gmtime(seconds)) if seconds else ""
+
+
+def duration_text(seconds: int | None) -> str:
+    """`4s`, `2m05s`, `1h02m` (empty for None)."""
+    if seconds is None:
+        return ""
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m{seconds % 60:02d}s"
+    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+
+
+def entry_text(what: str, entry: StateEntry) -> str:
+    """`compile #0 failure at 12:00:04 after 4s: make exited with status 2`."""
+    text = f"{what} {entry.state}"
+    if entry.time:
+        text += f" at {clock(entry.time)}"
+    if entry.duration is not None:
+        text += f" after {duration_text(entry.duration)}"
+    if entry.message:
+        text += f": {entry.message}"
+    return text

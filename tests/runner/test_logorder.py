@@ -1,0 +1,103 @@
+"""Row order in views, marks (resent, refused, after no_more), ack state, names and state history."""
+
+from __future__ import annotations
+
+from rpcctl.runner.logstream import LogStream, Mark
+from rpcctl.runner.tasknames import names_from_content
+from rpcctl.tui.lines import build_lines
+from tests.tui.callevents import TX
+from tests.tui.trial import FAILURE, MAKE, START, trial_model
+
+SKEY = (TX, *MAKE)
+
+
+def test_a_row_filling_a_gap_sorts_with_its_stream() -> None:
+    stream = LogStream(SKEY)
+    stream.add(0, ["a", "b"], seq=1)
+    stream.add(3, ["d"], seq=2)
+    stream.add(2, ["c"], seq=5)  # resent late: it orders with #3, not after seq 4
+    assert stream.indices == [0, 1, 2, 3]
+    assert stream.order == [1, 1, 2, 2]
+
+
+def test_marks_resent_refused_after_no_more() -> None:
+    stream = LogStream(SKEY)
+    stream.add(0, ["a", "b"], seq=1)
+    assert stream.answer(0, 2, 2)
+    stream.add(1, ["b", "c"], seq=2)  # #1 resent, #2 new
+    assert not stream.answer(1, 2, 2)  # the server kept #1 only: #2 refused
+    stream.add(2, ["C"], no_more=True, seq=3)  # #2 resent with another text
+    stream.add(3, ["d"], seq=4)
+    assert stream.marks == {
+        1: Mark.RESENT,
+        2: Mark.REFUSED | Mark.RESENT | Mark.CHANGED,
+        3: Mark.AFTER_NO_MORE,
+    }
+    assert (stream.acked, stream.ack_mismatches) == (2, 1)
+
+
+def test_names_from_the_task_content() -> None:
+    names = names_from_content(
+        '{"stages": [{"name": "build", "steps": [{"name": "lint"}, [{"name": "a"}, {"name": "b",'
+        ' "actions": [{"name": "make"}]}]]}]}'
+    )
+    assert names.stages == {0: "build"}
+    assert names.steps == {(0, 0, 0): "lint", (0, 1, 0): "a", (0, 1, 1): "b"}
+    assert names.actions == {(0, 1, 1, 0): "make"}
+    assert not names_from_content("not json") and not names_from_content('{"stages": 3}')
+
+
+def test_trial_step_history_keeps_message_time_and_duration() -> None:
+    model = trial_model()
+    step = model.tasks[TX].steps[(0, 1, 0)]
+    assert [(e.state, e.message, e.time, e.duration) for e in step.history] == [
+        ("running", "", START + 2, None),
+        ("failure", FAILURE, START + 6, 4),
+    ]
+    assert model.tasks[TX].names.steps[(0, 1, 0)] == "compile"
+
+
+def test_trial_stream_view_in_index_order_with_marks() -> None:
+    model = trial_model()
+    lines = build_lines(model, ("action", TX, *MAKE))
+    shown = [(line.index, line.text, line.tags) for line in lines]
+    assert shown == [
+        (None, "── make #0 running ──", []),
+        (0, "cc -c 0", []),
+        (1, "cc -c 1", []),
+        (2, "cc -c 2", []),
+        (None, "── 2 rows missing: #3–#4 ──", []),
+        (5, "cc -c 5", ["refused", "resent"]),
+        (6, "cc -c 6", ["refused", "resent"]),
+        (7, "make: *** [all] Error 2", ["refused"]),
+        (8, "a row after no_more", ["refused", "after no_more"]),
+        (None, "── make #0 failure ──", []),
+    ]
+    stream = model.streams[SKEY]
+    assert (stream.acked, stream.ack_mismatches) == (3, 4)
+    assert model.ack_mismatches == 4
+
+
+def test_step_view_interleaves_streams_and_keeps_each_in_order() -> None:
+    model = trial_model()
+    lines = build_lines(model, ("step", TX, 0, 1, 0))
+    rows = [(line.prefix, line.index) for line in lines if line.index is not None]
+    assert rows == [
+        ("0/1.0/0 ", 0),
+        ("0/1.0/0 ", 1),
+        ("0/1.0/0 ", 2),
+        ("0/1.0/0 ", 5),
+        ("0/1.0/0 ", 6),
+        ("0/1.0/1 ", 0),
+        ("0/1.0/1 ", 1),
+        ("0/1.0/0 ", 7),
+        ("0/1.0/0 ", 8),
+    ]
+    states = [line.text for line in lines if line.state]
+    assert states == [
+        "── compile #1 running at 22:13:22 ──",
+        "── make #0 running ──",
+        "── compile #1 failure at 22:13:26 after 4s: make exited with status 2 ──",
+        "── make #0 failure ──",
+        "── test #1 skipped ──",
+    ]
