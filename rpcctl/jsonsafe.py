@@ -32,7 +32,7 @@ def loads(data: str | bytes | bytearray, *, max_depth: int = MAX_DEPTH, **kwargs
     """
     if isinstance(data, bytes | bytearray):
         try:
-            text = bytes(data).decode("utf-8")
+            text = bytes(data).decode("utf-8", "surrogatepass")
         except UnicodeDecodeError as exc:
             raise json.JSONDecodeError("not UTF-8", "", exc.start) from None
     else:

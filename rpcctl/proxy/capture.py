@@ -26,16 +26,19 @@ import base64
 import datetime
 import enum
 import json
+import os
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
+from rpcctl import jsonsafe
 from rpcctl.call_events import CallEvent, EventKind
 from rpcctl.errors import ErrorDetail, UsageError
+from rpcctl.proxy.capture_fields import event_problem, header_problem
 from rpcctl.proxy.redact import Redactor
-from rpcctl.wire.metadata import Metadata, encode_binary_value
+from rpcctl.wire.metadata import Metadata, clip, encode_binary_value
 from rpcctl.wire.status import Code
 
 if TYPE_CHECKING:
@@ -46,6 +49,7 @@ FORMAT = "rpcctl-capture"
 VERSION = 1
 HEADER_FIELDS = ("headers", "trailers", "response_headers")
 MESSAGE_EVENTS = (EventKind.REQUEST, EventKind.RESPONSE)
+CAPTURE_MODE = 0o600
 
 
 def _default(value: Any) -> Any:
@@ -87,6 +91,22 @@ def detail_to_json(detail: ErrorDetail, rendered: dict[str, Any] | None = None) 
     return out
 
 
+def _create_private(path: Path) -> IO[bytes]:
+    """Open ``path`` for writing, created or truncated, readable by its owner only (0600).
+
+    A capture holds headers and messages (with ``--no-redact``, bearer tokens), so the
+    umask's usual 0644 is not enough; a file that already exists is narrowed too.
+    """
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_CLOEXEC", 0), CAPTURE_MODE)
+    try:
+        if hasattr(os, "fchmod"):
+            os.fchmod(fd, CAPTURE_MODE)
+        return os.fdopen(fd, "wb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
 def _utc_now() -> str:
     now = datetime.datetime.now(datetime.UTC)
     return now.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
@@ -111,7 +131,7 @@ class CaptureWriter:
         self._start = time.monotonic()
         self.events = 0
         try:
-            self._file: IO[bytes] | None = open(self.path, "wb")  # noqa: SIM115 - closed in close()
+            self._file: IO[bytes] | None = _create_private(self.path)
         except OSError as exc:
             raise UsageError(f"cannot write capture {self.path}: {exc.strerror or exc}") from exc
         header: dict[str, Any] = {
@@ -232,9 +252,9 @@ class Capture:
             self._schema = _schema_from_header(self.path, self.header["schema"])
         return self._schema
 
-    def events(self) -> Iterator[CallEvent]:
-        """Every event, read line by line from the file (not held in memory)."""
-        return iter_events(self.path)
+    def events(self, *, skip_bad_lines: bool = False) -> Iterator[CallEvent]:
+        """Every event, read line by line from the file (not held in memory); see `iter_events`."""
+        return iter_events(self.path, skip_bad_lines=skip_bad_lines)
 
 
 def read_capture(path: str | Path) -> Capture:
@@ -245,18 +265,30 @@ def read_capture(path: str | Path) -> Capture:
     return Capture(path, header)
 
 
-def iter_events(path: str | Path) -> Iterator[CallEvent]:
-    """The events of a capture in file order, streamed; an incomplete last line is skipped."""
+def iter_events(
+    path: str | Path, *, skip_bad_lines: bool = False, bad_lines: list[str] | None = None
+) -> Iterator[CallEvent]:
+    """The events of a capture in file order, streamed; an incomplete last line is skipped.
+
+    A line that is not JSON, not an object, or has a field of the wrong type raises
+    `UsageError` "PATH line N: ..."; with ``skip_bad_lines`` it is skipped instead, and its
+    problem appended to ``bad_lines`` when given.
+    """
     path = Path(path)
     with _open(path) as handle:
         _read_header(path, handle)
         number = 1
         for line in handle:
             number += 1
-            obj = _parse_line(path, number, line)
-            if obj is None:
+            try:
+                obj = _parse_line(path, number, line)
+                event = _to_event(path, number, obj) if obj is not None else None
+            except UsageError as exc:
+                if not skip_bad_lines:
+                    raise
+                if bad_lines is not None:
+                    bad_lines.append(str(exc))
                 continue
-            event = _to_event(path, number, obj)
             if event is not None:
                 yield event
 
@@ -273,14 +305,18 @@ def _read_header(path: Path, handle: IO[bytes]) -> dict[str, Any]:
     if not first:
         raise UsageError(f"{path} is not an rpcctl capture: the file is empty")
     try:
-        header = json.loads(first)
+        header = jsonsafe.loads(first)
     except ValueError:
         header = None
     if not isinstance(header, dict) or header.get("format") != FORMAT:
         raise UsageError(f"{path} is not an rpcctl capture: line 1 is not a capture header")
     version = header.get("version")
-    if version != VERSION:
-        raise UsageError(f"{path} is a version {version} capture; this rpcctl reads version {VERSION}")
+    if version != VERSION or isinstance(version, bool):
+        shown = clip(json.dumps(version), 40)
+        raise UsageError(f"{path} is a version {shown} capture; this rpcctl reads version {VERSION}")
+    problem = header_problem(header)
+    if problem is not None:
+        raise UsageError(f"{path} line 1: {problem}")
     return header
 
 
@@ -290,11 +326,12 @@ def _parse_line(path: Path, number: int, line: bytes) -> dict[str, Any] | None:
     if not line.strip():
         return None
     try:
-        obj = json.loads(line)
-    except ValueError:
+        obj = jsonsafe.loads(line)
+    except ValueError as exc:
         if not complete:
             return None  # the line a crash cut off
-        raise UsageError(f"{path} line {number} is not valid JSON") from None
+        reason = exc.msg if isinstance(exc, json.JSONDecodeError) else "not UTF-8"
+        raise UsageError(f"{path} line {number} is not valid JSON ({reason})") from None
     if not isinstance(obj, dict):
         raise UsageError(f"{path} line {number} is not a JSON object")
     return obj
@@ -303,13 +340,15 @@ def _parse_line(path: Path, number: int, line: bytes) -> dict[str, Any] | None:
 def _to_event(path: Path, number: int, obj: dict[str, Any]) -> CallEvent | None:
     try:
         kind = EventKind(obj.pop("event"))
-    except (KeyError, ValueError):
+    except (KeyError, ValueError, TypeError):
         return None  # an event a later version added
-    try:
-        t = float(obj.pop("t"))
-        call_id = str(obj.pop("call"))
-    except (KeyError, TypeError, ValueError):
-        raise UsageError(f"{path} line {number} has no valid t or call") from None
+    if "t" not in obj or "call" not in obj:
+        raise UsageError(f"{path} line {number} has no valid t or call")
+    problem = event_problem(obj, kind in MESSAGE_EVENTS)
+    if problem is not None:
+        raise UsageError(f"{path} line {number}: {problem}")
+    t = float(obj.pop("t"))
+    call_id = str(obj.pop("call"))
     method = str(obj.pop("method", ""))
     message = raw = None
     if kind in MESSAGE_EVENTS:
@@ -318,7 +357,7 @@ def _to_event(path: Path, number: int, obj: dict[str, Any]) -> CallEvent | None:
         if encoded is not None:
             try:
                 raw = base64.b64decode(encoded, validate=True)
-            except ValueError:
+            except (ValueError, TypeError):
                 raise UsageError(f"{path} line {number}: raw is not base64") from None
     return CallEvent(kind, call_id, method, time=t, message=message, raw=raw, info=obj)
 

@@ -277,3 +277,96 @@ def test_100k_events_stream_with_bounded_memory(tmp_path: Path) -> None:
     # The file is ~10 MB; streaming keeps the peak far below it.
     assert path.stat().st_size > 8_000_000
     assert peak < 2_000_000
+
+
+def _with_line(tmp_path: Path, line: bytes, at: int = 2) -> Path:
+    path = tmp_path / "c.jsonl"
+    _write(path, _call())
+    lines = path.read_bytes().splitlines(keepends=True)
+    path.write_bytes(b"".join([*lines[:at], line, *lines[at:]]))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("line", "problem"),
+    [
+        ({"t": 1, "call": "c", "event": "response", "raw": 123}, "raw is not a string"),
+        ({"t": 1, "call": "c", "event": "start", "headers": 5}, "headers is not a list"),
+        ({"t": 1, "call": "c", "event": "start", "headers": [["a"]]}, "headers is not a list"),
+        ({"t": 1, "call": "c", "event": "end", "trailers": [[1, 2]]}, "trailers is not a list"),
+        ({"t": "soon", "call": "c", "event": "start"}, "t is not a number"),
+        ({"t": 1, "call": ["c"], "event": "start"}, "call is not a string"),
+        ({"t": 1, "call": "c", "event": "end", "code": "3"}, "code is not an integer"),
+        ({"t": 1, "call": "c", "event": "end", "code": True}, "code is not an integer"),
+        ({"t": 1, "call": "c", "event": "end", "message": {"a": 1}}, "message is not a string"),
+        ({"t": 1, "call": "c", "event": "end", "duration": "1s"}, "duration is not a number"),
+        ({"t": 1, "call": "c", "event": "start", "peer": 5}, "peer is not a string"),
+        ({"t": 1, "call": "c", "event": "end", "details": {}}, "details is not a list"),
+    ],
+)
+def test_wrong_field_types_name_the_line(tmp_path: Path, line: dict[str, Any], problem: str) -> None:
+    path = _with_line(tmp_path, json.dumps(line).encode() + b"\n")
+    with pytest.raises(UsageError, match=f"line 3: {problem}"):
+        list(iter_events(path))
+    bad: list[str] = []
+    assert len(list(iter_events(path, skip_bad_lines=True, bad_lines=bad))) == 4
+    assert len(bad) == 1 and problem in bad[0]
+
+
+@pytest.mark.parametrize(
+    ("header", "problem"),
+    [
+        ({"schema": True}, "schema is not a base64 string"),
+        ({"schema": 5}, "schema is not a base64 string"),
+        ({"redacted": "yes"}, "redacted is not true or false"),
+    ],
+)
+def test_wrong_header_types(tmp_path: Path, header: dict[str, Any], problem: str) -> None:
+    path = tmp_path / "x.jsonl"
+    path.write_text(json.dumps({"format": "rpcctl-capture", "version": 1, **header}) + "\n")
+    with pytest.raises(UsageError, match=f"line 1: {problem}"):
+        read_capture(path)
+
+
+def test_version_of_a_wrong_type_is_named_shortly(tmp_path: Path) -> None:
+    path = tmp_path / "x.jsonl"
+    path.write_text(json.dumps({"format": "rpcctl-capture", "version": "9" * 10_000}) + "\n")
+    with pytest.raises(UsageError, match="is a version") as info:
+        read_capture(path)
+    assert len(str(info.value)) < 200
+
+
+def test_a_line_cut_in_the_middle_of_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "c.jsonl"
+    _write(path, _call("a") + _call("b", start=10))
+    lines = path.read_bytes().splitlines(keepends=True)
+    lines[3] = lines[3][: len(lines[3]) // 2] + b"\n"
+    path.write_bytes(b"".join(lines))
+    with pytest.raises(UsageError, match="line 4 is not valid JSON"):
+        list(iter_events(path))
+    bad: list[str] = []
+    events = list(iter_events(path, skip_bad_lines=True, bad_lines=bad))
+    assert [e.call_id for e in events] == ["a", "a", "a", "b", "b", "b", "b"]
+    assert len(bad) == 1 and "line 4 is not valid JSON" in bad[0]
+
+
+@pytest.mark.parametrize(
+    "line",
+    [b"[" * 100_000 + b"\n", b'{"t": 1, "call": "c", "event": "start", "n": ' + b"7" * 5000 + b"}\n"],
+)
+def test_deep_and_long_number_lines_are_not_valid_json(tmp_path: Path, line: bytes) -> None:
+    path = _with_line(tmp_path, line)
+    with pytest.raises(UsageError, match="line 3 is not valid JSON"):
+        list(iter_events(path))
+
+
+def test_capture_files_are_private(tmp_path: Path) -> None:
+    for redact in (True, False):
+        path = tmp_path / f"c{redact}.jsonl"
+        path.write_text("old")
+        path.chmod(0o644)
+        _write(path, _call(), redact=redact)
+        assert path.stat().st_mode & 0o777 == 0o600
+        fresh = tmp_path / f"fresh{redact}.jsonl"
+        _write(fresh, _call(), redact=redact)
+        assert fresh.stat().st_mode & 0o777 == 0o600
