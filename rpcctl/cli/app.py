@@ -10,6 +10,7 @@ the command bodies; `tests/cli/test_startup.py` proves which stay out.
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -21,6 +22,8 @@ from typer.core import TyperGroup
 
 from rpcctl import __version__
 from rpcctl.cli.env import Environment
+
+COMPLETE_VAR = "_RPCCTL_COMPLETE"  # rpcctl.cli.completion.COMPLETE_VAR, without importing it
 
 
 @dataclass(frozen=True)
@@ -85,7 +88,9 @@ def build_command(name: str, entry: LazyCommand) -> Any:
     if isinstance(target, typer.Typer):
         return typer.main.get_command(target)
     one = typer.Typer(add_completion=False, rich_markup_mode=None, pretty_exceptions_enable=False)
-    one.command(name, no_args_is_help=entry.no_args_is_help)(target)
+    from rpcctl.cli.helptext import HelpfulCommand
+
+    one.command(name, cls=HelpfulCommand, no_args_is_help=entry.no_args_is_help)(target)
     return typer.main.get_command(one)
 
 
@@ -169,4 +174,9 @@ def _root(
 def main(argv: Sequence[str] | None = None, env: Environment | None = None) -> None:
     """Run rpcctl with `argv` (default: the process's arguments) and exit."""
     args = list(sys.argv[1:] if argv is None else argv)
+    if os.environ.get(COMPLETE_VAR):
+        from rpcctl.cli.completion import complete, completing
+
+        if completing():
+            sys.exit(complete(typer.main.get_command(app), os.environ))
     app(args=args, prog_name="rpcctl", obj=env or Environment())

@@ -12,6 +12,7 @@ import typer
 
 from rpcctl.cli import options as o
 from rpcctl.cli.command import environment, run
+from rpcctl.cli.completion import complete_method
 
 if TYPE_CHECKING:
     from google.protobuf.message import Message
@@ -25,7 +26,11 @@ def call_command(
     target: o.Target,
     method: Annotated[
         str,
-        typer.Argument(help="pkg.Svc/Method, pkg.Svc.Method or a unique suffix.", show_default=False),
+        typer.Argument(
+            help="pkg.Svc/Method, pkg.Svc.Method or a unique suffix.",
+            show_default=False,
+            autocompletion=complete_method,
+        ),
     ],
     data: Annotated[
         str | None,

@@ -8,6 +8,7 @@ import typer
 
 from rpcctl.cli import options as o
 from rpcctl.cli.command import environment, run
+from rpcctl.cli.completion import complete_symbol
 
 
 def describe_command(
@@ -18,6 +19,7 @@ def describe_command(
         typer.Argument(
             help="A service, method, message or enum (full name or unique suffix).",
             show_default=False,
+            autocompletion=complete_symbol,
         ),
     ] = None,
     template: Annotated[

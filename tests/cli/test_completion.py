@@ -1,0 +1,156 @@
+"""Shell completion: the script `rpcctl completion bash` prints, driven in a real bash.
+
+Each test sources the script, sets COMP_LINE/COMP_POINT/COMP_WORDS/COMP_CWORD the way bash
+does before calling a completion function, calls it, and reads COMPREPLY.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.support.schema import TEST_PROTO, TEST_PROTO_ROOT
+
+pytestmark = pytest.mark.skipif(shutil.which("bash") is None, reason="bash is not installed")
+
+# Nothing listens on port 9 (discard) here; completion must not try it anyway.
+TARGET = "http://127.0.0.1:9"
+
+
+def _env(tmp_path: Path) -> dict[str, str]:
+    bindir = Path(sys.executable).parent
+    return {
+        "PATH": f"{bindir}:/usr/bin:/bin",
+        "HOME": str(tmp_path),
+        "RPCCTL_CACHE_DIR": str(tmp_path / "cache"),
+    }
+
+
+def _bash_complete(line: str, tmp_path: Path) -> list[str]:
+    """COMPREPLY for `line` with the cursor at its end, from the sourced completion script."""
+    env = _env(tmp_path)
+    script = subprocess.run(
+        [sys.executable, "-m", "rpcctl", "completion", "bash"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+        env=env,
+    ).stdout
+    (tmp_path / "rpcctl-completion.bash").write_text(script)
+    driver = (
+        f"source {tmp_path / 'rpcctl-completion.bash'}\n"
+        'read -r -a COMP_WORDS <<< "$LINE"\n'
+        'if [[ "$LINE" == *" " ]]; then COMP_WORDS+=(""); fi\n'
+        "COMP_CWORD=$(( ${#COMP_WORDS[@]} - 1 ))\n"
+        'COMP_LINE="$LINE"; COMP_POINT=${#LINE}\n'
+        "_rpcctl_complete rpcctl\n"
+        "printf '%s\\n' \"${COMPREPLY[@]}\"\n"
+    )
+    # The script calls `rpcctl`: a wrapper that is this checkout's, outside any venv's PATH.
+    wrapper = tmp_path / "bin" / "rpcctl"
+    wrapper.parent.mkdir(exist_ok=True)
+    wrapper.write_text(f'#!/bin/sh\nexec {sys.executable} -m rpcctl "$@"\n')
+    wrapper.chmod(0o755)
+    env["PATH"] = f"{wrapper.parent}:{env['PATH']}"
+    env["LINE"] = line
+    result = subprocess.run(
+        ["bash", "--norc", "--noprofile", "-c", driver],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    return [line for line in result.stdout.splitlines() if line]
+
+
+def test_script_is_registered_for_rpcctl(tmp_path: Path) -> None:
+    script = subprocess.run(
+        [sys.executable, "-m", "rpcctl", "completion", "bash"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    ).stdout
+    done = subprocess.run(
+        ["bash", "--norc", "-c", f"{script}\ncomplete -p rpcctl"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert done.stdout.strip() == "complete -o default -F _rpcctl_complete rpcctl"
+
+
+def test_commands(tmp_path: Path) -> None:
+    assert _bash_complete("rpcctl de", tmp_path) == ["describe", "demo"]
+
+
+def test_options(tmp_path: Path) -> None:
+    assert _bash_complete("rpcctl call --proto", tmp_path) == ["--protocol", "--proto", "--protoset"]
+
+
+def test_shells(tmp_path: Path) -> None:
+    assert _bash_complete("rpcctl completion ", tmp_path) == ["bash", "zsh", "fish"]
+
+
+def test_methods_from_a_proto_file(tmp_path: Path) -> None:
+    line = f"rpcctl call --proto {TEST_PROTO} -I {TEST_PROTO_ROOT} {TARGET} rpcctl.test.v1.TestService/C"
+    assert _bash_complete(line, tmp_path) == [
+        "rpcctl.test.v1.TestService/Count",
+        "rpcctl.test.v1.TestService/Chat",
+    ]
+
+
+def test_all_methods_after_the_target(tmp_path: Path) -> None:
+    line = f"rpcctl call --proto {TEST_PROTO} -I {TEST_PROTO_ROOT} {TARGET} "
+    assert len(_bash_complete(line, tmp_path)) == 6
+
+
+def test_describe_symbols(tmp_path: Path) -> None:
+    line = f"rpcctl describe --proto {TEST_PROTO} -I {TEST_PROTO_ROOT} {TARGET} rpcctl.test.v1.TestService."
+    assert _bash_complete(line, tmp_path) == [
+        "rpcctl.test.v1.TestService.Echo",
+        "rpcctl.test.v1.TestService.Lookup",
+        "rpcctl.test.v1.TestService.Fail",
+        "rpcctl.test.v1.TestService.Count",
+        "rpcctl.test.v1.TestService.Sum",
+        "rpcctl.test.v1.TestService.Chat",
+    ]
+
+
+def test_unknown_schema_file_completes_nothing(tmp_path: Path) -> None:
+    line = f"rpcctl call --protoset {tmp_path / 'missing.binpb'} {TARGET} "
+    assert _bash_complete(line, tmp_path) == []
+
+
+@pytest.mark.parametrize("shell", ["bash", "zsh", "fish"])
+def test_completion_scripts(shell: str) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "rpcctl", "completion", shell],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=dict(os.environ),
+    )
+    assert result.returncode == 0, result.stderr
+    assert "_RPCCTL_COMPLETE=" + shell in result.stdout
+
+
+def test_unknown_shell_is_a_usage_error() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "rpcctl", "completion", "tcsh"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "'tcsh' is not one of bash, zsh, fish" in result.stderr
+    assert "Traceback" not in result.stderr
