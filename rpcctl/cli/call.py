@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import time
 from collections.abc import AsyncIterator, Iterable
 from typing import TYPE_CHECKING, Annotated, Any
@@ -21,6 +22,22 @@ if TYPE_CHECKING:
     from rpcctl.codec import Codec
 
 
+EXAMPLES = (
+    (
+        "a unary call, the schema by server reflection",
+        """rpcctl call localhost:8080 acme.v1.Greeter/SayHello -d '{"name": "Ada"}'""",
+    ),
+    (
+        "native gRPC, the schema from a .proto file, a 5s deadline",
+        "rpcctl call --protocol grpc --proto greeter.proto -I protos --timeout 5s localhost:9090 SayHello",
+    ),
+    (
+        "a client stream from a file of JSON values, with a header",
+        "rpcctl call https://api.example.com acme.v1.Log/Upload -d @rows.jsonl -H 'authorization: Bearer T'",
+    ),
+)
+
+
 def call_command(
     ctx: typer.Context,
     target: o.Target,
@@ -34,16 +51,35 @@ def call_command(
     ],
     data: Annotated[
         str | None,
-        typer.Option("--data", "-d", help="Request JSON, @file, or @- for stdin (a stream: several values)."),
+        typer.Option(
+            "--data",
+            "-d",
+            help="Request JSON, @FILE, or @- for stdin (a stream: several values). Default: {}.",
+            metavar="JSON|@FILE|@-",
+            rich_help_panel=o.REQUEST,
+        ),
     ] = None,
     emit_defaults: Annotated[
-        bool, typer.Option("--emit-defaults", help="Print fields that hold their default value.")
+        bool,
+        typer.Option(
+            "--emit-defaults", help="Print fields that hold their default value.", rich_help_panel=o.OUTPUT
+        ),
     ] = False,
-    fmt: Annotated[str, typer.Option("--format", help="json or text (protobuf text format).")] = "json",
+    fmt: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            help="json or text (protobuf text format).",
+            metavar="json|text",
+            rich_help_panel=o.OUTPUT,
+        ),
+    ] = "json",
+    color: o.Color = "auto",
+    pretty: o.Layout = None,
     codec: o.Codec = None,
     use_get: Annotated[
         bool,
-        typer.Option("--get", help="Connect GET (side-effect-free methods).", rich_help_panel=o.CALL),
+        typer.Option("--get", help="Connect GET (side-effect-free methods).", rich_help_panel=o.REQUEST),
     ] = False,
     grpc_web_text: Annotated[
         bool,
@@ -51,7 +87,9 @@ def call_command(
     ] = False,
     compress: Annotated[
         str | None,
-        typer.Option("--compress", help="Compress requests: gzip.", rich_help_panel=o.CALL),
+        typer.Option(
+            "--compress", help="Compress requests: gzip.", metavar="gzip", rich_help_panel=o.REQUEST
+        ),
     ] = None,
     protocol: o.Protocol = "connect",
     http2: o.Http2 = False,
@@ -85,6 +123,7 @@ def call_command(
         from rpcctl.client import open_channel
         from rpcctl.errors import RpcError, UsageError
         from rpcctl.hints import wrong_protocol_error
+        from rpcctl.output.style import color_wanted
         from rpcctl.output.verbose import VerbosePrinter
         from rpcctl.wire.status import Code
         from rpcctl.wire.timeout import parse_duration
@@ -93,6 +132,7 @@ def call_command(
             raise UsageError(f"unknown format {fmt!r}: use json or text")
         if compress not in (None, "gzip", "identity"):
             raise UsageError(f"unsupported compression {compress!r}: use gzip")
+        color_wanted(color, env.stdout_isatty, os.environ)  # a bad --color fails before connecting
         settings = o.channel_settings(target, **o.connection_params(ctx.params))
         metadata = session.parse_headers(headers)
         deadline = parse_duration(timeout, "--timeout") if timeout else None
@@ -125,6 +165,7 @@ def call_command(
         from rpcctl.codec import codec_for
         from rpcctl.errors import SchemaError
         from rpcctl.output.messages import MessagePrinter
+        from rpcctl.output.style import output_style
 
         settings = channel.settings
         request = session.schema_request(protos, import_paths, protosets, reflect)
@@ -142,7 +183,8 @@ def call_command(
         )
         wire_codec = codec_for(channel.codec, schema.pool)
         output_cls = schema.message_class(found.output_type)
-        printer = MessagePrinter(env.stdout, pretty=env.stdout_isatty, color=env.color, fmt=fmt)
+        style = output_style(color, pretty, env.stdout_isatty, os.environ)
+        printer = MessagePrinter(env.stdout, pretty=style.pretty, color=style.color, fmt=fmt)
         say.line(f"* {info.path} ({info.kind.label}) over {settings.protocol.value} to {settings.target}")
         options = CallOptions(
             metadata=metadata,

@@ -16,24 +16,31 @@ if TYPE_CHECKING:
 DEFAULT_MAX_MSG_SIZE = 4 * 1024 * 1024
 """The largest response message accepted unless --max-msg-size says otherwise (gRPC's default)."""
 
-CONN = "Connection"
+CONN = "Target and connection"
 SCHEMA = "Schema"
-CALL = "Call"
+REQUEST = "Request"
+OUTPUT = "Output"
+CALL = REQUEST
 
 Target = Annotated[
     str,
     typer.Argument(
         help="http://host:port[/prefix], https://…, unix:///path.sock, or host:port.",
+        metavar="TARGET",
         show_default=False,
     ),
 ]
 OptionalTarget = Annotated[
     str | None,
-    typer.Argument(help="Server to ask (reflection); omit to use local schemas only.", show_default=False),
+    typer.Argument(
+        help="Server to ask (reflection); omit to use local schemas only.",
+        metavar="TARGET",
+        show_default=False,
+    ),
 ]
 Protocol = Annotated[
     str,
-    typer.Option("--protocol", help="connect, grpc or grpc-web.", rich_help_panel=CONN),
+    typer.Option("--protocol", help="connect, grpc or grpc-web.", metavar="PROTOCOL", rich_help_panel=CONN),
 ]
 Http2 = Annotated[
     bool,
@@ -47,22 +54,36 @@ Insecure = Annotated[
 ]
 CaCert = Annotated[
     Path | None,
-    typer.Option("--cacert", help="CA bundle to verify the server with.", rich_help_panel=CONN),
+    typer.Option(
+        "--cacert",
+        help="CA bundle to verify the server with.",
+        metavar="FILE",
+        rich_help_panel=CONN,
+    ),
 ]
-Cert = Annotated[Path | None, typer.Option("--cert", help="Client certificate (PEM).", rich_help_panel=CONN)]
-Key = Annotated[Path | None, typer.Option("--key", help="Client private key (PEM).", rich_help_panel=CONN)]
+Cert = Annotated[
+    Path | None,
+    typer.Option("--cert", help="Client certificate (PEM).", metavar="FILE", rich_help_panel=CONN),
+]
+Key = Annotated[
+    Path | None, typer.Option("--key", help="Client private key (PEM).", metavar="FILE", rich_help_panel=CONN)
+]
 ServerName = Annotated[
     str | None,
-    typer.Option("--servername", help="TLS server name to verify.", rich_help_panel=CONN),
+    typer.Option("--servername", help="TLS server name to verify.", metavar="NAME", rich_help_panel=CONN),
 ]
 Authority = Annotated[
-    str | None, typer.Option("--authority", help=":authority / Host header.", rich_help_panel=CONN)
+    str | None,
+    typer.Option(
+        "--authority", help=":authority / Host header.", metavar="HOST[:PORT]", rich_help_panel=CONN
+    ),
 ]
 ConnectTimeout = Annotated[
     str | None,
     typer.Option(
         "--connect-timeout",
         help="Give up connecting (TCP, TLS and the HTTP/2 preface) after this long (e.g. 3s; default 10s).",
+        metavar="DURATION",
         rich_help_panel=CONN,
     ),
 ]
@@ -75,6 +96,7 @@ KeepaliveTime = Annotated[
             "no answer within 20s (or within this time, if shorter) ends the connection, so a "
             "silent server is found even without --timeout (default 20s; 0 turns it off)."
         ),
+        metavar="DURATION",
         rich_help_panel=CONN,
     ),
 ]
@@ -97,24 +119,37 @@ Codec = Annotated[
     typer.Option(
         "--codec",
         help=(
-            "How messages are encoded: json or proto. Default: json for connect; proto for grpc "
-            "and grpc-web, which use json only when asked (the server must support it)."
+            "How messages are encoded. Default, in every command: the protocol's own, json for "
+            "connect and proto for grpc and grpc-web (json there only when asked: the server "
+            "must support it)."
         ),
         show_default=False,
+        metavar="json|proto",
         rich_help_panel=CONN,
     ),
 ]
 Protos = Annotated[
     list[Path] | None,
-    typer.Option("--proto", help="A .proto file (repeatable).", rich_help_panel=SCHEMA),
+    typer.Option("--proto", help="A .proto file (repeatable).", metavar="FILE", rich_help_panel=SCHEMA),
 ]
 ImportPaths = Annotated[
     list[Path] | None,
-    typer.Option("--import-path", "-I", help="Where imports are found (repeatable).", rich_help_panel=SCHEMA),
+    typer.Option(
+        "--import-path",
+        "-I",
+        help="Where imports are found (repeatable).",
+        metavar="DIR",
+        rich_help_panel=SCHEMA,
+    ),
 ]
 Protosets = Annotated[
     list[Path] | None,
-    typer.Option("--protoset", help="A compiled FileDescriptorSet (repeatable).", rich_help_panel=SCHEMA),
+    typer.Option(
+        "--protoset",
+        help="A compiled FileDescriptorSet (repeatable).",
+        metavar="FILE",
+        rich_help_panel=SCHEMA,
+    ),
 ]
 Reflect = Annotated[
     bool | None,
@@ -127,14 +162,20 @@ Reflect = Annotated[
 ]
 ExportProtoset = Annotated[
     Path | None,
-    typer.Option("--export-protoset", help="Write the loaded schema to this file.", rich_help_panel=SCHEMA),
+    typer.Option(
+        "--export-protoset",
+        help="Write the loaded schema to this file.",
+        metavar="FILE",
+        rich_help_panel=SCHEMA,
+    ),
 ]
 Headers = Annotated[
     list[str] | None,
     typer.Option(
         "--header",
         "-H",
-        help="'name: value' (repeatable; -bin values base64).",
+        help="A request header, 'name: value' (repeatable; -bin values are base64).",
+        metavar="NAME:VALUE",
         rich_help_panel=CALL,
     ),
 ]
@@ -143,6 +184,7 @@ ReflectHeaders = Annotated[
     typer.Option(
         "--reflect-header",
         help="'name: value' sent with reflection requests only (repeatable; -H goes with both).",
+        metavar="NAME:VALUE",
         rich_help_panel=SCHEMA,
     ),
 ]
@@ -151,6 +193,7 @@ RpcHeaders = Annotated[
     typer.Option(
         "--rpc-header",
         help="'name: value' sent with the call only, not with reflection (repeatable).",
+        metavar="NAME:VALUE",
         rich_help_panel=CALL,
     ),
 ]
@@ -175,7 +218,32 @@ Timeout = Annotated[
             "250ms); a call sends it as its deadline. Without it, each reflection request "
             "gives up after 10s and HTTP/2 keepalive (--keepalive-time) finds a silent server."
         ),
+        metavar="DURATION",
         rich_help_panel=CALL,
+    ),
+]
+Color = Annotated[
+    str,
+    typer.Option(
+        "--color",
+        help=(
+            "Colour the output: auto (on a terminal, unless NO_COLOR is set; FORCE_COLOR turns "
+            "it on anywhere), always or never."
+        ),
+        metavar="auto|always|never",
+        rich_help_panel=OUTPUT,
+    ),
+]
+Layout = Annotated[
+    bool | None,
+    typer.Option(
+        "--pretty/--compact",
+        help=(
+            "Layout: indented JSON (what a terminal gets) or one compact JSON message per line "
+            "(what a pipe gets). Default: by whether stdout is a terminal."
+        ),
+        show_default=False,
+        rich_help_panel=OUTPUT,
     ),
 ]
 Verbose = Annotated[
@@ -184,6 +252,7 @@ Verbose = Annotated[
         "--verbose",
         "-v",
         help="The wire on stderr, as curl -v shows it: URL, request and response headers, trailers, timings.",
+        rich_help_panel=OUTPUT,
     ),
 ]
 

@@ -1,4 +1,7 @@
-"""Response messages: pretty coloured JSON on a terminal, one compact JSON per line when piped."""
+"""Response messages: pretty coloured JSON on a terminal, one compact JSON per line when piped.
+
+Which of the two, and whether in colour, is `rpcctl.output.style`'s decision.
+"""
 
 from __future__ import annotations
 
@@ -30,23 +33,41 @@ class MessagePrinter:
         self.color = color
         self.fmt = fmt
         self.count = 0
+        self._console: Any = None
 
     def print_json(self, value: Any) -> None:
-        """Print one JSON value."""
+        """Print one JSON value: indented when pretty, else on one line; coloured if asked."""
         if self.pretty:
             text = terminal_safe_json(json.dumps(value, indent=2, ensure_ascii=False))
-            if self.color:
-                from rich.console import Console
-                from rich.json import JSON
-
-                console = Console(file=self.stream, force_terminal=True, soft_wrap=True)
-                console.print(JSON(text, indent=2))
-            else:
-                self.stream.write(text + "\n")
         else:
-            self.stream.write(compact_json(value) + "\n")
+            text = compact_json(value)
+        if self.color:
+            self._print_colored(text)
+        else:
+            self.stream.write(text + "\n")
         self.count += 1
         self.stream.flush()
+
+    def _print_colored(self, text: str) -> None:
+        from rich.console import Console
+        from rich.highlighter import JSONHighlighter
+        from rich.text import Text
+
+        if self._console is None:
+            # Asked for colour, so neither NO_COLOR (decided before) nor TERM=dumb turns it off.
+            console = Console(file=self.stream, force_terminal=True, no_color=False, soft_wrap=True)
+            if console.color_system is None:
+                console = Console(
+                    file=self.stream,
+                    force_terminal=True,
+                    no_color=False,
+                    soft_wrap=True,
+                    color_system="standard",
+                )
+            self._console = console
+        highlighted = JSONHighlighter()(Text(text))
+        highlighted.no_wrap = True
+        self._console.print(highlighted)
 
     def print_text(self, text: str) -> None:
         """Print one message in protobuf text format; messages are separated by a blank line."""

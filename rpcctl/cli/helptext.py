@@ -1,0 +1,134 @@
+"""How every command's help and usage errors read.
+
+- Options are grouped under headings (`PANEL_ORDER`, the way grpcurl's and ghz's docs group
+  them), each option's group being its `rich_help_panel`; options with none come last.
+- Metavars are words (`FILE`, `N`, `TEXT`), never a type such as ``<list[Path]>``.
+- The command module's ``EXAMPLES`` (pairs of what it does and the command line) close the help.
+- A usage error (a missing argument, an unknown option, a bad value) prints one ``error:``
+  line naming what is wrong, then the usage line, and exits 2 — not the whole help page.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import IO, Any
+
+from typer._click.exceptions import BadParameter, MissingParameter, UsageError
+from typer.core import TyperArgument, TyperCommand, TyperOption
+
+PANEL_ORDER = ("Target and connection", "Schema", "Request", "Output", "Load", "Report")
+GENERAL = "Other options"
+
+_METAVAR_BY_TYPE = {"path": "FILE", "integer": "N", "float": "NUMBER", "boolean": "BOOL"}
+
+
+class HelpfulCommand(TyperCommand):
+    """A typer command with grouped options, word metavars, examples and one-line usage errors."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["no_args_is_help"] = False  # a missing argument is one line, not the help page
+        super().__init__(*args, **kwargs)
+        for param in self.params:
+            if param.metavar is not None:
+                continue
+            if isinstance(param, TyperArgument):
+                param.metavar = (param.name or "").upper()
+            elif isinstance(param, TyperOption) and not param.is_flag:
+                param.metavar = _METAVAR_BY_TYPE.get(param.type.name, "TEXT")
+
+    # -- help -------------------------------------------------------------------------
+
+    def collect_usage_pieces(self, ctx: Any) -> list[str]:
+        """`[OPTIONS] TARGET METHOD`: arguments by their metavar, optional ones in brackets."""
+        pieces = [self.options_metavar] if self.options_metavar else []
+        for param in self.get_params(ctx):
+            if isinstance(param, TyperArgument):
+                name = str(param.metavar)
+                pieces.append(name if param.required or name.startswith("[") else f"[{name}]")
+        return pieces
+
+    def format_options(self, ctx: Any, formatter: Any) -> None:
+        """Arguments, then one section per option group, in `PANEL_ORDER`."""
+        arguments: list[tuple[str, str]] = []
+        groups: dict[str, list[tuple[str, str]]] = {}
+        for param in self.get_params(ctx):
+            record = param.get_help_record(ctx)
+            if record is None:
+                continue
+            if isinstance(param, TyperArgument):
+                arguments.append(record)
+            else:
+                groups.setdefault(getattr(param, "rich_help_panel", None) or GENERAL, []).append(record)
+        if arguments:
+            with formatter.section("Arguments"):
+                formatter.write_dl(arguments)
+        order = [p for p in PANEL_ORDER if p in groups]
+        order += [p for p in groups if p not in order and p != GENERAL]
+        for panel in [*order, GENERAL] if GENERAL in groups else order:
+            with formatter.section(panel):
+                formatter.write_dl(groups[panel])
+
+    def format_epilog(self, ctx: Any, formatter: Any) -> None:
+        """The module's ``EXAMPLES``, each a comment line and a command line, unwrapped."""
+        super().format_epilog(ctx, formatter)
+        examples = examples_of(self)
+        if not examples:
+            return
+        with formatter.section("Examples"):
+            indent = " " * formatter.current_indent
+            for number, (what, line) in enumerate(examples):
+                if number:
+                    formatter.write("\n")
+                formatter.write(f"{indent}# {what}\n{indent}{line}\n")
+
+    # -- usage errors -----------------------------------------------------------------
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        """As click's, with its usage errors turned into `OneLineUsageError`."""
+        try:
+            return list(super().parse_args(ctx, args))
+        except OneLineUsageError:
+            raise
+        except UsageError as exc:
+            raise OneLineUsageError(usage_message(exc), ctx) from None
+
+
+def examples_of(command: Any) -> tuple[tuple[str, str], ...]:
+    """The ``EXAMPLES`` of the module that defines the command's function (none if it has none)."""
+    callback = getattr(command, "callback", None)
+    module = sys.modules.get(getattr(callback, "__module__", "") or "")
+    return tuple(getattr(module, "EXAMPLES", ()))
+
+
+class OneLineUsageError(UsageError):
+    """A usage error shown as ``error: …`` and the usage line, on the command's stderr."""
+
+    def show(self, file: IO[Any] | None = None) -> None:
+        """Write the two lines (to the command's `Environment` stderr when it has one)."""
+        stream = file
+        if stream is None and self.ctx is not None:
+            stream = getattr(self.ctx.find_root().obj, "stderr", None)
+        stream = stream or sys.stderr
+        stream.write(f"error: {self.message}\n")
+        if self.ctx is not None:
+            stream.write(self.ctx.get_usage() + "\n")
+        stream.flush()
+
+
+def usage_message(exc: Any) -> str:
+    """What a click usage error means, in words: the missing argument or option named, with
+    what it is for; an unknown option with its near misses; a bad value with the option."""
+    param = getattr(exc, "param", None)
+    if isinstance(exc, MissingParameter) and param is not None:
+        name = param.metavar if isinstance(param, TyperArgument) else param.opts[-1]
+        help_text = (getattr(param, "help", None) or "").rstrip(".")
+        return f"missing {name}" + (f": {help_text}" if help_text else "")
+    if isinstance(exc, BadParameter) and param is not None:
+        name = param.opts[-1] if isinstance(param, TyperOption) else str(param.metavar)
+        return f"{name}: {_sentence(exc.message)}"
+    return _sentence(exc.format_message())
+
+
+def _sentence(text: str) -> str:
+    text = " ".join(text.split()).rstrip(".")
+    return text[:1].lower() + text[1:]
