@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from rpcctl.schema.describe import describe
+from rpcctl.schema.describe import describe, describe_file
 from rpcctl.schema.registry import Schema
 from rpcctl.schema.sources import load_proto_files
 
@@ -15,13 +15,13 @@ def test_service(schema: Schema) -> None:
     assert lines[0] == "service TestService {"
     assert lines[-1] == "}"
     assert "  // Echo the message, the headers and the kitchen sink." in lines
-    assert "  rpc Echo(.rpcctl.test.v1.EchoRequest) returns (.rpcctl.test.v1.EchoResponse);" in lines
+    assert "  rpc Echo(.rpcctl.test.v1.EchoRequest) returns (.rpcctl.test.v1.EchoResponse) {}" in lines
     assert (
-        "  rpc Count(.rpcctl.test.v1.CountRequest) returns (stream .rpcctl.test.v1.CountResponse);" in lines
+        "  rpc Count(.rpcctl.test.v1.CountRequest) returns (stream .rpcctl.test.v1.CountResponse) {}" in lines
     )
-    assert "  rpc Sum(stream .rpcctl.test.v1.CountResponse) returns (.rpcctl.test.v1.SumResponse);" in lines
+    assert "  rpc Sum(stream .rpcctl.test.v1.CountResponse) returns (.rpcctl.test.v1.SumResponse) {}" in lines
     assert (
-        "  rpc Chat(stream .rpcctl.test.v1.EchoRequest) returns (stream .rpcctl.test.v1.EchoResponse);"
+        "  rpc Chat(stream .rpcctl.test.v1.EchoRequest) returns (stream .rpcctl.test.v1.EchoResponse) {}"
         in lines
     )
     lookup = lines.index("  rpc Lookup(.rpcctl.test.v1.EchoRequest) returns (.rpcctl.test.v1.EchoResponse) {")
@@ -31,7 +31,7 @@ def test_service(schema: Schema) -> None:
 def test_method(schema: Schema) -> None:
     assert describe(schema.find_method("Fail")) == (
         "// Always fails with the requested status.\n"
-        "rpc Fail(.rpcctl.test.v1.FailRequest) returns (.google.protobuf.Empty);\n"
+        "rpc Fail(.rpcctl.test.v1.FailRequest) returns (.google.protobuf.Empty) {}\n"
     )
 
 
@@ -103,3 +103,79 @@ def test_descriptor_without_source_info(schema: Schema) -> None:
     assert "message Duration {" in text
     assert "  int64 seconds = 1;" in text
     assert "  int32 nanos = 2;" in text
+
+
+PROTO2_ROOT = Path(__file__).resolve().parents[1] / "protos" / "proto2"
+SPEX_ROOT = Path(__file__).resolve().parents[1] / "protos" / "spex"
+
+
+def test_issue_repro_options_groups_and_extensions() -> None:
+    # issue 11 §4: the field lost json_name and (sensitive), the group became a field plus a
+    # message, and the rpc lost its (audit) option.
+    schema = Schema(load_proto_files([PROTO2_ROOT / "repro.proto"], [PROTO2_ROOT]))
+    base = describe(schema.find_symbol("ext.v1.Base")).splitlines()
+    assert '  optional string user_name = 1 [json_name = "login", (ext.v1.sensitive) = true];' in base
+    assert base[
+        base.index("  optional group Legacy = 2 {") + 1 : base.index("  optional group Legacy = 2 {") + 3
+    ] == [
+        "    optional int32 x = 3;",
+        "  }",
+    ]
+    assert "message Legacy" not in "\n".join(base)
+    assert "  required string id = 4;" in base
+    assert "  optional int32 retries = 5 [default = 3];" in base
+    assert '  optional string greeting = 6 [default = "hello"];' in base
+    assert "  extensions 100 to 199;" in base
+    assert describe(schema.find_method("ext.v1.Ext/Echo")) == (
+        'rpc Echo(.ext.v1.Base) returns (.ext.v1.Base) {\n  option (ext.v1.audit) = "yes";\n}\n'
+    )
+    text = describe_file(schema.pool.FindFileByName("repro.proto")).splitlines()
+    assert text[0] == 'syntax = "proto2";'
+    assert 'import "google/protobuf/descriptor.proto";' in text
+    at = text.index("extend .google.protobuf.FieldOptions {")
+    assert text[at + 1 : at + 3] == ["  optional bool sensitive = 50001;", "}"]
+    at = text.index("extend .ext.v1.Base {")
+    assert text[at + 1 : at + 4] == ["  optional string note = 100;", "  repeated int32 marks = 101;", "}"]
+
+
+def test_spex_service_options_in_text_format() -> None:
+    schema = Schema(load_proto_files([SPEX_ROOT / "hello.proto"], [SPEX_ROOT]))
+    assert describe(schema.find_symbol("hello.Hello")) == (
+        "service Hello {\n"
+        '  option (service.service) = { backend: HTTP servicename: "seller-x" };\n'
+        "  // Echo the message back.\n"
+        "  rpc Echo(.http.Request) returns (.http.Response) {\n"
+        '    option (service.http) = { get: "/echo/:message" };\n'
+        "  }\n"
+        "}\n"
+    )
+
+
+def test_option_name_shadowed_by_a_nearer_package_gets_a_leading_dot(tmp_path: Path) -> None:
+    # In package a.opts, `(opts.flag)` would look for a.opts.flag first (proto name resolution).
+    (tmp_path / "o.proto").write_text(
+        'syntax = "proto3";\npackage opts;\nimport "google/protobuf/descriptor.proto";\n'
+        "extend google.protobuf.MessageOptions { bool flag = 50100; }\n"
+    )
+    (tmp_path / "a.proto").write_text(
+        'syntax = "proto3";\npackage a.opts;\nimport "o.proto";\nmessage M { option (.opts.flag) = true; }\n'
+    )
+    schema = Schema(load_proto_files([tmp_path / "a.proto"], [tmp_path]))
+    assert describe(schema.find_symbol("a.opts.M")) == "message M {\n  option (.opts.flag) = true;\n}\n"
+
+
+def test_editions_features_and_float_options() -> None:
+    schema = Schema(load_proto_files([PROTO2_ROOT / "editions.proto"], [PROTO2_ROOT]))
+    text = describe_file(schema.pool.FindFileByName("editions.proto")).splitlines()
+    assert text[0] == 'edition = "2023";'
+    assert "option features.field_presence = IMPLICIT;" in text
+    assert "option features.(pb.cpp).string_type = VIEW;" in text
+    assert "  int32 a = 1 [features.field_presence = LEGACY_REQUIRED];" in text
+    assert "  reserved gone;" in text
+    schema = Schema(load_proto_files([PROTO2_ROOT / "everything.proto"], [PROTO2_ROOT]))
+    outer = describe(schema.find_symbol("everything.v1.Outer"))
+    assert "(everything.v1.field_weight) = 0.1]" in outer
+    assert "  option (everything.v1.msg_ratio) = nan;" in outer
+    assert "  optional double d = 7 [default = -inf];" in outer
+    assert "    group Pick = 4 {" in outer
+    assert "  extensions 100 to 199 [(everything.v1.range_tag) = 9];" in outer

@@ -1,0 +1,57 @@
+"""The corpus of real-world .proto files the describe round trip and the template tests run over.
+
+Loaded from installed packages (grpcio-tools' well-known and descriptor protos, the google/api
+and google/rpc protos of googleapis-common-protos) and from tests/protos (spex, proto2 cases).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from tests.support.schema import TEST_PROTO_ROOT
+
+
+@dataclass(frozen=True)
+class CorpusFile:
+    """One .proto file: its import root and its name under that root."""
+
+    root: Path
+    name: str
+
+    @property
+    def id(self) -> str:
+        """A short test id."""
+        return self.name
+
+
+def _wkt_root() -> Path:
+    import grpc_tools
+
+    return Path(grpc_tools.__file__).parent / "_proto"
+
+
+def _googleapis_root() -> Path:
+    import google.rpc.status_pb2
+
+    return Path(google.rpc.status_pb2.__file__).parents[2]
+
+
+def _under(root: Path, *dirs: str) -> list[CorpusFile]:
+    found: list[CorpusFile] = []
+    for sub in dirs:
+        found += [
+            CorpusFile(root, p.relative_to(root).as_posix()) for p in sorted((root / sub).rglob("*.proto"))
+        ]
+    return found
+
+
+def corpus() -> list[CorpusFile]:
+    """Every file of the corpus, well-known types first."""
+    return [
+        *_under(_wkt_root(), "google/protobuf"),
+        *_under(_googleapis_root(), "google/api", "google/rpc"),
+        *_under(TEST_PROTO_ROOT / "spex", "."),
+        *_under(TEST_PROTO_ROOT / "proto2", "."),
+        *_under(TEST_PROTO_ROOT, "rpcctl"),
+    ]
