@@ -73,6 +73,7 @@ COMMANDS: dict[str, LazyCommand] = {
         "Load-test a method (ghz-style), or merge JSON reports.",
         no_args_is_help=True,
     ),
+    "cache": LazyCommand("rpcctl.cli.cache", "cache_app", "Clear or locate the cached schemas."),
     "completion": LazyCommand(
         "rpcctl.cli.completion",
         "completion_command",

@@ -1,8 +1,12 @@
-"""On-disk cache of compiled schemas, keyed by the content of every file protoc read.
+"""On-disk caches: compiled schemas (by content) and reflected ones (per target).
 
-An entry is looked up by a key over the input files, the import paths and the tool
+A compiled entry is looked up by a key over the input files, the import paths and the tool
 versions. It records the imports that the compilation read (path and sha256); the
 entry is a hit only while every one of them still has the same content.
+
+A reflected entry is looked up by the target and the headers sent with reflection; it is a
+hit for `REFLECTION_MAX_AGE` seconds after it was written. Both live under `cache_dir()`,
+a directory only its owner may read (0700; files 0600): schemas can be private.
 """
 
 from __future__ import annotations
@@ -13,12 +17,16 @@ import hashlib
 import json
 import os
 import tempfile
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 CACHE_ENV = "RPCCTL_CACHE_DIR"
 _FORMAT = 1
+#: Seconds a reflected schema is reused before the server is asked again.
+REFLECTION_MAX_AGE = 600.0
+REFLECTION_SUBDIR = "reflection"
 
 
 def cache_dir() -> Path:
@@ -29,6 +37,44 @@ def cache_dir() -> Path:
     import platformdirs
 
     return Path(platformdirs.user_cache_dir("rpcctl")) / "schemas"
+
+
+def private_dir(path: Path) -> None:
+    """Create `path` (and parents) and make it readable by its owner only (0700)."""
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    os.chmod(path, 0o700)
+
+
+def write_private(directory: Path, name: str, record: object) -> None:
+    """Write `record` as JSON to directory/name atomically, mode 0600; failing is never an error."""
+    try:
+        private_dir(directory)
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".json")
+    except OSError:
+        return
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            json.dump(record, out)
+        os.replace(tmp, directory / name)
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+
+
+def clear(directory: Path | None = None) -> int:
+    """Remove every cache entry (compiled and reflected); the number of files removed."""
+    root = directory if directory is not None else cache_dir()
+    removed = 0
+    for folder in (root, root / REFLECTION_SUBDIR):
+        try:
+            entries = list(folder.glob("*.json")) + list(folder.glob(".tmp-*"))
+        except OSError:
+            continue
+        for entry in entries:
+            with contextlib.suppress(OSError):
+                entry.unlink()
+                removed += 1
+    return removed
 
 
 def file_digest(path: Path) -> str | None:
@@ -109,15 +155,55 @@ class SchemaCache:
             "protoset": base64.b64encode(protoset).decode(),
             "imports": [list(item) for item in imports],
         }
+        write_private(self.directory, f"{key}.json", record)
+
+
+@dataclass(frozen=True)
+class ReflectedEntry:
+    """A reflected schema: the FileDescriptorSet, the services listed, the failures, the path."""
+
+    protoset: bytes
+    services: tuple[str, ...]
+    failures: tuple[tuple[str, str], ...]
+    path: str
+
+
+def reflection_key(target: str, headers: Iterable[tuple[str, str]]) -> str:
+    """The lookup key of a target's reflected schema: the target and the reflection headers."""
+    record = {"format": _FORMAT, "target": target, "headers": sorted(headers), "versions": _versions()}
+    return hashlib.sha256(json.dumps(record, sort_keys=True).encode()).hexdigest()
+
+
+class ReflectionCache:
+    """Reflected schemas per target, each reused for `max_age` seconds."""
+
+    def __init__(self, directory: Path | None = None, max_age: float = REFLECTION_MAX_AGE) -> None:
+        self.directory = (directory if directory is not None else cache_dir()) / REFLECTION_SUBDIR
+        self.max_age = max_age
+
+    def get(self, key: str) -> ReflectedEntry | None:
+        """The entry for a key if younger than `max_age`, else None (corrupt ones too)."""
         try:
-            self.directory.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".tmp-", suffix=".json")
-        except OSError:
-            return
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as out:
-                json.dump(record, out)
-            os.replace(tmp, self._path(key))
-        except OSError:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
+            raw = json.loads((self.directory / f"{key}.json").read_text("utf-8"))
+            if raw.get("format") != _FORMAT or not 0 <= time.time() - float(raw["written"]) < self.max_age:
+                return None
+            return ReflectedEntry(
+                protoset=base64.b64decode(raw["protoset"], validate=True),
+                services=tuple(str(s) for s in raw["services"]),
+                failures=tuple((str(n), str(r)) for n, r in raw["failures"]),
+                path=str(raw["path"]),
+            )
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            return None
+
+    def put(self, key: str, entry: ReflectedEntry) -> None:
+        """Store an entry (0600, atomically); failing to write the cache is never an error."""
+        record = {
+            "format": _FORMAT,
+            "written": time.time(),
+            "protoset": base64.b64encode(entry.protoset).decode(),
+            "services": list(entry.services),
+            "failures": [list(f) for f in entry.failures],
+            "path": entry.path,
+        }
+        write_private(self.directory, f"{key}.json", record)
