@@ -33,6 +33,8 @@ _WKT: dict[str, Any] = {
     "google.protobuf.BytesValue": "",
 }
 
+NULL_VALUE = "google.protobuf.NullValue"
+
 _STRING_NUMBERS = frozenset(
     {_F.TYPE_INT64, _F.TYPE_UINT64, _F.TYPE_SINT64, _F.TYPE_FIXED64, _F.TYPE_SFIXED64}
 )
@@ -41,13 +43,15 @@ _STRING_NUMBERS = frozenset(
 _MAP_KEYS = {_F.TYPE_STRING: "key", _F.TYPE_BOOL: "false"}
 
 
-def request_template(desc: Descriptor) -> dict[str, Any]:
+def request_template(desc: Descriptor) -> Any:
     """A proto3 JSON skeleton of a message (camelCase names); recursion stops at {}.
 
-    Of a oneof, only the first member is included, so the skeleton stays parseable.
+    An object, except for well-known types with their own JSON form (a Duration is "0s").
+    Of a oneof, only the first member is included, so the skeleton stays parseable; where
+    recursion stops, proto2 `required` fields are kept so the skeleton still encodes.
+    `google.protobuf.NullValue` is null (https://protobuf.dev/programming-guides/json/).
     """
-    value = _message(desc, ())
-    return value if isinstance(value, dict) else {}
+    return _message(desc, ())
 
 
 def _message(desc: Descriptor, stack: tuple[str, ...]) -> Any:
@@ -55,7 +59,7 @@ def _message(desc: Descriptor, stack: tuple[str, ...]) -> Any:
         value = _WKT[desc.full_name]
         return dict(value) if isinstance(value, dict) else value
     if desc.full_name in stack or len(stack) >= MAX_DEPTH:
-        return {}
+        return _required_only(desc, stack)
     stack = (*stack, desc.full_name)
     out: dict[str, Any] = {}
     seen_oneofs: set[str] = set()
@@ -68,6 +72,30 @@ def _message(desc: Descriptor, stack: tuple[str, ...]) -> Any:
             seen_oneofs.add(oneof.full_name)
         out[field.json_name] = _field(field, stack)
     return out
+
+
+def _required_only(desc: Descriptor, stack: tuple[str, ...]) -> dict[str, Any]:
+    """Where recursion stops: {} plus the proto2 `required` fields, so the message still encodes."""
+    out: dict[str, Any] = {}
+    if len(stack) >= 2 * MAX_DEPTH:
+        return out
+    stack = (*stack, desc.full_name)
+    for field in desc.fields:
+        if _is_required(field):
+            kind = field.type
+            if kind in (_F.TYPE_MESSAGE, _F.TYPE_GROUP):
+                out[field.json_name] = _required_only(field.message_type, stack)
+            else:
+                out[field.json_name] = _single(field, stack)
+    return out
+
+
+def _is_required(field: FieldDescriptor) -> bool:
+    # protobuf 6 has `is_required` and dropped `label`; 5.x has only `label`.
+    required = getattr(field, "is_required", None)
+    if required is not None:
+        return bool(required)
+    return getattr(field, "label", None) == _F.LABEL_REQUIRED
 
 
 def _is_map(field: FieldDescriptor) -> bool:
@@ -91,6 +119,8 @@ def _single(field: FieldDescriptor, stack: tuple[str, ...]) -> Any:
     if kind in (_F.TYPE_MESSAGE, _F.TYPE_GROUP):
         return _message(field.message_type, stack)
     if kind == _F.TYPE_ENUM:
+        if field.enum_type.full_name == NULL_VALUE:
+            return None  # proto3 JSON writes google.protobuf.NullValue as null
         return field.enum_type.values[0].name
     if kind in _STRING_NUMBERS:
         return "0"
