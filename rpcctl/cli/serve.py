@@ -17,6 +17,7 @@ from typing import IO, TYPE_CHECKING, Annotated
 import typer
 
 from rpcctl.cli.command import environment, run
+from rpcctl.server.limits import HEADER_TIMEOUT_S, IDLE_TIMEOUT_S, MAX_CONNECTIONS
 
 if TYPE_CHECKING:
     from rpcctl.call_events import EventBus
@@ -24,29 +25,67 @@ if TYPE_CHECKING:
 READY_FORMAT = "serving {service} on {url} (connect, grpc, grpc-web)"
 
 
+EXAMPLES = (
+    ("the stand-in on a free port (the URL is printed on stderr)", "rpcctl serve --listen 127.0.0.1:0"),
+    (
+        "hand out tasks from a file, under a path prefix",
+        "rpcctl serve --listen 0.0.0.0:8080 --prefix /api/v1/pipeline --tasks tasks.json",
+    ),
+    (
+        "TLS, and only runners with this token",
+        "rpcctl serve --listen 0.0.0.0:8443 --cert server.pem --key server.key --registration-token T",
+    ),
+)
+
+
 def serve_command(
     ctx: typer.Context,
     listen: Annotated[
         str,
         typer.Option(
-            "--listen", "-l", help="host:port, [::1]:port or unix:/path.sock; port 0 picks a free port."
+            "--listen",
+            "-l",
+            metavar="ADDR",
+            help="host:port, [::1]:port or unix:/path.sock; port 0 picks a free port.",
         ),
     ] = "127.0.0.1:8080",
     prefix: Annotated[
         str,
-        typer.Option("--prefix", help="Path prefix of the service, e.g. /api/v1/pipeline."),
+        typer.Option("--prefix", metavar="PATH", help="Path prefix of the service, e.g. /api/v1/pipeline."),
     ] = "",
     tasks: Annotated[
         Path | None,
-        typer.Option("--tasks", help="Tasks that FetchTask hands out: a JSON (or YAML) list of tasks."),
+        typer.Option(
+            "--tasks", metavar="FILE", help="Tasks that FetchTask hands out: a JSON (or YAML) list of tasks."
+        ),
     ] = None,
     registration_token: Annotated[
         str | None,
-        typer.Option("--registration-token", help="Only runners registering with this token are accepted."),
+        typer.Option(
+            "--registration-token",
+            metavar="TOKEN",
+            help="Only runners registering with this token are accepted.",
+        ),
     ] = None,
-    cert: Annotated[Path | None, typer.Option("--cert", help="Server certificate (PEM): serve TLS.")] = None,
-    key: Annotated[Path | None, typer.Option("--key", help="Private key of --cert (PEM).")] = None,
+    cert: Annotated[
+        Path | None, typer.Option("--cert", metavar="FILE", help="Server certificate (PEM): serve TLS.")
+    ] = None,
+    key: Annotated[
+        Path | None, typer.Option("--key", metavar="FILE", help="Private key of --cert (PEM).")
+    ] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="One line per call on stderr.")] = False,
+    header_timeout: Annotated[
+        float,
+        typer.Option("--header-timeout", help="Seconds a client has to finish sending a request's headers."),
+    ] = HEADER_TIMEOUT_S,
+    idle_timeout: Annotated[
+        float,
+        typer.Option("--idle-timeout", help="Seconds before a connection with no call running is closed."),
+    ] = IDLE_TIMEOUT_S,
+    max_connections: Annotated[
+        int,
+        typer.Option("--max-connections", help="Connections open at once; more are closed when accepted."),
+    ] = MAX_CONNECTIONS,
 ) -> None:
     """Serve a stand-in pkg.proto.runner.v1.RunnerService for runners to connect to."""
     env = environment(ctx)
@@ -63,9 +102,14 @@ def serve_command(
         from rpcctl.runner.tasks import load_tasks
         from rpcctl.schema.registry import Schema
         from rpcctl.schema.sources import bundled_files
+        from rpcctl.server.limits import ServerLimits
         from rpcctl.server.serve import Server, parse_listen
 
         parse_listen(listen)
+        try:
+            limits = ServerLimits(header_timeout, idle_timeout, max_connections)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
         if (cert is None) != (key is None):
             raise UsageError("--cert and --key go together")
         queued = load_tasks(tasks) if tasks is not None else []
@@ -80,6 +124,7 @@ def serve_command(
             keyfile=key,
             schema=schema,
             bus=bus,
+            limits=limits,
         )
         try:
             await server.start()

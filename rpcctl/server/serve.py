@@ -8,7 +8,9 @@
 ``[::1]:port``, or ``unix:/path/to.sock`` (``unix:///path`` too). With ``certfile`` and
 ``keyfile`` the socket speaks TLS and offers h2 and http/1.1 by ALPN; without, HTTP/1.1
 and HTTP/2 cleartext (prior knowledge or upgrade) share the port. hypercorn's access log is
-off; its error log goes to the ``rpcctl.server.hypercorn`` logger.
+off; its error log goes to the ``rpcctl.server.hypercorn`` logger. Errors are one line each,
+never a traceback (`rpcctl.server.errorlog`), and `ServerLimits` bound what peers may hold
+(header and idle timeouts, connections; `rpcctl.server.limits`).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from rpcctl.errors import UsageError
 from rpcctl.server.app import RpcApp
+from rpcctl.server.limits import ServerLimits
 from rpcctl.wire.envelope import DEFAULT_MAX_MESSAGE_SIZE
 
 if TYPE_CHECKING:
@@ -33,7 +36,6 @@ if TYPE_CHECKING:
 UNIX_PREFIX = "unix:"
 BACKLOG = 1024
 GRACEFUL_TIMEOUT_S = 2.0
-KEEP_ALIVE_TIMEOUT_S = 75.0
 # hypercorn closes a connection after this many requests; runners and benches keep theirs.
 KEEP_ALIVE_MAX_REQUESTS = 2**31
 WILDCARD_HOSTS = ("", "0.0.0.0", "::")
@@ -96,6 +98,7 @@ class Server:
         schema: Schema | None = None,
         max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
         graceful_timeout: float = GRACEFUL_TIMEOUT_S,
+        limits: ServerLimits | None = None,
     ) -> None:
         if (certfile is None) != (keyfile is None):
             raise UsageError("TLS needs both a certificate and a key")
@@ -104,11 +107,13 @@ class Server:
         self.certfile = certfile
         self.keyfile = keyfile
         self.graceful_timeout = graceful_timeout
+        self.limits = limits or ServerLimits()
         self.host = ""
         self.port = 0
         self.unix_path: str | None = None
         self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._loop_handler_set = False
 
     @property
     def tls(self) -> bool:
@@ -134,12 +139,14 @@ class Server:
     def _config(self, fd: int) -> Any:
         from hypercorn.config import Config
 
+        from rpcctl.server.connection_guard import attach
+
         config = Config()
         config.bind = [f"fd://{fd}"]
         config.accesslog = None
         config.errorlog = logging.getLogger("rpcctl.server.hypercorn")
         config.graceful_timeout = self.graceful_timeout
-        config.keep_alive_timeout = KEEP_ALIVE_TIMEOUT_S
+        attach(config, self.limits)
         config.keep_alive_max_requests = KEEP_ALIVE_MAX_REQUESTS
         config.include_date_header = False
         config.include_server_header = False
@@ -156,11 +163,16 @@ class Server:
         """Bind the socket and start serving in the running loop."""
         from hypercorn.asyncio import serve as hypercorn_serve
 
-        from rpcctl.server import hypercorn_fixes
+        from rpcctl.server import errorlog, hypercorn_fixes
 
         if self._task is not None:
             return
         hypercorn_fixes.apply()
+        errorlog.install()
+        loop = asyncio.get_running_loop()
+        if loop.get_exception_handler() is None:
+            loop.set_exception_handler(errorlog.loop_exception_handler)
+            self._loop_handler_set = True
         address = parse_listen(self.listen)
         sock = _bind(address)
         if isinstance(address, str):
@@ -191,6 +203,9 @@ class Server:
         try:
             await task
         finally:
+            if self._loop_handler_set:
+                self._loop_handler_set = False
+                asyncio.get_running_loop().set_exception_handler(None)
             if self.unix_path is not None:
                 with contextlib.suppress(OSError):
                     os.unlink(self.unix_path)

@@ -1,0 +1,161 @@
+"""hypercorn's connection loop with rpcctl's limits: header timeout, connection limit, one-line errors.
+
+`GuardedTCPServer` is hypercorn's asyncio `TCPServer` (one per accepted connection) with:
+
+- a connection limit: past ``max_connections`` a new connection is closed at once (one
+  warning line when the server becomes full, not one per refusal);
+- a header timeout: while the peer is in the middle of a request's headers (see
+  `rpcctl.server.limits.ServerLimits`) it has ``header_timeout`` seconds to finish them, however
+  slowly it drips; then an HTTP/1.1 peer gets 408 and an HTTP/2 peer GOAWAY(NO_ERROR), and the
+  connection closes (the slowloris attack);
+- GOAWAY(NO_ERROR) before an idle HTTP/2 connection is closed (RFC 9113 §9.1);
+- a connection the peer closed ends at once (hypercorn kept it, and its memory, until its
+  idle timer ran out);
+- a failure of the connection's task logged as one line instead of asyncio's traceback.
+
+The limits travel on hypercorn's `Config` (`attach`), since hypercorn creates these objects.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from ssl import SSLError
+from typing import Any
+
+from hypercorn.asyncio.tcp_server import MAX_RECV, TCPServer
+from hypercorn.events import Closed, Event, RawData, Updated
+from hypercorn.protocol.h11 import H11Protocol
+
+from rpcctl.server.errorlog import describe
+from rpcctl.server.h2_guard import GuardedH2Protocol, peer_text
+from rpcctl.server.limits import ServerLimits
+
+log = logging.getLogger("rpcctl.server")
+CONFIG_ATTRIBUTE = "rpcctl_gate"
+REQUEST_TIMEOUT = 408  # RFC 9110 §15.5.9
+
+
+class ConnectionGate:
+    """One server's open connections, counted against its limit."""
+
+    def __init__(self, limits: ServerLimits) -> None:
+        self.limits = limits
+        self.open = 0
+        self.refused = 0
+        self._full = False
+
+    def enter(self) -> bool:
+        """Count a new connection in; False (and it must be closed) when the server is full."""
+        if self.open >= self.limits.max_connections:
+            self.refused += 1
+            if not self._full:
+                self._full = True
+                log.warning("%d connections open: refusing new ones until some close", self.open)
+            return False
+        self.open += 1
+        return True
+
+    def leave(self) -> None:
+        """Count a connection out."""
+        self.open -= 1
+        if self.open < self.limits.max_connections:
+            self._full = False
+
+
+def attach(config: Any, limits: ServerLimits) -> ConnectionGate:
+    """Give a hypercorn `Config` the gate its connections use, and the timeouts it applies itself."""
+    gate = ConnectionGate(limits)
+    setattr(config, CONFIG_ATTRIBUTE, gate)
+    config.keep_alive_timeout = limits.idle_timeout
+    config.ssl_handshake_timeout = limits.header_timeout
+    return gate
+
+
+def gate_of(config: Any) -> ConnectionGate:
+    """The gate `attach` gave `config` (a default one for a config nobody prepared)."""
+    gate = getattr(config, CONFIG_ATTRIBUTE, None)
+    return gate if isinstance(gate, ConnectionGate) else attach(config, ServerLimits())
+
+
+def awaiting_headers(protocol: Any) -> bool:
+    """The peer is in the middle of a request's headers (or of an HTTP/2 frame)."""
+    if isinstance(protocol, GuardedH2Protocol):
+        return protocol.awaiting_headers
+    if isinstance(protocol, H11Protocol) and protocol.stream is None:
+        buffered, _closed = getattr(protocol.connection, "trailing_data", (b"", False))
+        return bool(buffered)
+    return False
+
+
+class GuardedTCPServer(TCPServer):
+    """hypercorn's per-connection server with rpcctl's limits."""
+
+    _reading_ended = False
+
+    async def run(self) -> None:
+        """Serve the connection, unless the server is full."""
+        gate = gate_of(self.config)
+        if not gate.enter():
+            self.writer.close()
+            return
+        try:
+            await super().run()
+        except Exception as exc:  # one line, not asyncio's traceback per connection
+            log.warning("connection of %s failed: %s", peer_text(self._peer()), describe(exc))
+        finally:
+            gate.leave()
+
+    def _peer(self) -> tuple[str, int] | None:
+        peer = self.writer.get_extra_info("peername")
+        return (str(peer[0]), int(peer[1])) if isinstance(peer, tuple) and len(peer) >= 2 else None
+
+    async def _read_data(self) -> None:
+        # hypercorn's loop, with a deadline while a request's headers are incomplete.
+        loop = asyncio.get_running_loop()
+        header_timeout = gate_of(self.config).limits.header_timeout
+        deadline: float | None = None
+        while not self.reader.at_eof():
+            timeout: float | None = self.config.read_timeout
+            if awaiting_headers(self.protocol.protocol):
+                deadline = loop.time() + header_timeout if deadline is None else deadline
+                remaining = max(deadline - loop.time(), 0.0)
+                timeout = remaining if timeout is None else min(timeout, remaining)
+            else:
+                deadline = None
+            try:
+                data = await asyncio.wait_for(self.reader.read(MAX_RECV), timeout)
+            except (ConnectionError, OSError, TimeoutError, SSLError):
+                if deadline is not None and loop.time() >= deadline:
+                    await self._headers_too_slow(header_timeout)
+                break
+            else:
+                await self.protocol.handle(RawData(data))
+        # hypercorn kept a closed connection (and its count) until its idle timer ran out.
+        self._reading_ended = True
+        await self.idle_task.stop()
+        await self.protocol.handle(Closed())
+
+    async def protocol_send(self, event: Event) -> None:
+        """hypercorn's, except that a connection the peer has left is not put back to idle."""
+        if isinstance(event, Updated) and self._reading_ended:
+            return
+        await super().protocol_send(event)
+
+    async def _headers_too_slow(self, header_timeout: float) -> None:
+        peer = peer_text(self._peer())
+        log.info("closing the connection of %s: headers incomplete after %g s", peer, header_timeout)
+        protocol = self.protocol.protocol
+        if isinstance(protocol, GuardedH2Protocol):
+            await protocol.goaway()
+        elif isinstance(protocol, H11Protocol):
+            try:
+                await protocol._send_error_response(REQUEST_TIMEOUT)
+            except Exception:  # h11 refuses when a response cannot be sent now: just close
+                log.debug("no 408 for %s", peer_text(self._peer()))
+
+    async def _initiate_server_close(self) -> None:
+        protocol = self.protocol.protocol
+        if isinstance(protocol, GuardedH2Protocol):
+            await protocol.goaway()
+        await super()._initiate_server_close()
