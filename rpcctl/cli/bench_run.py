@@ -80,6 +80,7 @@ def request_texts(data: str | None, data_file: Path | None, client_streams: bool
     if data is not None and data_file is not None:
         raise UsageError("-d and --data-file exclude each other")
     if data_file is not None:
+        data_file = Path(data_file)  # the parser may hand over the bare string
         try:
             lines = data_file.read_text(encoding="utf-8").splitlines()
         except (OSError, UnicodeDecodeError) as exc:
@@ -276,6 +277,9 @@ def _report_options(params: dict[str, Any], workers: int) -> dict[str, Any]:
     )  # fmt: skip
     options = {key: params[key] for key in keys if params.get(key) is not None}
     options["workers"] = workers
+    options["codec"] = params["codec"]
+    if params.get("data_file") is not None:
+        options["data_file"] = str(params["data_file"])
     return options
 
 

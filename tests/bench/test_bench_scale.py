@@ -149,9 +149,9 @@ def test_html_report_is_self_contained(grpc_server: GrpcServer, tmp_path: Path) 
     assert result.exit_code == 0, result.stderr
     html = out.read_text()
     assert html.startswith("<!DOCTYPE html>")
-    assert html.count("<svg") == 2
-    assert "<rect" in html and "<polyline" in html
-    assert "src=" not in html and "<link" not in html and "<script" not in html
+    assert html.count("<figure class='chart'>") == 3
+    # Everything inline: no script, style sheet or image fetched when the report is opened.
+    assert "src=" not in html and "<link" not in html and "@import" not in html and "url(" not in html
 
 
 @pytest.mark.parametrize("option", [("-O", "yaml"), ("--lb", "random"), ("--pick", "first"), ("--rps", "0")])
