@@ -113,21 +113,25 @@ def _utc_now() -> str:
 
 
 class CaptureWriter:
-    """Writes events to a capture file, one flushed line each, redacting unless told not to."""
+    """Writes events to a capture file, one flushed line each, redacting unless told not to.
+
+    ``redact``: True for the default rules, a `Redactor` for more (``--redact-header``,
+    ``--redact-field``), False to keep everything. The file is created 0600 either way.
+    """
 
     def __init__(
         self,
         path: str | Path,
         schema: Schema | None = None,
-        redact: bool = True,
+        redact: bool | Redactor = True,
         *,
         extra: dict[str, Any] | None = None,
     ) -> None:
         from rpcctl import __version__
 
         self.path = Path(path)
-        self.redact = redact
-        self._redactor = Redactor() if redact else None
+        self.redact = redact is not False
+        self._redactor = redact if isinstance(redact, Redactor) else (Redactor() if redact else None)
         self._start = time.monotonic()
         self.events = 0
         try:
@@ -139,7 +143,7 @@ class CaptureWriter:
             "version": VERSION,
             "created": _utc_now(),
             "schema": base64.b64encode(schema.to_protoset()).decode("ascii") if schema else None,
-            "redacted": redact,
+            "redacted": self.redact,
             "rpcctl": __version__,
         }
         header.update(extra or {})

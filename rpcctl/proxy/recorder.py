@@ -11,6 +11,7 @@ from rpcctl.proxy.capture import CaptureWriter
 
 if TYPE_CHECKING:
     from rpcctl.call_events import EventBus, Subscription
+    from rpcctl.proxy.redact import Redactor
     from rpcctl.schema.registry import Schema
 
 
@@ -28,7 +29,7 @@ class Recorder:
         path: str | Path,
         schema: Schema | None = None,
         *,
-        redact: bool = True,
+        redact: bool | Redactor = True,
         extra: dict[str, Any] | None = None,
     ) -> None:
         self.bus = bus
