@@ -16,7 +16,20 @@ if TYPE_CHECKING:
 
 LOAD = "Load"
 REPORT = "Report"
-TARGETS = "Targets"
+TARGETS = "Target and connection"
+
+
+EXAMPLES = (
+    (
+        "200 calls, 50 in flight, a ghz-style summary",
+        'rpcctl bench localhost:8080 acme.v1.Greeter/SayHello -d \'{"name": "Ada"}\'',
+    ),
+    (
+        "30 s at 500 calls/s over gRPC and Connect, an HTML report",
+        "rpcctl bench localhost:8080 SayHello -z 30s --rps 500 --protocol grpc,connect -O html -o r.html",
+    ),
+    ("merge the JSON reports of several machines", "rpcctl bench merge a.json b.json"),
+)
 
 
 def bench_command(
@@ -37,33 +50,56 @@ def bench_command(
         typer.Option("--total", "-n", help="Stop after this many calls (default 200).", rich_help_panel=LOAD),
     ] = None,
     duration: Annotated[
-        str | None, typer.Option("--duration", "-z", help="Run this long (e.g. 30s).", rich_help_panel=LOAD)
+        str | None,
+        typer.Option(
+            "--duration", "-z", metavar="DURATION", help="Run this long (e.g. 30s).", rich_help_panel=LOAD
+        ),
     ] = None,
     rps: Annotated[
         float | None,
-        typer.Option("--rps", help="Open loop: start this many calls per second.", rich_help_panel=LOAD),
+        typer.Option(
+            "--rps", metavar="N", help="Open loop: start this many calls per second.", rich_help_panel=LOAD
+        ),
     ] = None,
     load_schedule: Annotated[
-        str, typer.Option("--load-schedule", help="const, step or line.", rich_help_panel=LOAD)
+        str,
+        typer.Option(
+            "--load-schedule", metavar="const|step|line", help="const, step or line.", rich_help_panel=LOAD
+        ),
     ] = "const",
     load_start: Annotated[
-        float, typer.Option("--load-start", help="Starting rate (step, line).", rich_help_panel=LOAD)
+        float,
+        typer.Option(
+            "--load-start", metavar="RATE", help="Starting rate (step, line).", rich_help_panel=LOAD
+        ),
     ] = 0.0,
     load_end: Annotated[
-        float, typer.Option("--load-end", help="Final rate (step, line).", rich_help_panel=LOAD)
+        float,
+        typer.Option("--load-end", metavar="RATE", help="Final rate (step, line).", rich_help_panel=LOAD),
     ] = 0.0,
     load_step: Annotated[
         float,
         typer.Option(
-            "--load-step", help="Rate step (step) or slope per second (line).", rich_help_panel=LOAD
+            "--load-step",
+            metavar="RATE",
+            help="Rate step (step) or slope per second (line).",
+            rich_help_panel=LOAD,
         ),
     ] = 0.0,
     load_step_duration: Annotated[
-        str, typer.Option("--load-step-duration", help="Time per step (step).", rich_help_panel=LOAD)
+        str,
+        typer.Option(
+            "--load-step-duration", metavar="DURATION", help="Time per step (step).", rich_help_panel=LOAD
+        ),
     ] = "1s",
     warmup: Annotated[
         str | None,
-        typer.Option("--warmup", help="Make calls this long first, uncounted.", rich_help_panel=LOAD),
+        typer.Option(
+            "--warmup",
+            metavar="DURATION",
+            help="Make calls this long first, uncounted.",
+            rich_help_panel=LOAD,
+        ),
     ] = None,
     connections: Annotated[
         int, typer.Option("--connections", help="Connections per target.", rich_help_panel=LOAD)
@@ -74,20 +110,37 @@ def bench_command(
     ] = None,
     shard: Annotated[
         str | None,
-        typer.Option("--shard", help="Run part i/N of the load (several machines).", rich_help_panel=LOAD),
+        typer.Option(
+            "--shard",
+            metavar="I/N",
+            help="Run part i/N of the load (several machines).",
+            rich_help_panel=LOAD,
+        ),
     ] = None,
     data: Annotated[
         str | None,
         typer.Option(
-            "--data", "-d", help="Request JSON or @file; {{templates}} allowed.", rich_help_panel=LOAD
+            "--data",
+            "-d",
+            metavar="JSON|@FILE",
+            help="Request JSON or @file; {{templates}} allowed.",
+            rich_help_panel=LOAD,
         ),
     ] = None,
     data_file: Annotated[
         Path | None,
-        typer.Option("--data-file", help="JSON Lines file: one request per line.", rich_help_panel=LOAD),
+        typer.Option(
+            "--data-file", metavar="FILE", help="JSON Lines file: one request per line.", rich_help_panel=LOAD
+        ),
     ] = None,
     pick: Annotated[
-        str, typer.Option("--pick", help="round-robin or random (--data-file).", rich_help_panel=LOAD)
+        str,
+        typer.Option(
+            "--pick",
+            metavar="round-robin|random",
+            help="round-robin or random (--data-file).",
+            rich_help_panel=LOAD,
+        ),
     ] = "round-robin",
     stream_messages: Annotated[
         int | None,
@@ -95,30 +148,56 @@ def bench_command(
     ] = None,
     stream_interval: Annotated[
         str | None,
-        typer.Option("--stream-interval", help="Pause between stream messages.", rich_help_panel=LOAD),
+        typer.Option(
+            "--stream-interval",
+            metavar="DURATION",
+            help="Pause between stream messages.",
+            rich_help_panel=LOAD,
+        ),
     ] = None,
     targets: Annotated[
         list[str] | None,
         typer.Option(
-            "--target", help="A backend (repeatable; ipv4:…, dns:///… too).", rich_help_panel=TARGETS
+            "--target",
+            metavar="ADDR",
+            help="A backend (repeatable; ipv4:…, dns:///… too).",
+            rich_help_panel=TARGETS,
         ),
     ] = None,
     lb: Annotated[
         str,
-        typer.Option("--lb", help="round_robin, pick_first or least_loaded.", rich_help_panel=TARGETS),
+        typer.Option(
+            "--lb", metavar="POLICY", help="round_robin, pick_first or least_loaded.", rich_help_panel=TARGETS
+        ),
     ] = "round_robin",
     output_format: Annotated[
-        str, typer.Option("--format", "-O", help="summary, json, csv or html.", rich_help_panel=REPORT)
+        str,
+        typer.Option(
+            "--format",
+            "-O",
+            metavar="summary|json|csv|html",
+            help="summary, json, csv or html.",
+            rich_help_panel=REPORT,
+        ),
     ] = "summary",
     output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Write the report here.", rich_help_panel=REPORT)
+        Path | None,
+        typer.Option("--output", "-o", metavar="FILE", help="Write the report here.", rich_help_panel=REPORT),
     ] = None,
     max_error_rate: Annotated[
         float,
-        typer.Option("--max-error-rate", help="Exit 1 above this error share (0-1).", rich_help_panel=REPORT),
+        typer.Option(
+            "--max-error-rate",
+            metavar="RATIO",
+            help="Exit 1 above this error share (0-1).",
+            rich_help_panel=REPORT,
+        ),
     ] = 0.0,
     scenario: Annotated[
-        str | None, typer.Option("--scenario", help="runner: simulated CI runners.", rich_help_panel=LOAD)
+        str | None,
+        typer.Option(
+            "--scenario", metavar="runner", help="runner: simulated CI runners.", rich_help_panel=LOAD
+        ),
     ] = None,
     runners: Annotated[
         int, typer.Option("--runners", help="Simulated runners (--scenario runner).", rich_help_panel=LOAD)
@@ -130,12 +209,13 @@ def bench_command(
     protocol: Annotated[
         str,
         typer.Option(
-            "--protocol", help="connect, grpc, grpc-web, or a list: grpc,connect.", rich_help_panel=o.CONN
+            "--protocol",
+            metavar="PROTOCOL[,PROTOCOL]",
+            help="connect, grpc, grpc-web, or a list: grpc,connect.",
+            rich_help_panel=o.CONN,
         ),
     ] = "connect",
-    codec: Annotated[
-        str, typer.Option("--codec", help="Connect codec: proto or json.", rich_help_panel=o.CONN)
-    ] = "proto",
+    codec: o.Codec = None,
     http2: o.Http2 = False,
     http1: o.Http1 = False,
     tls: o.Tls = False,
@@ -154,7 +234,10 @@ def bench_command(
     reflect: o.Reflect = None,
     headers: o.Headers = None,
     timeout: Annotated[
-        str, typer.Option("--timeout", help="Deadline of each call.", rich_help_panel=o.CALL)
+        str,
+        typer.Option(
+            "--timeout", metavar="DURATION", help="Deadline of each call.", rich_help_panel=o.REQUEST
+        ),
     ] = "20s",
     verbose: o.Verbose = False,
 ) -> None:
@@ -195,14 +278,14 @@ def _emit(env: Environment, report: BenchReport, fmt: str, output: Path | None, 
     text = render(report, fmt)
     if output is not None:
         try:
-            output.write_text(text, encoding="utf-8")
+            Path(output).write_text(text, encoding="utf-8")
         except OSError as exc:
             raise UsageError(f"cannot write {output}: {exc.strerror or exc}") from None
         calls = sum(run.result.stats.count for run in report.runs)
         env.stderr.write(f"wrote the {fmt} report of {calls} calls to {output}\n")
     else:
         env.stdout.write(text)
-    if report.interrupted:
+    if report.stopped:
         env.stderr.write("interrupted: the report covers the calls that finished before Ctrl-C\n")
         return ExitStatus.INTERRUPTED
     if report.error_rate > max_error_rate:

@@ -60,6 +60,16 @@ complete -c rpcctl -a '(env _RPCCTL_COMPLETE=fish _RPCCTL_COMPLETE_LINE=(command
 SCRIPTS = {"bash": _BASH, "zsh": _ZSH, "fish": _FISH}
 
 
+EXAMPLES = (
+    (
+        "bash: completion in this shell (add the line to ~/.bashrc to keep it)",
+        'eval "$(rpcctl completion bash)"',
+    ),
+    ("zsh, after compinit", 'eval "$(rpcctl completion zsh)"'),
+    ("fish", "rpcctl completion fish > ~/.config/fish/completions/rpcctl.fish"),
+)
+
+
 def completion_command(
     shell: Annotated[
         str,

@@ -17,6 +17,13 @@ from rpcctl.cli.command import environment, run
 PREFIX = "/api/v1/pipeline"
 
 
+EXAMPLES = (
+    ("everything at once, in the terminal UI", "rpcctl demo"),
+    ("more runners, over native gRPC", "rpcctl demo --runners 10 --protocol grpc"),
+    ("lines and a summary instead of the UI, for a script", "rpcctl demo --headless --rows 20"),
+)
+
+
 def demo_command(
     ctx: typer.Context,
     runners: Annotated[int, typer.Option("--runners", help="Simulated runners (1-50).", min=1, max=50)] = 3,
@@ -24,7 +31,9 @@ def demo_command(
     rows_per_sec: Annotated[
         float, typer.Option("--rows-per-sec", help="Log rows per second per runner.", min=1)
     ] = 40,
-    protocol: Annotated[str, typer.Option("--protocol", help="connect, grpc or grpc-web.")] = "connect",
+    protocol: Annotated[
+        str, typer.Option("--protocol", metavar="PROTOCOL", help="connect, grpc or grpc-web.")
+    ] = "connect",
     headless: Annotated[
         bool, typer.Option("--headless", help="Print lines instead of the TUI (default when piped).")
     ] = False,

@@ -10,6 +10,12 @@ from rpcctl.cli import options as o
 from rpcctl.cli.command import environment, run
 from rpcctl.cli.completion import complete_symbol
 
+EXAMPLES = (
+    ("a message as proto source", "rpcctl describe localhost:8080 acme.v1.HelloRequest"),
+    ("a JSON request to fill in and pass to call -d", "rpcctl describe localhost:8080 SayHello --template"),
+    ("a service from a compiled protoset, no server", "rpcctl describe --protoset api.pb acme.v1.Greeter"),
+)
+
 
 def describe_command(
     ctx: typer.Context,

@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from typing import IO, Any
 
@@ -19,7 +20,15 @@ from typer.core import TyperArgument, TyperCommand, TyperOption
 PANEL_ORDER = ("Target and connection", "Schema", "Request", "Output", "Load", "Report")
 GENERAL = "Other options"
 
-_METAVAR_BY_TYPE = {"path": "FILE", "integer": "N", "float": "NUMBER", "boolean": "BOOL"}
+_METAVAR_BY_TYPE = {
+    "path": "FILE",
+    "int": "N",
+    "int range": "N",
+    "integer": "N",
+    "float": "NUMBER",
+    "float range": "NUMBER",
+    "boolean": "BOOL",
+}
 
 
 class HelpfulCommand(TyperCommand):
@@ -120,13 +129,39 @@ def usage_message(exc: Any) -> str:
     what it is for; an unknown option with its near misses; a bad value with the option."""
     param = getattr(exc, "param", None)
     if isinstance(exc, MissingParameter) and param is not None:
-        name = param.metavar if isinstance(param, TyperArgument) else param.opts[-1]
+        name = param.metavar if isinstance(param, TyperArgument) else _long_name(param)
         help_text = (getattr(param, "help", None) or "").rstrip(".")
         return f"missing {name}" + (f": {help_text}" if help_text else "")
     if isinstance(exc, BadParameter) and param is not None:
-        name = param.opts[-1] if isinstance(param, TyperOption) else str(param.metavar)
-        return f"{name}: {_sentence(exc.message)}"
+        name = _long_name(param) if isinstance(param, TyperOption) else str(param.metavar)
+        return f"{name}: {_number_words(param, _sentence(exc.message))}"
     return _sentence(exc.format_message())
+
+
+_NOT_A_NUMBER = re.compile(r"(?P<value>.+) is not a valid (?P<kind>int|integer|float)(?: range)?")
+_OUT_OF_RANGE = re.compile(r"(?P<value>.+) is not in the range .*")
+
+
+def _number_words(param: Any, message: str) -> str:
+    """Click's number messages (``'x' is not a valid int range``, ``0 is not in the range
+    1<=x<=50``) said as a person would, with the valid range."""
+    if match := _NOT_A_NUMBER.fullmatch(message):
+        kind = "a number" if match["kind"] == "float" else "a whole number"
+        return f"{match['value']} is not {kind}"
+    if match := _OUT_OF_RANGE.fullmatch(message):
+        low, high = getattr(param.type, "min", None), getattr(param.type, "max", None)
+        if low is not None and high is not None:
+            return f"must be from {low} to {high}, not {match['value']}"
+        if low is not None:
+            return f"must be at least {low}, not {match['value']}"
+        if high is not None:
+            return f"must be at most {high}, not {match['value']}"
+    return message
+
+
+def _long_name(param: Any) -> str:
+    """``--target`` rather than ``-t``."""
+    return str(max(param.opts, key=len))
 
 
 def _sentence(text: str) -> str:

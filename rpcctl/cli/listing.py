@@ -12,6 +12,13 @@ from rpcctl.cli.command import environment, run
 HIDDEN_PREFIXES = ("grpc.reflection.",)
 
 
+EXAMPLES = (
+    ("the services of a server, by reflection", "rpcctl list localhost:8080"),
+    ("one service's methods, with their stream kinds", "rpcctl list localhost:8080 acme.v1.Greeter"),
+    ("the services of local .proto files, no server", "rpcctl list --proto greeter.proto -I protos"),
+)
+
+
 def list_command(
     ctx: typer.Context,
     target: o.OptionalTarget = None,

@@ -22,6 +22,22 @@ if TYPE_CHECKING:
 REPLAY = "Replay"
 
 
+EXAMPLES = (
+    (
+        "replay a capture onto a staging server as fast as it goes",
+        "rpcctl replay run.jsonl --target http://staging:8080 --speed max",
+    ),
+    (
+        "ten copies of each recorded runner, over native gRPC",
+        "rpcctl replay run.jsonl -t localhost:8080 --protocol grpc --runners 10",
+    ),
+    (
+        "one recorded task only, the summary as JSON",
+        "rpcctl replay run.jsonl -t localhost:8080 --tx TX_UUID --json",
+    ),
+)
+
+
 def replay_command(
     ctx: typer.Context,
     capture: Annotated[Path, typer.Argument(help="A capture file (tail-logs --record).", show_default=False)],
@@ -30,6 +46,7 @@ def replay_command(
         typer.Option(
             "--target",
             "-t",
+            metavar="URL",
             help="Server to replay onto: http://host:port[/prefix], https://…, unix:///path.sock, host:port.",
             show_default=False,
         ),
@@ -38,6 +55,7 @@ def replay_command(
         str,
         typer.Option(
             "--speed",
+            metavar="FACTOR|max",
             help="1 keeps the recorded pacing, 10 is ten times faster, max does not wait.",
             rich_help_panel=REPLAY,
         ),
@@ -50,12 +68,18 @@ def replay_command(
     ] = 1,
     tx: Annotated[
         str | None,
-        typer.Option("--tx", help="Replay only this recorded task (its tx_uuid).", rich_help_panel=REPLAY),
+        typer.Option(
+            "--tx",
+            metavar="TX_UUID",
+            help="Replay only this recorded task (its tx_uuid).",
+            rich_help_panel=REPLAY,
+        ),
     ] = None,
     as_tx: Annotated[
         str | None,
         typer.Option(
             "--as-tx",
+            metavar="TX_UUID",
             help="Task id to replay onto when the target's FetchTask names none (the target's wins).",
             rich_help_panel=REPLAY,
         ),
@@ -64,6 +88,7 @@ def replay_command(
         str | None,
         typer.Option(
             "--registration-token",
+            metavar="TOKEN",
             help="Token for Register (default: the recorded one, unless redacted).",
             rich_help_panel=REPLAY,
         ),

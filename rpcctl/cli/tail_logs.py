@@ -16,32 +16,55 @@ import typer
 from rpcctl.cli import options as o
 from rpcctl.cli.command import environment, run
 
+EXAMPLES = (
+    (
+        "watch and record what runners send to a real server",
+        "rpcctl tail-logs --listen 127.0.0.1:8081 --upstream http://ci.internal:8080 --record run.jsonl",
+    ),
+    (
+        "a stand-in server for runners, lines instead of the TUI",
+        "rpcctl tail-logs --listen 127.0.0.1:8080 --prefix /api/v1/pipeline --headless",
+    ),
+    ("look at a capture again, offline", "rpcctl tail-logs --from run.jsonl"),
+)
+
 
 def tail_logs_command(
     ctx: typer.Context,
     listen: Annotated[
-        str | None, typer.Option("--listen", "-l", help="Serve here (host:port, port 0 = any free port).")
+        str | None,
+        typer.Option(
+            "--listen", "-l", metavar="ADDR", help="Serve here (host:port, port 0 = any free port)."
+        ),
     ] = None,
     upstream: Annotated[
-        str | None, typer.Option("--upstream", help="Forward to this server and record (proxy mode).")
+        str | None,
+        typer.Option("--upstream", metavar="URL", help="Forward to this server and record (proxy mode)."),
     ] = None,
     from_capture: Annotated[
-        Path | None, typer.Option("--from", help="Read a capture file instead of listening.")
+        Path | None, typer.Option("--from", metavar="FILE", help="Read a capture file instead of listening.")
     ] = None,
     record: Annotated[
-        Path | None, typer.Option("--record", help="Write every call to this capture file.")
+        Path | None, typer.Option("--record", metavar="FILE", help="Write every call to this capture file.")
     ] = None,
     no_redact: Annotated[
         bool, typer.Option("--no-redact", help="Keep credentials (tokens, authorization) in the capture.")
     ] = False,
     prefix: Annotated[
-        str, typer.Option("--prefix", help="Stand-in mode: the service's path prefix, e.g. /api/v1/pipeline.")
+        str,
+        typer.Option(
+            "--prefix",
+            metavar="PATH",
+            help="Stand-in mode: the service's path prefix, e.g. /api/v1/pipeline.",
+        ),
     ] = "",
     tasks: Annotated[
-        Path | None, typer.Option("--tasks", help="Stand-in mode: tasks FetchTask hands out (JSON list).")
+        Path | None,
+        typer.Option("--tasks", metavar="FILE", help="Stand-in mode: tasks FetchTask hands out (JSON list)."),
     ] = None,
     replay_target: Annotated[
-        str | None, typer.Option("--replay-target", help="Where the r key replays the selected task.")
+        str | None,
+        typer.Option("--replay-target", metavar="URL", help="Where the r key replays the selected task."),
     ] = None,
     upstream_http2: Annotated[
         bool | None,
