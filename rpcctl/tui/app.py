@@ -34,6 +34,9 @@ from rpcctl.tui.widgets.tasktree import TaskTree
 
 NOT_AVAILABLE = "not available in this mode"
 
+NARROW = 120
+"""Below this many columns the tree is wider and its labels put state and counts first."""
+
 BINDINGS: list[Binding] = [
     Binding("f", "follow", "Follow", id="tail.follow"),
     Binding("slash", "search", "Search", key_display="/", id="tail.search"),
@@ -45,6 +48,7 @@ BINDINGS: list[Binding] = [
     Binding("s", "save_capture", "Save capture", id="tail.save-capture"),
     Binding("question_mark", "help", "Help", key_display="?", id="tail.help"),
     Binding("q", "quit", "Quit", id="tail.quit"),
+    Binding("ctrl+c", "quit", "Quit", show=False, priority=True, id="tail.quit-interrupt"),
 ]
 """Every key of the main screen; each has an id (for keymaps) and a description."""
 
@@ -56,6 +60,7 @@ class TailLogsApp(App[None]):
     TITLE = "rpcctl tail-logs"
     ENABLE_COMMAND_PALETTE = False
     BINDINGS: ClassVar[list[BindingType]] = list(BINDINGS)
+    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [(0, "-narrow"), (NARROW, "-wide")]
 
     def __init__(
         self,
@@ -229,12 +234,16 @@ class TailLogsApp(App[None]):
         log.goto_gap()
 
     async def action_cancel_task(self) -> None:
-        """Cancel the selected task."""
+        """Cancel the selected task (refused once the task failed, succeeded or was cancelled)."""
         tx = task_of(self.selected)
         if tx is None:
             self.notify("select a task first", severity="warning")
             return
-        if await self._call("cancel_task", tx):
+        task = self.model.tasks.get(tx)
+        if task is not None and task.final:
+            self.notify(f"task {tx[:8]} already {task.badge}: nothing to cancel", severity="warning")
+            return
+        if await self._call("cancel_task", tx) is not False:
             self.model.mark_cancel_requested(tx)
             self._tick()
             self.notify(f"cancel requested for task {tx}")
@@ -245,20 +254,30 @@ class TailLogsApp(App[None]):
         if tx is None:
             self.notify("select a task first", severity="warning")
             return
-        if await self._call("replay_task", tx):
-            self.notify(f"replaying task {tx}")
+        if self.actions.replay_task is None:
+            await self._call("replay_task", tx)
+            return
+        self.notify(f"replaying task {tx[:8]}…")
+        self.run_worker(self._replay(tx), name="replay", group="replay")
+
+    async def _replay(self, tx: str) -> None:
+        outcome = await self._call("replay_task", tx)
+        if outcome is not False:
+            text = outcome if isinstance(outcome, str) and outcome else f"replayed task {tx[:8]}"
+            self.notify(text, timeout=10)
 
     async def action_save_capture(self) -> None:
         """Save the capture recorded so far."""
         path = self.status.save_path.replace("{time}", self._clock())
-        if await self._call("save_capture", path):
+        if await self._call("save_capture", path) is not False:
             self.notify(f"capture saved to {path}")
 
     def action_help(self) -> None:
         """Show every key binding."""
         self.push_screen(HelpScreen(BINDINGS))
 
-    async def _call(self, name: str, argument: str) -> bool:
+    async def _call(self, name: str, argument: str) -> Any:
+        """The action's result (None when it returns nothing); False when missing or failed."""
         function = getattr(self.actions, name, None)
         if function is None:
             self.notify(f"{name.replace('_', ' ')}: {NOT_AVAILABLE}", severity="warning")
@@ -266,11 +285,11 @@ class TailLogsApp(App[None]):
         try:
             result: Any = function(argument)
             if inspect.isawaitable(result):
-                await result
+                result = await result
         except Exception as exc:  # an action's failure is shown, never fatal to the TUI
-            self.notify(f"{name.replace('_', ' ')} failed: {exc}", severity="error")
+            self.notify(f"{name.replace('_', ' ')} failed: {exc}", severity="error", timeout=10)
             return False
-        return True
+        return result
 
     def selected_streams(self) -> list[StreamKey]:
         """The stream keys under the selected node."""

@@ -123,12 +123,12 @@ async def test_c_cancels_the_selected_task_through_the_actions(model: LogModel) 
 
     app = create_app(model, mode="stand-in", actions=TuiActions(cancel_task=cancel))
     async with app.run_test(size=SIZE) as pilot:
-        await select(pilot, app, ("step", TX2, 0, 0, 0))
+        await select(pilot, app, ("step", TX, 0, 0, 1))
         await pilot.press("c")
         await pilot.pause()
-        assert cancelled == [TX2]
-        assert model.tasks[TX2].cancel_requested
-        assert "(cancelling)" in label(app, ("task", TX2))
+        assert cancelled == [TX]
+        assert model.tasks[TX].cancel_requested
+        assert "(cancelling)" in label(app, ("task", TX))
 
 
 @pytest.mark.asyncio

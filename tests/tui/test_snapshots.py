@@ -11,6 +11,7 @@ from rpcctl.tui.actions import StatusInfo
 from rpcctl.tui.app import TailLogsApp, create_app
 from tests.tui.callevents import TX
 from tests.tui.conftest import scripted_model
+from tests.tui.trial import MAKE, trial_model
 
 pytest.importorskip("pytest_textual_snapshot")
 
@@ -45,3 +46,34 @@ def test_gap(snap_compare: Any) -> None:
         await settle(pilot)
 
     assert snap_compare(app(), terminal_size=SIZE, run_before=to_gap)
+
+
+SIZES = {"80x24": (80, 24), "160x45": (160, 45)}
+
+
+def trial_app() -> TailLogsApp:
+    return create_app(trial_model(), mode="offline", status=StatusInfo(source="trial.jsonl"))
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_failed_task_with_its_message(snap_compare: Any, size: str) -> None:
+    async def to_task(pilot: Pilot[Any]) -> None:
+        await settle(pilot)
+        tailing = pilot.app
+        assert isinstance(tailing, TailLogsApp)
+        assert tailing.task_tree.select_key(("step", TX, 0, 1, 0))
+        await settle(pilot)
+
+    assert snap_compare(trial_app(), terminal_size=SIZES[size], run_before=to_task)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_stream_with_a_gap_a_resend_and_refused_rows(snap_compare: Any, size: str) -> None:
+    async def to_stream(pilot: Pilot[Any]) -> None:
+        await settle(pilot)
+        tailing = pilot.app
+        assert isinstance(tailing, TailLogsApp)
+        assert tailing.task_tree.select_key(("action", TX, *MAKE))
+        await settle(pilot)
+
+    assert snap_compare(trial_app(), terminal_size=SIZES[size], run_before=to_stream)

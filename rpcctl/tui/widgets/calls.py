@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual.widgets import DataTable
 
 from rpcctl.runner.callstats import CallRecord, CallStats
@@ -10,12 +11,20 @@ MAX_ROWS = 100
 """Calls kept in the table; the oldest go first."""
 
 
+def status_text(record: CallRecord) -> Text:
+    """`OK`, or `OK ack 3 ≠ 8` / `UNAVAILABLE` highlighted when the call failed or disagreed."""
+    text = Text(record.status, "bold red" if record.code else "")
+    if record.note:
+        text.append(f" {record.note}", "bold yellow")
+    return text
+
+
 def latency_text(record: CallRecord) -> str:
     """Latency in ms with one decimal, or `…` while the call runs."""
     return "…" if record.latency is None else f"{record.latency * 1000:.1f} ms"
 
 
-class CallsTable(DataTable[str]):
+class CallsTable(DataTable[str | Text]):
     """Method, protocol, status and latency of each finished call, newest at the bottom."""
 
     def __init__(self, *, id: str | None = None) -> None:
@@ -36,7 +45,8 @@ class CallsTable(DataTable[str]):
             return
         for record in fresh:
             key = str(record.seq)
-            self.add_row(record.method, record.protocol, record.status, latency_text(record), key=key)
+            method = Text(record.method, "bold" if record.failed else "")
+            self.add_row(method, record.protocol, status_text(record), latency_text(record), key=key)
             self._keys.append(key)
         self._last_seq = fresh[-1].seq
         excess = len(self._keys) - MAX_ROWS

@@ -31,18 +31,33 @@ BADGE_STYLES = {
 }
 
 
-def node_label(name: str, badge: str | None, streams: list[LogStream], message: str = "") -> Text:
-    """`✘ name failed 120 rows ⚠ 2 gaps: message`: badge, name, rows, gap mark, failure message."""
+def node_label(
+    name: str, badge: str | None, streams: list[LogStream], message: str = "", *, compact: bool = False
+) -> Text:
+    """`✘ name failed 120 rows ⚠ 2 gaps: message`: badge, name, rows, gap mark, failure message.
+
+    `compact` (a narrow screen): `✘ failed 120r ⚠2 name`, state and counts first, no message
+    (the log header shows it).
+    """
     label = Text()
     if badge is not None:
         label.append(f"{BADGE_GLYPHS.get(badge, '?')} ", BADGE_STYLES.get(badge, ""))
+    rows = sum(s.received for s in streams)
+    gaps = sum(s.gap_count for s in streams)
+    if compact:
+        if badge is not None:
+            label.append(f"{badge} ", BADGE_STYLES.get(badge, ""))
+        if streams:
+            label.append(f"{rows}r ", "dim")
+        if gaps:
+            label.append(f"⚠{gaps} ", "bold red")
+        label.append(name)
+        return label
     label.append(name)
     if badge is not None:
         label.append(f" {badge}", BADGE_STYLES.get(badge, ""))
-    rows = sum(s.received for s in streams)
     if streams:
         label.append(f" {rows} rows", "dim")
-    gaps = sum(s.gap_count for s in streams)
     if gaps:
         label.append(f" ⚠ {gaps} gap{'s' if gaps != 1 else ''}", "bold red")
     if message:
@@ -58,6 +73,8 @@ class TaskTree(Tree[NodeKey]):
         self.model = model
         self.show_root = False
         self.guide_depth = 3
+        self.compact = False
+        """Short labels, state and counts first (set by the app on a narrow screen)."""
         self._node_map: dict[NodeKey, TreeNode[NodeKey]] = {}
 
     def update_from(self, changes: Changes) -> None:
@@ -73,6 +90,17 @@ class TaskTree(Tree[NodeKey]):
             task = model.tasks.get(tx)
             if task is not None:
                 self._update_task(task)
+
+    def on_resize(self) -> None:
+        self.set_compact(self.screen.has_class("-narrow"))
+
+    def set_compact(self, compact: bool) -> None:
+        """Switch between short and full labels, relabelling every node."""
+        if compact == self.compact:
+            return
+        self.compact = compact
+        self.guide_depth = 2 if compact else 3
+        self.update_from(Changes(runners=True))
 
     def node_for(self, key: NodeKey) -> TreeNode[NodeKey] | None:
         """The tree node of `key`, if shown."""
@@ -130,15 +158,16 @@ class TaskTree(Tree[NodeKey]):
             name += " (adopted)"
         failure = task.failure()
         message = failure.message if failure is not None and badge == Badge.FAILED else ""
-        self._child(runner_node, task_key, node_label(name, badge, streams, message))
+        self._child(runner_node, task_key, node_label(name, badge, streams, message, compact=self.compact))
         task_node = self._node_map[task_key]
         stages = sorted({k[0] for k in task.steps} | {k[1] for k in task.streams})
         for stage in stages:
             stage_key: NodeKey = ("stage", tx, stage)
             in_stage = [s for s in streams if s.key[1] == stage]
-            self._child(
-                task_node, stage_key, node_label(stage_name(task, stage), stage_badge(task, stage), in_stage)
+            label = node_label(
+                stage_name(task, stage), stage_badge(task, stage), in_stage, compact=self.compact
             )
+            self._child(task_node, stage_key, label)
             steps = sorted(
                 {k for k in task.steps if k[0] == stage} | {k[1:4] for k in task.streams if k[1] == stage}
             )
@@ -148,7 +177,8 @@ class TaskTree(Tree[NodeKey]):
                 in_step = [s for s in in_stage if s.key[1:4] == step_key]
                 step_badge = badge_of(info.state) if info is not None and info.state else None
                 message = info.message if info is not None and info.failed else ""
-                label = node_label(step_name(task, step_key), step_badge, in_step, message)
+                name = step_name(task, step_key)
+                label = node_label(name, step_badge, in_step, message, compact=self.compact)
                 self._child(self._node_map[stage_key], step_node_key, label)
                 actions = sorted(set(info.actions if info is not None else ()) | {s.key[4] for s in in_step})
                 for action in actions:
@@ -161,6 +191,6 @@ class TaskTree(Tree[NodeKey]):
                     self._child(
                         self._node_map[step_node_key],
                         ("action", tx, *step_key, action),
-                        node_label(name, action_badge, action_streams),
+                        node_label(name, action_badge, action_streams, compact=self.compact),
                         leaf=True,
                     )

@@ -1,0 +1,120 @@
+"""Diagnosing a failed task from the TUI alone: the trial's failure, gap, resend and refused rows,
+and the rough edges (Ctrl-C, c on a failed task, r's outcome, narrow screens, toasts)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from textual.widgets._toast import Toast
+
+from rpcctl.tui.actions import TuiActions
+from rpcctl.tui.app import TailLogsApp, create_app
+from tests.tui.callevents import TX
+from tests.tui.trial import FAILURE, MAKE, trial_model
+
+WIDE = (160, 45)
+SMALL = (80, 24)
+MAKE_NODE = ("action", TX, *MAKE)
+
+
+def screen_text(app: TailLogsApp) -> str:
+    return "\n".join("".join(s.text for s in strip) for strip in app.screen._compositor.render_strips())
+
+
+def notifications(app: TailLogsApp) -> list[str]:
+    return [n.message for n in app._notifications]
+
+
+async def select(pilot: object, app: TailLogsApp, key: tuple[object, ...]) -> None:
+    await pilot.pause()  # type: ignore[attr-defined]
+    assert app.task_tree.select_key(key)  # type: ignore[arg-type]
+    await pilot.pause()  # type: ignore[attr-defined]
+
+
+@pytest.mark.asyncio
+async def test_failure_message_in_tree_title_and_header() -> None:
+    app = create_app(trial_model(), mode="offline")
+    async with app.run_test(size=WIDE) as pilot:
+        await select(pilot, app, MAKE_NODE)
+        screen = screen_text(app)
+        assert f"✘ task 6f1c0000 failed 12 rows ⚠ 1 gap: {FAILURE}"[:60] in screen
+        assert "task 6f1c0000 › build #0 › compile #1 › make #0" in screen
+        assert f"✘ compile #1 failure at 22:13:26 after 4s: {FAILURE}" in screen
+        assert (
+            "7 rows · acked 3 · 4 ack ≠ · 1 gap (2 missing) · 2 resent · 4 refused · 1 late · closed"
+            in screen
+        )
+        for row in (
+            "── 2 rows missing: #3–#4 ──",
+            "#5 [refused] [resent] cc -c 5",
+            "#8 [refused] [after no_more] a row after no_more",
+        ):
+            assert row in screen, row
+        assert "OK ack 3 ≠ 7" in screen
+
+
+@pytest.mark.asyncio
+async def test_narrow_screen_shows_states_and_row_counts() -> None:
+    app = create_app(trial_model(), mode="offline")
+    async with app.run_test(size=SMALL) as pilot:
+        await pilot.pause()
+        screen = screen_text(app)
+        for label in ("✘ failed 12r ⚠1 task 6f1c0000", "✘ failed 7r ⚠1 make #0", "– skipped 2r test #1"):
+            assert label in screen, label
+        await pilot.resize_terminal(*WIDE)
+        await pilot.pause()
+        assert "✘ make #0 failed 7 rows ⚠ 1 gap" in screen_text(app)
+
+
+@pytest.mark.asyncio
+async def test_ctrl_c_quits() -> None:
+    app = create_app(trial_model(), mode="offline")
+    async with app.run_test(size=SMALL) as pilot:
+        await pilot.press("ctrl+c")
+        await pilot.pause()
+        assert not app.is_running
+
+
+@pytest.mark.asyncio
+async def test_c_is_refused_on_a_failed_task() -> None:
+    cancelled: list[str] = []
+    app = create_app(trial_model(), mode="stand-in", actions=TuiActions(cancel_task=cancelled.append))
+    async with app.run_test(size=WIDE) as pilot:
+        await select(pilot, app, ("task", TX))
+        await pilot.press("c")
+        await pilot.pause()
+        assert cancelled == []
+        assert "task 6f1c0000 already failed: nothing to cancel" in notifications(app)
+
+
+@pytest.mark.asyncio
+async def test_r_reports_the_replay_outcome_when_it_ends() -> None:
+    finish = asyncio.Event()
+
+    async def replay(tx: str) -> str:
+        await finish.wait()
+        return f"replayed {tx[:8]} onto http://127.0.0.1:1: 12 rows, ok"
+
+    app = create_app(trial_model(), mode="offline", actions=TuiActions(replay_task=replay))
+    async with app.run_test(size=WIDE) as pilot:
+        await select(pilot, app, ("task", TX))
+        await pilot.press("r")
+        await pilot.pause()
+        assert notifications(app) == ["replaying task 6f1c0000…"]
+        finish.set()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert notifications(app)[-1] == "replayed 6f1c0000 onto http://127.0.0.1:1: 12 rows, ok"
+
+
+@pytest.mark.asyncio
+async def test_toasts_sit_above_the_status_bar() -> None:
+    app = create_app(trial_model(), mode="offline")
+    async with app.run_test(size=SMALL, notifications=True) as pilot:
+        await pilot.press("s")
+        await pilot.pause(0.3)
+        toast = app.screen.query_one(Toast)
+        status = app.status_bar.region
+        assert toast.region.bottom <= status.y
+        assert "save capture: not available" in screen_text(app)
