@@ -19,6 +19,7 @@ from rpcctl.call_events import EventBus
 
 if TYPE_CHECKING:
     from rpcctl.proxy.recorder import Recorder
+    from rpcctl.proxy.redact import Redactor
     from rpcctl.runner.standin import StandInService
     from rpcctl.runner.tasks import Task
     from rpcctl.schema.registry import Schema
@@ -65,7 +66,7 @@ async def watch_standin(
     prefix: str = "",
     tasks: Sequence[Task] = (),
     record: Path | None = None,
-    redact: bool = True,
+    redact: bool | Redactor = True,
     **server_options: Any,
 ) -> AsyncIterator[Watch]:
     """Serve the stand-in RunnerService on `listen` and record what it sees."""
@@ -99,7 +100,7 @@ async def watch_proxy(
     listen: str,
     upstream: str,
     record: Path | None = None,
-    redact: bool = True,
+    redact: bool | Redactor = True,
     **server_options: Any,
 ) -> AsyncIterator[Watch]:
     """Serve a recording proxy in front of `upstream` and record what passes."""
@@ -117,7 +118,7 @@ async def watch_proxy(
 
 @contextlib.asynccontextmanager
 async def _recording(
-    watch: Watch, schema: Schema, record: Path | None, redact: bool, extra: dict[str, Any]
+    watch: Watch, schema: Schema, record: Path | None, redact: bool | Redactor, extra: dict[str, Any]
 ) -> AsyncIterator[None]:
     from rpcctl.proxy.recorder import Recorder
 
