@@ -285,7 +285,7 @@ def _display(symbol: Symbol) -> str:
 
 
 def _close_matches(key: str, index: dict[str, Symbol]) -> list[str]:
-    by_full = difflib.get_close_matches(key, index, n=3, cutoff=0.6)
+    by_full = [n for n in difflib.get_close_matches(key, index, n=3, cutoff=0.6) if _alike(key, n)]
     if by_full:
         return by_full
     # Compare the last components too, so "Pnig" finds "pkg.Svc.Ping".
@@ -293,7 +293,16 @@ def _close_matches(key: str, index: dict[str, Symbol]) -> list[str]:
     tails: dict[str, str] = {}
     for name in index:
         tails.setdefault(".".join(name.split(".")[-depth:]), name)
-    return [tails[t] for t in difflib.get_close_matches(key, tails, n=3, cutoff=0.6)]
+    found = [tails[t] for t in difflib.get_close_matches(key, tails, n=3, cutoff=0.6)]
+    return [n for n in found if _alike(key, n)]
+
+
+def _alike(key: str, name: str) -> bool:
+    """True if the names themselves look alike, not just their packages ("a.v1.X" vs "a.v1.Y")."""
+    ours, theirs = key.rsplit(".", 1)[-1].lower(), name.rsplit(".", 1)[-1].lower()
+    if len(ours) >= 3 and (ours in theirs or theirs in ours):
+        return True
+    return difflib.SequenceMatcher(None, ours, theirs).ratio() >= 0.6
 
 
 def _pool_reason(exc: Exception) -> str:

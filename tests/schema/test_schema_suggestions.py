@@ -1,0 +1,37 @@
+"""'did you mean' names only what looks like the name asked for (issue 11 §2)."""
+
+from __future__ import annotations
+
+import pytest
+
+from rpcctl.errors import SchemaError
+from rpcctl.schema.registry import Schema
+from tests.support.schema import compile_runner_schema
+
+
+@pytest.fixture(scope="module")
+def runner() -> Schema:
+    return compile_runner_schema()
+
+
+@pytest.mark.parametrize(
+    "asked", ["pkg.proto.runner.v1.Other/X", "pkg.proto.runner.v1.RunnerService/Xyz", "demo.Demo/Get"]
+)
+def test_nothing_alike_nothing_suggested(runner: Schema, asked: str) -> None:
+    with pytest.raises(SchemaError) as caught:
+        runner.find_symbol(asked)
+    assert str(caught.value) == f"unknown symbol {asked!r}"
+
+
+@pytest.mark.parametrize(
+    ("asked", "suggested"),
+    [
+        ("Pnig", "pkg.proto.runner.v1.RunnerService/Ping"),
+        ("RunnerService/Ping2", "pkg.proto.runner.v1.RunnerService/Ping"),
+        ("Fetch", "pkg.proto.runner.v1.RunnerService/FetchTask"),
+    ],
+)
+def test_typos_and_parts_are_suggested(runner: Schema, asked: str, suggested: str) -> None:
+    with pytest.raises(SchemaError) as caught:
+        runner.find_symbol(asked)
+    assert str(caught.value) == f"unknown symbol {asked!r}; did you mean {suggested}?"
