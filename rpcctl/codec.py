@@ -6,7 +6,7 @@ import json
 from typing import TYPE_CHECKING, Protocol
 
 from rpcctl import jsonsafe
-from rpcctl.errors import ProtocolError
+from rpcctl.errors import ProtocolError, UsageError
 from rpcctl.wire.status import Code
 
 if TYPE_CHECKING:
@@ -26,14 +26,32 @@ class Codec(Protocol):
         """A message of `cls` from its bytes; `ProtocolError` (INTERNAL) on garbage."""
 
 
+def check_required(message: Message) -> None:
+    """Raise `UsageError` naming the proto2 `required` fields (dotted paths) a message lacks.
+
+    A message without them cannot be serialized (https://protobuf.dev/programming-guides/proto2/#field-labels).
+    """
+    if message.IsInitialized():
+        return
+    missing = message.FindInitializationErrors()
+    noun = "field" if len(missing) == 1 else "fields"
+    raise UsageError(f"{message.DESCRIPTOR.full_name}: missing required {noun} {', '.join(missing)}")
+
+
 class ProtoCodec:
     """The protobuf binary encoding."""
 
     name = "proto"
 
     def encode(self, message: Message) -> bytes:
-        """Serialize."""
-        return message.SerializeToString()
+        """Serialize; a missing `required` field is a `UsageError` that names it."""
+        from google.protobuf.message import EncodeError
+
+        try:
+            return message.SerializeToString()
+        except EncodeError as exc:
+            check_required(message)
+            raise UsageError(f"cannot encode {message.DESCRIPTOR.full_name}: {exc}") from exc
 
     def decode(self, data: bytes, cls: type[Message]) -> Message:
         """Parse, translating protobuf's error."""
@@ -56,9 +74,10 @@ class JsonCodec:
         self.pool = pool
 
     def encode(self, message: Message) -> bytes:
-        """Compact proto3 JSON."""
+        """Compact proto3 JSON; a missing `required` field is a `UsageError`, as in binary."""
         from google.protobuf import json_format
 
+        check_required(message)
         value = json_format.MessageToDict(message, descriptor_pool=self.pool)
         return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
 

@@ -43,9 +43,12 @@ class RequestSource:
 
     def convert(self, value: Any) -> Message:
         """One JSON value as a request message."""
+        from rpcctl.codec import check_required
         from rpcctl.schema.jsoncodec import message_from_json
 
-        return message_from_json(value, self.cls, self.pool)
+        message = message_from_json(value, self.cls, self.pool)
+        check_required(message)
+        return message
 
     def from_text(self, text: str | None) -> list[Message]:
         """All requests of a literal or file, checked before anything is sent."""
