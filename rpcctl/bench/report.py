@@ -77,9 +77,11 @@ class RunReport:
 
 @dataclass
 class BenchReport:
-    """Every run of one `rpcctl bench` invocation (one per protocol)."""
+    """Every run of one `rpcctl bench` invocation (one per protocol); `stopped` when Ctrl-C ended
+    this invocation (not saved: a merge of interrupted runs was not itself interrupted)."""
 
     runs: list[RunReport]
+    stopped: bool = False
 
     @property
     def error_rate(self) -> float:

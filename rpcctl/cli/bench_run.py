@@ -147,7 +147,7 @@ async def run_bench(env: Environment, args: list[str], params: dict[str, Any]) -
                     env, schema, found, method, texts, header_spec, backends, plan, policy, params, stop
                 )
             )
-    return BenchReport(runs)
+    return BenchReport(runs, stopped=stop.tripped)
 
 
 def _settings(address: str, protocol: str, params: dict[str, Any]) -> Any:

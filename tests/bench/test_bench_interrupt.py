@@ -46,9 +46,9 @@ def _interrupt_after_calls(recorder: Recorder, proc: subprocess.Popen[str], call
         pytest.fail("bench did not end after SIGINT")
 
 
-@pytest.mark.parametrize("workers", ["1", "2"])
-def test_sigint_prints_the_partial_report_and_exits_130(recorder: Recorder, workers: str) -> None:
-    proc = _start(recorder, "--workers", workers, "-O", "json")
+@pytest.mark.parametrize("workers", [("1",), ("2",), ("1", "--rps", "300")])
+def test_sigint_prints_the_partial_report_and_exits_130(recorder: Recorder, workers: tuple[str, ...]) -> None:
+    proc = _start(recorder, "--workers", *workers, "-O", "json")
     out, err = _interrupt_after_calls(recorder, proc, 20)
     assert proc.returncode == 130, err
     (run,) = json.loads(out)["runs"]
@@ -70,3 +70,18 @@ def test_sigint_summary_says_interrupted_and_o_says_where(recorder: Recorder, tm
     assert count > 0
     assert f"wrote the summary report of {count} calls to {report}" in err
     assert out == ""
+
+
+def test_merging_interrupted_reports_is_not_itself_interrupted(recorder: Recorder, tmp_path: Path) -> None:
+    from tests.bench.helpers import bench
+
+    proc = _start(recorder, "--workers", "1", "-O", "json")
+    out, err = _interrupt_after_calls(recorder, proc, 10)
+    assert proc.returncode == 130, err
+    part = tmp_path / "part.json"
+    part.write_text(out)
+    merged = bench("merge", str(part), str(part), "-O", "json", grpc_defaults=False)
+    assert merged.exit_code == 0, merged.stderr
+    (run,) = json.loads(merged.stdout)["runs"]
+    assert run["interrupted"] is True
+    assert run["stats"]["count"] == 2 * json.loads(out)["runs"][0]["stats"]["count"]
