@@ -117,3 +117,12 @@ def test_spex_service_describes_templates_and_calls(target: str) -> None:
     called = run_cli("call", target, "hello.Hello/Echo", *G, "--no-cache", "-d", template.stdout)
     assert called.exit_code == 0, called.stderr
     assert called.json == {"message": "|key="}
+
+
+def test_proto2_fields_set_to_their_default_keep_presence_both_ways(target: str) -> None:
+    # proto2 fields have presence: a field set to its default value is sent and shown.
+    data = '{"id": "a", "retries": 3, "greeting": "hello"}'
+    result = run_cli("call", target, "ext.v1.Ext/Echo", *G, "--no-cache", "-d", data)
+    assert result.exit_code == 0, result.stderr
+    assert result.json["retries"] == 3
+    assert result.json["greeting"] == "hello"
