@@ -237,7 +237,7 @@ async def _run_protocol(
         method=method.path.lstrip("/"),
         targets=[name for name, _ in job.backends],
         result=result,
-        options=_report_options(params, workers),
+        options={**_report_options(params, workers), "codec": codec},
         started_at=started,
         rpcctl_version=__version__,
     )
@@ -277,7 +277,6 @@ def _report_options(params: dict[str, Any], workers: int) -> dict[str, Any]:
     )  # fmt: skip
     options = {key: params[key] for key in keys if params.get(key) is not None}
     options["workers"] = workers
-    options["codec"] = params["codec"]
     if params.get("data_file") is not None:
         options["data_file"] = str(params["data_file"])
     return options

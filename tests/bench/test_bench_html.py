@@ -89,7 +89,8 @@ def test_html_report_states_the_run(rpcctl_server: str, tmp_path: Path) -> None:
     assert "<td>method</td><td>rpcctl.test.v1.TestService/Echo</td>" in about
     assert f"<td>targets</td><td>{rpcctl_server}</td>" in about
     for option, value in (("concurrency", "4"), ("total", "60"), ("rps", "500"), ("workers", "1"),
-                          ("load-schedule", "const"), ("connections", "1"), ("timeout", "20s")):  # fmt: skip
+                          ("load-schedule", "const"), ("connections", "1"), ("timeout", "20s"),
+                          ("codec", "json")):  # fmt: skip
         assert f"<td>--{option}</td><td>{value}</td>" in about
     assert "https://" not in html.replace("https://github.com/leeoniya/uPlot", "")  # nothing to fetch
 
