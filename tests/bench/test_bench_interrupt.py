@@ -26,6 +26,7 @@ def _start(recorder: Recorder, *args: str) -> subprocess.Popen[str]:
         stderr=subprocess.PIPE,
         text=True,
         env={**os.environ, "NO_COLOR": "1"},
+        start_new_session=True,  # a group of its own, as a terminal's foreground job
     )
 
 
@@ -37,7 +38,7 @@ def _interrupt_after_calls(recorder: Recorder, proc: subprocess.Popen[str], call
             _, err = proc.communicate()
             pytest.fail(f"bench made no {calls} calls (exit {proc.returncode}): {err}")
         time.sleep(0.05)
-    proc.send_signal(signal.SIGINT)
+    os.killpg(proc.pid, signal.SIGINT)  # as Ctrl-C does: to every process of the group
     try:
         return proc.communicate(timeout=WAIT)
     except subprocess.TimeoutExpired:
