@@ -41,7 +41,7 @@ from rpcctl.protocols.connect import (
 from rpcctl.wire import compression
 from rpcctl.wire.connect_error import JSON_CONTENT_TYPE, connect_error_body, end_stream_body
 from rpcctl.wire.envelope import FLAG_END_STREAM, encode_envelope
-from rpcctl.wire.metadata import Metadata
+from rpcctl.wire.metadata import Metadata, clip
 from rpcctl.wire.status import Code
 from rpcctl.wire.timeout import CONNECT_TIMEOUT_HEADER, parse_connect_timeout
 
@@ -85,7 +85,7 @@ def _check_version(headers: Metadata) -> None:
     if version is not None and version.strip() != PROTOCOL_VERSION:
         raise RpcError(
             Code.INVALID_ARGUMENT,
-            f"{PROTOCOL_VERSION_HEADER} must be {PROTOCOL_VERSION!r}: got {version!r}",
+            f"{PROTOCOL_VERSION_HEADER} must be {PROTOCOL_VERSION!r}: got {clip(repr(version))}",
         )
 
 
@@ -215,6 +215,8 @@ class ConnectUnaryServer:
                 text = base64.urlsafe_b64decode(text + b"=" * (-len(text) % 4))
             except (binascii.Error, ValueError) as exc:
                 raise RpcError(Code.INVALID_ARGUMENT, f"GET message is not valid base64: {exc}") from None
+        if len(text) > self.max_message_size:  # decoded: percent-escapes and base64 undone
+            raise RpcError(Code.RESOURCE_EXHAUSTED, "GET message is larger than the configured max")
         return text, encoding
 
     def response(self, message: bytes, headers: Metadata, trailers: Metadata) -> tuple[ResponseHead, bytes]:

@@ -74,7 +74,9 @@ class _Types:
         try:
             return self.codec(call).decode(data, self.input)
         except ProtocolError as exc:
-            raise RpcError(Code.INTERNAL, f"cannot decode the request: {exc.message}") from exc
+            # connect-go's answer to JSON it cannot unmarshal; grpc-go's to bad binary is INTERNAL.
+            code = Code.INVALID_ARGUMENT if call.codec == "json" else Code.INTERNAL
+            raise RpcError(code, f"cannot decode the request: {exc.message}") from exc
 
     def encode(self, call: ServerCall, message: Message) -> bytes:
         if message.DESCRIPTOR.full_name != self.output_name:

@@ -151,9 +151,16 @@ def test_unary_gzip_request_and_response(http: httpx.Client):
     assert res.json()["message"] == "w" * 4000  # httpx inflated it
 
 
-def test_undecodable_message_is_internal(http: httpx.Client):
-    res = http.post(ECHO, content=b"{not json", headers={"content-type": "application/json"})
-    assert (res.status_code, res.json()["code"]) == (500, "internal")
+@pytest.mark.parametrize(
+    "body",
+    [b"{not json", b"[" * 5000 + b"]" * 5000, b'{"message": ' + b"7" * 5000 + b"}", b'{"message": "\xff"}'],
+    ids=["garbage", "deep", "long-number", "bad-utf8"],
+)
+def test_undecodable_json_is_invalid_argument(http: httpx.Client, body: bytes):
+    # connect-go's answer (unmarshal failures are CodeInvalidArgument), never a 500.
+    res = http.post(ECHO, content=body, headers={"content-type": "application/json"})
+    assert (res.status_code, res.json()["code"]) == (400, "invalid_argument")
+    assert len(res.json()["message"]) < 1000
 
 
 def _end_stream(res: httpx.Response) -> dict[str, Any]:
