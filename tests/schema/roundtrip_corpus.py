@@ -1,7 +1,9 @@
 """The corpus of real-world .proto files the describe round trip and the template tests run over.
 
-Loaded from installed packages (grpcio-tools' well-known and descriptor protos, the google/api
-and google/rpc protos of googleapis-common-protos) and from tests/protos (spex, proto2 cases).
+Loaded from installed packages (grpcio-tools' well-known, descriptor and editions-feature protos;
+the google/api, google/rpc, google/type and google/longrunning protos of googleapis-common-protos),
+from tests/protos (spex, proto2, editions and proto3-optional cases) and the bundled runner.proto.
+grpcio-tools ships no unittest*.proto; tests/protos/proto2/everything.proto stands in for them.
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.support.schema import TEST_PROTO_ROOT
+from tests.support.schema import RUNNER_PROTO_ROOT, TEST_PROTO_ROOT
 
 
 @dataclass(frozen=True)
@@ -50,8 +52,9 @@ def corpus() -> list[CorpusFile]:
     """Every file of the corpus, well-known types first."""
     return [
         *_under(_wkt_root(), "google/protobuf"),
-        *_under(_googleapis_root(), "google/api", "google/rpc"),
+        *_under(_googleapis_root(), "google/api", "google/rpc", "google/type", "google/longrunning"),
         *_under(TEST_PROTO_ROOT / "spex", "."),
         *_under(TEST_PROTO_ROOT / "proto2", "."),
         *_under(TEST_PROTO_ROOT, "rpcctl"),
+        *_under(RUNNER_PROTO_ROOT, "pkg"),
     ]
