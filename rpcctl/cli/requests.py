@@ -43,10 +43,18 @@ class RequestSource:
 
     def convert(self, value: Any) -> Message:
         """One JSON value as a request message."""
+        from rpcctl.cli.request_fit import not_an_object, plain_reason
         from rpcctl.codec import check_required
         from rpcctl.schema.jsoncodec import message_from_json
 
-        message = message_from_json(value, self.cls, self.pool)
+        descriptor = self.cls.DESCRIPTOR
+        wrong = not_an_object(value, descriptor)
+        if wrong is not None:
+            raise UsageError(wrong)
+        try:
+            message = message_from_json(value, self.cls, self.pool)
+        except UsageError as exc:
+            raise UsageError(plain_reason(str(exc), descriptor)) from exc
         check_required(message)
         return message
 

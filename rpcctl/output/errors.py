@@ -3,19 +3,30 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import TYPE_CHECKING, Any
 
 from rpcctl.errors import RpcError
 from rpcctl.wire.metadata import sanitize_for_terminal
+from rpcctl.wire.status import Code
 
 if TYPE_CHECKING:
     from rpcctl.schema.registry import Schema
+
+
+# What rpcctl's own size limit says when an answer is over it (rpcctl.wire.envelope,
+# rpcctl.wire.compression, the HTTP/1.1 and HTTP/2 body readers).
+_OVER_OUR_LIMIT = re.compile(
+    r"(?:message size \d+ is )?larger than (?:the )?(?:configured max(?: of)? )?\d+(?: bytes)?$"
+)
 
 
 def error_line(exc: BaseException) -> str:
     """The one line that explains an error."""
     if isinstance(exc, RpcError):
         message = sanitize_for_terminal(exc.message) if exc.message else "(no message)"
+        if exc.code is Code.RESOURCE_EXHAUSTED and _OVER_OUR_LIMIT.search(message):
+            message += " (the answer is over --max-msg-size: raise it, e.g. --max-msg-size 64MiB)"
         return f"error: {exc.code.name} ({int(exc.code)}): {message}"
     return f"error: {sanitize_for_terminal(str(exc))}"
 

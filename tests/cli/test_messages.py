@@ -1,0 +1,82 @@
+"""Hostile input and failed calls are explained in sentences, without Python inside."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.conftest import TEST_PROTO, TEST_PROTO_DIR, GrpcServer
+from tests.support.cli import CliResult, run_cli
+
+G = ("--protocol", "grpc")
+PYTHON = re.compile(
+    r"\w+\(\)|'(int|str|float|dict|list|NoneType)'|must be in \[\]|bytes-like|Error:|Traceback"
+)
+
+
+def _said(result: CliResult, status: int, *words: str) -> str:
+    assert result.exit_code == status, (result.exit_code, result.stderr)
+    line = result.stderr.strip()
+    assert line.startswith("error: ")
+    assert len(line.splitlines()) == 1, line
+    assert not PYTHON.search(line), line
+    for word in words:
+        assert word in line, line
+    return line
+
+
+@pytest.mark.parametrize(
+    "data,words",
+    [
+        ("[1,2]", ("must be a JSON object", "not an array")),
+        ("null", ("must be a JSON object", "not null")),
+        ('{"message": 1}', ("field message", "expected a JSON string")),
+        (
+            '{"kitchen": {"inner": {"values": ["x"]}}}',
+            ("kitchen.inner.values", "a JSON array", "whole number"),
+        ),
+        ('{"kitchen": {"inner": {"values": "x"}}}', ("kitchen.inner.values", "a JSON array")),
+        ('{"kitchen": {"tags": {"a": 1}}}', ("kitchen.tags", "a JSON array", "a JSON string")),
+        ('{"kitchen": {"big": "12x"}}', ("kitchen.big", "a whole number")),
+        (
+            '{"kitchen": {"counts": {"a": "x"}}}',
+            ("kitchen.counts", "a JSON object", "each value a whole number"),
+        ),
+        ('{"kitchen": {"blob": 5}}', ("kitchen.blob", "base64")),
+        ('{"delayMs": "1e400"}', ("delayMs", "a whole number")),
+    ],
+)
+def test_request_that_does_not_fit_says_what_the_field_expects(
+    grpc_server: GrpcServer, data: str, words: tuple[str, ...]
+) -> None:
+    _said(run_cli("call", grpc_server.target, "Echo", *G, "-d", data), 2, *words)
+
+
+def test_answer_over_max_msg_size_names_the_option(grpc_server: GrpcServer) -> None:
+    schema = ("--proto", str(TEST_PROTO), "-I", str(TEST_PROTO_DIR))
+    big = "x" * 3000
+    result = run_cli(
+        "call",
+        grpc_server.target,
+        "Echo",
+        *G,
+        *schema,
+        "--max-msg-size",
+        "1KiB",
+        "-d",
+        f'{{"message": "{big}"}}',
+    )
+    _said(result, 64 + 8, "RESOURCE_EXHAUSTED", "1024", "--max-msg-size")
+
+
+def test_deadline_is_worded_by_the_option(grpc_server: GrpcServer) -> None:
+    result = run_cli("call", grpc_server.target, "Echo", *G, "--timeout", "0.3s", "-d", '{"delayMs": 3000}')
+    _said(result, 64 + 4, "DEADLINE_EXCEEDED", "--timeout of 0.3s exceeded")
+
+
+def test_refused_connection_names_host_and_port(closed_port: int) -> None:
+    line = _said(
+        run_cli("call", f"127.0.0.1:{closed_port}", "Echo"), 1, f"127.0.0.1:{closed_port}", "refused"
+    )
+    assert "(" not in line
