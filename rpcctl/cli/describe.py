@@ -23,7 +23,7 @@ def describe_command(
     symbol: Annotated[
         str | None,
         typer.Argument(
-            help="A service, method, message or enum (full name or unique suffix).",
+            help="A service, method, message or enum (full name or unique suffix), or a file (a/b.proto).",
             show_default=False,
             autocompletion=complete_symbol,
         ),
@@ -63,13 +63,16 @@ def describe_command(
         from rpcctl.cli import session
         from rpcctl.errors import SchemaError, UsageError
         from rpcctl.output.messages import MessagePrinter
-        from rpcctl.schema.describe import describe
+        from rpcctl.schema.describe import describe, describe_file
         from rpcctl.schema.template import request_template
 
         target_text, name = session.split_target(target, symbol)
         if name is None:
             raise UsageError("describe needs a SYMBOL (try `rpcctl list` to see what there is)")
         loaded = await session.load_for_target(env, target_text, ctx.params)
+        if not template and name.endswith(".proto") and any(f.name == name for f in loaded.schema.files):
+            env.stdout.write(describe_file(loaded.schema.pool.FindFileByName(name)))
+            return 0
         try:
             found = loaded.schema.find_symbol(name)
         except SchemaError as exc:

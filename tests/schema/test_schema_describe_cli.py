@@ -1,0 +1,32 @@
+"""`rpcctl describe` of a whole file, and of proto2 symbols, through the CLI."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.support.cli import run_cli
+
+PROTO2_ROOT = Path(__file__).resolve().parents[1] / "protos" / "proto2"
+LOCAL = ("--proto", str(PROTO2_ROOT / "repro.proto"), "-I", str(PROTO2_ROOT))
+
+
+def test_describe_a_file_prints_it_whole() -> None:
+    result = run_cli("describe", *LOCAL, "repro.proto")
+    assert result.exit_code == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[:5] == [
+        'syntax = "proto2";',
+        "",
+        "package ext.v1;",
+        "",
+        'import "google/protobuf/descriptor.proto";',
+    ]
+    assert "extend .google.protobuf.MethodOptions {" in lines
+    assert "service Ext {" in lines
+    assert '    option (ext.v1.audit) = "yes";' in lines
+
+
+def test_describe_an_unknown_file_is_an_unknown_symbol() -> None:
+    result = run_cli("describe", *LOCAL, "nope.proto")
+    assert result.exit_code == 2
+    assert "nope.proto" in result.stderr
