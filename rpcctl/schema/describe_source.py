@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from google.protobuf import descriptor_pb2 as pb
@@ -78,4 +79,14 @@ class Source:
 
 
 def _comment_lines(text: str) -> list[str]:
-    return text[:-1].split("\n") if text.endswith("\n") else text.split("\n")
+    lines = text[:-1].split("\n") if text.endswith("\n") else text.split("\n")
+    return [_CONTROL.sub(_escape, line) for line in lines]
+
+
+# Comments come from whoever built the descriptor (a server's reflection answer, a protoset):
+# control characters would reach the terminal, so they are shown escaped.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def _escape(match: re.Match[str]) -> str:
+    return f"\\x{ord(match.group()):02x}"

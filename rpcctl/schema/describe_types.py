@@ -219,7 +219,13 @@ def _default(field: pb.FieldDescriptorProto) -> str:
     if field.type == _F.TYPE_STRING:
         return f'"{text_encoding.CEscape(value, True)}"'
     if field.type == _F.TYPE_BYTES:
-        return f'"{value}"'  # protoc stores bytes defaults C-escaped already
+        # Stored C-escaped; escaped again from the bytes, so a hand-made descriptor cannot
+        # smuggle a quote or a control character into the text.
+        try:
+            raw = text_encoding.CUnescape(value)
+        except ValueError:
+            raw = value.encode("utf-8", "surrogateescape")
+        return f'"{text_encoding.CEscape(raw, False)}"'
     return value
 
 

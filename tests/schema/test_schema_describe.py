@@ -179,3 +179,30 @@ def test_editions_features_and_float_options() -> None:
     assert "  optional double d = 7 [default = -inf];" in outer
     assert "    group Pick = 4 {" in outer
     assert "  extensions 100 to 199 [(everything.v1.range_tag) = 9];" in outer
+
+
+def test_hostile_descriptor_text_cannot_reach_the_terminal() -> None:
+    # A reflection answer or protoset is built by someone else: comments and bytes defaults are
+    # free text there. Control characters come out escaped, quotes cannot end the literal.
+    from google.protobuf import descriptor_pb2 as pb
+
+    fd = pb.FileDescriptorProto(name="h.proto", package="h", syntax="proto2")
+    msg = fd.message_type.add(name="M")
+    msg.field.add(
+        name="b",
+        number=1,
+        type=pb.FieldDescriptorProto.TYPE_BYTES,
+        label=pb.FieldDescriptorProto.LABEL_OPTIONAL,
+        default_value='x"\x1b[2J',
+    )
+    loc = fd.source_code_info.location.add(path=[4, 0], span=[0, 0, 1])
+    loc.leading_comments = " evil \x1b]0;title\x07 here\n"
+    loc.trailing_comments = "\x9b31m"
+    schema = Schema([fd])  # kept alive: the schema remembers the source info
+    text = describe(schema.find_symbol("h.M"))
+    assert text == (
+        "// evil \\x1b]0;title\\x07 here\n"
+        "message M { // \\x9b31m\n"
+        '  optional bytes b = 1 [default = "x\\"\\033[2J"];\n'
+        "}\n"
+    )
