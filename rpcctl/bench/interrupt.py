@@ -54,11 +54,13 @@ class StopSwitch:
             await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
         finally:
             waiter.cancel()
-            if not task.done():
+            cut = not task.done()
+            if cut:
                 task.cancel()
+                # (a cancelled gather() ends with a CancelledError as its exception, not cancelled())
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
-        return None if task.cancelled() else task.result()
+        return None if cut else task.result()
 
     @contextlib.contextmanager
     def on_sigint(self) -> Iterator[None]:

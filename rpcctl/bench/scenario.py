@@ -21,6 +21,7 @@ from rpcctl.errors import RpcError
 from rpcctl.wire.status import Code
 
 if TYPE_CHECKING:
+    from rpcctl.bench.interrupt import StopSwitch
     from rpcctl.bench.progress import ProgressBoard
     from rpcctl.call import Channel
     from rpcctl.schema.registry import Schema
@@ -50,8 +51,13 @@ async def run_runners(
     rows_per_sec: float,
     duration: float,
     board: ProgressBoard | None = None,
+    stop: StopSwitch | None = None,
 ) -> tuple[PartResult, dict[str, Any]]:
-    """Run the runners to the end; (the per-method records, the scenario's figures)."""
+    """Run the runners to the end; (the per-method records, the scenario's figures).
+
+    When `stop` trips, the runners are cancelled: the records keep the calls that ended, and the
+    figures leave out the row counts, which only a runner that finished reports.
+    """
     from rpcctl.runner.simulator import RunnerOptions, RunSummary, SimulatedRunner
 
     per_method: dict[str, Stats] = {}
@@ -106,12 +112,17 @@ async def run_runners(
         return await runner.run()
 
     starts = zip(simulated, offsets, strict=True)
-    summaries = await asyncio.gather(*(run(runner, offset) for runner, offset in starts))
+    everyone = asyncio.gather(*(run(runner, offset) for runner, offset in starts))
+    summaries = await (everyone if stop is None else stop.until(everyone))
     elapsed = time.perf_counter() - start
     for stats in per_method.values():
         stats.elapsed = elapsed
     main = per_method.get(MAIN_METHOD, Stats())
     main.elapsed = elapsed
+    by_method = dict(sorted(per_method.items()))
+    if summaries is None:
+        known = {"runners": runners, "rows_per_sec_per_runner": rows_per_sec}
+        return PartResult(main, by_method, interrupted=True), known
     rows_acked = sum(s.rows_acked for s in summaries)
     figures = {
         "runners": runners,
@@ -125,4 +136,4 @@ async def run_runners(
         "calls_cut_at_end": cut[0],
         "last_error": next((s.last_error for s in summaries if s.last_error), ""),
     }
-    return PartResult(main, dict(sorted(per_method.items()))), figures
+    return PartResult(main, by_method), figures

@@ -283,10 +283,12 @@ def _report_options(params: dict[str, Any], workers: int) -> dict[str, Any]:
 
 
 async def run_scenario(env: Environment, args: list[str], params: dict[str, Any]) -> BenchReport:
-    """`--scenario runner`: simulated runners against a RunnerService (in this process)."""
+    """`--scenario runner`: simulated runners against a RunnerService (in this process); Ctrl-C
+    ends it early with the calls that finished (`BenchReport.stopped`)."""
     import datetime
 
     from rpcctl import __version__
+    from rpcctl.bench.interrupt import StopSwitch
     from rpcctl.bench.live import LiveView
     from rpcctl.bench.progress import ProgressBoard
     from rpcctl.bench.report import BenchReport, RunReport
@@ -316,18 +318,21 @@ async def run_scenario(env: Environment, args: list[str], params: dict[str, Any]
         console=env.console(stderr=True) if env.stderr_isatty else None,
     )
     started = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
+    stop = StopSwitch()
     live.start()
     try:
-        result, figures = await run_runners(
-            channels,
-            loaded.schema,
-            runners=params["runners"],
-            rows_per_sec=params["rows_per_sec"],
-            duration=duration,
-            board=board,
-        )
+        with stop.on_sigint():
+            result, figures = await run_runners(
+                channels,
+                loaded.schema,
+                runners=params["runners"],
+                rows_per_sec=params["rows_per_sec"],
+                duration=duration,
+                board=board,
+                stop=stop,
+            )
     finally:
-        await live.stop()
+        await live.stop(interrupted=stop.tripped)
         for channel in channels:
             await channel.aclose()
     run = RunReport(
@@ -341,4 +346,4 @@ async def run_scenario(env: Environment, args: list[str], params: dict[str, Any]
         scenario=figures,
         rpcctl_version=__version__,
     )  # fmt: skip
-    return BenchReport([run])
+    return BenchReport([run], stopped=stop.tripped)

@@ -57,3 +57,56 @@ def test_runner_starts_are_spread_over_one_batch_interval() -> None:
     assert max(start_offsets(1000, 30.0)) < MAX_STAGGER  # slow rates: starts still within a second
     assert start_offsets(3, 0.0) == [0.0, 0.0, 0.0]
     assert start_offsets(0, 0.5) == []
+
+
+def test_runner_scenario_sigint_reports_what_ran(tmp_path: object) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from rpcctl.runner.handlers import build_table
+    from rpcctl.runner.standin import StandInService
+    from rpcctl.runner.tasks import parse_tasks
+    from rpcctl.server.serve import Server
+    from tests.support.loopback import rpcctl_server_on_a_thread
+    from tests.support.schema import compile_runner_schema
+
+    schema = compile_runner_schema()
+    step = {"name": "log", "actions": [{"name": "a"}]}
+    tasks = parse_tasks([{"tx_uuid": f"t{i}", "stages": [{"name": "s", "steps": [step]}]} for i in range(2)])
+    service = StandInService(schema, tasks)
+
+    def rows() -> int:
+        for _ in range(10):
+            try:
+                return sum(len(lines) for t in ("t0", "t1") for lines in service.rows(t).values())
+            except RuntimeError:  # changed by the server's thread meanwhile: read again
+                continue
+        return 0
+
+    with rpcctl_server_on_a_thread(
+        Server(build_table(service, schema), listen="127.0.0.1:0", schema=schema)
+    ) as url:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "rpcctl", "bench", url, "--scenario", "runner", "--runners", "2",
+             "--rows-per-sec", "100", "-z", "10m", "--protocol", "connect", "-O", "json"],
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            start_new_session=True,
+        )  # fmt: skip
+        deadline = time.monotonic() + 60
+        while rows() == 0 and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        os.killpg(proc.pid, signal.SIGINT)
+        try:
+            out, err = proc.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.communicate()
+            pytest.fail("bench --scenario runner did not end after SIGINT")
+    assert proc.returncode == 130, err
+    (run,) = json.loads(out)["runs"]
+    assert run["interrupted"] is True
+    assert run["backends"]["Register"]["count"] >= 1  # a runner registered before its rows arrived
+    assert run["scenario"] == {"runners": 2, "rows_per_sec_per_runner": 100.0}
