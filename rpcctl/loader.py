@@ -1,8 +1,10 @@
 """Which schema a command uses: files, protosets, reflection or the bundled descriptors.
 
-With no schema option: server reflection, falling back to the bundled descriptors
-when the server does not serve it. With files or protosets: those, plus
-reflection only when asked with --reflect.
+With no schema option: server reflection (v1, then v1alpha on any v1 failure), falling
+back to the bundled descriptors when the server does not serve it; that fallback is marked
+(`LoadedSchema.fallback`) for the commands to say so or refuse it. With files or protosets:
+those, plus reflection for the rest only when asked with --reflect (local files first).
+A reflected schema is cached per target and reflection headers (`schema.cache`).
 """
 
 from __future__ import annotations
@@ -29,6 +31,13 @@ if TYPE_CHECKING:
 REFLECTION_TIMEOUT = 10.0
 # Servers often list the reflection service without serving its own file; that is no news.
 REFLECTION_PREFIX = "grpc.reflection."
+SCHEMA_HINT = (
+    "give the schema with --proto or --protoset, or try --protocol grpc if the server speaks native gRPC"
+)
+
+
+class ReflectionFailed(RpcctlError):
+    """Reflection failed and nothing else describes the server (exit 1, not bad input)."""
 
 
 @dataclass(frozen=True)
@@ -39,6 +48,7 @@ class SchemaRequest:
     import_paths: Sequence[Path] = ()
     protosets: Sequence[Path] = ()
     reflect: bool | None = None
+    cache: bool = True  # False: ask the server again (the answer still refreshes the cache)
 
 
 @dataclass
@@ -52,15 +62,39 @@ class LoadedSchema:
     unresolved_services: list[str] = field(default_factory=list)
     # The error reflection failed with (for a hint at the protocol that works).
     reflection_exception: RpcctlError | None = None
+    # True when reflection failed and the bundled descriptors stand in for the server's schema.
+    fallback: bool = False
+    from_cache: bool = False
+    # Where types the schema lacks are asked for (reflection), if anywhere.
+    type_source: ReflectionTypeSource | None = None
 
     def lookup_failed(self, exc: SchemaError) -> SchemaError:
-        """`exc` with a hint at where else the schema could come from."""
+        """`exc` with the reason reflection failed, when a failed reflection is why."""
         if self.reflection_error is None:
             return exc
-        return SchemaError(
-            f"{exc} (not in the bundled schema, and {self.reflection_error[0].lower()}"
-            f"{self.reflection_error[1:]})"
-        )
+        if self.fallback:
+            return SchemaError(f"{exc}: not in the bundled schema, and {self._reason()}")
+        return SchemaError(f"{exc} ({self.reflection_error})")
+
+    def refuse_fallback(self) -> None:
+        """For commands that show the schema: a failed reflection is the answer, not the bundle."""
+        if self.fallback:
+            raise ReflectionFailed(self._reason())
+
+    def fallback_note(self, service: str) -> str | None:
+        """The one line a call says when it uses the bundled schema."""
+        if not self.fallback:
+            return None
+        reason = _lower_first(self.reflection_error or "")
+        return f"schema: bundled {service.rsplit('.', 1)[-1]}; {reason}"
+
+    def _reason(self) -> str:
+        reason = _lower_first(self.reflection_error or "reflection failed")
+        return reason if "--proto" in reason else f"{reason}; {SCHEMA_HINT}"
+
+
+def _lower_first(text: str) -> str:
+    return text[:1].lower() + text[1:]
 
 
 def local_files(request: SchemaRequest) -> list[FileDescriptorProto]:
@@ -78,50 +112,115 @@ def local_files(request: SchemaRequest) -> list[FileDescriptorProto]:
 async def load_schema(
     request: SchemaRequest, channel: Channel | None, metadata: Metadata | None = None
 ) -> LoadedSchema:
-    """Load the schema the options ask for, asking the server through `channel` if needed."""
+    """Load the schema the options ask for; `metadata` goes with reflection requests only."""
     from rpcctl.schema.registry import Schema
     from rpcctl.schema.sources import bundled_files
 
     explicit = bool(request.protos or request.protosets)
     files = local_files(request)
-    sources = []
+    loaded = LoadedSchema(Schema([]))
     if request.protos:
-        sources.append("proto files")
+        loaded.sources.append("proto files")
     if request.protosets:
-        sources.append("protosets")
-    warnings: list[str] = []
-    reflection_error = None
-    reflection_exception: RpcctlError | None = None
-    unresolved: list[str] = []
+        loaded.sources.append("protosets")
     use_reflection = request.reflect if request.reflect is not None else not explicit
     if use_reflection and channel is None:
         if request.reflect:
             raise SchemaError("--reflect needs a TARGET to ask")
         use_reflection = False
     if use_reflection and channel is not None:
+        metadata = metadata or Metadata()
         try:
-            reflected = await reflect_schema(channel, metadata or Metadata())
+            reflected, loaded.from_cache, key = await _reflected(channel, metadata, request.cache)
         except (SchemaError, RpcError) as exc:
-            # Asked for, a failure is the answer; by default, the bundled schema is the fallback.
+            # Asked for, a failure is the answer; by default, the bundled schema stands in.
             if request.reflect or explicit:
                 raise
-            reflection_exception = exc
-            reflection_error = (
+            loaded.reflection_exception = exc
+            loaded.reflection_error = (
                 str(exc) if isinstance(exc, SchemaError) else f"server reflection failed: {exc}"
             )
         else:
             files = _merge_files(files, list(reflected.files))
-            sources.append("server reflection")
-            unresolved = [name for name, _ in reflected.failures]
-            warnings.extend(
+            loaded.sources.append("server reflection (cached)" if loaded.from_cache else "server reflection")
+            loaded.type_source = ReflectionTypeSource(channel, metadata, reflected.path, key)
+            loaded.unresolved_services = [name for name, _ in reflected.failures]
+            loaded.warnings.extend(
                 f"service {name} could not be resolved: {reason}"
                 for name, reason in reflected.failures
                 if not name.startswith(REFLECTION_PREFIX)
             )
     if not files:
         files = _merge_files(files, bundled_files())
-        sources.append("bundled descriptors")
-    return LoadedSchema(Schema(files), sources, warnings, reflection_error, unresolved, reflection_exception)
+        loaded.sources.append("bundled descriptors")
+        loaded.fallback = loaded.reflection_error is not None
+    loaded.schema = Schema(files)
+    return loaded
+
+
+async def _reflected(
+    channel: Channel, metadata: Metadata, use_cache: bool
+) -> tuple[ReflectionResult, bool, str | None]:
+    """The server's schema from the cache (True) or by reflection (False, then cached); the key."""
+    from rpcctl.schema.cache import ReflectedEntry, ReflectionCache, reflection_key
+    from rpcctl.schema.reflection import ReflectionResult
+    from rpcctl.schema.sources import parse_protoset
+
+    settings = getattr(channel, "settings", None)
+    key = None
+    if settings is not None:
+        headers = [(name, _text(value)) for name, value in metadata.items()]
+        key = reflection_key(f"{settings.target!r} {settings.authority}", headers)
+    cache = ReflectionCache()
+    entry = cache.get(key) if key is not None and use_cache else None
+    if entry is not None:
+        try:
+            files = parse_protoset(entry.protoset, "cached reflection")
+        except SchemaError:
+            entry = None  # a corrupt entry is replaced below
+        else:
+            return ReflectionResult(tuple(files), entry.services, entry.failures, entry.path), True, key
+    result = await reflect_schema(channel, metadata)
+    if key is not None:
+        from google.protobuf.descriptor_pb2 import FileDescriptorSet
+
+        blob = FileDescriptorSet(file=result.files).SerializeToString()
+        cache.put(key, ReflectedEntry(blob, result.services, result.failures, result.path))
+    return result, False, key
+
+
+def _text(value: str | bytes) -> str:
+    return value.decode("latin-1") if isinstance(value, bytes) else value
+
+
+class ReflectionTypeSource:
+    """Types the schema lacks, asked of the server by `file_containing_symbol` (a `TypeSource`)."""
+
+    def __init__(self, channel: Channel, metadata: Metadata, path: str, cache_key: str | None = None) -> None:
+        self._channel = channel
+        self._metadata = metadata
+        self._path = path
+        self._cache_key = cache_key
+
+    async def files_for_symbol(self, name: str, known: set[str]) -> list[FileDescriptorProto]:
+        """The file defining `name` and the imports of it not in `known`."""
+        from rpcctl.schema.reflection import reflect_symbol
+
+        async def open_stream(path: str) -> _OneRequestStream:
+            return _OneRequestStream(self._channel, path, self._metadata)
+
+        try:
+            files = await reflect_symbol(open_stream, name, known, self._path)
+        except RpcError as exc:
+            raise SchemaError(f"reflection: {name}: {exc.code.name}: {exc.message}") from exc
+        if self._cache_key is not None and files:
+            # The next call to this target finds the type without asking.
+            from google.protobuf.descriptor_pb2 import FileDescriptorSet
+
+            from rpcctl.schema.cache import ReflectionCache
+
+            ReflectionCache().extend(self._cache_key, FileDescriptorSet(file=files).SerializeToString())
+        return files
 
 
 async def reflect_schema(channel: Channel, metadata: Metadata) -> ReflectionResult:

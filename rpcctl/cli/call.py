@@ -110,6 +110,9 @@ def call_command(
     reflect: o.Reflect = None,
     export_protoset: o.ExportProtoset = None,
     headers: o.Headers = None,
+    reflect_headers: o.ReflectHeaders = None,
+    rpc_headers: o.RpcHeaders = None,
+    no_cache: o.NoCache = False,
     timeout: o.Timeout = None,
     verbose: o.Verbose = False,
 ) -> None:
@@ -134,7 +137,7 @@ def call_command(
             raise UsageError(f"unsupported compression {compress!r}: use gzip")
         color_wanted(color, env.stdout_isatty, os.environ)  # a bad --color fails before connecting
         settings = o.channel_settings(target, **o.connection_params(ctx.params))
-        metadata = session.parse_headers(headers)
+        metadata = session.parse_headers(headers, rpc_headers)
         deadline = parse_duration(timeout, "--timeout") if timeout else None
         literal = read_data_argument(data) if data is not None else None
         say = VerbosePrinter(env.stderr, verbose)
@@ -159,24 +162,61 @@ def call_command(
     async def call_method(
         channel: Any, metadata: Any, literal: str | None, say: Any, ends: float | None
     ) -> int:
-        from rpcctl.call import CallOptions, MethodInfo
         from rpcctl.cli import session
-        from rpcctl.cli.requests import RequestSource
-        from rpcctl.codec import codec_for
-        from rpcctl.errors import SchemaError
-        from rpcctl.output.messages import MessagePrinter
-        from rpcctl.output.style import output_style
+        from rpcctl.errors import RpcError, SchemaError
+        from rpcctl.schema.resolver import TypeResolver
 
-        settings = channel.settings
-        request = session.schema_request(protos, import_paths, protosets, reflect)
-        loaded = await session.load(env, request, channel, metadata, export=export_protoset, verbose=verbose)
+        reflect_metadata = session.parse_headers(headers, reflect_headers)
+        request = session.schema_request(protos, import_paths, protosets, reflect, no_cache)
+        loaded = await session.load(
+            env, request, channel, reflect_metadata, export=export_protoset, verbose=verbose
+        )
+        try:
+            found = loaded.schema.find_method(method)
+        except SchemaError as exc:
+            if not loaded.from_cache:
+                raise loaded.lookup_failed(exc) from exc
+            # A cached schema may predate the method: ask the server again, once.
+            request = session.schema_request(protos, import_paths, protosets, reflect, no_cache=True)
+            loaded = await session.load(env, request, channel, reflect_metadata, verbose=verbose)
+            try:
+                found = loaded.schema.find_method(method)
+            except SchemaError as again:
+                raise loaded.lookup_failed(again) from again
+        note = loaded.fallback_note(found.containing_service.full_name)
+        if note is not None:
+            env.stderr.write(note + "\n")
         schema = loaded.schema
         schema_box.append(schema)
+        resolver = TypeResolver(schema, loaded.type_source)
         try:
-            found = schema.find_method(method)
-        except SchemaError as exc:
-            raise loaded.lookup_failed(exc) from exc
+            return await _call(channel, found, resolver, metadata, literal, say, ends)
+        except RpcError as exc:
+            # The details' types, asked for while the channel is still open.
+            await resolver.resolve_details(exc.details)
+            raise
+
+    async def _call(
+        channel: Any,
+        found: Any,
+        resolver: Any,
+        metadata: Any,
+        literal: str | None,
+        say: Any,
+        ends: float | None,
+    ) -> int:
+        from rpcctl.call import CallOptions, MethodInfo
+        from rpcctl.cli.requests import RequestSource
+        from rpcctl.codec import codec_for
+        from rpcctl.output.messages import MessagePrinter
+        from rpcctl.output.style import output_style
+        from rpcctl.schema.jsoncodec import parse_json_values
+
+        settings = channel.settings
+        schema = resolver.schema
         info = MethodInfo.from_descriptor(found)
+        if literal is not None:
+            await resolver.resolve_json(parse_json_values(literal))
         source = RequestSource(schema.message_class(found.input_type), schema.pool, info.kind)
         requests: Iterable[Message] | AsyncIterator[Message] = (
             source.from_stream(env.stdin) if data == "@-" else source.from_text(literal)
@@ -197,7 +237,9 @@ def call_command(
         shown(call)  # a request stream's head went out as the call opened
         sender = asyncio.create_task(_send_all(call, requests, wire_codec, shown))
         try:
-            await _print_responses(call, wire_codec, output_cls, printer, say, emit_defaults, schema, shown)
+            await _print_responses(
+                call, wire_codec, output_cls, printer, say, emit_defaults, resolver, shown, env.stderr
+            )
         except BaseException:
             if sender.done() and not sender.cancelled() and sender.exception() is not None:
                 raise sender.exception() from None  # type: ignore[misc]
@@ -265,11 +307,14 @@ async def _print_responses(
     printer: Any,
     say: Any,
     emit_defaults: bool,
-    schema: Any,
+    resolver: Any,
     shown: Any,
+    stderr: Any,
 ) -> None:
     from rpcctl.schema.jsoncodec import message_to_json, message_to_text
 
+    pool = resolver.schema.pool
+    raw: list[str] = []
     headers_shown = False
     try:
         while True:
@@ -282,10 +327,14 @@ async def _print_responses(
             if data is None:
                 return
             message = codec.decode(data, cls)
+            await resolver.resolve_message(message)
             if printer.fmt == "text":
-                printer.print_text(message_to_text(message, schema.pool))
-            else:
-                printer.print_json(message_to_json(message, emit_defaults, schema.pool))
+                printer.print_text(message_to_text(message, pool))
+                continue
+            seen = len(raw)
+            printer.print_json(message_to_json(message, emit_defaults, pool, raw))
+            for url in raw[seen:]:
+                _note_raw(stderr, url, resolver.unresolved)
     except BaseException:
         if not headers_shown:
             # A call that failed before its headers has none to show.
@@ -294,6 +343,14 @@ async def _print_responses(
                 _status_line(call, say, shown)
                 say.metadata("<", "response headers", headers)
         raise
+
+
+def _note_raw(stderr: Any, url: str, unresolved: dict[str, str]) -> None:
+    """The one note on stderr for an `Any` printed raw because no schema describes its type."""
+    from rpcctl.schema.anys import type_name
+
+    reason = unresolved.get(type_name(url), "no schema describes it")
+    stderr.write(f"note: {url} shown as base64 (@value): {reason}\n")
 
 
 def _status_line(call: Call, say: Any, shown: Any) -> None:

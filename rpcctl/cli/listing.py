@@ -44,6 +44,8 @@ def list_command(
     reflect: o.Reflect = None,
     export_protoset: o.ExportProtoset = None,
     headers: o.Headers = None,
+    reflect_headers: o.ReflectHeaders = None,
+    no_cache: o.NoCache = False,
     timeout: o.Timeout = None,
     verbose: o.Verbose = False,
 ) -> None:

@@ -18,14 +18,15 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 
-def parse_headers(headers: Sequence[str] | None) -> Metadata:
-    """The -H options as metadata."""
+def parse_headers(*groups: Sequence[str] | None) -> Metadata:
+    """Header options ('name: value') as metadata, group after group (-H, then the specific ones)."""
     from rpcctl.wire.metadata import Metadata, parse_header_option
 
     metadata = Metadata()
-    for header in headers or ():
-        name, value = parse_header_option(header)
-        metadata.add(name, value)
+    for headers in groups:
+        for header in headers or ():
+            name, value = parse_header_option(header)
+            metadata.add(name, value)
     return metadata
 
 
@@ -34,11 +35,14 @@ def schema_request(
     import_paths: Sequence[Path] | None,
     protosets: Sequence[Path] | None,
     reflect: bool | None,
+    no_cache: bool = False,
 ) -> SchemaRequest:
     """The schema options as a request to the loader."""
     from rpcctl.loader import SchemaRequest
 
-    return SchemaRequest(tuple(protos or ()), tuple(import_paths or ()), tuple(protosets or ()), reflect)
+    return SchemaRequest(
+        tuple(protos or ()), tuple(import_paths or ()), tuple(protosets or ()), reflect, cache=not no_cache
+    )
 
 
 async def load(
@@ -49,8 +53,9 @@ async def load(
     *,
     export: Path | None = None,
     verbose: bool = False,
+    refuse_fallback: bool = False,
 ) -> LoadedSchema:
-    """Load the schema, report warnings, and export it if asked."""
+    """Load the schema (`metadata`: the reflection headers), report warnings, export it if asked."""
     from rpcctl.loader import load_schema
 
     loaded = await load_schema(request, channel, metadata)
@@ -61,8 +66,14 @@ async def load(
         # Reflection failed in a way that says the server speaks another protocol: the call
         # would fail the same way, so say which protocol works now rather than fall back.
         better = await wrong_protocol_error(pool, loaded.reflection_exception)
+        if better is not None and refuse_fallback:
+            from rpcctl.loader import ReflectionFailed
+
+            raise ReflectionFailed(f"server reflection failed: {error_text(better)}") from better
         if better is not None:
             raise better from loaded.reflection_exception
+    if refuse_fallback:
+        loaded.refuse_fallback()
     for warning in loaded.warnings:
         env.stderr.write(f"warning: {warning}\n")
     if verbose:
@@ -71,10 +82,19 @@ async def load(
             env.stderr.write(f"* reflection: {loaded.reflection_error}\n")
     if export is not None:
         try:
-            export.write_bytes(loaded.schema.to_protoset())
+            Path(export).write_bytes(loaded.schema.to_protoset())
         except OSError as exc:
             raise SchemaError(f"cannot write {export}: {exc.strerror or exc}") from exc
     return loaded
+
+
+def error_text(exc: BaseException) -> str:
+    """An error as one phrase: `CODE: message` for an RPC error."""
+    from rpcctl.errors import RpcError
+
+    if isinstance(exc, RpcError):
+        return f"{exc.code.name}: {exc.message}"
+    return str(exc)
 
 
 def split_target(first: str | None, second: str | None) -> tuple[str | None, str | None]:
@@ -88,7 +108,11 @@ def split_target(first: str | None, second: str | None) -> tuple[str | None, str
 
 
 async def load_for_target(env: Environment, target: str | None, params: dict[str, Any]) -> LoadedSchema:
-    """Load the schema a command's options ask for, asking `target` (if any) by reflection."""
+    """Load the schema a command's options ask for, asking `target` (if any) by reflection.
+
+    For commands that show the schema (list, describe): when reflection failed and no schema
+    option was given, the bundled descriptors are no answer: `ReflectionFailed` (exit 1).
+    """
     from rpcctl.cli.options import channel_settings, connection_params
 
     request = schema_request(
@@ -96,15 +120,16 @@ async def load_for_target(env: Environment, target: str | None, params: dict[str
         params.get("import_paths"),
         params.get("protosets"),
         params.get("reflect"),
+        bool(params.get("no_cache")),
     )
-    metadata = parse_headers(params.get("headers"))
+    metadata = parse_headers(params.get("headers"), params.get("reflect_headers"))
     channel = None
     if target is not None:
         from rpcctl.client import open_channel
 
         channel = open_channel(channel_settings(target, **connection_params(params)))
     try:
-        return await within_timeout(
+        loaded = await within_timeout(
             params.get("timeout"),
             load(
                 env,
@@ -113,8 +138,10 @@ async def load_for_target(env: Environment, target: str | None, params: dict[str
                 metadata,
                 export=params.get("export_protoset"),
                 verbose=bool(params.get("verbose")),
+                refuse_fallback=True,
             ),
         )
+        return loaded
     finally:
         if channel is not None:
             await channel.aclose()

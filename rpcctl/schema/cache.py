@@ -183,11 +183,24 @@ class ReflectionCache:
 
     def get(self, key: str) -> ReflectedEntry | None:
         """The entry for a key if younger than `max_age`, else None (corrupt ones too)."""
+        found = self._read(key)
+        return None if found is None else found[0]
+
+    def extend(self, key: str, protoset: bytes) -> None:
+        """Add files (a serialized FileDescriptorSet) to an entry, keeping its age."""
+        found = self._read(key)
+        if found is not None:
+            entry, written = found
+            merged = ReflectedEntry(entry.protoset + protoset, entry.services, entry.failures, entry.path)
+            self.put(key, merged, written)
+
+    def _read(self, key: str) -> tuple[ReflectedEntry, float] | None:
         try:
             raw = json.loads((self.directory / f"{key}.json").read_text("utf-8"))
-            if raw.get("format") != _FORMAT or not 0 <= time.time() - float(raw["written"]) < self.max_age:
+            written = float(raw["written"])
+            if raw.get("format") != _FORMAT or not 0 <= time.time() - written < self.max_age:
                 return None
-            return ReflectedEntry(
+            entry = ReflectedEntry(
                 protoset=base64.b64decode(raw["protoset"], validate=True),
                 services=tuple(str(s) for s in raw["services"]),
                 failures=tuple((str(n), str(r)) for n, r in raw["failures"]),
@@ -195,12 +208,13 @@ class ReflectionCache:
             )
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             return None
+        return entry, written
 
-    def put(self, key: str, entry: ReflectedEntry) -> None:
+    def put(self, key: str, entry: ReflectedEntry, written: float | None = None) -> None:
         """Store an entry (0600, atomically); failing to write the cache is never an error."""
         record = {
             "format": _FORMAT,
-            "written": time.time(),
+            "written": time.time() if written is None else written,
             "protoset": base64.b64encode(entry.protoset).decode(),
             "services": list(entry.services),
             "failures": [list(f) for f in entry.failures],

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import importlib
 from typing import TYPE_CHECKING, Any
 
@@ -45,7 +44,8 @@ _RUNTIME_MODULES = {
 }
 
 
-def _runtime_descriptor(name: str) -> Descriptor | None:
+def runtime_descriptor(name: str) -> Descriptor | None:
+    """A google.protobuf.* or google.rpc.* message type of the protobuf runtime, if it has it."""
     from google.protobuf import descriptor_pool
 
     for prefix, modules in _RUNTIME_MODULES.items():
@@ -72,7 +72,7 @@ def _message_class(name: str, schema: Schema | None) -> tuple[type[Message], Any
             desc = None
         if desc is not None:
             return schema.message_class(desc), schema.pool
-    desc = _runtime_descriptor(name)
+    desc = runtime_descriptor(name)
     if desc is None:
         return None
     from google.protobuf import message_factory
@@ -81,18 +81,23 @@ def _message_class(name: str, schema: Schema | None) -> tuple[type[Message], Any
 
 
 def render_detail(detail: ErrorDetail, schema: Schema | None) -> dict[str, Any]:
-    """A detail as proto3 JSON `{"@type": url, ...fields}`, or `{"@type", "base64"}` if unknown."""
+    """A detail as proto3 JSON `{"@type": url, ...fields}`; grpcurl's `{"@type", "@value"}` if unknown.
+
+    Anys inside a known detail whose types are unknown get the same raw form.
+    """
     from google.protobuf import json_format
     from google.protobuf.message import DecodeError
 
-    raw = {"@type": detail.type_url, "base64": base64.b64encode(detail.value).decode()}
+    from rpcctl.schema.anys import message_to_dict, raw_any
+
+    raw = raw_any(detail.type_url, detail.value)
     found = _message_class(detail.type_name, schema)
     if found is None:
         return raw
     cls, pool = found
     try:
         msg = cls.FromString(detail.value)
-        body = json_format.MessageToDict(msg, descriptor_pool=pool)
+        body, _ = message_to_dict(msg, False, pool)
     except (DecodeError, ValueError, TypeError, json_format.Error):
         return raw
     if isinstance(body, dict):

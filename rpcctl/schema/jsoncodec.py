@@ -143,6 +143,7 @@ def parse_json_values(text: str) -> list[Any]:
 _UNKNOWN = re.compile(r'Message type "(?P<type>[^"]+)" has no field named "(?P<field>[^"]+)"')
 _NESTED = re.compile(r"^Failed to parse (?P<field>\S+) field: ")
 _WHERE = re.compile(r"\s+at [\w.\[\]]+\.*$")
+_NO_TYPE = re.compile(r"Can not find message descriptor by type_url: (?P<url>\S+)")
 
 
 def message_from_json(value: Any, cls: type[Message], pool: DescriptorPool | None = None) -> Message:
@@ -165,6 +166,9 @@ def _explain(text: str, value: Any, type_name: str) -> str:
         path.append(match["field"])
         text = text[match.end() :]
     where = f" (at {'.'.join(path)})" if path else ""
+    no_type = _NO_TYPE.search(text)
+    if no_type:
+        return f"unknown type {no_type['url']!r} in an Any{where}: no schema describes it"
     unknown = _UNKNOWN.search(text)
     if unknown:
         return f"unknown field {unknown['field']!r} in {unknown['type']}{where}"
@@ -187,18 +191,28 @@ def _lookup(value: Any, path: list[str]) -> Any:
     return value
 
 
-def message_to_json(msg: Message, emit_defaults: bool = False, pool: DescriptorPool | None = None) -> Any:
-    """The proto3 JSON form of a message (camelCase names, int64 as strings)."""
+def message_to_json(
+    msg: Message,
+    emit_defaults: bool = False,
+    pool: DescriptorPool | None = None,
+    unknown: list[str] | None = None,
+) -> Any:
+    """The proto3 JSON form of a message (camelCase names, int64 as strings).
+
+    An `Any` whose type `pool` lacks is shown as grpcurl shows it, `{"@type", "@value"}`;
+    its type URL is appended to `unknown` when given.
+    """
     from google.protobuf import json_format
 
+    from rpcctl.schema.anys import message_to_dict
+
     try:
-        return json_format.MessageToDict(
-            msg,
-            always_print_fields_with_no_presence=emit_defaults,
-            descriptor_pool=pool,
-        )
+        value, raw = message_to_dict(msg, emit_defaults, pool)
     except (TypeError, ValueError, json_format.Error) as exc:
         raise UsageError(f"cannot render {msg.DESCRIPTOR.full_name} as JSON: {exc}") from exc
+    if unknown is not None:
+        unknown.extend(url for url in raw if url not in unknown)
+    return value
 
 
 def message_to_text(msg: Message, pool: DescriptorPool | None = None) -> str:

@@ -22,6 +22,8 @@ if TYPE_CHECKING:
 
 V1_PATH = "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo"
 V1ALPHA_PATH = "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo"
+# A v1 failure that v1alpha would only repeat, after as long a wait.
+_FINAL = frozenset({Code.DEADLINE_EXCEEDED, Code.CANCELLED})
 NOT_ENABLED = "server reflection is not enabled on the server; give the schema with --proto or --protoset"
 
 
@@ -48,6 +50,7 @@ class ReflectionResult:
     files: tuple[FileDescriptorProto, ...]
     services: tuple[str, ...]
     failures: tuple[tuple[str, str], ...]  # (service, reason)
+    path: str = V1_PATH  # the reflection method that answered
 
 
 class _Failure(Exception):
@@ -69,22 +72,30 @@ class _Session:
         self._stream: ReflectionStream | None = None
 
     async def start(self) -> list[str]:
-        """Open the stream (v1, else v1alpha) and list the services."""
+        """Open the stream (v1, else v1alpha) and list the services.
+
+        Any failure of v1 (UNIMPLEMENTED, but also UNAVAILABLE or UNAUTHENTICATED from a proxy
+        that knows only v1alpha) tries v1alpha; if that fails too, v1's error is the answer
+        unless v1alpha's says more (v1 UNIMPLEMENTED).
+        """
         request = self._pb.ServerReflectionRequest(host=self._host, list_services="*")
         try:
             reply = await self._exchange(request)
-        except RpcError as exc:
-            if exc.code is not Code.UNIMPLEMENTED:
+            _raise_error_response(reply)
+        except (RpcError, SchemaError) as exc:
+            if isinstance(exc, RpcError) and exc.code in _FINAL:
                 raise
             await self.close()
             self.path = V1ALPHA_PATH
             try:
                 reply = await self._exchange(request)
+                _raise_error_response(reply)
             except RpcError as again:
-                if again.code is Code.UNIMPLEMENTED:
+                if again.code is Code.UNIMPLEMENTED and _unimplemented(exc):
                     raise SchemaError(NOT_ENABLED) from again
-                raise
-        _raise_error_response(reply)
+                if _unimplemented(exc):
+                    raise
+                raise exc from again
         if not reply.HasField("list_services_response"):
             raise SchemaError("reflection: wrong response type to list_services")
         return [s.name for s in reply.list_services_response.service]
@@ -127,6 +138,10 @@ class _Session:
         stream, self._stream = self._stream, None
         if stream is not None:
             await stream.aclose()
+
+
+def _unimplemented(exc: Exception) -> bool:
+    return isinstance(exc, RpcError) and exc.code is Code.UNIMPLEMENTED
 
 
 def _raise_error_response(reply: Any) -> None:
@@ -220,7 +235,46 @@ async def reflect(open_stream: StreamOpener, host: str = "") -> ReflectionResult
     finally:
         await session.close()
     files = _validated(closure, kept, failures)
-    return ReflectionResult(files=files, services=tuple(sorted(services)), failures=tuple(failures))
+    return ReflectionResult(
+        files=files, services=tuple(sorted(services)), failures=tuple(failures), path=session.path
+    )
+
+
+async def reflect_symbol(
+    open_stream: StreamOpener, symbol: str, known: set[str], path: str = V1_PATH, host: str = ""
+) -> list[FileDescriptorProto]:
+    """The file that defines `symbol` and those of its imports not in `known` (file names).
+
+    One `file_containing_symbol` request, then `file_by_filename` for imports the answer
+    left out. SchemaError when the server does not know the symbol.
+    """
+    from grpc_reflection.v1alpha import reflection_pb2
+
+    session = _Session(open_stream, host, reflection_pb2)
+    session.path = path
+    closure = _Closure()
+    try:
+        try:
+            answer = await session.files(file_containing_symbol=symbol)
+        except _ErrorResponse as exc:
+            raise SchemaError(f"reflection: {symbol}: {exc.code.name}: {exc.message}") from exc
+        except _Failure as exc:
+            raise SchemaError(f"reflection: {symbol}: {exc}") from exc
+        for fd in answer:
+            closure.add(fd)
+        queue = [dep for fd in answer for dep in fd.dependency]
+        while queue:
+            name = queue.pop()
+            if name in closure.files or name in known:
+                continue
+            try:
+                await _fetch(session, closure, name)
+            except _Failure as exc:
+                raise SchemaError(f"reflection: {symbol}: {exc}") from exc
+            queue.extend(closure.files[name].dependency)
+    finally:
+        await session.close()
+    return list(closure.files.values())
 
 
 def _validated(

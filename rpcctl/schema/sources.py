@@ -60,7 +60,8 @@ def _run_protoc(files: Sequence[Path], include_paths: Sequence[Path]) -> bytes:
             raise SchemaError(f"protoc wrote no descriptor set: {exc}") from exc
 
 
-def _parse_set(data: bytes, origin: str) -> list[FileDescriptorProto]:
+def parse_protoset(data: bytes, origin: str) -> list[FileDescriptorProto]:
+    """The files of a serialized FileDescriptorSet; SchemaError naming `origin` if it is not one."""
     fds = descriptor_pb2.FileDescriptorSet()
     try:
         fds.ParseFromString(data)
@@ -114,11 +115,11 @@ def load_proto_files(files: Sequence[Path], import_paths: Sequence[Path] = ()) -
     entry = cache.get(key)
     if entry is not None:
         try:
-            return _parse_set(entry.protoset, "cached schema")
+            return parse_protoset(entry.protoset, "cached schema")
         except SchemaError:
             pass  # a corrupt entry is rebuilt below
     data = _run_protoc(files, search)
-    parsed = _parse_set(data, "protoc output")
+    parsed = parse_protoset(data, "protoc output")
     imports: list[tuple[str, str]] = []
     for fd in parsed:
         found = _locate(fd.name, search)
@@ -137,7 +138,7 @@ def load_protoset(path: Path) -> list[FileDescriptorProto]:
         raise SchemaError(f"{path}: no such file") from exc
     except OSError as exc:
         raise SchemaError(f"{path}: cannot read: {exc.strerror or exc}") from exc
-    return _parse_set(data, str(path))
+    return parse_protoset(data, str(path))
 
 
 def bundled_dir() -> Path:

@@ -57,7 +57,7 @@ def test_schema_types_and_wkts(schema: Schema) -> None:
     }
     assert render_detail(detail, None) == {
         "@type": URL + "rpcctl.test.v1.Inner",
-        "base64": base64.b64encode(value).decode(),
+        "@value": base64.b64encode(value).decode(),
     }
     duration = duration_pb2.Duration(seconds=1).SerializeToString()
     assert render_detail(ErrorDetail(URL + "google.protobuf.Duration", duration), None) == {
@@ -69,7 +69,7 @@ def test_schema_types_and_wkts(schema: Schema) -> None:
 def test_unknown_and_undecodable() -> None:
     assert render_detail(ErrorDetail("example.com/x.Y", b"\x01\x02"), None) == {
         "@type": "example.com/x.Y",
-        "base64": "AQI=",
+        "@value": "AQI=",
     }
     garbage = ErrorDetail(URL + "google.rpc.ErrorInfo", b"\xff\xff")
-    assert render_detail(garbage, None) == {"@type": garbage.type_url, "base64": "//8="}
+    assert render_detail(garbage, None) == {"@type": garbage.type_url, "@value": "//8="}

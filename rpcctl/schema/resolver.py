@@ -1,0 +1,172 @@
+"""Message types found when they are needed: `Any` type URLs and error details (issue 11 §1).
+
+A schema is loaded once, before the call; a type that shows up later (packed in an `Any` of a
+request or an answer, or as a status detail) is looked up then: in the schema's pool, then
+through a `TypeSource` (server reflection's `file_containing_symbol`, gRPC's
+server-reflection.md), then among the well-known types of the protobuf runtime. What a
+source answers goes into the schema's pool, so each type is asked for once per call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any, Protocol
+
+from rpcctl.errors import RpcctlError
+from rpcctl.schema.anys import ANY_TYPE, any_values, find_type, type_name, unpack
+
+if TYPE_CHECKING:
+    from google.protobuf.descriptor_pb2 import FileDescriptorProto
+    from google.protobuf.message import Message
+
+    from rpcctl.errors import ErrorDetail
+    from rpcctl.schema.registry import Schema
+
+# Hostile or huge inputs: at most this many distinct types are asked for in one call.
+MAX_LOOKUPS = 256
+
+
+class TypeSource(Protocol):
+    """Where files come from for a type the schema lacks."""
+
+    async def files_for_symbol(self, name: str, known: set[str]) -> list[FileDescriptorProto]:
+        """The file defining `name` and those of its imports not in `known`; RpcctlError if none."""
+
+
+class TypeResolver:
+    """Adds the types a call meets to its schema's pool, asking `source` for those it lacks.
+
+    Failures are remembered per resolver (one call): a type nobody could describe is asked
+    for once, and `unresolved` says why for each.
+    """
+
+    def __init__(self, schema: Schema, source: TypeSource | None = None) -> None:
+        self.schema = schema
+        self.source = source
+        self.unresolved: dict[str, str] = {}
+        self._added: set[str] = set()
+
+    def knows(self, name: str) -> bool:
+        """True if the schema's pool has the message type `name`."""
+        return find_type(self.schema.pool, name) is not None
+
+    async def resolve(self, name: str) -> bool:
+        """Make `name` known to the pool if anyone can; False (and `unresolved[name]`) if not."""
+        if self.knows(name):
+            return True
+        if name in self.unresolved:
+            return False
+        if len(self.unresolved) >= MAX_LOOKUPS:
+            self.unresolved[name] = "too many unknown types in one call"
+            return False
+        reason = "no schema source describes it"
+        if self.source is not None:
+            try:
+                self._add(await self.source.files_for_symbol(name, self._pool_files()))
+            except RpcctlError as exc:
+                reason = str(exc)
+            if self.knows(name):
+                return True
+        if self._add_runtime(name):
+            return True
+        self.unresolved[name] = reason
+        return False
+
+    async def resolve_names(self, names: Iterable[str]) -> None:
+        """Resolve each of `names` (failures land in `unresolved`)."""
+        for name in dict.fromkeys(names):
+            await self.resolve(name)
+
+    async def resolve_json(self, value: Any) -> None:
+        """Resolve every `"@type"` named in a JSON value (a request about to be parsed)."""
+        await self.resolve_names(type_name(url) for url in _json_type_urls(value))
+
+    async def resolve_message(self, message: Message) -> None:
+        """Resolve the type of every `Any` in a message, looking inside those it can unpack."""
+        stack = [message]
+        while stack:
+            for packed in any_values(stack.pop()):
+                if await self.resolve(type_name(packed.type_url)):
+                    inner = unpack(packed, self.schema.pool)
+                    if inner is not None:
+                        stack.append(inner)
+
+    async def resolve_details(self, details: Iterable[ErrorDetail]) -> None:
+        """Resolve the types of a status's details, and of the Anys inside them."""
+        from google.protobuf import any_pb2
+
+        for detail in details:
+            packed = any_pb2.Any(type_url=detail.type_url, value=detail.value)
+            if await self.resolve(detail.type_name):
+                inner = unpack(packed, self.schema.pool)
+                if inner is not None:
+                    await self.resolve_message(inner)
+
+    def _pool_files(self) -> set[str]:
+        return {fd.name for fd in self.schema.files} | self._added
+
+    def _add(self, files: list[FileDescriptorProto]) -> None:
+        """Add files to the pool, dependencies first; a file that does not fit is left out."""
+        from rpcctl.schema.registry import runtime_file
+
+        pool = self.schema.pool
+        pending = {fd.name: fd for fd in files if not _in_pool(pool, fd.name)}
+        while pending:
+            ready = [fd for fd in pending.values() if all(_in_pool(pool, d) for d in fd.dependency)]
+            if not ready:
+                missing = {d for fd in pending.values() for d in fd.dependency if not _in_pool(pool, d)}
+                runtime = [f for f in (runtime_file(d) for d in missing if d not in pending) if f]
+                if not runtime:
+                    return
+                ready = runtime
+            for fd in ready:
+                pending.pop(fd.name, None)
+                try:
+                    pool.Add(fd)
+                except (TypeError, ValueError):
+                    continue
+                self._added.add(fd.name)
+
+    def _add_runtime(self, name: str) -> bool:
+        """A well-known type (google.protobuf.*, google.rpc.*) from the protobuf runtime."""
+        from rpcctl.schema.details import runtime_descriptor
+
+        desc = runtime_descriptor(name)
+        if desc is None:
+            return False
+        from google.protobuf.descriptor_pb2 import FileDescriptorProto
+
+        files = []
+        stack = [desc.file]
+        while stack:
+            file = stack.pop()
+            proto = FileDescriptorProto()
+            file.CopyToProto(proto)
+            files.append(proto)
+            stack.extend(file.dependencies)
+        self._add(files)
+        return self.knows(name)
+
+
+def _in_pool(pool: Any, name: str) -> bool:
+    try:
+        pool.FindFileByName(name)
+    except KeyError:
+        return False
+    return True
+
+
+def _json_type_urls(value: Any) -> list[str]:
+    """Every string under an "@type" key, at any depth (iteratively: input may nest deeply)."""
+    urls: list[str] = []
+    stack = [value]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, dict):
+            url = current.get("@type")
+            if isinstance(url, str) and type_name(url) != ANY_TYPE:
+                urls.append(url)
+            stack.extend(current.values())
+        elif isinstance(current, list):
+            stack.extend(current)
+    return urls
