@@ -115,9 +115,14 @@ def raw_any(type_url: str, value: bytes) -> dict[str, str]:
 def _to_dict(message: Message, emit_defaults: bool, pool: DescriptorPool | None) -> Any:
     from google.protobuf import json_format
 
-    return json_format.MessageToDict(
+    value = json_format.MessageToDict(
         message, always_print_fields_with_no_presence=emit_defaults, descriptor_pool=pool
     )
+    if emit_defaults:
+        from rpcctl.schema.defaults import add_presence_defaults
+
+        add_presence_defaults(message, value)
+    return value
 
 
 def _mark_unknown(message: Message, pool: DescriptorPool | None, marks: list[tuple[str, bytes]]) -> bool:

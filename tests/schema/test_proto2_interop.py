@@ -126,3 +126,22 @@ def test_proto2_fields_set_to_their_default_keep_presence_both_ways(target: str)
     assert result.exit_code == 0, result.stderr
     assert result.json["retries"] == 3
     assert result.json["greeting"] == "hello"
+
+
+def test_emit_defaults_shows_proto2_defaults_of_unset_fields(target: str) -> None:
+    # The server leaves retries, greeting and login unset; a reader sees their defaults, and
+    # --emit-defaults shows them as grpcurl -emit-defaults does. Unset messages stay out.
+    result = run_cli(
+        "call", target, "ext.v1.Ext/Echo", *G, "--no-cache", "--emit-defaults", "-d", '{"id": "a"}'
+    )
+    assert result.exit_code == 0, result.stderr
+    assert result.json == {
+        "id": "a",
+        "login": "",
+        "retries": 3,
+        "greeting": "hello",
+        "[ext.v1.note]": "seen '' retries=3 legacy.x=0",
+        "[ext.v1.marks]": [0],
+    }
+    plain = run_cli("call", target, "ext.v1.Ext/Echo", *G, "--no-cache", "-d", '{"id": "a"}')
+    assert "retries" not in plain.json
