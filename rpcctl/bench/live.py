@@ -114,6 +114,8 @@ class LiveView:
             elapsed = stats.elapsed or elapsed
             average = stats.rps or average
         grid = Table.grid(padding=(0, 2))
+        for _ in range(7):
+            grid.add_column(no_wrap=True)
         grid.add_row(
             f"[bold]{self.label}[/] {phase}",
             f"{elapsed:.1f}s",

@@ -68,8 +68,8 @@ async def run_in_processes(
                 board.update(index, phase, Stats.from_dict(data) if data else None)
             elif kind == "done":
                 results[index] = PartResult.from_dict(message[2])
-                if board is not None:
-                    board.update(index, "done", results[index].stats)
+                if board is not None:  # a copy: the results are merged into the first one below
+                    board.update(index, "done", PartResult.from_dict(message[2]).stats)
             elif kind == "error":
                 raise _rebuild(message[2], message[3])
     finally:

@@ -6,6 +6,7 @@ import csv
 import io
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -157,3 +158,30 @@ def test_html_report_is_self_contained(grpc_server: GrpcServer, tmp_path: Path) 
 @pytest.mark.parametrize("option", [("-O", "yaml"), ("--lb", "random"), ("--pick", "first"), ("--rps", "0")])
 def test_bad_options_are_usage_errors(grpc_server: GrpcServer, option: tuple[str, str]) -> None:
     assert bench(grpc_server.address, "Echo", *option).exit_code == 2
+
+
+def test_live_board_and_result_of_worker_processes_agree(grpc_server: GrpcServer, test_schema: Any) -> None:
+    """The merged result must not be the first process's record the live view still reads."""
+    import asyncio
+
+    from rpcctl.bench.job import BenchJob
+    from rpcctl.bench.payloads import build_payload_spec, encoder_for
+    from rpcctl.bench.plan import BenchPlan
+    from rpcctl.bench.processes import run_in_processes
+    from rpcctl.bench.progress import ProgressBoard
+    from tests.bench.helpers import ECHO, settings
+
+    found = test_schema.find_method("Echo")
+    cls = test_schema.message_class(found.input_type)
+    name = found.input_type.full_name
+    payloads = build_payload_spec(
+        ["{}"], test_schema.to_protoset(), name, "proto", encoder_for(cls, test_schema.pool, "proto")
+    )
+    target = settings(grpc_server.address, "grpc")
+    job = BenchJob(plan=BenchPlan(concurrency=2, total=20), method=ECHO, backends=((grpc_server.address, target),),
+                   payloads=payloads)  # fmt: skip
+    board = ProgressBoard(2)
+    result = asyncio.run(run_in_processes(job, 2, board))
+    phase, live = board.snapshot()
+    assert result.stats.count == 20
+    assert (phase, live.count) == ("done", 20)
