@@ -326,8 +326,7 @@ async def _print_responses(
                 headers_shown = True
             if data is None:
                 return
-            message = codec.decode(data, cls)
-            await resolver.resolve_message(message)
+            message = await resolver.decode(codec, data, cls)
             if printer.fmt == "text":
                 printer.print_text(message_to_text(message, pool))
                 continue

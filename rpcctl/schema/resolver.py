@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from google.protobuf.descriptor_pb2 import FileDescriptorProto
     from google.protobuf.message import Message
 
+    from rpcctl.codec import Codec
     from rpcctl.errors import ErrorDetail
     from rpcctl.schema.registry import Schema
 
@@ -90,6 +91,20 @@ class TypeResolver:
                     inner = unpack(packed, self.schema.pool)
                     if inner is not None:
                         stack.append(inner)
+
+    async def decode(self, codec: Codec, data: bytes, cls: type[Message]) -> Message:
+        """A response message with its `Any` types resolved: before decoding JSON, after binary."""
+        if codec.name == "json" and b'"@type"' in data:
+            from rpcctl.jsonsafe import loads
+
+            try:
+                value = loads(data)
+            except ValueError:
+                value = None  # the codec says what is wrong with it
+            await self.resolve_json(value)
+        message = codec.decode(data, cls)
+        await self.resolve_message(message)
+        return message
 
     async def resolve_details(self, details: Iterable[ErrorDetail]) -> None:
         """Resolve the types of a status's details, and of the Anys inside them."""
