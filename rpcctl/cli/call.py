@@ -219,7 +219,9 @@ def call_command(
             await resolver.resolve_json(parse_json_values(literal))
         source = RequestSource(schema.message_class(found.input_type), schema.pool, info.kind)
         requests: Iterable[Message] | AsyncIterator[Message] = (
-            source.from_stream(env.stdin) if data == "@-" else source.from_text(literal)
+            source.from_stream(env.stdin, resolver.resolve_json)
+            if data == "@-"
+            else source.from_text(literal)
         )
         wire_codec = codec_for(channel.codec, schema.pool)
         output_cls = schema.message_class(found.output_type)

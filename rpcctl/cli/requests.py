@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
@@ -75,8 +75,12 @@ class RequestSource:
                 f"{self.cls.DESCRIPTOR.full_name}: this method takes one request message, got {count}"
             )
 
-    async def from_stream(self, stream: IO[bytes]) -> AsyncIterator[Message]:
-        """Requests read from a stream as they arrive (bidi answers show up meanwhile)."""
+    async def from_stream(
+        self, stream: IO[bytes], prepare: Callable[[Any], Awaitable[None]] | None = None
+    ) -> AsyncIterator[Message]:
+        """Requests read from a stream as they arrive (bidi answers show up meanwhile).
+
+        `prepare` sees each JSON value before it is converted (the type resolver)."""
         from rpcctl.schema.jsoncodec import JsonValueStream
 
         parser = JsonValueStream()
@@ -85,10 +89,14 @@ class RequestSource:
             for value in parser.feed(chunk):
                 count += 1
                 self.check_count(count)
+                if prepare is not None:
+                    await prepare(value)
                 yield self.convert(value)
         for value in parser.finish():
             count += 1
             self.check_count(count)
+            if prepare is not None:
+                await prepare(value)
             yield self.convert(value)
         if count == 0 and not self.kind.client_streams:
             yield self.cls()

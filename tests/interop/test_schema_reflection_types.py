@@ -65,6 +65,13 @@ def test_request_any_of_a_type_no_service_file_imports(demo: Reflecting, grpcurl
     assert json_docs(theirs.stdout) == [sent]
 
 
+def test_request_from_stdin_resolves_too(demo: Reflecting) -> None:
+    sent = {"item": {"@type": URL + "demo.Secret", "code": "y"}}
+    result = run_cli("call", demo.address, "demo.Demo/Get", *G, "-d", "@-", stdin=json.dumps(sent).encode())
+    assert result.exit_code == 0, result.stderr
+    assert result.json == sent
+
+
 def test_request_any_of_a_type_nobody_knows_is_bad_input(demo: Reflecting) -> None:
     sent = {"item": {"@type": URL + "demo.Nowhere", "code": "x"}}
     result = run_cli("call", demo.address, "demo.Demo/Get", *G, "-d", json.dumps(sent))
