@@ -113,23 +113,18 @@ class LiveView:
             phase = self._ending
             elapsed = stats.elapsed or elapsed
             average = stats.rps or average
-        grid = Table.grid(padding=(0, 2))
-        for _ in range(7):
-            grid.add_column(no_wrap=True)
-        grid.add_row(
-            f"[bold]{self.label}[/] {phase}",
-            f"{elapsed:.1f}s",
-            f"calls {stats.count}",
-            f"{current:.0f}/s now",
-            f"{average:.0f}/s avg",
-            f"p50 {stats.histogram.percentile_ms(50):.2f} ms",
-            f"p99 {stats.histogram.percentile_ms(99):.2f} ms",
-        )
+        # Two short lines rather than one wide grid: they fit an 80-column terminal.
+        rate = f"{current:.0f}/s now  {average:.0f}/s avg"
+        first = f"[bold]{self.label}[/] {phase}  {elapsed:.1f}s  calls {stats.count}  {rate}"
         codes = ", ".join(f"{code} {n}" for code, n in stats.code_counts().items() if code != "OK")
-        grid.add_row(f"errors {stats.errors}" + (f" ({codes})" if codes else ""))
+        second = (
+            f"p50 {stats.histogram.percentile_ms(50):.2f} ms  p99 {stats.histogram.percentile_ms(99):.2f} ms"
+            f"  errors {stats.errors}" + (f" ({codes})" if codes else "")
+        )
         done, end = self._progress(stats, elapsed)
         outer = Table.grid()
-        outer.add_row(grid)
+        outer.add_row(first)
+        outer.add_row(second)
         bar = Table.grid(padding=(0, 1))
         bar.add_row(ProgressBar(total=end, completed=done, width=60), f"{100 * done / end:.0f}%")
         outer.add_row(bar)
