@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -58,10 +58,10 @@ def describe_command(
     env = environment(ctx)
 
     async def main() -> int:
-        from google.protobuf.descriptor import Descriptor, MethodDescriptor
+        from google.protobuf.descriptor import Descriptor, FileDescriptor, MethodDescriptor
 
         from rpcctl.cli import session
-        from rpcctl.errors import SchemaError, UsageError
+        from rpcctl.errors import UsageError
         from rpcctl.output.messages import MessagePrinter
         from rpcctl.schema.describe import describe, describe_file
         from rpcctl.schema.template import request_template
@@ -69,14 +69,17 @@ def describe_command(
         target_text, name = session.split_target(target, symbol)
         if name is None:
             raise UsageError("describe needs a SYMBOL (try `rpcctl list` to see what there is)")
-        loaded = await session.load_for_target(env, target_text, ctx.params)
-        if not template and name.endswith(".proto") and any(f.name == name for f in loaded.schema.files):
-            env.stdout.write(describe_file(loaded.schema.pool.FindFileByName(name)))
+
+        def find(schema: Any) -> Any:
+            if not template and name.endswith(".proto") and any(f.name == name for f in schema.files):
+                return schema.pool.FindFileByName(name)
+            return schema.find_symbol(name)
+
+        # A symbol the schema lacks is asked for by name (a cached schema is refreshed first).
+        _, found = await session.load_and_find(env, target_text, ctx.params, name, find)
+        if isinstance(found, FileDescriptor):
+            env.stdout.write(describe_file(found))
             return 0
-        try:
-            found = loaded.schema.find_symbol(name)
-        except SchemaError as exc:
-            raise loaded.lookup_failed(exc) from exc
         if not template:
             env.stdout.write(describe(found).rstrip("\n") + "\n")
             return 0

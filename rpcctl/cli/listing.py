@@ -54,23 +54,20 @@ def list_command(
 
     async def main() -> int:
         from rpcctl.cli import session
-        from rpcctl.errors import SchemaError
         from rpcctl.schema.registry import CallKind
 
         target_text, service_name = session.split_target(target, service)
-        loaded = await session.load_for_target(env, target_text, ctx.params)
-        schema = loaded.schema
         if service_name is None:
-            names = {svc.full_name for svc in schema.services()}
+            loaded = await session.load_for_target(env, target_text, ctx.params)
+            names = {svc.full_name for svc in loaded.schema.services()}
             names.update(loaded.unresolved_services)
             for name in sorted(names):
                 if show_all or not name.startswith(HIDDEN_PREFIXES):
                     env.stdout.write(name + "\n")
             return 0
-        try:
-            svc = schema.find_service(service_name)
-        except SchemaError as exc:
-            raise loaded.lookup_failed(exc) from exc
+        _, svc = await session.load_and_find(
+            env, target_text, ctx.params, service_name, lambda schema: schema.find_service(service_name)
+        )
         rows = [
             (
                 f"{svc.full_name}.{m.name}",

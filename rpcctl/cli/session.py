@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Sequence
+import contextlib
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -13,6 +15,7 @@ from rpcctl.errors import SchemaError
 if TYPE_CHECKING:
     from rpcctl.call import Channel
     from rpcctl.loader import LoadedSchema, SchemaRequest
+    from rpcctl.schema.registry import Schema
     from rpcctl.wire.metadata import Metadata
 
 T = TypeVar("T")
@@ -113,6 +116,22 @@ async def load_for_target(env: Environment, target: str | None, params: dict[str
     For commands that show the schema (list, describe): when reflection failed and no schema
     option was given, the bundled descriptors are no answer: `ReflectionFailed` (exit 1).
     """
+    loaded, _ = await load_and_find(env, target, params, None, lambda schema: None)
+    return loaded
+
+
+async def load_and_find(
+    env: Environment,
+    target: str | None,
+    params: dict[str, Any],
+    name: str | None,
+    find: Callable[[Schema], T],
+) -> tuple[LoadedSchema, T]:
+    """`load_for_target`, then `find(schema)` for the symbol `name` while the server can be asked.
+
+    A symbol missing from a cached schema asks the server again; one missing from a reflected
+    schema is asked for by name (reflection's file_containing_symbol, as grpcurl does).
+    """
     from rpcctl.cli.options import channel_settings, connection_params
 
     request = schema_request(
@@ -128,23 +147,48 @@ async def load_for_target(env: Environment, target: str | None, params: dict[str
         from rpcctl.client import open_channel
 
         channel = open_channel(channel_settings(target, **connection_params(params)))
-    try:
-        loaded = await within_timeout(
-            params.get("timeout"),
-            load(
-                env,
-                request,
-                channel,
-                metadata,
-                export=params.get("export_protoset"),
-                verbose=bool(params.get("verbose")),
-                refuse_fallback=True,
-            ),
+
+    async def work() -> tuple[LoadedSchema, T]:
+        verbose = bool(params.get("verbose"))
+        export = params.get("export_protoset")
+        loaded = await load(
+            env, request, channel, metadata, export=export, verbose=verbose, refuse_fallback=True
         )
-        return loaded
+        try:
+            return loaded, find(loaded.schema)
+        except SchemaError as exc:
+            if loaded.from_cache:
+                fresh = replace(request, cache=False)
+                loaded = await load(env, fresh, channel, metadata, verbose=verbose, refuse_fallback=True)
+                with contextlib.suppress(SchemaError):
+                    return loaded, find(loaded.schema)
+            if name is not None and await _by_reflection(loaded, name):
+                with contextlib.suppress(SchemaError):
+                    return loaded, find(loaded.schema)
+            raise loaded.lookup_failed(exc) from exc
+
+    try:
+        return await within_timeout(params.get("timeout"), work())
     finally:
         if channel is not None:
             await channel.aclose()
+
+
+async def _by_reflection(loaded: LoadedSchema, name: str) -> bool:
+    """Add the file that defines `name` (a full name) to a reflected schema; True if it came."""
+    from rpcctl.errors import RpcctlError
+    from rpcctl.schema.registry import Schema
+
+    symbol = name.strip().lstrip("/.").replace("/", ".")
+    if loaded.type_source is None or "." not in symbol:
+        return False
+    known = {fd.name for fd in loaded.schema.files}
+    try:
+        files = await loaded.type_source.files_for_symbol(symbol, known)
+        loaded.schema = Schema([*loaded.schema.files, *files])
+    except RpcctlError:
+        return False
+    return True
 
 
 async def within_timeout(timeout: str | None, work: Awaitable[T]) -> T:

@@ -6,6 +6,7 @@ headers; local files with reflection for the rest; the reflected schema cached p
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import stat
@@ -31,6 +32,16 @@ def served(request: pytest.FixtureRequest) -> Iterator[Reflecting]:
         yield running
     finally:
         running.server.stop(grace=None)
+
+
+def _old_server_protoset() -> str:
+    """A cached schema as a server without demo.Demo would have left it (just any.proto)."""
+    from google.protobuf import any_pb2
+    from google.protobuf.descriptor_pb2 import FileDescriptorProto, FileDescriptorSet
+
+    only = FileDescriptorProto()
+    any_pb2.DESCRIPTOR.CopyToProto(only)
+    return base64.b64encode(FileDescriptorSet(file=[only]).SerializeToString()).decode()
 
 
 @pytest.fixture
@@ -172,7 +183,19 @@ def test_a_cached_schema_without_the_method_asks_again(served: Reflecting, cache
     # The cached entry as an older server would have left it: no demo.Demo/Fail.
     (entry,) = (cache_dir / "reflection").iterdir()
     record = json.loads(entry.read_text())
-    record["protoset"] = ""
+    record["protoset"] = _old_server_protoset()
     entry.write_text(json.dumps(record))
     result = run_cli("call", served.address, "demo.Demo/Fail", *G, "-d", "{}")
     assert result.exit_code == 64 + 7, result.stderr
+
+
+def test_a_cached_schema_without_the_service_asks_again(served: Reflecting, cache_dir: Path) -> None:
+    assert run_cli("list", served.address, *G).exit_code == 0
+    (entry,) = (cache_dir / "reflection").iterdir()
+    record = json.loads(entry.read_text())
+    record["protoset"] = _old_server_protoset()
+    entry.write_text(json.dumps(record))
+    for command in (("list", "demo.Demo"), ("describe", "demo.Demo.Get")):
+        result = run_cli(command[0], served.address, command[1], *G)
+        assert result.exit_code == 0, result.stderr
+        assert "Get" in result.stdout

@@ -119,3 +119,16 @@ def test_text_format_resolves_too(demo: Reflecting) -> None:
     assert result.exit_code == 0, result.stderr
     assert 'code: "s3cr3t"' in result.stdout
     assert "level: 2" in result.stdout
+
+
+def test_describe_a_type_no_service_file_imports(demo: Reflecting, grpcurl: Path) -> None:
+    result = run_cli("describe", demo.address, "demo.Secret", *G)
+    assert result.exit_code == 0, result.stderr
+    assert "message Secret {" in result.stdout
+    assert "string code = 1;" in result.stdout
+    theirs = _grpcurl(grpcurl, "-plaintext", demo.address, "describe", "demo.Secret")
+    assert theirs.returncode == 0, theirs.stderr
+    assert "string code = 1;" in theirs.stdout
+    unknown = run_cli("describe", demo.address, "demo.Nowhere", *G)
+    assert unknown.exit_code == 2, unknown.stderr
+    assert unknown.stderr.startswith("error: unknown symbol 'demo.Nowhere'")
