@@ -5,7 +5,8 @@
 - **Overlong frames** (RFC 9113 §4.2): every frame header is read as it arrives
   (`rpcctl.server.frame_scan`); one declaring more than the advertised SETTINGS_MAX_FRAME_SIZE
   ends the connection with GOAWAY(FRAME_SIZE_ERROR) before its payload is held in memory.
-- **Rapid reset** (CVE-2023-44487): streams the client resets draw on a budget of
+- **Rapid reset** (CVE-2023-44487): a stream whose HEADERS and RST_STREAM arrive in the same
+  read is never handed to the application, and streams the client resets draw on a budget of
   `RESET_BURST` refilled at `RESET_RATE` a second; an empty budget ends the connection with
   GOAWAY(ENHANCE_YOUR_CALM) and one log line. So does hypercorn's priority tree overflowing
   (``priority.TooManyStreamsError``), which used to tear the connection down with a traceback.
@@ -101,10 +102,15 @@ class GuardedH2Protocol(H2Protocol):
         await super().handle(event)
 
     async def _handle_events(self, events: list[h2.events.Event]) -> None:
+        # A stream opened and reset by the same read never reaches the application: no
+        # handler runs for it, and a proxy opens no upstream call for it.
+        reset = {e.stream_id for e in events if isinstance(e, h2.events.StreamReset) and e.remote_reset}
         # One event at a time: a stream can close while an earlier event is handled.
         for event in events:
             if self.refused:
                 return
+            if isinstance(event, h2.events.RequestReceived) and event.stream_id in reset:
+                continue
             if isinstance(event, h2.events.DataReceived) and event.stream_id not in self.streams:
                 self.connection.acknowledge_received_data(event.flow_controlled_length, event.stream_id)
                 await self._flush()

@@ -1,0 +1,163 @@
+"""The attack matrix of issue 13 (§6–§9), at two sizes: bounded for the tests, full for the table.
+
+Each `Attack` opens `connections` connections in parallel (threads, each bounded in bytes and
+time) and checks every `Outcome` against what the server must do. `run_matrix` runs them in
+order against one target and returns a row per attack with the target's RSS before and after;
+`benchmarks/attack_matrix.py` prints those rows as the closing note's table.
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from tests.attacks import peers
+from tests.attacks.peers import Outcome
+from tests.attacks.targets import Target
+
+MAX_THREADS = 64
+
+
+@dataclass(frozen=True)
+class Attack:
+    """One kind of attack: what each connection does and what the server must answer."""
+
+    name: str
+    connections: int
+    attack: Callable[[tuple[str, int]], Outcome]
+    expected: str
+    answered: Callable[[Outcome], bool]
+
+
+@dataclass(frozen=True)
+class Row:
+    """What one attack did: how many connections got the expected answer, RSS around it."""
+
+    name: str
+    connections: int
+    expected: str
+    answered: int
+    rss_before: float
+    rss_after: float
+    ping_after: int | None
+
+    @property
+    def held(self) -> bool:
+        """Every connection got the expected answer, and a normal call answered OK afterwards."""
+        return self.answered == self.connections and self.ping_after == 0
+
+
+@dataclass(frozen=True)
+class Sizes:
+    """How hard to push; `BOUNDED` in the tests, `FULL` (the issue's figures) in the benchmark."""
+
+    oversized_connections: int
+    oversized_bytes: int
+    reset_connections: int
+    reset_streams: int
+    slow_connections: int
+    idle_connections: int
+    surplus_connections: int
+    header_timeout: float
+    idle_timeout: float
+    max_connections: int
+
+
+BOUNDED = Sizes(3, 2**20, 2, 5000, 20, 10, 5, 1.0, 2.0, 64)
+FULL = Sizes(10, 15 * 2**20, 10, 5000, 200, 200, 50, 10.0, 5.0, 500)
+
+
+def surplus(address: tuple[str, int], hold: int, deadline: float) -> list[Outcome]:
+    """Connections past the limit: `hold` sockets open, then one more must be closed at once."""
+    held = []
+    try:
+        for _ in range(hold):
+            held.append(socket.create_connection(address, timeout=5))
+        time.sleep(0.5)  # let the server accept them all before the one past the limit
+        return [peers.idle(address, deadline=deadline, http2=False)]
+    finally:
+        for sock in held:
+            sock.close()
+
+
+def attacks(sizes: Sizes) -> list[Attack]:
+    """The matrix for one size (timeouts as the target was started with)."""
+    slow_deadline = sizes.header_timeout * 3 + 5
+    idle_deadline = sizes.idle_timeout * 3 + 5
+    return [
+        Attack(
+            "oversized DATA frame (declared 16 MiB)",
+            sizes.oversized_connections,
+            lambda a: peers.oversized_data(a, send=sizes.oversized_bytes),
+            "GOAWAY FRAME_SIZE_ERROR, closed",
+            lambda o: o.goaway == peers.FRAME_SIZE_ERROR and o.closed,
+        ),
+        Attack(
+            f"rapid reset ({sizes.reset_streams} HEADERS+RST_STREAM, one write)",
+            sizes.reset_connections,
+            lambda a: peers.rapid_reset(a, streams=sizes.reset_streams),
+            "GOAWAY ENHANCE_YOUR_CALM, closed",
+            lambda o: o.goaway == peers.ENHANCE_YOUR_CALM and o.closed,
+        ),
+        Attack(
+            "slowloris HTTP/2 (header block dripped)",
+            sizes.slow_connections,
+            lambda a: peers.slow_h2_headers(a, deadline=slow_deadline),
+            "GOAWAY NO_ERROR, closed",
+            lambda o: o.goaway == peers.NO_ERROR and o.closed,
+        ),
+        Attack(
+            "slowloris HTTP/1.1 (header lines dripped)",
+            sizes.slow_connections,
+            lambda a: peers.slow_h1_headers(a, deadline=slow_deadline),
+            "408, closed",
+            lambda o: o.received.startswith(b"HTTP/1.1 408") and o.closed,
+        ),
+        Attack(
+            "idle HTTP/2 connection (preface only)",
+            sizes.idle_connections,
+            lambda a: peers.idle(a, deadline=idle_deadline),
+            "GOAWAY NO_ERROR, closed",
+            lambda o: o.goaway == peers.NO_ERROR and o.closed,
+        ),
+        Attack(
+            f"connections past the limit of {sizes.max_connections}",
+            sizes.surplus_connections,
+            lambda a: surplus(a, sizes.max_connections, deadline=5)[0],
+            "closed at once",
+            lambda o: o.closed and not o.received,
+        ),
+    ]
+
+
+def run_attack(target: Target, attack: Attack) -> Row:
+    """Run one attack against `target` and measure."""
+    assert target.address is not None
+    address = target.address
+    before = target.rss_mib()
+    workers = 1 if attack.name.startswith("connections past") else min(attack.connections, MAX_THREADS)
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        outcomes = list(pool.map(lambda _: attack.attack(address), range(attack.connections)))
+    after = target.rss_mib()
+    answered = sum(1 for outcome in outcomes if attack.answered(outcome))
+    return Row(attack.name, attack.connections, attack.expected, answered, before, after, target.ping())
+
+
+def run_matrix(target: Target, sizes: Sizes) -> list[Row]:
+    """Every attack of the matrix, in order."""
+    return [run_attack(target, attack) for attack in attacks(sizes)]
+
+
+def target_options(sizes: Sizes) -> list[str]:
+    """The `serve` options a target needs for `sizes`."""
+    return [
+        "--header-timeout",
+        str(sizes.header_timeout),
+        "--idle-timeout",
+        str(sizes.idle_timeout),
+        "--max-connections",
+        str(sizes.max_connections),
+    ]
