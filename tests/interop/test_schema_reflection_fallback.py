@@ -178,23 +178,23 @@ def test_second_call_makes_no_reflection_round_trip(served: Reflecting, cache_di
         assert "x-tenant" not in entry.read_text()
 
 
-def test_a_cached_schema_without_the_method_asks_again(served: Reflecting, cache_dir: Path) -> None:
+def _cache_an_old_schema(served: Reflecting, cache_dir: Path) -> None:
+    """Cache the target's schema, then make it one an older server (no demo.Demo) left."""
     assert run_cli("list", served.address, *G).exit_code == 0
-    # The cached entry as an older server would have left it: no demo.Demo/Fail.
     (entry,) = (cache_dir / "reflection").iterdir()
     record = json.loads(entry.read_text())
     record["protoset"] = _old_server_protoset()
     entry.write_text(json.dumps(record))
+
+
+def test_a_cached_schema_without_the_method_asks_again(served: Reflecting, cache_dir: Path) -> None:
+    _cache_an_old_schema(served, cache_dir)
     result = run_cli("call", served.address, "demo.Demo/Fail", *G, "-d", "{}")
     assert result.exit_code == 64 + 7, result.stderr
 
 
 def test_a_cached_schema_without_the_service_asks_again(served: Reflecting, cache_dir: Path) -> None:
-    assert run_cli("list", served.address, *G).exit_code == 0
-    (entry,) = (cache_dir / "reflection").iterdir()
-    record = json.loads(entry.read_text())
-    record["protoset"] = _old_server_protoset()
-    entry.write_text(json.dumps(record))
+    _cache_an_old_schema(served, cache_dir)
     for command in (("list", "demo.Demo"), ("describe", "demo.Demo.Get")):
         result = run_cli(command[0], served.address, command[1], *G)
         assert result.exit_code == 0, result.stderr
