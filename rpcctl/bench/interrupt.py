@@ -69,6 +69,7 @@ class StopSwitch:
         Outside the main thread (where no signal handler can be set) the block changes nothing.
         """
         loop = asyncio.get_running_loop()
+        previous = signal.getsignal(signal.SIGINT)  # asyncio.run's own, which cancels the main task
         try:
             loop.add_signal_handler(signal.SIGINT, self._sigint)
         except (NotImplementedError, RuntimeError, ValueError):
@@ -78,6 +79,8 @@ class StopSwitch:
             yield
         finally:
             loop.remove_signal_handler(signal.SIGINT)
+            if previous is not None:
+                signal.signal(signal.SIGINT, previous)
 
     def _sigint(self) -> None:
         if self.tripped:

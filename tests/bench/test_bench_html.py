@@ -133,3 +133,36 @@ def test_throughput_of_a_run_shorter_than_a_second_is_scaled() -> None:
     xs, calls, _ = throughput_points(_stats({0: [30, 0]}, 0.2))
     assert xs == [0.2]
     assert calls == [150.0]
+
+
+def _chart_specs(html: str) -> dict[str, Any]:
+    found = re.search(r"<script type='application/json' id='rpcctl-charts'>(.*?)</script>", html, re.S)
+    assert found
+    return {chart["id"]: chart for chart in json.loads(found[1].replace("<\\/", "</"))}
+
+
+def test_several_backends_overlay_their_percentiles() -> None:
+    from rpcctl.bench.job import PartResult
+    from rpcctl.bench.render.html_report import render_html
+    from rpcctl.bench.report import BenchReport, RunReport
+
+    def record(*latencies: float) -> Stats:
+        stats = Stats()
+        for latency in latencies:
+            stats.record(latency, 0)
+        stats.elapsed = 0.5
+        return stats
+
+    backends = {"a:1": record(0.001, 0.002), "b:2": record(0.010, 0.020)}
+    result = PartResult(record(0.001, 0.002, 0.010, 0.020), backends)
+    run = RunReport(
+        "grpc", "pkg.S/M", ["a:1", "b:2"], result, {"concurrency": 2}, "2026-01-02T03:04:05+00:00"
+    )
+    charts = _chart_specs(render_html(BenchReport([run])))
+    overlay = charts["chart-0-percentiles"]
+    assert overlay["title"] == "Latency by percentile, per backend"
+    assert [s["label"] for s in overlay["series"]] == ["a:1", "b:2"]
+    assert overlay["series"][0]["values"][0] == pytest.approx(1.0, rel=0.01)  # p50 of a:1, in ms
+    assert overlay["series"][1]["values"][-1] == pytest.approx(20.0, rel=0.01)  # p99.99 of b:2
+    assert [t[1] for t in overlay["x"]["ticks"]] == ["50%", "90%", "99%", "99.9%", "99.99%"]
+    assert charts["chart-0-throughput"]["series"][0]["values"] == [8.0]  # 4 calls in 0.5 s
