@@ -175,3 +175,21 @@ def bracketed(pairs: list[tuple[str, str]]) -> str:
     if not pairs:
         return ""
     return " [" + ", ".join(f"{name} = {value}" for name, value in pairs) + "]"
+
+
+#: Lines longer than this list their bracketed options one per line, as protobuf's own files do.
+WRAP_WIDTH = 100
+
+
+def bracketed_lines(head: str, pairs: list[tuple[str, str]], tail: str, indent: str) -> list[str]:
+    """`head [a = 1, b = 2]tail` on one line, or over several when that line would be too long.
+
+    `head` starts with `indent`; `tail` is what follows the options (`;`, ` {`, a comment).
+    """
+    one = f"{head}{bracketed(pairs)}{tail}"
+    if len(one) <= WRAP_WIDTH or len(pairs) < 2:
+        return [one]
+    inner = indent + "  "
+    items = [f"{inner}{name} = {value}," for name, value in pairs]
+    items[-1] = items[-1][:-1]
+    return [f"{head} [", *items, f"{indent}]{tail}"]

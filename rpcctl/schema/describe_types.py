@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from google.protobuf import descriptor_pb2 as pb
 from google.protobuf import text_encoding
 
-from rpcctl.schema.describe_options import bracketed
+from rpcctl.schema.describe_options import bracketed, bracketed_lines
 from rpcctl.schema.describe_source import (
     ENUM_VALUE,
     INDENT,
@@ -174,16 +174,16 @@ def field_lines(
     trail = src.trail(path)
     if declared is not None and declared.options.map_entry and field.label == _F.LABEL_REPEATED:
         key, value = declared.field[0], declared.field[1]
-        text = f"map<{_type(key)}, {_type(value)}> {field.name} = {field.number}{bracketed(pairs)};"
-        return [*lead, f"{indent}{text}{trail}"]
+        head = f"{indent}map<{_type(key)}, {_type(value)}> {field.name} = {field.number}"
+        return [*lead, *bracketed_lines(head, pairs, f";{trail}", indent)]
     label = _label(src, field, in_oneof)
     if field.type == _F.TYPE_GROUP and declared is not None:
         gpath = (*path[:-2], MSG_NESTED, types.index(declared)) if container is not None else path
-        head = f"{indent}{label}group {declared.name} = {field.number}{bracketed(pairs)} {{{trail}"
+        head = f"{indent}{label}group {declared.name} = {field.number}"
         body = _body(src, declared, gpath, indent + INDENT, _join(scope, declared.name))
-        return [*lead, head, *body, f"{indent}}}"]
-    text = f"{label}{_type(field)} {field.name} = {field.number}{bracketed(pairs)};"
-    return [*lead, f"{indent}{text}{trail}"]
+        return [*lead, *bracketed_lines(head, pairs, f" {{{trail}", indent), *body, f"{indent}}}"]
+    head = f"{indent}{label}{_type(field)} {field.name} = {field.number}"
+    return [*lead, *bracketed_lines(head, pairs, f";{trail}", indent)]
 
 
 def _pseudo_options(src: Source, field: pb.FieldDescriptorProto) -> list[tuple[str, str]]:
@@ -263,9 +263,11 @@ def enum(src: Source, e: pb.EnumDescriptorProto, path: SourcePath, indent: str, 
     lines.extend(src.option_lines(e.options, _join(scope, e.name), inner))
     for i, value in enumerate(e.value):
         vpath = (*path, ENUM_VALUE, i)
-        opts = bracketed(src.options(value.options, _join(scope, value.name)))
+        pairs = src.options(value.options, _join(scope, value.name))
         lines.extend(src.lead(vpath, inner))
-        lines.append(f"{inner}{value.name} = {value.number}{opts};{src.trail(vpath)}")
+        lines.extend(
+            bracketed_lines(f"{inner}{value.name} = {value.number}", pairs, f";{src.trail(vpath)}", inner)
+        )
     ranges = [_range(r.start, r.end, MAX_ENUM_NUMBER) for r in e.reserved_range]
     lines.extend(_reserved(src, ranges, e.reserved_name, inner))
     lines.append(f"{indent}}}")

@@ -174,7 +174,7 @@ def test_editions_features_and_float_options() -> None:
     assert "  reserved gone;" in text
     schema = Schema(load_proto_files([PROTO2_ROOT / "everything.proto"], [PROTO2_ROOT]))
     outer = describe(schema.find_symbol("everything.v1.Outer"))
-    assert "(everything.v1.field_weight) = 0.1]" in outer
+    assert "    (everything.v1.field_weight) = 0.1\n  ];" in outer
     assert "  option (everything.v1.msg_ratio) = nan;" in outer
     assert "  optional double d = 7 [default = -inf];" in outer
     assert "    group Pick = 4 {" in outer
