@@ -24,7 +24,7 @@ from rpcctl.wire.connect_error import (
     split_trailer_headers,
 )
 from rpcctl.wire.envelope import FLAG_COMPRESSED, FLAG_END_STREAM, EnvelopeReader, encode_envelope
-from rpcctl.wire.metadata import Metadata
+from rpcctl.wire.metadata import Metadata, clip
 from rpcctl.wire.status import Code
 from rpcctl.wire.timeout import CONNECT_TIMEOUT_HEADER, encode_connect_timeout
 
@@ -33,6 +33,7 @@ PROTOCOL_VERSION = "1"
 CONTENT_TYPE = "content-type"
 CONTENT_ENCODING = "content-encoding"
 CONTENT_ENCODING_B = CONTENT_ENCODING.encode()
+CONTENT_LENGTH = "content-length"
 ACCEPT_ENCODING = "accept-encoding"
 STREAM_CONTENT_ENCODING = "connect-content-encoding"
 STREAM_ACCEPT_ENCODING = "connect-accept-encoding"
@@ -196,6 +197,15 @@ def _text(value: str | bytes | None) -> str | None:
     return value.decode("latin-1") if isinstance(value, bytes) else value
 
 
+def _longer_than(content_length: str, limit: int) -> bool:
+    """Whether an ASCII-digit content-length (RFC 9110 §8.6) exceeds ``limit``; other text is
+    left to the transport."""
+    if not content_length.isascii() or not content_length.isdigit():
+        return False
+    digits = content_length.lstrip("0")
+    return len(digits) > len(str(limit)) or (bool(digits) and int(digits) > limit)
+
+
 class ConnectUnaryDecoder:
     """The response to a unary Connect call: a bare message, or a JSON error."""
 
@@ -236,6 +246,11 @@ class ConnectUnaryDecoder:
             self._encoding = _check_encoding(self._raw_encoding, CONTENT_ENCODING)
         except ProtocolError as exc:
             self._fail(exc.code, exc.message)
+        length = _text(headers.get(CONTENT_LENGTH))
+        if length is not None and _longer_than(length.strip(), self.max_message_size):
+            # Refused at the headers: a server announcing 4 GiB is not waited for.
+            size, limit = clip(length.strip(), 40), self.max_message_size
+            self._fail(Code.RESOURCE_EXHAUSTED, f"message size {size} is larger than configured max {limit}")
 
     def feed(self, data: bytes) -> list[bytes]:
         """Collect body bytes (bounded); the message comes at `finish`."""

@@ -48,3 +48,24 @@ def test_a_long_protocol_version_is_clipped_in_the_error() -> None:
         server.timeout()
     assert info.value.code is Code.INVALID_ARGUMENT
     assert len(info.value.message) < 400
+
+
+@pytest.mark.parametrize("length", ["4294967295", "0" * 50 + "1001", "9" * 5000])
+def test_client_refuses_a_declared_length_past_the_cap_at_the_headers(length: str) -> None:
+    from rpcctl.protocols.connect import ConnectUnaryDecoder
+
+    decoder = ConnectUnaryDecoder("proto", LIMIT)
+    with pytest.raises(RpcError) as info:
+        decoder.start(200, Metadata([("content-type", "application/proto"), ("content-length", length)]))
+    assert info.value.code is Code.RESOURCE_EXHAUSTED
+    assert len(info.value.message) < 200
+
+
+@pytest.mark.parametrize("length", ["1000", "0", "\u0661\u0660", "12abc"])
+def test_client_leaves_other_lengths_to_the_body(length: str) -> None:
+    from rpcctl.protocols.connect import ConnectUnaryDecoder
+
+    decoder = ConnectUnaryDecoder("proto", LIMIT)
+    decoder.start(200, Metadata([("content-type", "application/proto"), ("content-length", length)]))
+    assert decoder.feed(b"\x08\x01") == []
+    assert decoder.finish() == [b"\x08\x01"]
