@@ -43,11 +43,21 @@ def bench_command(
         ),
     ],
     concurrency: Annotated[
-        int, typer.Option("--concurrency", "-c", help="Calls in flight.", rich_help_panel=LOAD)
+        int,
+        typer.Option(
+            "--concurrency", "-c", min=1, max=100_000, help="Calls in flight.", rich_help_panel=LOAD
+        ),
     ] = 50,
     total: Annotated[
         int | None,
-        typer.Option("--total", "-n", help="Stop after this many calls (default 200).", rich_help_panel=LOAD),
+        typer.Option(
+            "--total",
+            "-n",
+            min=0,
+            max=1_000_000_000,
+            help="Stop after this many calls (default 200).",
+            rich_help_panel=LOAD,
+        ),
     ] = None,
     duration: Annotated[
         str | None,
@@ -58,7 +68,12 @@ def bench_command(
     rps: Annotated[
         float | None,
         typer.Option(
-            "--rps", metavar="N", help="Open loop: start this many calls per second.", rich_help_panel=LOAD
+            "--rps",
+            metavar="N",
+            min=0,
+            max=1_000_000,
+            help="Open loop: start this many calls per second.",
+            rich_help_panel=LOAD,
         ),
     ] = None,
     load_schedule: Annotated[
@@ -70,18 +85,32 @@ def bench_command(
     load_start: Annotated[
         float,
         typer.Option(
-            "--load-start", metavar="RATE", help="Starting rate (step, line).", rich_help_panel=LOAD
+            "--load-start",
+            metavar="RATE",
+            min=0,
+            max=1_000_000,
+            help="Starting rate (step, line).",
+            rich_help_panel=LOAD,
         ),
     ] = 0.0,
     load_end: Annotated[
         float,
-        typer.Option("--load-end", metavar="RATE", help="Final rate (step, line).", rich_help_panel=LOAD),
+        typer.Option(
+            "--load-end",
+            metavar="RATE",
+            min=0,
+            max=1_000_000,
+            help="Final rate (step, line).",
+            rich_help_panel=LOAD,
+        ),
     ] = 0.0,
     load_step: Annotated[
         float,
         typer.Option(
             "--load-step",
             metavar="RATE",
+            min=-1_000_000,
+            max=1_000_000,
             help="Rate step (step) or slope per second (line).",
             rich_help_panel=LOAD,
         ),
@@ -102,11 +131,16 @@ def bench_command(
         ),
     ] = None,
     connections: Annotated[
-        int, typer.Option("--connections", help="Connections per target.", rich_help_panel=LOAD)
+        int,
+        typer.Option(
+            "--connections", min=1, max=10_000, help="Connections per target.", rich_help_panel=LOAD
+        ),
     ] = 1,
     workers: Annotated[
         int | None,
-        typer.Option("--workers", help="Processes (default: one per core).", rich_help_panel=LOAD),
+        typer.Option(
+            "--workers", min=1, max=256, help="Processes (default: one per core).", rich_help_panel=LOAD
+        ),
     ] = None,
     shard: Annotated[
         str | None,
@@ -144,7 +178,13 @@ def bench_command(
     ] = "round-robin",
     stream_messages: Annotated[
         int | None,
-        typer.Option("--stream-messages", help="Messages sent per streaming call.", rich_help_panel=LOAD),
+        typer.Option(
+            "--stream-messages",
+            min=1,
+            max=1_000_000_000,
+            help="Messages sent per streaming call.",
+            rich_help_panel=LOAD,
+        ),
     ] = None,
     stream_interval: Annotated[
         str | None,
@@ -189,6 +229,8 @@ def bench_command(
         typer.Option(
             "--max-error-rate",
             metavar="RATIO",
+            min=0,
+            max=1,
             help="Exit 1 above this error share (0-1).",
             rich_help_panel=REPORT,
         ),
@@ -200,11 +242,24 @@ def bench_command(
         ),
     ] = None,
     runners: Annotated[
-        int, typer.Option("--runners", help="Simulated runners (--scenario runner).", rich_help_panel=LOAD)
+        int,
+        typer.Option(
+            "--runners",
+            min=1,
+            max=10_000,
+            help="Simulated runners (--scenario runner).",
+            rich_help_panel=LOAD,
+        ),
     ] = 10,
     rows_per_sec: Annotated[
         float,
-        typer.Option("--rows-per-sec", help="Log rows per second per runner.", rich_help_panel=LOAD),
+        typer.Option(
+            "--rows-per-sec",
+            min=0,
+            max=1_000_000,
+            help="Log rows per second per runner.",
+            rich_help_panel=LOAD,
+        ),
     ] = 100.0,
     protocol: Annotated[
         str,

@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 import sys
 from typing import IO, Any
@@ -64,6 +65,7 @@ class HelpfulCommand(TyperCommand):
             record = param.get_help_record(ctx)
             if record is None:
                 continue
+            record = (record[0], _range_words(record[1]))
             if isinstance(param, TyperArgument):
                 arguments.append(record)
             else:
@@ -95,11 +97,17 @@ class HelpfulCommand(TyperCommand):
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
         """As click's, with its usage errors turned into `OneLineUsageError`."""
         try:
-            return list(super().parse_args(ctx, args))
+            rest = list(super().parse_args(ctx, args))
         except OneLineUsageError:
             raise
         except UsageError as exc:
             raise OneLineUsageError(usage_message(exc), ctx) from None
+        for param in self.params:
+            value = ctx.params.get(param.name or "")
+            # click's ranges let nan through (every comparison with it is false).
+            if isinstance(value, float) and not math.isfinite(value) and isinstance(param, TyperOption):
+                raise OneLineUsageError(f"{_long_name(param)}: {value} is not a finite number", ctx)
+        return rest
 
 
 def examples_of(command: Any) -> tuple[tuple[str, str], ...]:
@@ -140,6 +148,23 @@ def usage_message(exc: Any) -> str:
 
 _NOT_A_NUMBER = re.compile(r"(?P<value>.+) is not a valid (?P<kind>int|integer|float)(?: range)?")
 _OUT_OF_RANGE = re.compile(r"(?P<value>.+) is not in the range .*")
+_NUM = r"-?[\d._]+(?:e-?\d+)?"
+_RANGE = re.compile(
+    rf"(?<=[; \[])(?:(?P<low>{_NUM})<=?x<=?(?P<high>{_NUM})|x>=?(?P<least>{_NUM})|x<=?(?P<most>{_NUM}))(?=\])"
+)
+
+
+def _range_words(help_text: str) -> str:
+    """Click's ``[default: 3; 1<=x<=50]`` as ``[default: 3; 1 to 50]``, ``x>=1`` as ``at least 1``."""
+
+    def words(match: re.Match[str]) -> str:
+        if match["least"] is not None:
+            return f"at least {match['least']}"
+        if match["most"] is not None:
+            return f"at most {match['most']}"
+        return f"{match['low']} to {match['high']}"
+
+    return _RANGE.sub(words, help_text)
 
 
 def _number_words(param: Any, message: str) -> str:

@@ -63,7 +63,11 @@ def replay_command(
     runners: Annotated[
         int,
         typer.Option(
-            "--runners", help="Copies of each recorded runner, run at once.", rich_help_panel=REPLAY
+            "--runners",
+            min=1,
+            max=10_000,
+            help="Copies of each recorded runner, run at once.",
+            rich_help_panel=REPLAY,
         ),
     ] = 1,
     tx: Annotated[

@@ -76,15 +76,32 @@ def serve_command(
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="One line per call on stderr.")] = False,
     header_timeout: Annotated[
         float,
-        typer.Option("--header-timeout", help="Seconds a client has to finish sending a request's headers."),
+        typer.Option(
+            "--header-timeout",
+            metavar="SECONDS",
+            min=0.001,
+            max=86_400,
+            help="Seconds a client has to finish sending a request's headers.",
+        ),
     ] = HEADER_TIMEOUT_S,
     idle_timeout: Annotated[
         float,
-        typer.Option("--idle-timeout", help="Seconds before a connection with no call running is closed."),
+        typer.Option(
+            "--idle-timeout",
+            metavar="SECONDS",
+            min=0.001,
+            max=31_536_000,
+            help="Seconds before a connection with no call running is closed.",
+        ),
     ] = IDLE_TIMEOUT_S,
     max_connections: Annotated[
         int,
-        typer.Option("--max-connections", help="Connections open at once; more are closed when accepted."),
+        typer.Option(
+            "--max-connections",
+            min=1,
+            max=1_000_000,
+            help="Connections open at once; more are closed when accepted.",
+        ),
     ] = MAX_CONNECTIONS,
 ) -> None:
     """Serve a stand-in pkg.proto.runner.v1.RunnerService for runners to connect to."""

@@ -97,3 +97,36 @@ def test_parse_duration_names_the_option() -> None:
         parse_duration("5 parsecs", "--timeout")
     with pytest.raises(UsageError, match="too long"):
         parse_duration("1" + "0" * 400)
+
+
+@pytest.mark.parametrize(
+    "argv,words",
+    [
+        (("bench", "127.0.0.1:1", "Echo", "-c", "99999999999"), ("--concurrency", "from 1 to 100000")),
+        (("bench", "127.0.0.1:1", "Echo", "--rps", "nan"), ("--rps", "not a finite number")),
+        (("bench", "127.0.0.1:1", "Echo", "--rps", "1e400"), ("--rps", "from 0 to 1000000")),
+        (("bench", "127.0.0.1:1", "Echo", "--max-error-rate", "2"), ("--max-error-rate", "from 0 to 1")),
+        (("bench", "127.0.0.1:1", "Echo", "--workers", "0"), ("--workers", "from 1 to 256")),
+        (("bench", "127.0.0.1:1", "Echo", "--load-start", "-1"), ("--load-start", "from 0")),
+        (("bench", "127.0.0.1:1", "Echo", "-n", "lots"), ("--total", "'lots' is not a whole number")),
+        (("bench", "127.0.0.1:1", "Echo", "--max-msg-size", "99999999999"), ("--max-msg-size", "4294967295")),
+        (
+            ("replay", "capture.jsonl", "-t", "127.0.0.1:1", "--runners", "99999999999"),
+            ("--runners", "10000"),
+        ),
+        (("serve", "--listen", "127.0.0.1:0", "--header-timeout", "nan"), ("--header-timeout", "finite")),
+        (("serve", "--listen", "127.0.0.1:0", "--max-connections", "0"), ("--max-connections", "from 1")),
+        (("demo", "--runners", "0"), ("--runners", "from 1 to 50")),
+    ],
+)
+def test_every_commands_numbers_are_checked_before_anything_runs(
+    argv: tuple[str, ...], words: tuple[str, ...]
+) -> None:
+    result = run_cli(*argv)
+    assert result.exit_code == 2, (result.exit_code, result.stderr)
+    first, *usage = result.stderr.splitlines()
+    assert first.startswith("error: ")
+    assert len(usage) <= 1  # the usage line follows errors click finds, not ours
+    assert all(line.startswith(f"Usage: rpcctl {argv[0]} ") for line in usage)
+    for word in words:
+        assert word in first
