@@ -11,6 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from google.protobuf import descriptor_pb2, message_factory, text_format
+
+from rpcctl.schema.registry import Schema
 from tests.support.schema import RUNNER_PROTO_ROOT, TEST_PROTO_ROOT
 
 
@@ -58,3 +61,16 @@ def corpus() -> list[CorpusFile]:
         *_under(TEST_PROTO_ROOT, "rpcctl"),
         *_under(RUNNER_PROTO_ROOT, "pkg"),
     ]
+
+
+def canonical(schema: Schema, name: str) -> str:
+    """A file's descriptor in text format, source info aside, custom options decoded."""
+    fd = next(f for f in schema.files if f.name == name)
+    try:
+        desc = schema.pool.FindMessageTypeByName("google.protobuf.FileDescriptorProto")
+        cls = message_factory.GetMessageClass(desc)
+    except KeyError:
+        cls = descriptor_pb2.FileDescriptorProto
+    copy = cls.FromString(fd.SerializeToString())
+    copy.ClearField("source_code_info")
+    return text_format.MessageToString(copy, descriptor_pool=schema.pool)

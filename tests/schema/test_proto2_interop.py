@@ -6,9 +6,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
+from rpcctl.schema.registry import Schema
+from rpcctl.schema.sources import load_proto_files
+from tests.schema.roundtrip_corpus import canonical
 from tests.servers.grpc_proto2_services import PROTO2_ROOT, proto2_schema, start_proto2_server
 from tests.support.cli import run_cli
 
@@ -145,3 +149,13 @@ def test_emit_defaults_shows_proto2_defaults_of_unset_fields(target: str) -> Non
     }
     plain = run_cli("call", target, "ext.v1.Ext/Echo", *G, "--no-cache", "-d", '{"id": "a"}')
     assert "retries" not in plain.json
+
+
+def test_a_reflected_file_described_whole_compiles_back_to_the_servers_descriptor(
+    target: str, tmp_path: Path
+) -> None:
+    result = run_cli("describe", target, "repro.proto", *G, "--no-cache")
+    assert result.exit_code == 0, result.stderr
+    (tmp_path / "repro.proto").write_text(result.stdout)
+    again = Schema(load_proto_files([tmp_path / "repro.proto"], [tmp_path]))
+    assert canonical(again, "repro.proto") == canonical(proto2_schema(), "repro.proto")

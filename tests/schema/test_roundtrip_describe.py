@@ -5,28 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from google.protobuf import descriptor_pb2, message_factory, text_format
 
 from rpcctl.schema.describe import describe_file
 from rpcctl.schema.registry import Schema
 from rpcctl.schema.sources import load_proto_files
-from tests.schema.roundtrip_corpus import CorpusFile, corpus
+from tests.schema.roundtrip_corpus import CorpusFile, canonical, corpus
 
 CORPUS = corpus()
-
-
-def _canonical(schema: Schema, name: str) -> str:
-    """The file's descriptor in text format, source info aside, custom options decoded."""
-    fd = next(f for f in schema.files if f.name == name)
-    try:
-        cls = message_factory.GetMessageClass(
-            schema.pool.FindMessageTypeByName("google.protobuf.FileDescriptorProto")
-        )
-    except KeyError:
-        cls = descriptor_pb2.FileDescriptorProto
-    copy = cls.FromString(fd.SerializeToString())
-    copy.ClearField("source_code_info")
-    return text_format.MessageToString(copy, descriptor_pool=schema.pool)
 
 
 def roundtrip(item: CorpusFile, tmp: Path) -> tuple[str, str, str]:
@@ -38,7 +23,7 @@ def roundtrip(item: CorpusFile, tmp: Path) -> tuple[str, str, str]:
     out.write_text(text)
     # The described file shadows the original; its imports still come from the original root.
     again = Schema(load_proto_files([out], [tmp, item.root]))
-    return _canonical(original, item.name), text, _canonical(again, item.name)
+    return canonical(original, item.name), text, canonical(again, item.name)
 
 
 def test_corpus_is_large() -> None:
