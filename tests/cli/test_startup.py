@@ -1,4 +1,9 @@
-"""Start-up: `rpcctl --help` loads no heavy library, and the installed console script works."""
+"""Start-up: `rpcctl --help` loads no heavy library, and the installed console script works.
+
+Per command, the modules that its `--help`, and a one-off Connect or gRPC call, must not
+import: each costs 20-100 ms of every run (issue 14). Proved from `sys.modules` at exit of
+a subprocess that runs rpcctl's `main`.
+"""
 
 from __future__ import annotations
 
@@ -6,42 +11,102 @@ import json
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
+from rpcctl.cli.app import COMMANDS as LAZY
 from tests.conftest import GrpcServer
 
+# Never on a --help or a one-off Connect/gRPC call with a schema file; rich only where a
+# command prints more than plain text (the TUI, bench's live view).
+HEAVY = ("grpc", "httpx", "textual", "hypercorn", "rich", "pydantic", "h2", "yaml", "hdrh")
+COMMANDS = tuple(LAZY)
+ROOT = Path(__file__).resolve().parents[2]
 
-def test_help_does_not_import_heavy_libraries() -> None:
+
+def _loaded_after(args: list[str]) -> tuple[set[str], subprocess.CompletedProcess[str]]:
+    """The top-level packages (and rpcctl.cli modules) in sys.modules after `rpcctl ARGS`."""
     code = (
-        "import sys\n"
+        "import atexit, sys\n"
+        "def dump():\n"
+        "    names = {m.split('.')[0] for m in sys.modules} | {m for m in sys.modules if m.startswith('rpcctl.cli.')}\n"
+        "    print('LOADED', ' '.join(sorted(names)), file=sys.stderr)\n"
+        "atexit.register(dump)\n"
         "from rpcctl.cli.app import main\n"
-        "try:\n"
-        "    main(['--help'])\n"
-        "except SystemExit:\n"
-        "    pass\n"
-        "heavy = [m for m in ('grpc', 'httpx', 'textual', 'h2', 'google.protobuf') if m in sys.modules]\n"
-        "print(heavy, file=sys.stderr)\n"
+        "main(sys.argv[1:])\n"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert result.stderr.strip().splitlines()[-1] == "[]"
+    result = subprocess.run(
+        [sys.executable, "-c", code, *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+        cwd=ROOT,
+    )
+    line = [x for x in result.stderr.splitlines() if x.startswith("LOADED ")][-1]
+    return set(line.split()[1:]), result
+
+
+def test_root_help_imports_no_command_module() -> None:
+    loaded, result = _loaded_after(["--help"])
+    assert result.returncode == 0, result.stderr
+    assert sorted(m for m in loaded if m.startswith("rpcctl.cli.") and m != "rpcctl.cli.app") == [
+        "rpcctl.cli.env"
+    ]
+    assert sorted(loaded & {*HEAVY, "asyncio", "google"}) == []
+    for name in COMMANDS:
+        assert f"  {name} " in result.stdout
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_command_help_imports_only_its_own_module(command: str) -> None:
+    loaded, result = _loaded_after([command, "--help"])
+    assert result.returncode == 0, result.stderr
+    assert sorted(loaded & {*HEAVY, "google"}) == []
+    # The completers are imported by the commands that complete schema names (light: no protobuf).
+    others = {entry.module for name, entry in LAZY.items() if name != command} - {"rpcctl.cli.completion"}
+    assert sorted(loaded & others) == []
+
+
+@pytest.fixture(scope="module")
+def test_service_url() -> Iterator[str]:
+    """rpcctl's server with the test service (Connect, gRPC, gRPC-Web), in a thread; its URL."""
+    from rpcctl.server.builtin import add_builtin_services
+    from rpcctl.server.serve import Server
+    from tests.server.service import make_table
+    from tests.support.loopback import rpcctl_server_on_a_thread
+    from tests.support.schema import compile_test_schema
+
+    schema = compile_test_schema()
+    table = make_table(schema)
+    add_builtin_services(table, schema)
+    with rpcctl_server_on_a_thread(Server(table, listen="127.0.0.1:0", schema=schema)) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def protoset(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    sys.path.insert(0, str(ROOT / "tests" / "interop"))
+    from interop_schema import build_descriptor_set
+
+    return build_descriptor_set(tmp_path_factory.mktemp("schema") / "schema.binpb")
 
 
 @pytest.mark.parametrize(
-    "command", ["call", "list", "describe", "serve", "tail-logs", "replay", "bench", "demo"]
+    "transport", [["--http1"], ["--http2"], ["--protocol", "grpc"], ["--protocol", "grpc-web"]]
 )
-def test_command_help_does_not_import_heavy_libraries(command: str) -> None:
-    code = (
-        "import sys\n"
-        "from rpcctl.cli.app import main\n"
-        "try:\n"
-        f"    main(['{command}', '--help'])\n"
-        "except SystemExit:\n"
-        "    pass\n"
-        "print([m for m in ('grpc', 'httpx', 'textual') if m in sys.modules], file=sys.stderr)\n"
+def test_one_off_call_imports_no_heavy_library(
+    test_service_url: str, protoset: Path, transport: list[str]
+) -> None:
+    args = ["call", test_service_url, "rpcctl.test.v1.TestService/Echo", *transport]
+    loaded, result = _loaded_after(
+        [*args, "--protoset", str(protoset), "--no-reflect", "-d", '{"message": "hi"}']
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert result.stderr.strip().splitlines()[-1] == "[]"
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["message"] == "hi"
+    assert sorted(loaded & set(HEAVY)) == []
 
 
 def test_installed_console_script(grpc_server: GrpcServer) -> None:
