@@ -133,13 +133,17 @@ async def load_schema(
         try:
             reflected, loaded.from_cache, key = await _reflected(channel, metadata, request.cache)
         except (SchemaError, RpcError) as exc:
-            # Asked for, a failure is the answer; by default, the bundled schema stands in.
-            if request.reflect or explicit:
+            # Asked for alone, a failure is the answer; beside local files, those are used and
+            # the failure is said; by default, the bundled schema stands in (marked fallback).
+            if request.reflect and not explicit:
                 raise
-            loaded.reflection_exception = exc
             loaded.reflection_error = (
                 str(exc) if isinstance(exc, SchemaError) else f"server reflection failed: {exc}"
             )
+            if explicit:
+                loaded.warnings.append(f"{loaded.reflection_error}; using the local schema files only")
+            else:
+                loaded.reflection_exception = exc
         else:
             files = _merge_files(files, list(reflected.files))
             loaded.sources.append("server reflection (cached)" if loaded.from_cache else "server reflection")

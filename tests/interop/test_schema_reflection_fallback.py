@@ -155,6 +155,20 @@ def test_local_files_first_reflection_for_the_rest(served: Reflecting, tmp_path:
     assert "file_containing_symbol" in served.reflection_requests
 
 
+@pytest.mark.parametrize("served", [{"versions": ()}], indirect=True)
+def test_local_files_serve_when_reflection_beside_them_fails(served: Reflecting) -> None:
+    result = run_cli(
+        "call", served.address, "demo.Demo/Get", *G, "-d", "{}",
+        "--proto", str(DEMO_PROTO), "-I", str(PROTO_ROOT), "--reflect",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    assert set(result.json["item"]) == {"@type", "@value"}  # demo.Secret: nobody to ask
+    warning, note = result.stderr.splitlines()
+    assert warning.startswith("warning: server reflection is not enabled")
+    assert warning.endswith("; using the local schema files only")
+    assert note.startswith(f"note: {URL}demo.Secret shown as base64 (@value): ")
+
+
 def test_second_call_makes_no_reflection_round_trip(served: Reflecting, cache_dir: Path) -> None:
     def call(*extra: str) -> list[str]:
         served.reflection_requests.clear()
