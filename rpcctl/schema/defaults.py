@@ -15,11 +15,9 @@ from typing import Any
 from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import Message
 
-_F = FieldDescriptor
+from rpcctl.schema.template import STRING_NUMBERS
 
-_STRING_NUMBERS = frozenset(
-    {_F.TYPE_INT64, _F.TYPE_UINT64, _F.TYPE_SINT64, _F.TYPE_FIXED64, _F.TYPE_SFIXED64}
-)
+_F = FieldDescriptor
 
 
 def add_presence_defaults(message: Message, value: Any) -> Any:
@@ -56,7 +54,7 @@ def _json(field: FieldDescriptor, default: Any) -> Any:
     if kind == _F.TYPE_ENUM:
         found = field.enum_type.values_by_number.get(default)
         return found.name if found is not None else default
-    if kind in _STRING_NUMBERS:
+    if kind in STRING_NUMBERS:
         return str(default)
     if kind == _F.TYPE_BYTES:
         return base64.b64encode(default).decode()

@@ -35,9 +35,8 @@ _WKT: dict[str, Any] = {
 
 NULL_VALUE = "google.protobuf.NullValue"
 
-_STRING_NUMBERS = frozenset(
-    {_F.TYPE_INT64, _F.TYPE_UINT64, _F.TYPE_SINT64, _F.TYPE_FIXED64, _F.TYPE_SFIXED64}
-)
+#: 64-bit integer types: proto3 JSON writes them as strings.
+STRING_NUMBERS = frozenset({_F.TYPE_INT64, _F.TYPE_UINT64, _F.TYPE_SINT64, _F.TYPE_FIXED64, _F.TYPE_SFIXED64})
 
 # Map keys are JSON strings; these parse back as keys of the map's key type.
 _MAP_KEYS = {_F.TYPE_STRING: "key", _F.TYPE_BOOL: "false"}
@@ -122,7 +121,7 @@ def _single(field: FieldDescriptor, stack: tuple[str, ...]) -> Any:
         if field.enum_type.full_name == NULL_VALUE:
             return None  # proto3 JSON writes google.protobuf.NullValue as null
         return field.enum_type.values[0].name
-    if kind in _STRING_NUMBERS:
+    if kind in STRING_NUMBERS:
         return "0"
     if kind in (_F.TYPE_STRING, _F.TYPE_BYTES):
         return ""
