@@ -14,7 +14,6 @@ import os
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
-from difflib import get_close_matches
 from typing import Any
 
 import typer
@@ -115,6 +114,8 @@ class LazyGroup(TyperGroup):
         """As typer's, with every lazy name among the suggestions for a typo."""
         names = self.list_commands(ctx)
         if args and args[0] not in names and not args[0].startswith("-") and not ctx.resilient_parsing:
+            from difflib import get_close_matches
+
             matches = get_close_matches(args[0], names)
             hint = f" Did you mean {', '.join(repr(m) for m in matches)}?" if matches else ""
             ctx.fail(f"No such command {args[0]!r}.{hint}")

@@ -11,7 +11,6 @@ split here with shell rules, because bash splits URLs at `:` (COMP_WORDBREAKS).
 from __future__ import annotations
 
 import os
-import shlex
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -100,6 +99,8 @@ def completion_command(
 
 def split_line(line: str) -> tuple[list[str], str]:
     """The words before the cursor and the word being completed ('' after a space)."""
+    import shlex
+
     lexer = shlex.shlex(line, posix=True, punctuation_chars=False)
     lexer.whitespace_split = True
     words: list[str] = []
@@ -114,10 +115,8 @@ def split_line(line: str) -> tuple[list[str], str]:
 
 def complete(command: Any, environ: Mapping[str, str]) -> int:
     """Print the candidates for the line in `environ` (the shell's protocol); exit status 0."""
-    try:
-        from typer._click.shell_completion import ShellComplete
-    except ImportError:  # typer releases that use click itself
-        from click.shell_completion import ShellComplete  # type: ignore[no-redef]
+    # typer (>= 0.26, pinned) carries its own click; its resolution of a partial command line
+    from typer._click.shell_completion import ShellComplete
 
     class LineComplete(ShellComplete):
         """click's resolution of a partial line; the line comes from `split_line`."""
