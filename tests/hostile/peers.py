@@ -1,0 +1,328 @@
+"""Hostile servers for `rpcctl call`, scripted per kind and per protocol, on 127.0.0.1 port 0.
+
+Each kind is a function of the protocol that answers one request the way a broken or
+malicious server would: garbage instead of HTTP/2, a stall after SETTINGS, a drip of bytes,
+a 4 GiB length prefix, a 1 MiB header, a reset in the middle of a message, a GOAWAY, half a
+message, a proxy's HTML 502, a gzip bomb, a bad ``:status``, deeply nested JSON, numbers of
+5,000 digits. HTTP/2 kinds use the h2 library with its own checks off (so it sends what it
+is told); the socket threads come from tests/cli/raw_peers.py. Every loop is bounded.
+"""
+
+from __future__ import annotations
+
+import gzip
+import socket
+import struct
+import threading
+from collections.abc import Callable
+
+import h2.config
+import h2.connection
+import h2.errors
+import h2.events
+import h2.settings
+
+from tests.cli.raw_peers import H2_PREFACE, Script, read_some, silent_after_settings
+
+Action = Callable[[h2.connection.H2Connection, socket.socket, int, threading.Event], None]
+DRIP_SECONDS = 3.0
+BOMB = gzip.compress(b"\x00" * (8 * 1024 * 1024))  # ~8 KiB inflating to 8 MiB
+DEEP = b"[" * 30_000 + b"]" * 30_000  # under the initial flow-control window
+LONG = b"9" * 5000
+
+
+def envelope(data: bytes, flags: int = 0) -> bytes:
+    """The 5-byte prefix and the data (gRPC, gRPC-Web and Connect streaming framing)."""
+    return struct.pack(">BI", flags, len(data)) + data
+
+
+def content_type(protocol: str) -> bytes:
+    """The content type of a successful response in each protocol (proto codec)."""
+    return {"grpc": b"application/grpc", "grpc-web": b"application/grpc-web+proto"}.get(
+        protocol, b"application/proto"
+    )
+
+
+def _send(conn: h2.connection.H2Connection, sock: socket.socket) -> None:
+    data = conn.data_to_send()
+    if data:
+        sock.sendall(data)
+
+
+def h2_server(protocol: str, act: Action) -> Callable[[threading.Event], Script]:
+    """An h2c server that runs `act` once a request has fully arrived, then drains."""
+
+    def make(stop: threading.Event) -> Script:
+        def script(sock: socket.socket) -> None:
+            config = h2.config.H2Configuration(
+                client_side=False,
+                header_encoding=None,
+                validate_outbound_headers=False,
+                normalize_outbound_headers=False,
+                validate_inbound_headers=False,
+            )
+            conn = h2.connection.H2Connection(config)
+            conn.initiate_connection()
+            conn.update_settings({h2.settings.SettingCodes.MAX_FRAME_SIZE: 1 << 20})
+            _send(conn, sock)
+            sock.settimeout(5)
+            for _ in range(200):
+                data = sock.recv(65536)
+                if not data:
+                    return
+                for event in conn.receive_data(data):
+                    if isinstance(event, h2.events.DataReceived):
+                        conn.acknowledge_received_data(event.flow_controlled_length, event.stream_id)
+                    if isinstance(event, h2.events.StreamEnded):
+                        _send(conn, sock)
+                        act(conn, sock, event.stream_id, stop)
+                        _send(conn, sock)
+                        read_some(sock, 1 << 20, limit=2.0)
+                        return
+                _send(conn, sock)
+
+        return script
+
+    return make
+
+
+def _head(protocol: str, status: bytes = b"200", extra: tuple[tuple[bytes, bytes], ...] = ()) -> list:
+    return [(b":status", status), (b"content-type", content_type(protocol)), *extra]
+
+
+def _ok_end(protocol: str) -> tuple[bytes, list | None]:
+    """The body tail and trailers that end a successful response."""
+    if protocol == "grpc":
+        return b"", [(b"grpc-status", b"0")]
+    if protocol == "grpc-web":
+        return envelope(b"grpc-status: 0\r\n", 0x80), None
+    return b"", None
+
+
+def _message(protocol: str, data: bytes, flags: int = 0) -> bytes:
+    return data if protocol == "connect" else envelope(data, flags)
+
+
+def _respond(
+    conn: h2.connection.H2Connection,
+    stream: int,
+    head: list,
+    body: bytes,
+    trailers: list | None,
+) -> None:
+    conn.send_headers(stream, head, end_stream=False)
+    size = conn.max_outbound_frame_size
+    for start in range(0, len(body), size):
+        last = start + size >= len(body)
+        conn.send_data(stream, body[start : start + size], end_stream=last and trailers is None)
+    if trailers is not None:
+        conn.send_headers(stream, trailers, end_stream=True)
+    elif not body:
+        conn.send_data(stream, b"", end_stream=True)
+
+
+def garbage(protocol: str) -> Callable[[threading.Event], Script]:
+    """Not HTTP/2 at all: bytes that are no frame, after the client's preface."""
+
+    def make(stop: threading.Event) -> Script:
+        def script(sock: socket.socket) -> None:
+            read_some(sock, len(H2_PREFACE))
+            sock.sendall(b"\x17\x03\x03 garbage, not a SETTINGS frame \xff\xfe" * 64)
+            read_some(sock, 1 << 16, limit=2.0)
+
+        return script
+
+    return make
+
+
+def stall(protocol: str) -> Callable[[threading.Event], Script]:
+    """SETTINGS, then never another byte."""
+    return silent_after_settings
+
+
+def drip(protocol: str) -> Callable[[threading.Event], Script]:
+    """Headers, then a message one byte at a time, slower than any deadline."""
+
+    def act(
+        conn: h2.connection.H2Connection, sock: socket.socket, stream: int, stop: threading.Event
+    ) -> None:
+        conn.send_headers(stream, _head(protocol))
+        _send(conn, sock)
+        payload = _message(protocol, b"\x0a\x40" + b"x" * 64)
+        for byte in payload[: int(DRIP_SECONDS / 0.1)]:
+            if stop.wait(0.1):
+                return
+            conn.send_data(stream, bytes([byte]))
+            _send(conn, sock)
+
+    return h2_server(protocol, act)
+
+
+def huge_prefix(protocol: str) -> Callable[[threading.Event], Script]:
+    """A length prefix of 4 GiB - 1 (a Connect unary body has none: a 4 GiB content-length)."""
+
+    def act(
+        conn: h2.connection.H2Connection, sock: socket.socket, stream: int, stop: threading.Event
+    ) -> None:
+        if protocol == "connect":
+            conn.send_headers(stream, _head(protocol, extra=((b"content-length", b"4294967295"),)))
+            conn.send_data(stream, b"\x00" * 1024)
+            return
+        conn.send_headers(stream, _head(protocol))
+        conn.send_data(stream, b"\x00\xff\xff\xff\xff" + b"\x00" * 1024)
+
+    return h2_server(protocol, act)
+
+
+def big_header(protocol: str) -> Callable[[threading.Event], Script]:
+    """A response header of 1 MiB."""
+
+    def act(
+        conn: h2.connection.H2Connection, sock: socket.socket, stream: int, stop: threading.Event
+    ) -> None:
+        head = _head(protocol, extra=((b"x-big", b"a" * (1 << 20)),))
+        tail, trailers = _ok_end(protocol)
+        _respond(conn, stream, head, _message(protocol, b"") + tail, trailers)
+
+    return h2_server(protocol, act)
+
+
+def reset_mid_message(protocol: str) -> Callable[[threading.Event], Script]:
+    """Half a message, then RST_STREAM(INTERNAL_ERROR)."""
+
+    def act(
+        conn: h2.connection.H2Connection, sock: socket.socket, stream: int, stop: threading.Event
+    ) -> None:
+        conn.send_headers(stream, _head(protocol))
+        conn.send_data(stream, _message(protocol, b"\x0a\x40" + b"x" * 64)[:20])
+        conn.reset_stream(stream, h2.errors.ErrorCodes.INTERNAL_ERROR)
+
+    return h2_server(protocol, act)
+
+
+def goaway(protocol: str) -> Callable[[threading.Event], Script]:
+    """GOAWAY(last stream 0, NO_ERROR) in answer to the request: it was never processed."""
+
+    def act(
+        conn: h2.connection.H2Connection, sock: socket.socket, stream: int, stop: threading.Event
+    ) -> None:
+        conn.close_connection(h2.errors.ErrorCodes.NO_ERROR, last_stream_id=0)
+
+    return h2_server(protocol, act)
+
+
+def half_message(protocol: str) -> Callable[[threading.Event], Script]:
+    """Half a message, then the end of the stream: no more bytes, no status."""
+
+    def act(
+        conn: h2.connection.H2Connection, sock: socket.socket, stream: int, stop: threading.Event
+    ) -> None:
+        conn.send_headers(stream, _head(protocol))
+        whole = _message(protocol, b"\x0a\x40" + b"x" * 64)
+        if protocol == "connect":
+            whole = b"\x0a\x40" + b"x" * 20  # a field that claims 64 bytes and has 20
+        conn.send_data(stream, whole[:25], end_stream=True)
+
+    return h2_server(protocol, act)
+
+
+def html_502(protocol: str) -> Callable[[threading.Event], Script]:
+    """A proxy's error page."""
+
+    def act(
+        conn: h2.connection.H2Connection, sock: socket.socket, stream: int, stop: threading.Event
+    ) -> None:
+        head = [(b":status", b"502"), (b"content-type", b"text/html")]
+        _respond(
+            conn, stream, head, b"<html><body><h1>502 Bad Gateway</h1>" + b"x" * 10_000 + b"</html>", None
+        )
+
+    return h2_server(protocol, act)
+
+
+def gzip_bomb(protocol: str) -> Callable[[threading.Event], Script]:
+    """~8 KiB of gzip that inflates to 8 MiB, over the 4 MiB default cap."""
+
+    def act(
+        conn: h2.connection.H2Connection, sock: socket.socket, stream: int, stop: threading.Event
+    ) -> None:
+        if protocol == "connect":
+            head = _head(protocol, extra=((b"content-encoding", b"gzip"),))
+            _respond(conn, stream, head, BOMB, None)
+            return
+        head = _head(protocol, extra=((b"grpc-encoding", b"gzip"),))
+        tail, trailers = _ok_end(protocol)
+        _respond(conn, stream, head, envelope(BOMB, 1) + tail, trailers)
+
+    return h2_server(protocol, act)
+
+
+def bad_status(protocol: str) -> Callable[[threading.Event], Script]:
+    """A ``:status`` that is no HTTP status."""
+
+    def act(
+        conn: h2.connection.H2Connection, sock: socket.socket, stream: int, stop: threading.Event
+    ) -> None:
+        tail, trailers = _ok_end(protocol)
+        _respond(conn, stream, _head(protocol, status=b"2x0"), _message(protocol, b"") + tail, trailers)
+
+    return h2_server(protocol, act)
+
+
+def deep_json(protocol: str) -> Callable[[threading.Event], Script]:
+    """JSON nested 100,000 levels where the protocol carries JSON from the server."""
+
+    def act(
+        conn: h2.connection.H2Connection, sock: socket.socket, stream: int, stop: threading.Event
+    ) -> None:
+        if protocol == "connect":
+            head = [(b":status", b"400"), (b"content-type", b"application/json")]
+            _respond(conn, stream, head, DEEP, None)
+            return
+        # gRPC and gRPC-Web carry no JSON: a status message of brackets instead.
+        status = [(b"grpc-status", b"13"), (b"grpc-message", DEEP[:4000] + DEEP[-4000:])]
+        if protocol == "grpc":
+            _respond(conn, stream, _head(protocol), b"", status)
+        else:
+            block = b"".join(k + b": " + v + b"\r\n" for k, v in status)
+            _respond(conn, stream, _head(protocol), envelope(block, 0x80), None)
+
+    return h2_server(protocol, act)
+
+
+def long_numbers(protocol: str) -> Callable[[threading.Event], Script]:
+    """A status of 5,000 digits (grpc-status; a Connect error code and message fields)."""
+
+    def act(
+        conn: h2.connection.H2Connection, sock: socket.socket, stream: int, stop: threading.Event
+    ) -> None:
+        if protocol == "connect":
+            head = [(b":status", b"500"), (b"content-type", b"application/json")]
+            body = b'{"code": ' + LONG + b', "message": "m", "details": [{"type": ' + LONG + b"}]}"
+            _respond(conn, stream, head, body, None)
+            return
+        status = [(b"grpc-status", LONG), (b"grpc-message", LONG)]
+        if protocol == "grpc":
+            _respond(conn, stream, _head(protocol), b"", status)
+        else:
+            block = b"".join(k + b": " + v + b"\r\n" for k, v in status)
+            _respond(conn, stream, _head(protocol), envelope(block, 0x80), None)
+
+    return h2_server(protocol, act)
+
+
+KINDS: dict[str, Callable[[str], Callable[[threading.Event], Script]]] = {
+    "garbage": garbage,
+    "stall-after-settings": stall,
+    "drip": drip,
+    "4gib-prefix": huge_prefix,
+    "1mib-header": big_header,
+    "rst-mid-message": reset_mid_message,
+    "goaway": goaway,
+    "half-message": half_message,
+    "html-502": html_502,
+    "gzip-bomb": gzip_bomb,
+    "bad-status": bad_status,
+    "deep-json": deep_json,
+    "long-numbers": long_numbers,
+}
