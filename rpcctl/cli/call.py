@@ -334,8 +334,10 @@ async def _print_responses(
                 continue
             seen = len(raw)
             printer.print_json(message_to_json(message, emit_defaults, pool, raw))
-            for url in raw[seen:]:
+            for url in raw[seen:MAX_NOTES]:
                 _note_raw(stderr, url, resolver.unresolved)
+            if seen <= MAX_NOTES < len(raw):
+                stderr.write("note: more types shown as base64 (@value); no more notes about them\n")
     except BaseException:
         if not headers_shown:
             # A call that failed before its headers has none to show.
@@ -344,6 +346,10 @@ async def _print_responses(
                 _status_line(call, say, shown)
                 say.metadata("<", "response headers", headers)
         raise
+
+
+# Notes about Anys shown raw: one per type, for this many types at most.
+MAX_NOTES = 10
 
 
 def _note_raw(stderr: Any, url: str, unresolved: dict[str, str]) -> None:

@@ -211,7 +211,8 @@ def message_to_json(
     except (TypeError, ValueError, json_format.Error) as exc:
         raise UsageError(f"cannot render {msg.DESCRIPTOR.full_name} as JSON: {exc}") from exc
     if unknown is not None:
-        unknown.extend(url for url in raw if url not in unknown)
+        known = set(unknown)
+        unknown.extend(url for url in raw if url not in known)
     return value
 
 

@@ -46,6 +46,7 @@ class TypeResolver:
         self.source = source
         self.unresolved: dict[str, str] = {}
         self._added: set[str] = set()
+        self._asked = 0
 
     def knows(self, name: str) -> bool:
         """True if the schema's pool has the message type `name`."""
@@ -57,11 +58,11 @@ class TypeResolver:
             return True
         if name in self.unresolved:
             return False
-        if len(self.unresolved) >= MAX_LOOKUPS:
-            self.unresolved[name] = "too many unknown types in one call"
-            return False
         reason = "no schema source describes it"
-        if self.source is not None:
+        if self.source is not None and self._asked >= MAX_LOOKUPS:
+            reason = f"not asked for: more than {MAX_LOOKUPS} types looked up in one call"
+        elif self.source is not None:
+            self._asked += 1
             try:
                 self._add(await self.source.files_for_symbol(name, self._pool_files()))
             except RpcctlError as exc:

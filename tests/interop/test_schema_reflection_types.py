@@ -16,7 +16,15 @@ from typing import Any
 import pytest
 from test_grpcurl import _grpcurl
 
-from tests.schema.reflecting_server import MISSING_BYTES, MISSING_URL, URL, Reflecting, grpcurl_binary, start
+from tests.schema.reflecting_server import (
+    MANY,
+    MISSING_BYTES,
+    MISSING_URL,
+    URL,
+    Reflecting,
+    grpcurl_binary,
+    start,
+)
 from tests.support.cli import run_cli
 from tests.support.external import json_docs
 
@@ -97,6 +105,15 @@ def _without_error(doc: Any) -> Any:
     if isinstance(doc, dict):
         return {k: _without_error(v) for k, v in doc.items() if k != "@error"}
     return doc
+
+
+def test_notes_about_raw_anys_are_bounded(demo: Reflecting) -> None:
+    result = run_cli("call", demo.address, "demo.Demo/Get", *G, "-d", '{"mode": "many"}')
+    assert result.exit_code == 0, result.stderr
+    assert [item["@type"] for item in result.json["items"]] == [f"{MISSING_URL}{n}" for n in range(MANY)]
+    notes = result.stderr.splitlines()
+    assert len(notes) == 11, result.stderr
+    assert notes[-1] == "note: more types shown as base64 (@value); no more notes about them"
 
 
 def _details(stderr: str) -> list[Any]:

@@ -33,6 +33,7 @@ URL = "type.googleapis.com/"
 MISSING_URL = URL + "demo.Missing"
 MISSING_BYTES = b"\x0a\x03abc"
 V1 = "grpc.reflection.v1.ServerReflection"
+MANY = 12  # distinct unknown types in one answer (mode "many")
 
 
 def grpcurl_binary() -> Path:
@@ -88,6 +89,11 @@ class _Demo:
 
     def get(self, request: Any, context: grpc.ServicerContext) -> Any:
         self.state.seen("Get", context.invocation_metadata())
+        if request.mode == "many":
+            reply = self.Req(mode="many")
+            for n in range(MANY):
+                reply.items.append(self.Any(type_url=f"{MISSING_URL}{n}", value=MISSING_BYTES))
+            return reply
         if request.mode == "unknown":
             reply = self.Req(mode="unknown")
             reply.item.CopyFrom(self.Any(type_url=MISSING_URL, value=MISSING_BYTES))
