@@ -1,21 +1,28 @@
-"""Wall time of a one-off unary `rpcctl call`, median of N runs, next to `buf curl`, per protocol.
+"""Start-up and one-off unary calls: rpcctl beside buf curl (and grpcurl), medians of N runs.
 
-    python benchmarks/call_latency.py [--runs 10]
+    python benchmarks/call_latency.py [--runs 7] [--rpcctl PATH] [--no-timeline]
 
-Servers: `rpcctl serve` in a subprocess (RunnerService/Ping; Connect and gRPC-Web over HTTP/1.1
-and h2c, native gRPC) and the grpcio test service in this process (TestService/Echo, native
-gRPC, with reflection). Both tools read the same schema (one FileDescriptorSet: `rpcctl
---protoset`, `buf curl --schema`), so neither pays for reflection, except in the rows that say
-so: buf curl always does reflection over HTTP/2, so only native gRPC compares like for like.
+Rows: `--help`; a unary call per protocol and HTTP version with the schema from one
+FileDescriptorSet (`rpcctl --protoset`, `buf curl --schema`, `grpcurl -protoset`); and native
+gRPC with the schema by reflection, as a first run (an empty rpcctl cache directory every
+run) and as a cached run (the cache the warm-up run filled). buf curl always reflects over
+HTTP/2 and grpcurl speaks only native gRPC, so those rows say "n/a" where a tool cannot do
+the same call.
 
-Each command runs in a subprocess N times after one warm-up run; the table shows medians and
-the ratio rpcctl / buf curl. rpcctl runs as `python -m rpcctl` from this checkout; buf curl is
-the Go binary of the npm package (not its Node launcher, which adds a Node start to every run).
-Then N more runs of rpcctl with `-v` give the medians of its own timings, in ms from the start
-of the call or of its connection, whichever came first: connected (when the call opened its
-connection), request sent, first response byte, response headers, end. For Connect over
-HTTP/1.1, `connected` and `request sent` are what the call spends before its first byte goes
-out: they must be near h2c's, not the cost of building a client.
+Servers: `rpcctl serve` in a subprocess (RunnerService/Ping; Connect and gRPC-Web over
+HTTP/1.1 and h2c, native gRPC) and the grpcio test service in this process
+(TestService/Echo, native gRPC, with reflection).
+
+Every tool runs in a subprocess; one warm-up run per command, then the N runs ALTERNATE
+between the tools (rpcctl, buf curl, grpcurl, rpcctl, ...), so a burst of load on a shared
+machine lands on all of them. The table shows wall and CPU (user + sys) medians and the
+ratio rpcctl / buf curl. rpcctl is the console script beside this Python (what `pip install`
+gives), else `python -m rpcctl`; `--rpcctl PATH` measures another build (the one-file
+executable of packaging/build_onefile.sh). Bytecode is cached in a temporary directory
+(PYTHONPYCACHEPREFIX), as an installed package has its .pyc files. buf curl is the Go binary
+of the npm package (not its Node launcher). Then, unless --no-timeline, N runs of each call
+with `rpcctl -v` give the medians of its own timings, in ms from the start of the call or of
+its connection: connected, request sent, first byte, headers, end.
 """
 
 from __future__ import annotations
@@ -30,6 +37,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple
 
@@ -43,13 +51,17 @@ TIMING_LABELS = ("connected", "request sent", "first byte", "headers", "end")
 
 
 class Case(NamedTuple):
-    """One row: the same call through rpcctl and through buf curl."""
+    """One row: the same task through rpcctl, buf curl and grpcurl (None: the tool cannot)."""
 
+    task: str
     protocol: str
     http: str
     schema: str
     rpcctl: list[str]
     buf: list[str] | None
+    grpcurl: list[str] | None = None
+    fresh_cache: bool = False  # rpcctl gets an empty cache directory on every run
+    timeline: bool = True
 
 
 def _buf_binary() -> str | None:
@@ -76,21 +88,35 @@ class Took(NamedTuple):
     cpu: float
 
 
-def _time(cmd: list[str], runs: int, env: dict[str, str]) -> Took:
-    """Medians of `cmd` over `runs` runs, after one warm-up run (caches, page cache).
-
-    CPU time is measured too: on a shared machine wall time includes waiting for a core,
-    CPU time does not."""
+def _timed(cmd: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """Wall and CPU seconds of one run of `cmd`."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
     _run(cmd, env)
-    walls, cpus = [], []
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+
+
+def _alternate(
+    commands: list[tuple[list[str], Callable[[], dict[str, str]]] | None], runs: int
+) -> list[Took | None]:
+    """Medians per command over `runs` rounds; each round runs every command once, in turn.
+
+    One warm-up run each first (page cache, bytecode, the cached-schema rows' cache). CPU is
+    measured too: on a shared machine wall time includes waiting for a core, CPU time not."""
+    for entry in commands:
+        if entry is not None:
+            _run(entry[0], entry[1]())
+    samples: list[list[tuple[float, float]]] = [[] for _ in commands]
     for _ in range(runs):
-        before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        start = time.perf_counter()
-        _run(cmd, env)
-        walls.append(time.perf_counter() - start)
-        after = resource.getrusage(resource.RUSAGE_CHILDREN)
-        cpus.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
-    return Took(statistics.median(walls), statistics.median(cpus))
+        for entry, into in zip(commands, samples, strict=True):
+            if entry is not None:
+                into.append(_timed(entry[0], entry[1]()))
+    return [
+        Took(statistics.median(w for w, _ in got), statistics.median(c for _, c in got)) if got else None
+        for got in samples
+    ]
 
 
 def _verbose_timings(cmd: list[str], runs: int, env: dict[str, str]) -> dict[str, float]:
@@ -127,8 +153,18 @@ def _serve(env: dict[str, str]) -> tuple[subprocess.Popen[str], str]:
     return proc, match.group(1)
 
 
-def _cases(url: str, grpc_url: str, schema: str, buf: str | None) -> list[Case]:
-    rpcctl = [sys.executable, "-m", "rpcctl", "call"]
+def _rpcctl_command(override: str | None) -> list[str]:
+    """The rpcctl to measure: --rpcctl, else the console script beside this Python."""
+    if override:
+        return [override]
+    script = Path(sys.executable).parent / "rpcctl"
+    return [str(script)] if script.exists() else [sys.executable, "-m", "rpcctl"]
+
+
+def _cases(
+    rpcctl: list[str], url: str, grpc_url: str, schema: str, buf: str | None, grpcurl: str | None
+) -> list[Case]:
+    call = [*rpcctl, "call"]
     ping, echo = '{"data": "bench"}', '{"message": "bench"}'
     files = ["--protoset", schema, "--no-reflect"]
 
@@ -142,14 +178,24 @@ def _cases(url: str, grpc_url: str, schema: str, buf: str | None) -> list[Case]:
         cmd += ["--http2-prior-knowledge"] if http2 else []
         return [*cmd, f"{target}/{method}"]
 
+    def grpcurl_cmd(target: str, method: str, data: str, reflect: bool = False) -> list[str] | None:
+        if grpcurl is None:
+            return None
+        cmd = [grpcurl, "-plaintext", "-d", data]
+        cmd += [] if reflect else ["-protoset", schema]
+        return [*cmd, target.removeprefix("http://"), method]
+
+    grpc_echo = [*call, grpc_url, ECHO, "--protocol", "grpc", "-d", echo]
     return [
-        Case("connect", "HTTP/1.1", "files", [*rpcctl, url, RUNNER, "--http1", *files, "-d", ping], buf_cmd("connect", False, url, RUNNER, ping)),
-        Case("connect", "h2c", "files", [*rpcctl, url, RUNNER, "--http2", *files, "-d", ping], buf_cmd("connect", True, url, RUNNER, ping)),
-        Case("grpc-web", "HTTP/1.1", "files", [*rpcctl, url, RUNNER, "--protocol", "grpc-web", "--http1", *files, "-d", ping], buf_cmd("grpcweb", False, url, RUNNER, ping)),
-        Case("grpc-web", "h2c", "files", [*rpcctl, url, RUNNER, "--protocol", "grpc-web", "--http2", *files, "-d", ping], buf_cmd("grpcweb", True, url, RUNNER, ping)),
-        Case("grpc", "h2c", "files", [*rpcctl, url, RUNNER, "--protocol", "grpc", *files, "-d", ping], buf_cmd("grpc", True, url, RUNNER, ping)),
-        Case("grpc", "h2c", "grpcio+files", [*rpcctl, grpc_url, ECHO, "--protocol", "grpc", *files, "-d", echo], buf_cmd("grpc", True, grpc_url, ECHO, echo)),
-        Case("grpc", "h2c", "grpcio+reflection", [*rpcctl, grpc_url, ECHO, "--protocol", "grpc", "-d", echo], buf_cmd("grpc", True, grpc_url, ECHO, echo, reflect=True)),
+        Case("--help", "", "", "", [*rpcctl, "--help"], [buf, "curl", "--help"] if buf else None, [grpcurl, "-help"] if grpcurl else None, timeline=False),
+        Case("call", "connect", "HTTP/1.1", "protoset", [*call, url, RUNNER, "--http1", *files, "-d", ping], buf_cmd("connect", False, url, RUNNER, ping)),
+        Case("call", "connect", "h2c", "protoset", [*call, url, RUNNER, "--http2", *files, "-d", ping], buf_cmd("connect", True, url, RUNNER, ping)),
+        Case("call", "grpc-web", "HTTP/1.1", "protoset", [*call, url, RUNNER, "--protocol", "grpc-web", "--http1", *files, "-d", ping], buf_cmd("grpcweb", False, url, RUNNER, ping)),
+        Case("call", "grpc-web", "h2c", "protoset", [*call, url, RUNNER, "--protocol", "grpc-web", "--http2", *files, "-d", ping], buf_cmd("grpcweb", True, url, RUNNER, ping)),
+        Case("call", "grpc", "h2c", "protoset", [*call, url, RUNNER, "--protocol", "grpc", *files, "-d", ping], buf_cmd("grpc", True, url, RUNNER, ping), grpcurl_cmd(url, RUNNER, ping)),
+        Case("call", "grpc", "h2c", "protoset, grpcio", [*grpc_echo, *files], buf_cmd("grpc", True, grpc_url, ECHO, echo), grpcurl_cmd(grpc_url, ECHO, echo)),
+        Case("call", "grpc", "h2c", "reflection, first", grpc_echo, buf_cmd("grpc", True, grpc_url, ECHO, echo, reflect=True), grpcurl_cmd(grpc_url, ECHO, echo, reflect=True), fresh_cache=True),
+        Case("call", "grpc", "h2c", "reflection, cached", grpc_echo, buf_cmd("grpc", True, grpc_url, ECHO, echo, reflect=True), grpcurl_cmd(grpc_url, ECHO, echo, reflect=True)),
     ]  # fmt: skip
 
 
@@ -163,7 +209,9 @@ def _ratio(ours: float, theirs: float | None) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--runs", type=int, default=10)
+    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--rpcctl", help="the rpcctl executable to measure (default: this venv's)")
+    parser.add_argument("--no-timeline", action="store_true", help="skip the rpcctl -v timings")
     args = parser.parse_args()
 
     from interop_schema import build_descriptor_set
@@ -171,41 +219,72 @@ def main() -> None:
     from tests.servers.grpc_test_service import start_server
     from tests.support.schema import compile_test_schema
 
-    buf = _buf_binary()
+    buf, grpcurl = _buf_binary(), shutil.which("grpcurl")
+    rpcctl = _rpcctl_command(args.rpcctl)
     workdir = Path(tempfile.mkdtemp(prefix="rpcctl-call-latency-"))
-    env = dict(os.environ, RPCCTL_CACHE_DIR=str(workdir / "cache"), BUF_CACHE_DIR=str(workdir / "buf-cache"))
+    env = dict(
+        os.environ,
+        RPCCTL_CACHE_DIR=str(workdir / "cache"),
+        BUF_CACHE_DIR=str(workdir / "buf-cache"),
+        PYTHONPYCACHEPREFIX=str(workdir / "pyc"),
+    )
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    fresh = iter(range(1_000_000))
+
+    def fresh_env() -> dict[str, str]:
+        return dict(env, RPCCTL_CACHE_DIR=str(workdir / f"cache-{next(fresh)}"))
+
     schema = str(build_descriptor_set(workdir / "schema.binpb"))
     server, port = start_server(compile_test_schema().pool)
     serve, url = _serve(env)
     rows = []
     try:
-        for case in _cases(url, f"http://127.0.0.1:{port}", schema, buf):
-            ours = _time(case.rpcctl, args.runs, env)
-            theirs = _time(case.buf, args.runs, env) if case.buf else None
-            rows.append((case, ours, theirs, _verbose_timings(case.rpcctl, args.runs, env)))
+        for case in _cases(rpcctl, url, f"http://127.0.0.1:{port}", schema, buf, grpcurl):
+            ours_env = fresh_env if case.fresh_cache else lambda: env
+            tooks = _alternate(
+                [
+                    (case.rpcctl, ours_env),
+                    (case.buf, lambda: env) if case.buf else None,
+                    (case.grpcurl, lambda: env) if case.grpcurl else None,
+                ],
+                args.runs,
+            )
+            timeline = (
+                _verbose_timings(case.rpcctl, args.runs, ours_env())
+                if case.timeline and not args.no_timeline
+                else {}
+            )
+            rows.append((case, tooks, timeline))
     finally:
         server.stop(grace=None)
         serve.terminate()
         serve.wait(10)
 
+    print(f"start-up and one-off unary calls, medians of {args.runs} alternating runs of each process, ms")
     print(
-        f"one-off unary call, medians of {args.runs} runs of the whole process, ms (wall, CPU = user + sys)"
+        f"rpcctl: {' '.join(rpcctl)} ({ROOT}); buf curl: {buf or 'not installed'}; grpcurl: {grpcurl or 'not installed'}"
     )
-    print(f"buf curl: {buf or 'not installed'}; rpcctl: {sys.executable} -m rpcctl ({ROOT})")
     print(
         f"load average at the end: {' '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} CPUs"
     )
-    head = f"  {'protocol':9s} {'HTTP':9s} {'schema':18s} {'rpcctl':>7s} {'buf':>7s} {'ratio':>6s}"
-    head += f" {'rpcctl':>7s} {'buf':>7s} {'ratio':>6s}"
-    print(f"  {'':38s} {'---------- wall ----------':26s} {'---------- CPU -----------':26s}")
+    print(
+        f"  {'':43s} {'------------------- wall ------------------':43s}  {'--------- CPU (user + sys) ---------':36s}"
+    )
+    head = f"  {'task':6s} {'protocol':9s} {'HTTP':9s} {'schema':17s}"
+    head += f" {'rpcctl':>7s} {'buf':>7s} {'grpcurl':>7s} {'r/buf':>6s} {'r/grpcurl':>9s}"
+    head += f"  {'rpcctl':>7s} {'buf':>7s} {'grpcurl':>7s} {'r/buf':>6s}"
     print(head + "  | rpcctl -v: " + " / ".join(TIMING_LABELS))
-    for case, ours, theirs, timings in rows:
+    for case, (ours, theirs, grpcurls), timings in rows:
+        assert ours is not None
         marks = " / ".join(f"{timings[label]:.1f}" if label in timings else "-" for label in TIMING_LABELS)
+        buf_wall, buf_cpu = (theirs.wall, theirs.cpu) if theirs else (None, None)
+        gu_wall, gu_cpu = (grpcurls.wall, grpcurls.cpu) if grpcurls else (None, None)
         print(
-            f"  {case.protocol:9s} {case.http:9s} {case.schema:18s}"
-            f" {_ms(ours.wall):>7s} {_ms(theirs and theirs.wall):>7s} {_ratio(ours.wall, theirs and theirs.wall)}"
-            f" {_ms(ours.cpu):>7s} {_ms(theirs and theirs.cpu):>7s} {_ratio(ours.cpu, theirs and theirs.cpu)}"
-            f"  | {marks}"
+            f"  {case.task:6s} {case.protocol:9s} {case.http:9s} {case.schema:17s}"
+            f" {_ms(ours.wall):>7s} {_ms(buf_wall):>7s} {_ms(gu_wall):>7s}"
+            f" {_ratio(ours.wall, buf_wall)} {_ratio(ours.wall, gu_wall):>9s}"
+            f"  {_ms(ours.cpu):>7s} {_ms(buf_cpu):>7s} {_ms(gu_cpu):>7s} {_ratio(ours.cpu, buf_cpu)}"
+            f"  | {marks if timings else ''}"
         )
 
 
