@@ -37,6 +37,14 @@ def add_presence_defaults(message: Message, value: Any) -> Any:
         if field.containing_oneof is not None or not field.has_presence or message.HasField(field.name):
             continue
         value.setdefault(field.json_name, _json(field, getattr(message, field.name)))
+    for field, set_value in message.ListFields():
+        if field.is_extension and field.message_type is not None:
+            shown = value.get(f"[{field.full_name}]")
+            if field.is_repeated and isinstance(shown, list):
+                for item, item_value in zip(set_value, shown, strict=False):
+                    add_presence_defaults(item, item_value)
+            elif not field.is_repeated:
+                add_presence_defaults(set_value, shown)
     return value
 
 

@@ -100,7 +100,22 @@ class _Session:
             raise SchemaError("reflection: wrong response type to list_services")
         return [s.name for s in reply.list_services_response.service]
 
-    async def files(self, **request: str) -> list[FileDescriptorProto]:
+    async def extension_numbers(self, type_name: str) -> list[int]:
+        """The numbers of the extensions of a message (all_extension_numbers_of_type)."""
+        reply = await self._exchange(
+            self._pb.ServerReflectionRequest(host=self._host, all_extension_numbers_of_type=type_name)
+        )
+        _raise_error_response(reply)
+        if not reply.HasField("all_extension_numbers_response"):
+            raise SchemaError("reflection: wrong response type to all_extension_numbers_of_type")
+        return list(reply.all_extension_numbers_response.extension_number)
+
+    async def extension_files(self, type_name: str, number: int) -> list[FileDescriptorProto]:
+        """The file declaring one extension (file_containing_extension)."""
+        request = self._pb.ExtensionRequest(containing_type=type_name, extension_number=number)
+        return await self.files(file_containing_extension=request)
+
+    async def files(self, **request: object) -> list[FileDescriptorProto]:
         """The file descriptors answering one file_by_filename/file_containing_symbol."""
         message = self._pb.ServerReflectionRequest(host=self._host, **request)
         try:
@@ -189,6 +204,33 @@ async def _resolve(session: _Session, closure: _Closure, service: str) -> list[s
     ]
     if not roots:
         raise _Failure("the server's answer does not define the service")
+    return await _with_imports(session, closure, roots)
+
+
+async def _with_extensions(session: _Session, closure: _Closure, names: list[str]) -> list[str]:
+    """`names` and the files (with their imports) that extend their messages; a file whose
+    imports cannot be had is left out."""
+    from rpcctl.schema.reflection_extensions import extension_files
+
+    scope = [closure.files[n] for n in names]
+    found = await extension_files(session, closure.files.values(), scope)
+    out = list(names)
+    for fd in found:
+        closure.add(fd)
+    for fd in found:
+        if fd.name in out:
+            continue
+        try:
+            more = [n for n in await _with_imports(session, closure, [fd.name]) if n not in out]
+            Schema([closure.files[n] for n in out + more])  # must build with the service's files
+        except (_Failure, SchemaError):
+            continue
+        out += more
+    return out
+
+
+async def _with_imports(session: _Session, closure: _Closure, roots: list[str]) -> list[str]:
+    """The files `roots` and all their imports, fetching those not yet received."""
     needed: list[str] = []
     queue = list(roots)
     while queue:
@@ -229,7 +271,9 @@ async def reflect(open_stream: StreamOpener, host: str = "") -> ReflectionResult
         services = await session.start()
         for service in services:
             try:
-                kept[service] = await _resolve(session, closure, service)
+                kept[service] = await _with_extensions(
+                    session, closure, await _resolve(session, closure, service)
+                )
             except _Failure as exc:
                 failures.append((service, str(exc)))
     finally:

@@ -159,3 +159,15 @@ def test_a_reflected_file_described_whole_compiles_back_to_the_servers_descripto
     (tmp_path / "repro.proto").write_text(result.stdout)
     again = Schema(load_proto_files([tmp_path / "repro.proto"], [tmp_path]))
     assert canonical(again, "repro.proto") == canonical(proto2_schema(), "repro.proto")
+
+
+def test_extensions_declared_in_a_file_no_service_imports_are_found_by_reflection(target: str) -> None:
+    # more.proto extends ext.v1.Base but nothing the service uses imports it: reflection is
+    # asked for the extensions of ext.v1.Base (all_extension_numbers_of_type, then
+    # file_containing_extension), as grpcurl does. Before, the answer's [more.v1.label] was
+    # dropped and a request with [more.v1.tag] was "unknown field".
+    data = '{"id": "a", "login": "more", "[more.v1.tag]": {"text": "t"}}'
+    result = run_cli("call", target, "ext.v1.Ext/Echo", *G, "--no-cache", "--emit-defaults", "-d", data)
+    assert result.exit_code == 0, result.stderr
+    assert result.json["[more.v1.label]"] == "from the server"
+    assert result.json["[more.v1.tag]"] == {"text": "t", "weight": 1}

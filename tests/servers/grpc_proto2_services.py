@@ -20,9 +20,10 @@ SPEX_ROOT = PROTOS / "spex"
 
 
 def proto2_schema() -> Schema:
-    """repro.proto (ext.v1) and hello.proto (spex) in one schema."""
+    """repro.proto (ext.v1), more.proto (more extensions of ext.v1.Base, in a file no service
+    file imports) and hello.proto (spex) in one schema."""
     files = [
-        *load_proto_files([PROTO2_ROOT / "repro.proto"], [PROTO2_ROOT]),
+        *load_proto_files([PROTO2_ROOT / "repro.proto", PROTO2_ROOT / "more.proto"], [PROTO2_ROOT]),
         *load_proto_files([SPEX_ROOT / "hello.proto"], [SPEX_ROOT]),
     ]
     return Schema(files)
@@ -32,6 +33,7 @@ def _handlers(pool: Any) -> list[grpc.GenericRpcHandler]:
     base = GetMessageClass(pool.FindMessageTypeByName("ext.v1.Base"))
     note = pool.FindExtensionByName("ext.v1.note")
     marks = pool.FindExtensionByName("ext.v1.marks")
+    label = pool.FindExtensionByName("more.v1.label")
     request = GetMessageClass(pool.FindMessageTypeByName("http.Request"))
     response = GetMessageClass(pool.FindMessageTypeByName("http.Response"))
 
@@ -41,6 +43,8 @@ def _handlers(pool: Any) -> list[grpc.GenericRpcHandler]:
         out.CopyFrom(req)
         out.Extensions[note] = f"seen {req.Extensions[note]!r} retries={req.retries} legacy.x={req.legacy.x}"
         out.Extensions[marks].append(len(req.Extensions[marks]))
+        if req.user_name == "more":
+            out.Extensions[label] = "from the server"
         return out
 
     def hello_echo(req: Any, context: grpc.ServicerContext) -> Any:
