@@ -41,11 +41,22 @@ _BAD_ESCAPE = re.compile(r"[^\x20-\x7e]|%(?![0-9A-Fa-f]{2})")
 
 
 def encode_grpc_message(message: str) -> str:
-    """Percent-encode the UTF-8 bytes of ``message`` for the grpc-message header."""
-    if not _NEEDS_ESCAPE.search(message):
-        return message
-    data = message.encode("utf-8", errors="replace")
-    return "".join([_ESCAPE[b] for b in data])
+    """Percent-encode the UTF-8 bytes of ``message`` for the grpc-message header.
+
+    A leading or trailing space is escaped too (``%20``): RFC 9113 §8.2.1 forbids a field
+    value that starts or ends with whitespace, and receivers strip it.
+    """
+    if _NEEDS_ESCAPE.search(message):
+        data = message.encode("utf-8", errors="replace")
+        message = "".join([_ESCAPE[b] for b in data])
+    if message.startswith(" ") or message.endswith(" "):
+        stripped = message.strip(" ")
+        if not stripped:
+            return "%20" * len(message)
+        lead = len(message) - len(message.lstrip(" "))
+        trail = len(message) - len(message.rstrip(" "))
+        message = "%20" * lead + stripped + "%20" * trail
+    return message
 
 
 def decode_grpc_message(value: str) -> str:

@@ -116,3 +116,15 @@ def test_long_grpc_message_is_clipped() -> None:
     message = status_from_metadata(md).message
     assert len(message) == 4096
     assert message.endswith("…")
+
+
+@pytest.mark.parametrize("message", [" ", "  lead", "trail ", " both ", "a b"])
+def test_grpc_message_spaces_survive_the_header(message: str) -> None:
+    # Found by tests/fuzz: receivers strip a field value's outer whitespace (RFC 9113 §8.2.1).
+    from rpcctl.errors import Status
+    from rpcctl.wire.grpc_status import encode_grpc_message, status_to_metadata
+
+    encoded = encode_grpc_message(message)
+    assert encoded == encoded.strip(" ")
+    md = Metadata.from_wire_pairs(status_to_metadata(Status(Code.INTERNAL, message)).to_wire_pairs())
+    assert status_from_metadata(md).message == message
