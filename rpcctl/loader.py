@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
     from rpcctl.schema.reflection import ReflectionResult
     from rpcctl.schema.registry import Schema
+    from rpcctl.transport.target import ChannelSettings
 
 
 # Seconds each reflection request may take: schema loading never hangs on a silent server,
@@ -166,15 +167,12 @@ async def _reflected(
     channel: Channel, metadata: Metadata, use_cache: bool
 ) -> tuple[ReflectionResult, bool, str | None]:
     """The server's schema from the cache (True) or by reflection (False, then cached); the key."""
-    from rpcctl.schema.cache import ReflectedEntry, ReflectionCache, reflection_key
+    from rpcctl.schema.cache import ReflectedEntry, ReflectionCache
     from rpcctl.schema.reflection import ReflectionResult
     from rpcctl.schema.sources import parse_protoset
 
     settings = getattr(channel, "settings", None)
-    key = None
-    if settings is not None:
-        headers = [(name, _text(value)) for name, value in metadata.items()]
-        key = reflection_key(f"{settings.target!r} {settings.authority}", headers)
+    key = None if settings is None else reflection_cache_key(settings, metadata)
     cache = ReflectionCache()
     entry = cache.get(key) if key is not None and use_cache else None
     if entry is not None:
@@ -191,6 +189,15 @@ async def _reflected(
         blob = FileDescriptorSet(file=result.files).SerializeToString()
         cache.put(key, ReflectedEntry(blob, result.services, result.failures, result.path))
     return result, False, key
+
+
+def reflection_cache_key(settings: ChannelSettings, metadata: Metadata) -> str:
+    """The reflection cache's key for a channel's settings and the reflection headers
+    (shell completion reads the cache with it, without a channel)."""
+    from rpcctl.schema.cache import reflection_key
+
+    headers = [(name, _text(value)) for name, value in metadata.items()]
+    return reflection_key(f"{settings.target!r} {settings.authority}", headers)
 
 
 def _text(value: str | bytes) -> str:
