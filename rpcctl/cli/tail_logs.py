@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -49,6 +49,27 @@ def tail_logs_command(
     ] = None,
     no_redact: Annotated[
         bool, typer.Option("--no-redact", help="Keep credentials (tokens, authorization) in the capture.")
+    ] = False,
+    redact_headers: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--redact-header",
+            metavar="NAME",
+            help="Also redact this header in the capture (repeatable); names with auth, token, secret, "
+            "key, session, signature, password, credential or cookie in them always are.",
+        ),
+    ] = None,
+    redact_fields: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--redact-field",
+            metavar="PATH",
+            help="Also redact this message field, a dot path of JSON names that enters JSON held in "
+            "strings, e.g. content.env.DEPLOY_PASS (repeatable).",
+        ),
+    ] = None,
+    skip_bad_lines: Annotated[
+        bool, typer.Option("--skip-bad-lines", help="With --from: skip capture lines that cannot be read.")
     ] = False,
     prefix: Annotated[
         str,
@@ -104,8 +125,9 @@ def tail_logs_command(
                 save_capture=lambda path: _copy(from_capture, path),
                 replay_task=_replayer(replay_target, from_capture),
             )
-            source = IterableSource(iter_events(from_capture))
+            source = IterableSource(iter_events(from_capture, skip_bad_lines=skip_bad_lines))
             return await present(env, source, headless=quiet, mode="offline", status=status, actions=actions)
+        redaction = _redaction(no_redact, redact_headers or [], redact_fields or [])
         if listen is None:
             raise UsageError(
                 "give --listen ADDR (stand-in server, or proxy with --upstream URL) or --from FILE"
@@ -124,7 +146,7 @@ def tail_logs_command(
                 listen=listen,
                 upstream=upstream,
                 record=record,
-                redact=not no_redact,
+                redact=redaction,
                 upstream_http2=upstream_http2,
             )
         else:
@@ -137,7 +159,7 @@ def tail_logs_command(
                 prefix=prefix,
                 tasks=load_tasks(tasks) if tasks is not None else (),
                 record=record,
-                redact=not no_redact,
+                redact=redaction,
             )
         async with watching as watch:
             env.stderr.write(
@@ -185,3 +207,17 @@ def _replayer(target: str | None, capture: Path | None) -> Callable[[str], Await
         return f"replayed {tx_uuid[:8]} onto {target}: {summary.rows} rows, {verdict}"
 
     return replay
+
+
+def _redaction(no_redact: bool, headers: list[str], fields: list[str]) -> Any:
+    """False, True or a `Redactor` with the extra names and paths (`UsageError` on a bad one)."""
+    from rpcctl.errors import UsageError
+    from rpcctl.proxy.redact import Redactor, field_path
+
+    if no_redact:
+        if headers or fields:
+            raise UsageError("--no-redact keeps everything: it takes no --redact-header or --redact-field")
+        return False
+    if not headers and not fields:
+        return True
+    return Redactor(headers=headers, fields=[field_path(path) for path in fields])
