@@ -145,17 +145,20 @@ class GuardedTCPServer(TCPServer):
     async def _headers_too_slow(self, header_timeout: float) -> None:
         peer = peer_text(self._peer())
         log.info("closing the connection of %s: headers incomplete after %g s", peer, header_timeout)
+        await self._goodbye()
+
+    async def _goodbye(self) -> None:
+        # What a peer hears before the server closes: GOAWAY on HTTP/2, 408 on HTTP/1.1 when
+        # a request was under way (whichever timeout ran out first).
         protocol = self.protocol.protocol
         if isinstance(protocol, GuardedH2Protocol):
             await protocol.goaway()
-        elif isinstance(protocol, H11Protocol):
+        elif isinstance(protocol, H11Protocol) and awaiting_headers(protocol):
             try:
                 await protocol._send_error_response(REQUEST_TIMEOUT)
             except Exception:  # h11 refuses when a response cannot be sent now: just close
                 log.debug("no 408 for %s", peer_text(self._peer()))
 
     async def _initiate_server_close(self) -> None:
-        protocol = self.protocol.protocol
-        if isinstance(protocol, GuardedH2Protocol):
-            await protocol.goaway()
+        await self._goodbye()
         await super()._initiate_server_close()

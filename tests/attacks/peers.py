@@ -33,7 +33,7 @@ from rpcctl.transport.h2_frames import (
     U32,
 )
 
-__all__ = ["ENHANCE_YOUR_CALM", "FRAME_SIZE_ERROR", "NO_ERROR", "Outcome"]
+__all__ = ["ENHANCE_YOUR_CALM", "FRAME_SIZE_ERROR", "NO_ERROR", "PREFACE", "SETTINGS", "Outcome"]
 
 PING_PATH = "/pkg.proto.runner.v1.RunnerService/Ping"
 CHUNK = 64 * 1024

@@ -72,10 +72,10 @@ class Target:
         """What the process wrote besides its ready line."""
         return "".join(self.lines)
 
-    def rss_mib(self) -> float:
-        """Resident memory now, in MiB (VmRSS of /proc/PID/status)."""
+    def rss_mib(self, field: str = "VmRSS") -> float:
+        """Resident memory now (or ``VmHWM``: its peak so far), in MiB, from /proc/PID/status."""
         status = Path(f"/proc/{self.process.pid}/status").read_text()
-        kib = int(re.search(r"^VmRSS:\s+(\d+) kB", status, re.MULTILINE).group(1))  # type: ignore[union-attr]
+        kib = int(re.search(rf"^{field}:\s+(\d+) kB", status, re.MULTILINE).group(1))  # type: ignore[union-attr]
         return kib / 1024
 
     @property
