@@ -4,7 +4,8 @@ The script (bash, zsh or fish) runs `rpcctl` with `_RPCCTL_COMPLETE=SHELL` and
 `_RPCCTL_COMPLETE_LINE` (the command line up to the cursor); rpcctl answers with one
 candidate a line and makes no network call: method names, services and `describe` symbols
 come from the schemas named on the command line (`--protoset`, `--proto`, compiled through
-the on-disk schema cache), never from reflection. Like click's protocol, but the line is
+the on-disk schema cache) and from the reflection cache's entry for the line's target
+(filled by an earlier command that reflected), never from the server. Like click's protocol, but the line is
 split here with shell rules, because bash splits URLs at `:` (COMP_WORDBREAKS).
 """
 
@@ -83,7 +84,8 @@ def completion_command(
     """Print the shell completion script for bash, zsh or fish.
 
     Commands, options, and method names and describe symbols from the schema files on the
-    command line (--protoset, --proto); completing never makes a network call.
+    command line (--protoset, --proto) or the target's cached reflected schema (any earlier
+    command that reflected it); completing never makes a network call.
 
     \b
     Examples:
@@ -156,7 +158,9 @@ def complete(command: Any, environ: Mapping[str, str]) -> int:
 
 
 def _schema_files(params: Mapping[str, Any]) -> list[FileDescriptorProto]:
-    """The file descriptors the line names (--protoset, --proto), or none; never the network."""
+    """The file descriptors of the line's schema: --protoset and --proto files, and the
+    target's reflected schema if the reflection cache holds one, of any age (the call itself
+    refreshes a stale one). Never the network; nothing on any error."""
     from rpcctl.errors import RpcctlError
     from rpcctl.schema.sources import load_proto_files, load_protoset
 
@@ -167,9 +171,27 @@ def _schema_files(params: Mapping[str, Any]) -> list[FileDescriptorProto]:
         protos = [Path(p) for p in params.get("protos") or ()]
         if protos:
             files += load_proto_files(protos, [Path(p) for p in params.get("import_paths") or ()])
+        if params.get("target") and params.get("reflect") is not False:
+            files += _reflected_files(params)
     except (RpcctlError, OSError):
-        return []
+        return files
     return files
+
+
+def _reflected_files(params: Mapping[str, Any]) -> list[FileDescriptorProto]:
+    """What the reflection cache holds for the line's target and reflection headers."""
+    import math
+
+    from rpcctl.cli.options import channel_settings, connection_params
+    from rpcctl.cli.session import parse_headers
+    from rpcctl.loader import reflection_cache_key
+    from rpcctl.schema.cache import ReflectionCache
+    from rpcctl.schema.sources import parse_protoset
+
+    settings = channel_settings(str(params["target"]), **connection_params(dict(params)))
+    metadata = parse_headers(params.get("headers"), params.get("reflect_headers"))
+    entry = ReflectionCache(max_age=math.inf).get(reflection_cache_key(settings, metadata))
+    return [] if entry is None else parse_protoset(entry.protoset, "cached reflection")
 
 
 def _messages(prefix: str, messages: Iterable[DescriptorProto]) -> Iterable[str]:

@@ -8,6 +8,7 @@ import typer
 
 from rpcctl.cli import options as o
 from rpcctl.cli.command import environment, run
+from rpcctl.cli.completion import complete_service
 
 HIDDEN_PREFIXES = ("grpc.reflection.",)
 
@@ -23,7 +24,10 @@ def list_command(
     ctx: typer.Context,
     target: o.OptionalTarget = None,
     service: Annotated[
-        str | None, typer.Argument(help="List this service's methods.", show_default=False)
+        str | None,
+        typer.Argument(
+            help="List this service's methods.", show_default=False, autocompletion=complete_service
+        ),
     ] = None,
     show_all: Annotated[bool, typer.Option("--all", help="Include the reflection service.")] = False,
     protocol: o.Protocol = "connect",

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import GrpcServer
 from tests.support.schema import TEST_PROTO, TEST_PROTO_ROOT
 
 pytestmark = pytest.mark.skipif(shutil.which("bash") is None, reason="bash is not installed")
@@ -114,6 +115,11 @@ def test_all_methods_after_the_target(tmp_path: Path) -> None:
     assert len(_bash_complete(line, tmp_path)) == 6
 
 
+def test_list_services(tmp_path: Path) -> None:
+    line = f"rpcctl list --proto {TEST_PROTO} -I {TEST_PROTO_ROOT} {TARGET} "
+    assert _bash_complete(line, tmp_path) == ["rpcctl.test.v1.TestService"]
+
+
 def test_describe_symbols(tmp_path: Path) -> None:
     line = f"rpcctl describe --proto {TEST_PROTO} -I {TEST_PROTO_ROOT} {TARGET} rpcctl.test.v1.TestService."
     assert _bash_complete(line, tmp_path) == [
@@ -123,6 +129,33 @@ def test_describe_symbols(tmp_path: Path) -> None:
         "rpcctl.test.v1.TestService.Count",
         "rpcctl.test.v1.TestService.Sum",
         "rpcctl.test.v1.TestService.Chat",
+    ]
+
+
+def test_methods_from_a_reflected_schema(tmp_path: Path, grpc_server: GrpcServer) -> None:
+    target = grpc_server.target
+    line = f"rpcctl call --protocol grpc {target} rpcctl.test.v1.TestService/"
+    # Nothing cached yet: completion does not ask the server, so it has nothing to offer.
+    assert _bash_complete(line, tmp_path) == []
+    listed = subprocess.run(
+        [sys.executable, "-m", "rpcctl", "list", target, "--protocol", "grpc"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=_env(tmp_path),
+    )
+    assert listed.returncode == 0, listed.stderr
+    assert _bash_complete(line, tmp_path) == [
+        "rpcctl.test.v1.TestService/Echo",
+        "rpcctl.test.v1.TestService/Lookup",
+        "rpcctl.test.v1.TestService/Fail",
+        "rpcctl.test.v1.TestService/Count",
+        "rpcctl.test.v1.TestService/Sum",
+        "rpcctl.test.v1.TestService/Chat",
+    ]
+    assert _bash_complete(f"rpcctl describe --protocol grpc {target} rpcctl.test.v1.EchoR", tmp_path) == [
+        "rpcctl.test.v1.EchoRequest",
+        "rpcctl.test.v1.EchoResponse",
     ]
 
 
