@@ -86,12 +86,6 @@ def completion_command(
     Commands, options, and method names and describe symbols from the schema files on the
     command line (--protoset, --proto) or the target's cached reflected schema (any earlier
     command that reflected it); completing never makes a network call.
-
-    \b
-    Examples:
-      eval "$(rpcctl completion bash)"        # in ~/.bashrc
-      eval "$(rpcctl completion zsh)"         # in ~/.zshrc, after compinit
-      rpcctl completion fish > ~/.config/fish/completions/rpcctl.fish
     """
     script = SCRIPTS.get(shell.strip().lower())
     if script is None:
