@@ -35,7 +35,7 @@ import hmac
 import json
 import os
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from rpcctl import jsonsafe
@@ -155,21 +155,28 @@ class Redactor:
         return value
 
     def _message(self, value: Any) -> Any:
+        return self._walk(value, is_credential_field, False)
+
+    def _walk(self, value: Any, secret: Callable[[str], bool], numbers: bool) -> Any:
+        """``value`` with the values of keys ``secret`` names replaced (numbers too when asked)
+        and every other string searched by `text`."""
         if isinstance(value, dict):
-            return {key: self._field(key, item) for key, item in value.items()}
+            return {key: self._entry(key, item, secret, numbers) for key, item in value.items()}
         if isinstance(value, list):
-            return [self._message(item) for item in value]
+            return [self._walk(item, secret, numbers) for item in value]
         if isinstance(value, str):
             return self.text(value)
         return value
 
-    def _field(self, key: str, value: Any) -> Any:
-        if is_credential_field(key):
+    def _entry(self, key: str, value: Any, secret: Callable[[str], bool], numbers: bool) -> Any:
+        if secret(key):
             if isinstance(value, str):
                 return self.placeholder(value)
+            if numbers and isinstance(value, int | float) and not isinstance(value, bool):
+                return self.placeholder(str(value))
             if isinstance(value, list) and all(isinstance(item, str) for item in value):
                 return [self.placeholder(item) for item in value]
-        return self._message(value)
+        return self._walk(value, secret, numbers)
 
     def text(self, text: str) -> str:
         """A string with the credentials it carries replaced: JSON keys or assignments."""
@@ -191,21 +198,7 @@ class Redactor:
         return match["name"] + match["sep"] + self.placeholder(match["value"])
 
     def _document(self, value: Any) -> Any:
-        if isinstance(value, dict):
-            return {key: self._document_entry(key, item) for key, item in value.items()}
-        if isinstance(value, list):
-            return [self._document(item) for item in value]
-        if isinstance(value, str):
-            return self.text(value)
-        return value
-
-    def _document_entry(self, key: str, value: Any) -> Any:
-        if is_credential_name(key):
-            if isinstance(value, str | int | float) and not isinstance(value, bool):
-                return self.placeholder(str(value))
-            if isinstance(value, list) and all(isinstance(item, str) for item in value):
-                return [self.placeholder(item) for item in value]
-        return self._document(value)
+        return self._walk(value, is_credential_name, True)
 
     def _path(self, value: Any, path: tuple[str, ...]) -> Any:
         if not path:

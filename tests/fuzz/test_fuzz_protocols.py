@@ -32,6 +32,7 @@ from rpcctl.protocols.grpc_web_server import GrpcWebServer
 from rpcctl.wire.envelope import encode_envelope
 from rpcctl.wire.metadata import Metadata
 from rpcctl.wire.status import Code
+from tests.fuzz.chunking import chunks
 
 CAP = 256
 DECODERS: dict[str, Callable[[], ResponseDecoder]] = {
@@ -74,15 +75,6 @@ ENVELOPE = st.tuples(st.sampled_from([0, 1, 2, 0x80, 0x81]), st.binary(max_size=
 BODY = st.one_of(st.binary(max_size=300), st.lists(ENVELOPE, max_size=4).map(b"".join))
 
 
-def _chunks(data: bytes, cuts: list[int]) -> list[bytes]:
-    points = sorted({c % (len(data) + 1) for c in cuts})
-    out, last = [], 0
-    for point in [*points, len(data)]:
-        out.append(data[last:point])
-        last = point
-    return out
-
-
 @given(
     st.sampled_from(sorted(DECODERS)),
     st.sampled_from([200, 200, 200, 400, 404, 500, 502, 503, 101, 999]),
@@ -98,7 +90,7 @@ def test_client_decoders_raise_rpc_errors_only(
     messages: list[bytes] = []
     try:
         decoder.start(status, headers)
-        for chunk in _chunks(body, cuts):
+        for chunk in chunks(body, cuts):
             messages += decoder.feed(chunk)
         decoder.take_trailers(trailers)
         messages += decoder.finish()
@@ -118,7 +110,7 @@ def test_server_request_decoders_raise_rpc_errors_only(kind: str, body: bytes, c
     decoder = EnvelopeRequestDecoder(CAP, "gzip" if kind == "grpc" else None, text=kind == "grpc-web-text")
     messages: list[bytes] = []
     try:
-        for chunk in _chunks(body, cuts):
+        for chunk in chunks(body, cuts):
             messages += decoder.feed(chunk)
         messages += decoder.finish()
     except RpcError:
@@ -177,7 +169,7 @@ def test_server_half_to_client_half_round_trip(
         decoder = ConnectStreamDecoder("proto", CAP)
     head, body, trailers = _serve(server, messages, error)
     decoder.start(head.status, Metadata.from_wire_pairs(head.headers))
-    got = [m for chunk in _chunks(body, cuts) for m in decoder.feed(chunk)]
+    got = [m for chunk in chunks(body, cuts) for m in decoder.feed(chunk)]
     decoder.take_trailers(Metadata.from_wire_pairs(trailers.to_wire_pairs()))
     try:
         got += decoder.finish()

@@ -40,6 +40,7 @@ from rpcctl.wire.metadata import Metadata, decode_binary_value, encode_binary_va
 from rpcctl.wire.status import Code
 from rpcctl.wire.timeout import parse_connect_timeout, parse_duration, parse_grpc_timeout
 from rpcctl.wire.trailer_block import encode_trailer_block, parse_trailer_block
+from tests.fuzz.chunking import chunks
 
 CAP = 256
 JSONISH = st.text(alphabet='[]{}",:0123456789.-+eEtrufalsn \\u\n\x00é٣', max_size=400)
@@ -60,20 +61,11 @@ JSON_VALUES = st.recursive(
 CODES = st.sampled_from(list(Code))
 
 
-def _chunks(data: bytes, cuts: list[int]) -> list[bytes]:
-    points = sorted({c % (len(data) + 1) for c in cuts})
-    out, last = [], 0
-    for point in [*points, len(data)]:
-        out.append(data[last:point])
-        last = point
-    return out
-
-
 @given(st.binary(max_size=600), st.lists(st.integers(0, 600), max_size=8), st.sampled_from([1, 3, 0x83]))
 def test_envelope_reader_on_any_bytes(data: bytes, cuts: list[int], flags: int) -> None:
     reader = EnvelopeReader(CAP, flags)
     try:
-        for chunk in _chunks(data, cuts):
+        for chunk in chunks(data, cuts):
             for envelope in reader.feed(chunk):
                 assert len(envelope.data) <= CAP
         reader.finish()
@@ -85,7 +77,7 @@ def test_envelope_reader_on_any_bytes(data: bytes, cuts: list[int], flags: int) 
 def test_envelope_round_trip_in_any_chunking(messages: list[bytes], cuts: list[int]) -> None:
     stream = b"".join(encode_envelope(m) for m in messages) + encode_envelope(b"{}", FLAG_END_STREAM)
     reader = EnvelopeReader(CAP, FLAG_COMPRESSED | FLAG_END_STREAM)
-    got = [env for chunk in _chunks(stream, cuts) for env in reader.feed(chunk)]
+    got = [env for chunk in chunks(stream, cuts) for env in reader.feed(chunk)]
     reader.finish()
     assert [env.data for env in got] == [*messages, b"{}"]
     assert got[-1].end_stream and reader.ended

@@ -121,6 +121,15 @@ def _respond(
         conn.send_data(stream, b"", end_stream=True)
 
 
+def _status_only(conn: h2.connection.H2Connection, stream: int, protocol: str, status: list) -> None:
+    """A response with no message: the status in HTTP trailers (gRPC) or a trailer frame (gRPC-Web)."""
+    if protocol == "grpc":
+        _respond(conn, stream, _head(protocol), b"", status)
+        return
+    block = b"".join(name + b": " + value + b"\r\n" for name, value in status)
+    _respond(conn, stream, _head(protocol), envelope(block, 0x80), None)
+
+
 def garbage(protocol: str) -> Callable[[threading.Event], Script]:
     """Not HTTP/2 at all: bytes that are no frame, after the client's preface."""
 
@@ -280,12 +289,7 @@ def deep_json(protocol: str) -> Callable[[threading.Event], Script]:
             _respond(conn, stream, head, DEEP, None)
             return
         # gRPC and gRPC-Web carry no JSON: a status message of brackets instead.
-        status = [(b"grpc-status", b"13"), (b"grpc-message", DEEP[:4000] + DEEP[-4000:])]
-        if protocol == "grpc":
-            _respond(conn, stream, _head(protocol), b"", status)
-        else:
-            block = b"".join(k + b": " + v + b"\r\n" for k, v in status)
-            _respond(conn, stream, _head(protocol), envelope(block, 0x80), None)
+        _status_only(conn, stream, protocol, [(b"grpc-status", b"13"), (b"grpc-message", DEEP[:8000])])
 
     return h2_server(protocol, act)
 
@@ -301,12 +305,7 @@ def long_numbers(protocol: str) -> Callable[[threading.Event], Script]:
             body = b'{"code": ' + LONG + b', "message": "m", "details": [{"type": ' + LONG + b"}]}"
             _respond(conn, stream, head, body, None)
             return
-        status = [(b"grpc-status", LONG), (b"grpc-message", LONG)]
-        if protocol == "grpc":
-            _respond(conn, stream, _head(protocol), b"", status)
-        else:
-            block = b"".join(k + b": " + v + b"\r\n" for k, v in status)
-            _respond(conn, stream, _head(protocol), envelope(block, 0x80), None)
+        _status_only(conn, stream, protocol, [(b"grpc-status", LONG), (b"grpc-message", LONG)])
 
     return h2_server(protocol, act)
 
