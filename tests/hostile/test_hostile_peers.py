@@ -79,3 +79,36 @@ def test_a_1mib_header_is_refused_before_the_deadline(protocol: str) -> None:
     status, stderr = _call("1mib-header", protocol)
     assert "Traceback" not in stderr and stderr.count("\n") == 1
     assert status != DEADLINE, stderr
+
+
+# HTTP/1.1 answers, for the protocols that run over it: kind: exit status for grpc-web, connect
+H1_EXPECTED = {
+    "garbage": (UNAVAILABLE, UNAVAILABLE),
+    "html-502": (UNAVAILABLE, UNAVAILABLE),
+    "half-message": (UNAVAILABLE, UNAVAILABLE),
+    "4gib-length": (EXHAUSTED, EXHAUSTED),
+    "bad-status": (UNAVAILABLE, UNAVAILABLE),
+    "bad-chunk": (UNAVAILABLE, UNAVAILABLE),
+    "deep-json": (INTERNAL, INTERNAL),
+    "long-numbers": (UNKNOWN, UNKNOWN),
+}
+H1_CASES = [(kind, protocol) for kind in H1_EXPECTED for protocol in ("grpc-web", "connect")]
+
+
+@pytest.mark.parametrize(("kind", "protocol"), H1_CASES, ids=[f"{k}-{p}-http1" for k, p in H1_CASES])
+def test_hostile_http1_server(kind: str, protocol: str) -> None:
+    from tests.hostile.peers import h1_kinds
+
+    with serving(h1_kinds(protocol)[kind]) as port:
+        result = run_cli(
+            "call",
+            f"http://127.0.0.1:{port}",
+            "rpcctl.test.v1.TestService/Echo",
+            *("--protocol", protocol, "--http1", "--codec", "proto"),
+            *("--proto", str(TEST_PROTO), "-I", str(TEST_PROTO_DIR)),
+            *("--timeout", "1s", "-d", "{}"),
+        )
+    assert "Traceback" not in result.stderr
+    assert result.stderr.startswith("error: ") and result.stderr.count("\n") == 1, result.stderr
+    assert len(result.stderr) < 600, result.stderr
+    assert result.exit_code == H1_EXPECTED[kind][("grpc-web", "connect").index(protocol)], result.stderr
