@@ -6,7 +6,6 @@ does before calling a completion function, calls it, and reads COMPREPLY.
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
@@ -32,17 +31,21 @@ def _env(tmp_path: Path) -> dict[str, str]:
     }
 
 
+def _script(shell: str) -> subprocess.CompletedProcess[str]:
+    """`rpcctl completion SHELL`, run as a user would."""
+    return subprocess.run(
+        [sys.executable, "-m", "rpcctl", "completion", shell],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
+
+
 def _bash_complete(line: str, tmp_path: Path) -> list[str]:
     """COMPREPLY for `line` with the cursor at its end, from the sourced completion script."""
     env = _env(tmp_path)
-    script = subprocess.run(
-        [sys.executable, "-m", "rpcctl", "completion", "bash"],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-        env=env,
-    ).stdout
+    script = _script("bash").stdout
     (tmp_path / "rpcctl-completion.bash").write_text(script)
     driver = (
         f"source {tmp_path / 'rpcctl-completion.bash'}\n"
@@ -74,13 +77,7 @@ def _bash_complete(line: str, tmp_path: Path) -> list[str]:
 
 
 def test_script_is_registered_for_rpcctl(tmp_path: Path) -> None:
-    script = subprocess.run(
-        [sys.executable, "-m", "rpcctl", "completion", "bash"],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    ).stdout
+    script = _script("bash").stdout
     done = subprocess.run(
         ["bash", "--norc", "-c", f"{script}\ncomplete -p rpcctl"],
         capture_output=True,
@@ -166,24 +163,13 @@ def test_unknown_schema_file_completes_nothing(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("shell", ["bash", "zsh", "fish"])
 def test_completion_scripts(shell: str) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "rpcctl", "completion", shell],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=dict(os.environ),
-    )
+    result = _script(shell)
     assert result.returncode == 0, result.stderr
     assert "_RPCCTL_COMPLETE=" + shell in result.stdout
 
 
 def test_unknown_shell_is_a_usage_error() -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "rpcctl", "completion", "tcsh"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = _script("tcsh")
     assert result.returncode == 2
     assert "'tcsh' is not one of bash, zsh, fish" in result.stderr
     assert "Traceback" not in result.stderr

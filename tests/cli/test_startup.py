@@ -73,16 +73,9 @@ def test_command_help_imports_only_its_own_module(command: str) -> None:
 @pytest.fixture(scope="module")
 def test_service_url() -> Iterator[str]:
     """rpcctl's server with the test service (Connect, gRPC, gRPC-Web), in a thread; its URL."""
-    from rpcctl.server.builtin import add_builtin_services
-    from rpcctl.server.serve import Server
-    from tests.server.service import make_table
-    from tests.support.loopback import rpcctl_server_on_a_thread
-    from tests.support.schema import compile_test_schema
+    from tests.support.rpcctl_test_service import rpcctl_test_service
 
-    schema = compile_test_schema()
-    table = make_table(schema)
-    add_builtin_services(table, schema)
-    with rpcctl_server_on_a_thread(Server(table, listen="127.0.0.1:0", schema=schema)) as url:
+    with rpcctl_test_service() as url:
         yield url
 
 
