@@ -30,8 +30,9 @@ MAX_DURATION_SECONDS = MAX_DURATION_HOURS * 3600.0
 _GRPC_UNITS_NS = {"H": 3600 * 10**9, "M": 60 * 10**9, "S": 10**9, "m": 10**6, "u": 10**3, "n": 1}
 _GRPC_UNITS_FINEST_FIRST = ("n", "u", "m", "S", "M", "H")
 _GRPC_LIMIT = 10**GRPC_TIMEOUT_MAX_DIGITS
-_GRPC_RE = re.compile(r"(\d+)([HMSmun])")
-_CONNECT_RE = re.compile(r"\d+")
+# ASCII digits only: `\d` would read an Arabic-Indic "٣" as 3.
+_GRPC_RE = re.compile(r"([0-9]+)([HMSmun])")
+_CONNECT_RE = re.compile(r"[0-9]+")
 
 _DURATION_UNITS = {
     "h": 3600.0,

@@ -128,3 +128,23 @@ def test_grpc_message_spaces_survive_the_header(message: str) -> None:
     assert encoded == encoded.strip(" ")
     md = Metadata.from_wire_pairs(status_to_metadata(Status(Code.INTERNAL, message)).to_wire_pairs())
     assert status_from_metadata(md).message == message
+
+
+@pytest.mark.parametrize("value", ["\u0663S", "\uff13S", "1\u0663m"])
+def test_grpc_timeout_takes_ascii_digits_only(value: str) -> None:
+    from rpcctl.errors import RpcError
+    from rpcctl.wire.timeout import parse_grpc_timeout
+
+    with pytest.raises(RpcError) as info:
+        parse_grpc_timeout(value)
+    assert info.value.code is Code.INVALID_ARGUMENT
+
+
+@pytest.mark.parametrize("value", ["\u0663\u0660\u0660", "\uff11"])
+def test_connect_timeout_takes_ascii_digits_only(value: str) -> None:
+    from rpcctl.errors import RpcError
+    from rpcctl.wire.timeout import parse_connect_timeout
+
+    with pytest.raises(RpcError) as info:
+        parse_connect_timeout(value)
+    assert info.value.code is Code.INVALID_ARGUMENT
