@@ -335,7 +335,7 @@ async def _print_responses(
             seen = len(raw)
             printer.print_json(message_to_json(message, emit_defaults, pool, raw))
             for url in raw[seen:MAX_NOTES]:
-                _note_raw(stderr, url, resolver.unresolved)
+                stderr.write(resolver.note(url) + "\n")
             if seen <= MAX_NOTES < len(raw):
                 stderr.write("note: more types shown as base64 (@value); no more notes about them\n")
     except BaseException:
@@ -350,14 +350,6 @@ async def _print_responses(
 
 # Notes about Anys shown raw: one per type, for this many types at most.
 MAX_NOTES = 10
-
-
-def _note_raw(stderr: Any, url: str, unresolved: dict[str, str]) -> None:
-    """The one note on stderr for an `Any` printed raw because no schema describes its type."""
-    from rpcctl.schema.anys import type_name
-
-    reason = unresolved.get(type_name(url), "no schema describes it")
-    stderr.write(f"note: {url} shown as base64 (@value): {reason}\n")
 
 
 def _status_line(call: Call, say: Any, shown: Any) -> None:

@@ -85,26 +85,32 @@ def unpack(packed: Message, pool: DescriptorPool | None) -> Message | None:
 def message_to_dict(
     message: Message, emit_defaults: bool, pool: DescriptorPool | None
 ) -> tuple[Any, list[str]]:
-    """proto3 JSON of a message and the type URLs of the Anys shown raw (not in the pool)."""
+    """proto3 JSON of a message and the type URLs of the Anys shown raw (not in the pool):
+    as grpcurl's `@value` form, or as the JSON object received (`json_anys`)."""
     from google.protobuf import json_format
 
+    from rpcctl.schema.json_anys import carries_json, ensure_mark_type, unmark_json
+
+    received: list[str] = []
     try:
-        return _to_dict(message, emit_defaults, pool), []
+        rendered = _to_dict(message, emit_defaults, pool)
     except (TypeError, json_format.Error) as exc:
         if "type_url" not in str(exc):
             raise
+    else:
+        if carries_json(message):
+            rendered = unmark_json(rendered, received)
+        return rendered, list(dict.fromkeys(received))
     copy = type(message)()
     copy.CopyFrom(message)
     marks: list[tuple[str, bytes]] = []
     _mark_unknown(copy, pool, marks)
-    if marks and find_type(pool, _MARK_TYPE) is None and pool is not None:
-        from rpcctl.schema.registry import runtime_file
-
-        wrappers = runtime_file("google/protobuf/wrappers.proto")
-        if wrappers is not None:
-            pool.Add(wrappers)
-    rendered = _to_dict(copy, emit_defaults, pool)
-    return _unmark(rendered, marks), list(dict.fromkeys(url for url, _ in marks))
+    if marks:
+        ensure_mark_type(pool)
+    rendered = _unmark(_to_dict(copy, emit_defaults, pool), marks)
+    if carries_json(message):
+        rendered = unmark_json(rendered, received)
+    return rendered, list(dict.fromkeys([*(url for url, _ in marks), *received]))
 
 
 def raw_any(type_url: str, value: bytes) -> dict[str, str]:

@@ -217,10 +217,11 @@ def message_to_json(
 
 
 def message_to_text(msg: Message, pool: DescriptorPool | None = None) -> str:
-    """The protobuf text format of a message."""
-    from google.protobuf import text_format
+    """The protobuf text format of a message (an `Any` received as JSON that no schema
+    describes: its type URL and the object as a comment)."""
+    from rpcctl.schema.json_anys import text_with_json_anys
 
-    return text_format.MessageToString(msg, descriptor_pool=pool)
+    return text_with_json_anys(msg, pool)
 
 
 def decode_message(data: bytes, cls: type[Message]) -> Message:

@@ -9,10 +9,11 @@ source answers goes into the schema's pool, so each type is asked for once per c
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, Protocol
 
-from rpcctl.errors import RpcctlError
+from rpcctl.errors import ProtocolError, RpcctlError
 from rpcctl.schema.anys import ANY_TYPE, any_values, find_type, type_name, unpack
 
 if TYPE_CHECKING:
@@ -45,6 +46,7 @@ class TypeResolver:
         self.schema = schema
         self.source = source
         self.unresolved: dict[str, str] = {}
+        self.received_as_json: set[str] = set()
         self._added: set[str] = set()
         self._asked = 0
 
@@ -94,7 +96,12 @@ class TypeResolver:
                         stack.append(inner)
 
     async def decode(self, codec: Codec, data: bytes, cls: type[Message]) -> Message:
-        """A response message with its `Any` types resolved: before decoding JSON, after binary."""
+        """A response message with its `Any` types resolved: before decoding JSON, after binary.
+
+        A JSON `Any` of a type nobody describes is kept as received (`json_anys`), and its
+        type URL in `received_as_json`; `ProtocolError` (INTERNAL) for anything else wrong.
+        """
+        value = None
         if codec.name == "json" and b'"@type"' in data:
             from rpcctl.jsonsafe import loads
 
@@ -103,9 +110,32 @@ class TypeResolver:
             except ValueError:
                 value = None  # the codec says what is wrong with it
             await self.resolve_json(value)
-        message = codec.decode(data, cls)
+        try:
+            message = codec.decode(data, cls)
+        except ProtocolError:
+            if value is None:
+                raise
+            message = self._decode_keeping_json(codec, value, cls)
         await self.resolve_message(message)
         return message
+
+    def _decode_keeping_json(self, codec: Codec, value: Any, cls: type[Message]) -> Message:
+        from rpcctl.schema.json_anys import ensure_mark_type, mark_json
+
+        marked, urls = mark_json(value, lambda url: self.knows(type_name(url)))
+        if not urls:
+            return codec.decode(json.dumps(value).encode(), cls)  # raises the codec's own error
+        ensure_mark_type(self.schema.pool)
+        message = codec.decode(json.dumps(marked, ensure_ascii=False).encode(), cls)
+        self.received_as_json.update(urls)
+        return message
+
+    def note(self, url: str) -> str:
+        """The one line said on stderr about an `Any` of type `url` printed raw."""
+        reason = self.unresolved.get(type_name(url), "no schema describes it")
+        if url in self.received_as_json:
+            return f"note: {url} shown as received (JSON, not checked against a schema): {reason}"
+        return f"note: {url} shown as base64 (@value): {reason}"
 
     async def resolve_details(self, details: Iterable[ErrorDetail]) -> None:
         """Resolve the types of a status's details, and of the Anys inside them."""
