@@ -16,7 +16,7 @@ class CallRecord:
     """One call: short method name, protocol, status once ended, latency in seconds.
 
     The rest is what the call inspector shows: the full method path, peer, codec,
-    request and response messages (proto3 JSON objects), headers and trailers as
+    request and response messages (proto3 JSON objects), request and response headers and trailers as
     (name, value) pairs, the status message and details, and `note` (an ack mismatch).
     """
 
@@ -32,6 +32,7 @@ class CallRecord:
     codec: str = ""
     headers: list[tuple[str, str]] = field(default_factory=list)
     trailers: list[tuple[str, str]] = field(default_factory=list)
+    response_headers: list[tuple[str, str]] = field(default_factory=list)
     requests: list[Any] = field(default_factory=list)
     responses: list[Any] = field(default_factory=list)
     message: str = ""

@@ -214,6 +214,7 @@ class LogModel:
         record.message = str(info.get("message") or "")
         record.details = list(info.get("details") or ())
         record.trailers = _pairs(info.get("trailers") or ())
+        record.response_headers = _pairs(info.get("response_headers") or ())
         self.stats.finish(record, _int(info.get("code")), latency)
         self._changes.calls = True
         self.version += 1

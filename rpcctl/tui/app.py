@@ -25,6 +25,7 @@ from rpcctl.tui.actions import StatusInfo, TuiActions
 from rpcctl.tui.lines import NodeKey, build_lines, node_streams, task_of
 from rpcctl.tui.naming import node_title
 from rpcctl.tui.nodeinfo import header_text
+from rpcctl.tui.screens.call import CallScreen
 from rpcctl.tui.screens.help import HelpScreen
 from rpcctl.tui.widgets.calls import CallsTable
 from rpcctl.tui.widgets.logview import LogView
@@ -46,6 +47,8 @@ BINDINGS: list[Binding] = [
     Binding("c", "cancel_task", "Cancel task", id="tail.cancel-task"),
     Binding("r", "replay_task", "Replay task", id="tail.replay-task"),
     Binding("s", "save_capture", "Save capture", id="tail.save-capture"),
+    Binding("e", "errors_only", "Errors only", id="tail.errors-only"),
+    Binding("i", "inspect_call", "Inspect call", id="tail.inspect-call"),
     Binding("question_mark", "help", "Help", key_display="?", id="tail.help"),
     Binding("q", "quit", "Quit", id="tail.quit"),
     Binding("ctrl+c", "quit", "Quit", show=False, priority=True, id="tail.quit-interrupt"),
@@ -271,6 +274,33 @@ class TailLogsApp(App[None]):
         path = self.status.save_path.replace("{time}", self._clock())
         if await self._call("save_capture", path) is not False:
             self.notify(f"capture saved to {path}")
+
+    def action_errors_only(self) -> None:
+        """Show only failed calls and ack mismatches in the calls table (or all again)."""
+        table = self.calls_table
+        table.show_errors_only(self.model.stats, not table.errors_only)
+        shown = "only failed calls and ack mismatches" if table.errors_only else "every call"
+        self.notify(f"calls table: {shown}")
+
+    def on_data_table_row_selected(self, event: CallsTable.RowSelected) -> None:
+        if event.data_table is self.calls_table:
+            self._inspect(event.row_key.value)
+
+    def action_inspect_call(self) -> None:
+        """Open the call under the calls table's cursor (Enter there does the same)."""
+        table = self.calls_table
+        if not table.row_count:
+            self.notify("no call to inspect yet", severity="warning")
+            return
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        self._inspect(key)
+
+    def _inspect(self, key: str | None) -> None:
+        record = next((r for r in self.model.stats.recent if str(r.seq) == key), None)
+        if record is None:
+            self.notify("that call is no longer kept", severity="warning")
+            return
+        self.push_screen(CallScreen(record))
 
     def action_help(self) -> None:
         """Show every key binding."""

@@ -10,6 +10,7 @@ from textual.widgets._toast import Toast
 
 from rpcctl.tui.actions import TuiActions
 from rpcctl.tui.app import TailLogsApp, create_app
+from rpcctl.tui.screens.call import CallScreen
 from tests.tui.callevents import TX
 from tests.tui.trial import FAILURE, MAKE, trial_model
 
@@ -118,3 +119,57 @@ async def test_toasts_sit_above_the_status_bar() -> None:
         status = app.status_bar.region
         assert toast.region.bottom <= status.y
         assert "save capture: not available" in screen_text(app)
+
+
+@pytest.mark.asyncio
+async def test_enter_on_a_call_opens_the_inspector_and_e_filters_errors() -> None:
+    app = create_app(trial_model(), mode="offline")
+    async with app.run_test(size=WIDE) as pilot:
+        await pilot.pause()
+        table = app.calls_table
+        assert table.row_count == 12
+        table.focus()
+        await pilot.press("e")
+        await pilot.pause()
+        assert table.row_count == 4  # the four UpdateLog calls the server answered another ack_index
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, CallScreen)
+        screen = screen_text(app)
+        for expected in (
+            "/pkg.proto.runner.v1.RunnerService/UpdateLog",
+            "protocol: connect (proto)",
+            "peer: 127.0.0.1:5000",
+            "status: OK",
+            "ack: ack 3 ≠ 7",
+            '"index": "5"',
+            '"ackIndex": "3"',
+            "took 2.0 ms",
+        ):
+            assert expected in screen, expected
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not isinstance(app.screen, CallScreen)
+        await pilot.press("e")
+        await pilot.pause()
+        assert table.row_count == 12
+
+
+@pytest.mark.asyncio
+async def test_an_error_call_shows_status_message_and_trailers() -> None:
+    from rpcctl.runner.logmodel import LogModel
+    from tests.tui.callevents import Calls
+
+    c = Calls()
+    events = c.call("Ping", {"data": "x"}, None, code=14, peer="10.0.0.3:1")
+    events[-1].info.update({"message": "upstream unreachable", "trailers": [["grpc-status", "14"]]})
+    model = LogModel()
+    model.ingest_many(events)
+    app = create_app(model, mode="proxy")
+    async with app.run_test(size=WIDE) as pilot:
+        await pilot.pause()
+        await pilot.press("i")
+        await pilot.pause()
+        screen = screen_text(app)
+        assert "status: UNAVAILABLE — upstream unreachable" in screen
+        assert "grpc-status: 14" in screen

@@ -77,3 +77,18 @@ def test_stream_with_a_gap_a_resend_and_refused_rows(snap_compare: Any, size: st
         await settle(pilot)
 
     assert snap_compare(trial_app(), terminal_size=SIZES[size], run_before=to_stream)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_call_inspector(snap_compare: Any, size: str) -> None:
+    async def to_call(pilot: Pilot[Any]) -> None:
+        await settle(pilot)
+        tailing = pilot.app
+        assert isinstance(tailing, TailLogsApp)
+        tailing.calls_table.focus()
+        tailing.calls_table.show_errors_only(tailing.model.stats, True)  # as `e` does, without its toast
+        await pilot.pause()
+        await pilot.press("enter")
+        await settle(pilot)
+
+    assert snap_compare(trial_app(), terminal_size=SIZES[size], run_before=to_call)

@@ -31,6 +31,8 @@ class CallsTable(DataTable[str | Text]):
         super().__init__(id=id, cursor_type="row", zebra_stripes=True)
         self._last_seq = 0
         self._keys: list[str] = []
+        self.errors_only = False
+        """Show only calls that failed or whose ack disagreed."""
 
     def on_mount(self) -> None:
         self.add_column("method", key="method")
@@ -38,9 +40,22 @@ class CallsTable(DataTable[str | Text]):
         self.add_column("status", key="status")
         self.add_column("latency", key="latency")
 
+    def show_errors_only(self, stats: CallStats, errors_only: bool) -> None:
+        """Rebuild the table with every kept call, or only the failed ones."""
+        self.errors_only = errors_only
+        self.clear()
+        self._keys.clear()
+        self._last_seq = 0
+        self.update_from(stats)
+
     def update_from(self, stats: CallStats) -> None:
         """Append the calls that finished since the last update."""
-        fresh = [r for r in stats.recent if r.seq > self._last_seq][-MAX_ROWS:]
+        fresh = [r for r in stats.recent if r.seq > self._last_seq]
+        if fresh:
+            self._last_seq = fresh[-1].seq
+        if self.errors_only:
+            fresh = [r for r in fresh if r.failed]
+        fresh = fresh[-MAX_ROWS:]
         if not fresh:
             return
         for record in fresh:
@@ -48,7 +63,6 @@ class CallsTable(DataTable[str | Text]):
             method = Text(record.method, "bold" if record.failed else "")
             self.add_row(method, record.protocol, status_text(record), latency_text(record), key=key)
             self._keys.append(key)
-        self._last_seq = fresh[-1].seq
         excess = len(self._keys) - MAX_ROWS
         if excess > 0:
             for key in self._keys[:excess]:

@@ -1,0 +1,37 @@
+"""The call inspector: one call from the calls table, everything the capture knows of it."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+from rpcctl.runner.callstats import CallRecord
+from rpcctl.tui.calldetails import call_details
+
+
+class CallScreen(ModalScreen[None]):
+    """Shows one call (method, protocol, peer, status, timings, headers, messages); Escape closes."""
+
+    BINDINGS = [  # noqa: RUF012 (Textual's declaration style)
+        Binding("escape,q,enter", "close", "Close", id="call.close"),
+    ]
+
+    def __init__(self, record: CallRecord) -> None:
+        super().__init__(id="call-screen")
+        self.record = record
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="call-dialog"):
+            yield Static(f"call {self.record.method} — Esc closes", id="call-title")
+            with VerticalScroll(id="call-body"):
+                yield Static(call_details(self.record), id="call-text")
+
+    def on_mount(self) -> None:
+        self.query_one("#call-body").focus()
+
+    def action_close(self) -> None:
+        """Close the inspector."""
+        self.dismiss(None)
