@@ -288,6 +288,9 @@ def bench_command(
     protosets: o.Protosets = None,
     reflect: o.Reflect = None,
     headers: o.Headers = None,
+    reflect_headers: o.ReflectHeaders = None,
+    rpc_headers: o.RpcHeaders = None,
+    no_cache: o.NoCache = False,
     timeout: Annotated[
         str,
         typer.Option(

@@ -126,14 +126,24 @@ async def run_bench(env: Environment, args: list[str], params: dict[str, Any]) -
     addresses = expand_targets(target_args)
     settings = {p: [_settings(address, p, params) for address in addresses] for p in protocols}
     loaded = await _load_schema(env, settings[protocols[0]][0], params)
-    schema = loaded.schema
     try:
-        found = schema.find_method(method_spec)
+        found = loaded.schema.find_method(method_spec)
     except SchemaError as exc:
-        raise loaded.lookup_failed(exc) from exc
+        if not loaded.from_cache:
+            raise loaded.lookup_failed(exc) from exc
+        # A cached schema may predate the method: ask the server again, once.
+        loaded = await _load_schema(env, settings[protocols[0]][0], {**params, "no_cache": True})
+        try:
+            found = loaded.schema.find_method(method_spec)
+        except SchemaError as again:
+            raise loaded.lookup_failed(again) from again
+    schema = loaded.schema
+    note = loaded.fallback_note(found.containing_service.full_name)
+    if note is not None:
+        env.stderr.write(note + "\n")
     method = MethodInfo.from_descriptor(found)
     texts = request_texts(params["data"], params["data_file"], method.kind.client_streams)
-    header_spec = HeaderSpec(tuple(params["headers"] or ()))
+    header_spec = HeaderSpec((*(params["headers"] or ()), *(params.get("rpc_headers") or ())))
     header_spec.compile()  # bad headers fail before any call
     runs: list[RunReport] = []
     stop = StopSwitch()
@@ -163,14 +173,18 @@ async def _load_schema(env: Environment, settings: Any, params: dict[str, Any]) 
     from rpcctl.client import open_channel
 
     request = session.schema_request(
-        params["protos"], params["import_paths"], params["protosets"], params["reflect"]
+        params["protos"],
+        params["import_paths"],
+        params["protosets"],
+        params["reflect"],
+        bool(params.get("no_cache")),
     )
-    needs_server = request.reflect is not False and not (request.protos or request.protosets)
+    local = bool(request.protos or request.protosets)
+    needs_server = request.reflect if request.reflect is not None else not local
     channel = open_channel(settings) if needs_server else None
+    metadata = session.parse_headers(params["headers"], params.get("reflect_headers"))
     try:
-        return await session.load(
-            env, request, channel, session.parse_headers(params["headers"]), verbose=params["verbose"]
-        )
+        return await session.load(env, request, channel, metadata, verbose=params["verbose"])
     finally:
         if channel is not None:
             await channel.aclose()
