@@ -121,6 +121,9 @@ def replay_command(
     headers: o.Headers = None,
     timeout: o.Timeout = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="One line per call on stderr.")] = False,
+    skip_bad_lines: Annotated[
+        bool, typer.Option("--skip-bad-lines", help="Skip capture lines that cannot be read.")
+    ] = False,
 ) -> None:
     """Re-run the runner sessions of a capture against a server, checking every answer."""
     env = environment(ctx)
@@ -154,8 +157,12 @@ def replay_command(
             status = "OK" if error is None else f"failed: {error}"
             progress(f"{method} {status} {seconds * 1000:.1f}ms")
 
+        from rpcctl.proxy.capture import read_capture
+
+        source = read_capture(capture)
+        source.skip_bad_lines = skip_bad_lines
         summary = await replay(
-            capture, settings, options, progress=progress, observer=observe if verbose else None
+            source, settings, options, progress=progress, observer=observe if verbose else None
         )
         if json_output or not env.stdout_isatty:
             import json

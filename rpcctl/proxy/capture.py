@@ -238,6 +238,8 @@ class Capture:
     path: Path
     header: dict[str, Any]
     _schema: Schema | None = field(default=None, repr=False)
+    skip_bad_lines: bool = False
+    """The default of `events`: skip lines that cannot be read instead of failing."""
 
     @property
     def version(self) -> int:
@@ -256,9 +258,10 @@ class Capture:
             self._schema = _schema_from_header(self.path, self.header["schema"])
         return self._schema
 
-    def events(self, *, skip_bad_lines: bool = False) -> Iterator[CallEvent]:
+    def events(self, *, skip_bad_lines: bool | None = None) -> Iterator[CallEvent]:
         """Every event, read line by line from the file (not held in memory); see `iter_events`."""
-        return iter_events(self.path, skip_bad_lines=skip_bad_lines)
+        skip = self.skip_bad_lines if skip_bad_lines is None else skip_bad_lines
+        return iter_events(self.path, skip_bad_lines=skip)
 
 
 def read_capture(path: str | Path) -> Capture:

@@ -61,3 +61,27 @@ def test_redaction_options() -> None:
         _redaction(True, ["x-tenant"], [])
     with pytest.raises(UsageError):
         _redaction(False, [], ["a..b"])
+
+
+def test_replay_names_a_bad_line_and_skip_bad_lines_goes_on(tmp_path: Path) -> None:
+    import asyncio
+
+    from tests.runner.replay_support import record, task_shape, threaded_stand_in
+    from tests.runner.test_replay_cli import run_replay
+    from tests.support.schema import compile_runner_schema
+
+    schema = compile_runner_schema()
+    recording = asyncio.run(record(schema, tmp_path / "capture.jsonl", [task_shape()]))
+    lines = recording.path.read_bytes().splitlines(keepends=True)
+    recording.path.write_bytes(
+        b"".join([*lines[:3], b'{"t": 1, "call": "x", "event": "end", "code": "3"}\n', *lines[3:]])
+    )
+    with threaded_stand_in(schema, [task_shape()]) as target:
+        failed = run_replay(str(recording.path), "--target", target.server.url, "--speed", "max")
+        assert failed.exit_code == 2, failed.stderr
+        assert "line 4: code is not an integer" in failed.stderr
+        result = run_replay(
+            str(recording.path), "--target", target.server.url, "--speed", "max", "--skip-bad-lines"
+        )
+    assert result.exit_code == 0, result.stderr
+    assert result.json["ok"]
