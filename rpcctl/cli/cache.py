@@ -10,8 +10,9 @@ cache_app = typer.Typer(
     name="cache",
     help=(
         "Compiled .proto files are cached by content; reflected schemas per target and "
-        "reflection headers, for 10 minutes. Both live in $RPCCTL_CACHE_DIR or the user cache "
-        "directory, readable by their owner only."
+        "reflection headers, for 10 minutes or $RPCCTL_CACHE_TTL (a duration: 90s, 1h; 0 reuses "
+        "nothing). Both live in $RPCCTL_CACHE_DIR or the user cache directory, readable by "
+        "their owner only."
     ),
     no_args_is_help=True,
     add_completion=False,

@@ -203,8 +203,8 @@ NoCache = Annotated[
         "--no-cache",
         help=(
             "Ask the server for its schema even if a reflected one is cached (reflected schemas "
-            "are reused for 10 minutes per target and reflection headers; `rpcctl cache clear` "
-            "empties the cache)."
+            "are reused for 10 minutes or $RPCCTL_CACHE_TTL per target and reflection headers; "
+            "`rpcctl cache clear` empties the cache)."
         ),
         rich_help_panel=SCHEMA,
     ),

@@ -5,8 +5,9 @@ versions. It records the imports that the compilation read (path and sha256); th
 entry is a hit only while every one of them still has the same content.
 
 A reflected entry is looked up by the target and the headers sent with reflection; it is a
-hit for `REFLECTION_MAX_AGE` seconds after it was written. Both live under `cache_dir()`,
-a directory only its owner may read (0700; files 0600): schemas can be private.
+hit for `reflection_max_age()` seconds after it was written: $RPCCTL_CACHE_TTL, a duration
+(`90s`, `1h`; `0` reuses nothing), else 10 minutes. Both live under `cache_dir()`, a
+directory only its owner may read (0700; files 0600): schemas can be private.
 """
 
 from __future__ import annotations
@@ -23,8 +24,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 CACHE_ENV = "RPCCTL_CACHE_DIR"
+TTL_ENV = "RPCCTL_CACHE_TTL"
 _FORMAT = 1
-#: Seconds a reflected schema is reused before the server is asked again.
+#: Seconds a reflected schema is reused before the server is asked again, unless $RPCCTL_CACHE_TTL says.
 REFLECTION_MAX_AGE = 600.0
 REFLECTION_SUBDIR = "reflection"
 
@@ -37,6 +39,18 @@ def cache_dir() -> Path:
     import platformdirs
 
     return Path(platformdirs.user_cache_dir("rpcctl")) / "schemas"
+
+
+def reflection_max_age() -> float:
+    """Seconds a reflected schema is reused: $RPCCTL_CACHE_TTL (a duration such as `90s`, `10m`,
+    `1h`; `0` reuses nothing) or `REFLECTION_MAX_AGE`. `UsageError` naming the variable for a
+    value that is no duration."""
+    text = os.environ.get(TTL_ENV, "").strip()
+    if not text:
+        return REFLECTION_MAX_AGE
+    from rpcctl.wire.timeout import parse_duration
+
+    return parse_duration(text, f"${TTL_ENV}")
 
 
 def private_dir(path: Path) -> None:
@@ -175,11 +189,12 @@ def reflection_key(target: str, headers: Iterable[tuple[str, str]]) -> str:
 
 
 class ReflectionCache:
-    """Reflected schemas per target, each reused for `max_age` seconds."""
+    """Reflected schemas per target, each reused for `max_age` seconds (`reflection_max_age()`
+    when not given)."""
 
-    def __init__(self, directory: Path | None = None, max_age: float = REFLECTION_MAX_AGE) -> None:
+    def __init__(self, directory: Path | None = None, max_age: float | None = None) -> None:
         self.directory = (directory if directory is not None else cache_dir()) / REFLECTION_SUBDIR
-        self.max_age = max_age
+        self.max_age = reflection_max_age() if max_age is None else max_age
 
     def get(self, key: str) -> ReflectedEntry | None:
         """The entry for a key if younger than `max_age`, else None (corrupt ones too)."""

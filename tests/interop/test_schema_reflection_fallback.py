@@ -229,3 +229,22 @@ def test_a_cached_schema_without_the_service_asks_again(served: Reflecting, cach
         result = run_cli(command[0], served.address, command[1], *G)
         assert result.exit_code == 0, result.stderr
         assert "Get" in result.stdout
+
+
+def test_rpcctl_cache_ttl_sets_the_age_limit(
+    served: Reflecting, cache_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def reflections() -> int:
+        before = len(served.metadata.get(V1, []))
+        result = run_cli("list", served.address, *G)
+        assert result.exit_code == 0, result.stderr
+        return len(served.metadata.get(V1, [])) - before
+
+    monkeypatch.setenv("RPCCTL_CACHE_TTL", "0")
+    assert reflections() > 0
+    assert reflections() > 0  # nothing is reused
+    monkeypatch.setenv("RPCCTL_CACHE_TTL", "1h")
+    assert reflections() == 0  # the entry just written
+    monkeypatch.setenv("RPCCTL_CACHE_TTL", "soon")
+    bad = run_cli("list", served.address, *G)
+    assert _one_line_error(bad, 2).startswith("error: $RPCCTL_CACHE_TTL: invalid duration 'soon'")

@@ -6,6 +6,9 @@ import json
 import stat
 from pathlib import Path
 
+import pytest
+
+from rpcctl.errors import UsageError
 from rpcctl.schema.cache import (
     REFLECTION_SUBDIR,
     ReflectedEntry,
@@ -13,6 +16,7 @@ from rpcctl.schema.cache import (
     SchemaCache,
     clear,
     reflection_key,
+    reflection_max_age,
 )
 from tests.support.cli import run_cli
 
@@ -79,3 +83,24 @@ def test_cache_clear_command(cache_dir: Path) -> None:
     assert ReflectionCache().get("k") is None
     located = run_cli("cache", "dir")
     assert located.stdout == f"{cache_dir}\n"
+
+
+def test_the_age_limit_is_ten_minutes_unless_rpcctl_cache_ttl_says(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("RPCCTL_CACHE_TTL", raising=False)
+    assert reflection_max_age() == 600
+    for text, seconds in (("90s", 90), ("1h", 3600), ("0", 0), (" 2m ", 120)):
+        monkeypatch.setenv("RPCCTL_CACHE_TTL", text)
+        assert reflection_max_age() == seconds
+        assert ReflectionCache().max_age == seconds
+
+
+def test_a_zero_ttl_reuses_nothing(cache_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RPCCTL_CACHE_TTL", "0")
+    ReflectionCache().put("k", ENTRY)
+    assert ReflectionCache().get("k") is None
+
+
+def test_a_bad_ttl_is_bad_input_that_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RPCCTL_CACHE_TTL", "ten minutes")
+    with pytest.raises(UsageError, match=r"^\$RPCCTL_CACHE_TTL: invalid duration 'ten minutes'"):
+        reflection_max_age()
