@@ -29,13 +29,13 @@ from tests.attacks.targets import Target, start_proxy, start_serve
 
 def table(rows: list[tuple[str, Row]]) -> str:
     lines = [
-        "| target | attack | connections | expected | got it | RSS before | RSS after | peak | call after |",
-        "|---|---|---:|---|---:|---:|---:|---:|---|",
+        "| target | attack | connections | expected | got it | streams refused | RSS before | RSS after | peak | call after |",
+        "|---|---|---:|---|---:|---:|---:|---:|---:|---|",
     ]
     for target, row in rows:
         status = "OK" if row.ping_after == 0 else f"grpc-status {row.ping_after}"
         lines.append(
-            f"| {target} | {row.name} | {row.connections} | {row.expected} | {row.answered} "
+            f"| {target} | {row.name} | {row.connections} | {row.expected} | {row.answered} | {row.refused_streams} "
             f"| {row.rss_before:.0f} MiB | {row.rss_after:.0f} MiB | {row.rss_peak:.0f} MiB | {status} |"
         )
     return "\n".join(lines)

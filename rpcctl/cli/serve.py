@@ -17,7 +17,7 @@ from typing import IO, TYPE_CHECKING, Annotated
 import typer
 
 from rpcctl.cli.command import environment, run
-from rpcctl.server.limits import HEADER_TIMEOUT_S, IDLE_TIMEOUT_S, MAX_CONNECTIONS
+from rpcctl.server.limits import HEADER_TIMEOUT_S, IDLE_TIMEOUT_S, MAX_CALLS, MAX_CONNECTIONS
 
 if TYPE_CHECKING:
     from rpcctl.call_events import EventBus
@@ -103,6 +103,10 @@ def serve_command(
             help="Connections open at once; more are closed when accepted.",
         ),
     ] = MAX_CONNECTIONS,
+    max_calls: Annotated[
+        int,
+        typer.Option("--max-calls", help="HTTP/2 calls in progress at once; more streams are refused."),
+    ] = MAX_CALLS,
 ) -> None:
     """Serve a stand-in pkg.proto.runner.v1.RunnerService for runners to connect to."""
     env = environment(ctx)
@@ -124,7 +128,7 @@ def serve_command(
 
         parse_listen(listen)
         try:
-            limits = ServerLimits(header_timeout, idle_timeout, max_connections)
+            limits = ServerLimits(header_timeout, idle_timeout, max_connections, max_calls)
         except ValueError as exc:
             raise UsageError(str(exc)) from None
         if (cert is None) != (key is None):

@@ -13,7 +13,7 @@
   idle timer ran out);
 - a failure of the connection's task logged as one line instead of asyncio's traceback.
 
-The limits travel on hypercorn's `Config` (`attach`), since hypercorn creates these objects.
+The limits travel on hypercorn's `Config` (`rpcctl.server.gate`).
 """
 
 from __future__ import annotations
@@ -28,54 +28,13 @@ from hypercorn.events import Closed, Event, RawData, Updated
 from hypercorn.protocol.h11 import H11Protocol
 
 from rpcctl.server.errorlog import describe
+from rpcctl.server.gate import attach, gate_of
 from rpcctl.server.h2_guard import GuardedH2Protocol, peer_text
-from rpcctl.server.limits import ServerLimits
+
+__all__ = ["GuardedTCPServer", "attach", "awaiting_headers"]
 
 log = logging.getLogger("rpcctl.server")
-CONFIG_ATTRIBUTE = "rpcctl_gate"
 REQUEST_TIMEOUT = 408  # RFC 9110 §15.5.9
-
-
-class ConnectionGate:
-    """One server's open connections, counted against its limit."""
-
-    def __init__(self, limits: ServerLimits) -> None:
-        self.limits = limits
-        self.open = 0
-        self.refused = 0
-        self._full = False
-
-    def enter(self) -> bool:
-        """Count a new connection in; False (and it must be closed) when the server is full."""
-        if self.open >= self.limits.max_connections:
-            self.refused += 1
-            if not self._full:
-                self._full = True
-                log.warning("%d connections open: refusing new ones until some close", self.open)
-            return False
-        self.open += 1
-        return True
-
-    def leave(self) -> None:
-        """Count a connection out."""
-        self.open -= 1
-        if self.open < self.limits.max_connections:
-            self._full = False
-
-
-def attach(config: Any, limits: ServerLimits) -> ConnectionGate:
-    """Give a hypercorn `Config` the gate its connections use, and the timeouts it applies itself."""
-    gate = ConnectionGate(limits)
-    setattr(config, CONFIG_ATTRIBUTE, gate)
-    config.keep_alive_timeout = limits.idle_timeout
-    config.ssl_handshake_timeout = limits.header_timeout
-    return gate
-
-
-def gate_of(config: Any) -> ConnectionGate:
-    """The gate `attach` gave `config` (a default one for a config nobody prepared)."""
-    gate = getattr(config, CONFIG_ATTRIBUTE, None)
-    return gate if isinstance(gate, ConnectionGate) else attach(config, ServerLimits())
 
 
 def awaiting_headers(protocol: Any) -> bool:

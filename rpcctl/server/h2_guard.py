@@ -1,6 +1,6 @@
 """hypercorn's HTTP/2 connection, guarded against what hostile or careless peers send.
 
-`GuardedH2Protocol` is hypercorn's `H2Protocol` (0.17/0.18, over h2) with four changes:
+`GuardedH2Protocol` is hypercorn's `H2Protocol` (0.17/0.18, over h2) with these changes:
 
 - **Overlong frames** (RFC 9113 §4.2): every frame header is read as it arrives
   (`rpcctl.server.frame_scan`); one declaring more than the advertised SETTINGS_MAX_FRAME_SIZE
@@ -15,6 +15,8 @@
   handler that returns before reading every request) raised KeyError and killed every other
   stream on the connection. Such frames are acknowledged and dropped (the stream is only
   half-closed, so HTTP/2 allows them) and their flow-control window is returned.
+- **Calls in progress**: past the server's ``max_calls`` (over all connections) a new stream
+  is refused with RST_STREAM(REFUSED_STREAM) before any handler runs (RFC 9113 §8.7).
 - **Closing**: `goaway` sends GOAWAY before the server closes a connection itself (idle
   timeout, header timeout), as RFC 9113 §9.1 asks.
 """
@@ -33,6 +35,7 @@ from hypercorn.events import Closed, Event, RawData, Updated
 from hypercorn.protocol.h2 import H2Protocol
 
 from rpcctl.server.frame_scan import FrameScanner
+from rpcctl.server.gate import gate_of
 from rpcctl.server.limits import RESET_BURST, RESET_RATE
 from rpcctl.transport.h2_frames import ENHANCE_YOUR_CALM, FRAME_SIZE_ERROR, NO_ERROR
 
@@ -72,6 +75,8 @@ class GuardedH2Protocol(H2Protocol):
         self.scanner = FrameScanner(self.connection.max_inbound_frame_size)
         self.resets = ResetBudget()
         self.refused = False
+        self.gate = gate_of(self.config)
+        self._counted: set[int] = set()  # streams counted in the gate's calls
 
     async def initiate(
         self, headers: list[tuple[bytes, bytes]] | None = None, settings: bytes | None = None
@@ -100,6 +105,9 @@ class GuardedH2Protocol(H2Protocol):
                 await self.refuse(FRAME_SIZE_ERROR, f"a frame of {length} bytes, over the {limit} advertised")
                 return
         await super().handle(event)
+        if isinstance(event, Closed):
+            for stream_id in list(self._counted):
+                await self._close_stream(stream_id)
 
     async def _handle_events(self, events: list[h2.events.Event]) -> None:
         # A stream opened and reset by the same read never reaches the application: no
@@ -111,6 +119,12 @@ class GuardedH2Protocol(H2Protocol):
                 return
             if isinstance(event, h2.events.RequestReceived) and event.stream_id in reset:
                 continue
+            if isinstance(event, h2.events.RequestReceived) and not self.gate.start_call():
+                self.connection.reset_stream(event.stream_id, h2.errors.ErrorCodes.REFUSED_STREAM)
+                await self._flush()
+                continue
+            if isinstance(event, h2.events.RequestReceived):
+                self._counted.add(event.stream_id)
             if isinstance(event, h2.events.DataReceived) and event.stream_id not in self.streams:
                 self.connection.acknowledge_received_data(event.flow_controlled_length, event.stream_id)
                 await self._flush()
@@ -123,6 +137,12 @@ class GuardedH2Protocol(H2Protocol):
             except priority.TooManyStreamsError:
                 await self.refuse(ENHANCE_YOUR_CALM, "too many streams at once")
                 return
+
+    async def _close_stream(self, stream_id: int) -> None:
+        if stream_id in self._counted:
+            self._counted.discard(stream_id)
+            self.gate.end_call()
+        await super()._close_stream(stream_id)
 
     async def goaway(self, code: int = NO_ERROR, debug: bytes | None = None) -> None:
         """Send GOAWAY with `code` (if the connection still can) and flush it."""

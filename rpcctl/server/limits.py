@@ -18,6 +18,7 @@ from dataclasses import dataclass
 HEADER_TIMEOUT_S = 10.0
 IDLE_TIMEOUT_S = 75.0
 MAX_CONNECTIONS = 500
+MAX_CALLS = 2000
 RESET_BURST = 200
 RESET_RATE = 100.0  # resets per second, sustained
 MEMORY_BOUND_MIB = 150
@@ -34,14 +35,20 @@ class ServerLimits:
     - ``idle_timeout`` (s): a connection with no call in progress is closed after this long
       (HTTP/2: GOAWAY(NO_ERROR) first, RFC 9113 §9.1).
     - ``max_connections``: connections beyond this many are closed as soon as accepted.
+    - ``max_calls``: HTTP/2 calls in progress at once, over all connections; a stream beyond
+      this many is refused with RST_STREAM(REFUSED_STREAM), which tells the client it was not
+      processed and may be retried (RFC 9113 §8.7). (Each HTTP/2 connection also allows 100
+      concurrent streams, SETTINGS_MAX_CONCURRENT_STREAMS; HTTP/1.1 carries one call per
+      connection.)
     """
 
     header_timeout: float = HEADER_TIMEOUT_S
     idle_timeout: float = IDLE_TIMEOUT_S
     max_connections: int = MAX_CONNECTIONS
+    max_calls: int = MAX_CALLS
 
     def __post_init__(self) -> None:
         if not self.header_timeout > 0 or not self.idle_timeout > 0:
             raise ValueError("timeouts must be positive")
-        if self.max_connections < 1:
-            raise ValueError("max_connections must be at least 1")
+        if self.max_connections < 1 or self.max_calls < 1:
+            raise ValueError("the connection and call limits must be at least 1")

@@ -8,6 +8,7 @@ order against one target and returns a row per attack with the target's RSS befo
 
 from __future__ import annotations
 
+import dataclasses
 import socket
 import time
 from collections.abc import Callable
@@ -44,6 +45,7 @@ class Row:
     rss_after: float
     rss_peak: float
     ping_after: int | None
+    refused_streams: int = 0
 
     @property
     def held(self) -> bool:
@@ -62,13 +64,15 @@ class Sizes:
     slow_connections: int
     idle_connections: int
     surplus_connections: int
+    stream_connections: int  # each opens 100 streams and never ends them
     header_timeout: float
     idle_timeout: float
     max_connections: int
+    max_calls: int
 
 
-BOUNDED = Sizes(3, 2**20, 2, 5000, 20, 10, 5, 1.0, 2.0, 64)
-FULL = Sizes(10, 15 * 2**20, 10, 5000, 200, 200, 10, 10.0, 5.0, 500)
+BOUNDED = Sizes(3, 2**20, 2, 5000, 20, 10, 5, 4, 1.0, 2.0, 64, 200)
+FULL = Sizes(10, 15 * 2**20, 10, 5000, 200, 200, 10, 40, 10.0, 5.0, 500, 2000)
 
 
 def surplus(address: tuple[str, int], hold: int, deadline: float) -> list[Outcome]:
@@ -141,6 +145,14 @@ def attacks(sizes: Sizes) -> list[Attack]:
             lambda o: o.goaway == peers.NO_ERROR and o.closed,
         ),
         Attack(
+            f"stream flood (100 streams a connection, bodies never sent; call limit {sizes.max_calls})",
+            sizes.stream_connections,
+            lambda a: peers.open_streams(a, hold=3),
+            "streams past the limit REFUSED_STREAM, no error GOAWAY",
+            # A connection whose every stream was refused is idle, and may idle out.
+            lambda o: o.goaway in (None, peers.NO_ERROR),
+        ),
+        Attack(
             f"connections past the limit of {sizes.max_connections}",
             sizes.surplus_connections,
             lambda a: surplus(a, sizes.max_connections, deadline=5)[0],
@@ -161,7 +173,9 @@ def run_attack(target: Target, attack: Attack) -> Row:
     after = target.rss_mib()
     answered = sum(1 for outcome in outcomes if attack.answered(outcome))
     peak = target.rss_mib("VmHWM")
-    return Row(attack.name, attack.connections, attack.expected, answered, before, after, peak, target.ping())
+    refused = sum(outcome.refused for outcome in outcomes)
+    row = Row(attack.name, attack.connections, attack.expected, answered, before, after, peak, target.ping())
+    return dataclasses.replace(row, refused_streams=refused)
 
 
 def run_matrix(target: Target, sizes: Sizes) -> list[Row]:
@@ -178,4 +192,6 @@ def target_options(sizes: Sizes) -> list[str]:
         str(sizes.idle_timeout),
         "--max-connections",
         str(sizes.max_connections),
+        "--max-calls",
+        str(sizes.max_calls),
     ]

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import hpack
 
+from rpcctl.transport.h2_codes import ErrorCode
 from rpcctl.transport.h2_frames import (
     CANCEL,
     CONTINUATION,
@@ -37,6 +38,7 @@ __all__ = ["ENHANCE_YOUR_CALM", "FRAME_SIZE_ERROR", "NO_ERROR", "PREFACE", "SETT
 
 PING_PATH = "/pkg.proto.runner.v1.RunnerService/Ping"
 CHUNK = 64 * 1024
+REFUSED = int(ErrorCode.REFUSED_STREAM)
 
 
 @dataclass
@@ -47,6 +49,7 @@ class Outcome:
     closed: bool = False  # it closed (or reset) the connection before the deadline
     sent: int = 0  # bytes the attacker got out
     received: bytes = b""  # everything the server wrote (HTTP/1.1 answers)
+    refused: int = 0  # streams the server refused with RST_STREAM(REFUSED_STREAM)
 
 
 def frame(kind: int, flags: int, stream: int, payload: bytes = b"", length: int | None = None) -> bytes:
@@ -68,16 +71,21 @@ def request_headers(address: tuple[str, int], path: str = PING_PATH) -> bytes:
     return bytes(hpack.Encoder().encode(pairs))
 
 
-def goaway_code(data: bytes) -> int | None:
-    """The error code of the first GOAWAY among the frames in `data` (skipping the rest)."""
+def frames(data: bytes) -> Iterator[tuple[int, bytes]]:
+    """(type, payload) of each whole frame in `data`."""
     offset = 0
     while offset + HEAD.size <= len(data):
         high, low, kind, _flags, _stream = HEAD.unpack_from(data, offset)
         length = high << 8 | low
-        payload = data[offset + HEAD.size : offset + HEAD.size + length]
+        yield kind, data[offset + HEAD.size : offset + HEAD.size + length]
+        offset += HEAD.size + length
+
+
+def goaway_code(data: bytes) -> int | None:
+    """The error code of the first GOAWAY among the frames in `data`."""
+    for kind, payload in frames(data):
         if kind == GOAWAY and len(payload) >= GOAWAY_HEAD.size:
             return int(GOAWAY_HEAD.unpack_from(payload)[1])
-        offset += HEAD.size + length
     return None
 
 
@@ -125,7 +133,11 @@ def exchange(
                 out.closed = not data
                 received += data
     out.received = bytes(received)
-    out.goaway = None if received.startswith(b"HTTP/1.") else goaway_code(out.received)
+    if not received.startswith(b"HTTP/1."):
+        out.goaway = goaway_code(out.received)
+        out.refused = sum(
+            1 for kind, p in frames(out.received) if kind == RST_STREAM and p == U32.pack(REFUSED)
+        )
     return out
 
 
@@ -153,6 +165,15 @@ def rapid_reset(address: tuple[str, int], *, streams: int = 5000, deadline: floa
         burst += frame(HEADERS, FLAG_END_HEADERS, stream, block)
         burst += frame(RST_STREAM, 0, stream, U32.pack(CANCEL))
     return exchange(address, [bytes(burst)], linger=5, deadline=deadline)
+
+
+def open_streams(address: tuple[str, int], *, streams: int = 100, hold: float = 3) -> Outcome:
+    """`streams` requests whose bodies never come, held open for `hold` s, then dropped."""
+    block = request_headers(address)
+    burst = bytearray(PREFACE + frame(SETTINGS, 0, 0))
+    for n in range(streams):
+        burst += frame(HEADERS, FLAG_END_HEADERS, 2 * n + 1, block)
+    return exchange(address, [bytes(burst)], linger=hold, deadline=hold + 10)
 
 
 def slow_h2_headers(address: tuple[str, int], *, deadline: float, pause: float = 0.5) -> Outcome:

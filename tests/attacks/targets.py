@@ -87,16 +87,19 @@ class Target:
     def ping(self, attempts: int = 20) -> int | None:
         """The grpc-status of a normal native gRPC Ping.
 
-        Connections an attack just closed take the server a moment to count out, so a refused
-        connection is tried again (`attempts` times, 0.25 s apart).
+        Connections and calls an attack just dropped take the server a moment to count out, so
+        a refused connection or stream is tried again (`attempts` times, 0.25 s apart).
         """
         assert self.address is not None
         headers = [("content-type", "application/grpc"), ("te", "trailers")]
         for _ in range(attempts - 1):
             try:
-                return h2_request(self.url.split("//")[1], PING, headers, EMPTY_MESSAGE).grpc_status
+                response = h2_request(self.url.split("//")[1], PING, headers, EMPTY_MESSAGE)
             except ConnectionError:
-                time.sleep(0.25)
+                response = None
+            if response is not None and not response.reset:
+                return response.grpc_status
+            time.sleep(0.25)
         return h2_request(self.url.split("//")[1], PING, headers, EMPTY_MESSAGE).grpc_status
 
     def stop(self) -> int:

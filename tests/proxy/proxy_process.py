@@ -1,7 +1,7 @@
 """A recording proxy as a process of its own, for the crash test and the attack tests.
 
 `python -m tests.proxy.proxy_process UPSTREAM CAPTURE [--header-timeout S] [--idle-timeout S]
-[--max-connections N]` prints ``{"port": N}`` once listening, then serves until killed.
+[--max-connections N] [--max-calls N]` prints ``{"port": N}`` once listening, then serves until killed.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import json
 from rpcctl.call_events import EventBus
 from rpcctl.proxy.forward import serve_proxy
 from rpcctl.proxy.recorder import Recorder
-from rpcctl.server.limits import HEADER_TIMEOUT_S, IDLE_TIMEOUT_S, MAX_CONNECTIONS, ServerLimits
+from rpcctl.server.limits import HEADER_TIMEOUT_S, IDLE_TIMEOUT_S, MAX_CALLS, MAX_CONNECTIONS, ServerLimits
 from tests.support.schema import compile_test_schema
 
 
@@ -33,6 +33,7 @@ if __name__ == "__main__":
     parser.add_argument("--header-timeout", type=float, default=HEADER_TIMEOUT_S)
     parser.add_argument("--idle-timeout", type=float, default=IDLE_TIMEOUT_S)
     parser.add_argument("--max-connections", type=int, default=MAX_CONNECTIONS)
+    parser.add_argument("--max-calls", type=int, default=MAX_CALLS)
     args = parser.parse_args()
-    limits = ServerLimits(args.header_timeout, args.idle_timeout, args.max_connections)
+    limits = ServerLimits(args.header_timeout, args.idle_timeout, args.max_connections, args.max_calls)
     asyncio.run(main(args.upstream, args.capture, limits))
