@@ -62,7 +62,12 @@ def call_command(
     emit_defaults: Annotated[
         bool,
         typer.Option(
-            "--emit-defaults", help="Print fields that hold their default value.", rich_help_panel=o.OUTPUT
+            "--emit-defaults",
+            help=(
+                'Print fields without presence that hold their default (0, "", false, [], {}); '
+                "unset optional fields and messages stay out, as the proto3 JSON mapping says."
+            ),
+            rich_help_panel=o.OUTPUT,
         ),
     ] = False,
     fmt: Annotated[

@@ -121,14 +121,13 @@ def raw_any(type_url: str, value: bytes) -> dict[str, str]:
 def _to_dict(message: Message, emit_defaults: bool, pool: DescriptorPool | None) -> Any:
     from google.protobuf import json_format
 
-    value = json_format.MessageToDict(
+    # `emit_defaults` is the proto3 JSON mapping's "always emit fields without presence"
+    # (protobuf.dev/programming-guides/json, JSON options): 0, "", false, [], {} of fields
+    # without presence. Unset fields with presence (proto2 and proto3 `optional`, messages,
+    # oneof members) stay out even then: "not set" is not their default value.
+    return json_format.MessageToDict(
         message, always_print_fields_with_no_presence=emit_defaults, descriptor_pool=pool
     )
-    if emit_defaults:
-        from rpcctl.schema.defaults import add_presence_defaults
-
-        add_presence_defaults(message, value)
-    return value
 
 
 def _mark_unknown(message: Message, pool: DescriptorPool | None, marks: list[tuple[str, bytes]]) -> bool:

@@ -132,23 +132,20 @@ def test_proto2_fields_set_to_their_default_keep_presence_both_ways(target: str)
     assert result.json["greeting"] == "hello"
 
 
-def test_emit_defaults_shows_proto2_defaults_of_unset_fields(target: str) -> None:
-    # The server leaves retries, greeting and login unset; a reader sees their defaults, and
-    # --emit-defaults shows them as grpcurl -emit-defaults does. Unset messages stay out.
+def test_emit_defaults_leaves_unset_fields_with_presence_out(target: str) -> None:
+    # The server leaves login, retries, greeting, legacy and inner unset. The proto3 JSON
+    # mapping's option ("always emit fields without presence", protobuf.dev/programming-guides/
+    # json, JSON options) covers fields without presence only; a proto2 optional field has
+    # presence, and printing its [default = 3] would make "not sent" look like "sent 3".
+    # (grpcurl prints the defaults, buf curl prints null.) Repeated extensions are shown.
     result = run_cli(
         "call", target, "ext.v1.Ext/Echo", *G, "--no-cache", "--emit-defaults", "-d", '{"id": "a"}'
     )
     assert result.exit_code == 0, result.stderr
-    assert result.json == {
-        "id": "a",
-        "login": "",
-        "retries": 3,
-        "greeting": "hello",
-        "[ext.v1.note]": "seen '' retries=3 legacy.x=0",
-        "[ext.v1.marks]": [0],
-    }
-    plain = run_cli("call", target, "ext.v1.Ext/Echo", *G, "--no-cache", "-d", '{"id": "a"}')
-    assert "retries" not in plain.json
+    assert result.json == {"id": "a", "[ext.v1.note]": "seen '' retries=3 legacy.x=0", "[ext.v1.marks]": [0]}
+    sent = '{"id": "a", "retries": 3, "greeting": "hello"}'
+    explicit = run_cli("call", target, "ext.v1.Ext/Echo", *G, "--no-cache", "--emit-defaults", "-d", sent)
+    assert explicit.json["retries"] == 3 and explicit.json["greeting"] == "hello"  # set: shown
 
 
 def test_a_reflected_file_described_whole_compiles_back_to_the_servers_descriptor(
@@ -170,4 +167,4 @@ def test_extensions_declared_in_a_file_no_service_imports_are_found_by_reflectio
     result = run_cli("call", target, "ext.v1.Ext/Echo", *G, "--no-cache", "--emit-defaults", "-d", data)
     assert result.exit_code == 0, result.stderr
     assert result.json["[more.v1.label]"] == "from the server"
-    assert result.json["[more.v1.tag]"] == {"text": "t", "weight": 1}
+    assert result.json["[more.v1.tag]"] == {"text": "t"}  # weight [default = 1] is unset
