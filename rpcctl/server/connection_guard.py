@@ -55,7 +55,7 @@ class GuardedTCPServer(TCPServer):
     async def run(self) -> None:
         """Serve the connection, unless the server is full."""
         gate = gate_of(self.config)
-        if not gate.enter():
+        if not gate.connections.take():
             self.writer.close()
             return
         try:
@@ -63,7 +63,7 @@ class GuardedTCPServer(TCPServer):
         except Exception as exc:  # one line, not asyncio's traceback per connection
             log.warning("connection of %s failed: %s", peer_text(self._peer()), describe(exc))
         finally:
-            gate.leave()
+            gate.connections.give()
 
     def _peer(self) -> tuple[str, int] | None:
         peer = self.writer.get_extra_info("peername")

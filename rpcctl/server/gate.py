@@ -13,6 +13,35 @@ from rpcctl.server.limits import ServerLimits
 
 log = logging.getLogger("rpcctl.server")
 CONFIG_ATTRIBUTE = "rpcctl_gate"
+CONNECTIONS_FULL = "connections open: refusing new ones until some close"
+CALLS_FULL = "calls in progress: refusing new streams until some end"
+
+
+class Allowance:
+    """A count of things open against a limit; one warning line each time it becomes full."""
+
+    def __init__(self, limit: int, full_message: str) -> None:
+        self.limit = limit
+        self.count = 0
+        self.refused = 0
+        self._full_message = full_message
+        self._full = False
+
+    def take(self) -> bool:
+        """Count one in; False (refuse it) when `limit` are already open."""
+        if self.count >= self.limit:
+            self.refused += 1
+            if not self._full:
+                self._full = True
+                log.warning("%d %s", self.count, self._full_message)
+            return False
+        self.count += 1
+        return True
+
+    def give(self) -> None:
+        """Count one out."""
+        self.count -= 1
+        self._full = self._full and self.count >= self.limit
 
 
 class ConnectionGate:
@@ -20,44 +49,8 @@ class ConnectionGate:
 
     def __init__(self, limits: ServerLimits) -> None:
         self.limits = limits
-        self.open = 0
-        self.calls = 0
-        self.refused = 0
-        self._full = False
-        self._busy = False
-
-    def enter(self) -> bool:
-        """Count a new connection in; False (and it must be closed) when the server is full."""
-        if self.open >= self.limits.max_connections:
-            self.refused += 1
-            if not self._full:
-                self._full = True
-                log.warning("%d connections open: refusing new ones until some close", self.open)
-            return False
-        self.open += 1
-        return True
-
-    def leave(self) -> None:
-        """Count a connection out."""
-        self.open -= 1
-        if self.open < self.limits.max_connections:
-            self._full = False
-
-    def start_call(self) -> bool:
-        """Count an HTTP/2 call in; False (refuse the stream) when `max_calls` are running."""
-        if self.calls >= self.limits.max_calls:
-            if not self._busy:
-                self._busy = True
-                log.warning("%d calls in progress: refusing new streams until some end", self.calls)
-            return False
-        self.calls += 1
-        return True
-
-    def end_call(self) -> None:
-        """Count an HTTP/2 call out."""
-        self.calls -= 1
-        if self.calls < self.limits.max_calls:
-            self._busy = False
+        self.connections = Allowance(limits.max_connections, CONNECTIONS_FULL)
+        self.calls = Allowance(limits.max_calls, CALLS_FULL)
 
 
 def attach(config: Any, limits: ServerLimits) -> ConnectionGate:

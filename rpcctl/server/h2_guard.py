@@ -119,7 +119,7 @@ class GuardedH2Protocol(H2Protocol):
                 return
             if isinstance(event, h2.events.RequestReceived) and event.stream_id in reset:
                 continue
-            if isinstance(event, h2.events.RequestReceived) and not self.gate.start_call():
+            if isinstance(event, h2.events.RequestReceived) and not self.gate.calls.take():
                 self.connection.reset_stream(event.stream_id, h2.errors.ErrorCodes.REFUSED_STREAM)
                 await self._flush()
                 continue
@@ -141,7 +141,7 @@ class GuardedH2Protocol(H2Protocol):
     async def _close_stream(self, stream_id: int) -> None:
         if stream_id in self._counted:
             self._counted.discard(stream_id)
-            self.gate.end_call()
+            self.gate.calls.give()
         await super()._close_stream(stream_id)
 
     async def goaway(self, code: int = NO_ERROR, debug: bytes | None = None) -> None:

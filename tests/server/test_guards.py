@@ -9,6 +9,7 @@ import pytest
 
 from rpcctl.server import errorlog
 from rpcctl.server.frame_scan import FrameScanner
+from rpcctl.server.gate import Allowance
 from rpcctl.server.h2_guard import ResetBudget
 from rpcctl.transport.h2_frames import (
     CONTINUATION,
@@ -99,3 +100,14 @@ def test_loop_exception_handler_logs_one_line(
     [record] = [r for r in caplog.records if r.name == "rpcctl.server"]
     assert record.getMessage() == "Unhandled exception in client_connected_cb: RuntimeError: x"
     assert record.exc_info is None
+
+
+def test_allowance_refuses_past_its_limit_and_warns_once_each_time_it_fills(caplog: pytest.LogCaptureFixture):
+    allowance = Allowance(2, "things open")
+    assert [allowance.take() for _ in range(4)] == [True, True, False, False]
+    allowance.give()
+    assert allowance.take()
+    assert not allowance.take()
+    warnings = [r.getMessage() for r in caplog.records if r.name == "rpcctl.server"]
+    assert warnings == ["2 things open", "2 things open"]
+    assert allowance.refused == 3
