@@ -27,9 +27,10 @@ def read_data_argument(data: str) -> str | None:
         path = Path(data[1:])
         try:
             return path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-            raise UsageError(f"cannot read request data from {path}: {reason}") from exc
+        except UnicodeDecodeError as exc:
+            raise UsageError(f"cannot read request data from {path}: {not_utf8(exc)}") from exc
+        except OSError as exc:
+            raise UsageError(f"cannot read request data from {path}: {exc.strerror or exc}") from exc
     return data
 
 
@@ -136,11 +137,19 @@ async def read_chunks(stream: IO[bytes]) -> AsyncIterator[str]:
         try:
             text = decoder.decode(item or b"", final=item is None)
         except UnicodeDecodeError as exc:
-            raise UsageError(f"standard input is not UTF-8: {exc}") from exc
+            raise UsageError(f"cannot read standard input: {not_utf8(exc, offset=False)}") from exc
         if text:
             yield text
         if item is None:
             return
+
+
+def not_utf8(exc: UnicodeDecodeError, *, offset: bool = True) -> str:
+    """Why bytes are not text, without the codec's wording: the first bad byte (and where, when
+    `exc` saw the whole input rather than one chunk of it)."""
+    bad = exc.object[exc.start : exc.start + 1].hex()
+    where = f" at offset {exc.start}" if offset else ""
+    return f"not UTF-8 text (byte 0x{bad}{where}); JSON must be UTF-8"
 
 
 def _raw_reader(stream: IO[bytes]) -> Any:

@@ -79,7 +79,8 @@ def _bind(address: tuple[str, int] | str) -> socket.socket:
         sock.setblocking(False)
     except OSError as exc:
         sock.close()
-        raise UsageError(f"cannot listen on {address!r}: {exc.strerror or exc}") from exc
+        where = address if isinstance(address, str) else f"{address[0]}:{address[1]}"
+        raise UsageError(f"cannot listen on {where}: {exc.strerror or exc}") from exc
     return sock
 
 

@@ -46,7 +46,11 @@ class Target:
             return cls(unix_path=path)
         if "://" not in text:
             text = "http://" + text
-        parts = urlsplit(text)
+        try:
+            parts = urlsplit(text)
+        except ValueError as exc:  # an unclosed [IPv6 bracket
+            reason = "an IPv6 address goes in brackets, [::1]:8080"
+            raise UsageError(f"invalid target {text!r}: {reason}") from exc
         if parts.scheme not in ("http", "https"):
             raise UsageError(f"invalid target {text!r}: scheme must be http, https or unix")
         if parts.query or parts.fragment:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import ssl
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from rpcctl.errors import UsageError
@@ -22,18 +24,31 @@ def ssl_context(settings: ChannelSettings, alpn: list[str]) -> ssl.SSLContext:
     if (tls.cert is None) != (tls.key is None):
         raise UsageError("--cert and --key go together")
     context = ssl.create_default_context()
-    try:
-        if tls.cacert is not None:
+    if tls.cacert is not None:
+        with _tls_file(f"--cacert {tls.cacert}", "PEM CA certificates"):
             context.load_verify_locations(cafile=str(tls.cacert))
-        if tls.cert is not None and tls.key is not None:
+    if tls.cert is not None and tls.key is not None:
+        with _tls_file(
+            f"--cert {tls.cert} / --key {tls.key}",
+            "a PEM certificate and its private key (or the key does not match the certificate)",
+        ):
             context.load_cert_chain(certfile=str(tls.cert), keyfile=str(tls.key))
-    except (OSError, ssl.SSLError) as exc:
-        raise UsageError(f"cannot load TLS files: {exc}") from exc
     if tls.insecure:
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
     context.set_alpn_protocols(alpn)
     return context
+
+
+@contextlib.contextmanager
+def _tls_file(option: str, wanted: str) -> Iterator[None]:
+    """Loading errors as one line naming the option and file: unreadable, or not what it should be."""
+    try:
+        yield
+    except ssl.SSLError as exc:
+        raise UsageError(f"{option}: not {wanted}") from exc
+    except OSError as exc:
+        raise UsageError(f"{option}: cannot read: {exc.strerror or exc}") from exc
 
 
 NOT_TLS_REASONS = frozenset(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
@@ -80,3 +81,40 @@ def test_refused_connection_names_host_and_port(closed_port: int) -> None:
         run_cli("call", f"127.0.0.1:{closed_port}", "Echo"), 1, f"127.0.0.1:{closed_port}", "refused"
     )
     assert "(" not in line
+
+
+def test_unclosed_ipv6_bracket_is_a_usage_error() -> None:
+    _said(run_cli("call", "http://[::1", "Echo"), 2, "invalid target", "[::1]:8080")
+
+
+def test_missing_ca_file_names_the_option_and_file(tmp_path: Path) -> None:
+    missing = tmp_path / "ca.pem"
+    _said(
+        run_cli("call", "https://127.0.0.1:1", "Echo", "--cacert", str(missing)), 2, "--cacert", str(missing)
+    )
+
+
+def test_client_certificate_that_is_not_pem(tmp_path: Path) -> None:
+    junk = tmp_path / "junk.pem"
+    junk.write_bytes(b"\x00\xff not a certificate")
+    result = run_cli("call", "https://127.0.0.1:1", "Echo", "--cert", str(junk), "--key", str(junk))
+    _said(result, 2, "--cert", "not a PEM certificate")
+
+
+def test_request_file_that_is_not_utf8(grpc_server: GrpcServer, tmp_path: Path) -> None:
+    data = tmp_path / "req.json"
+    data.write_bytes(b'{"message": "\xff"}')
+    result = run_cli("call", grpc_server.target, "Echo", *G, "-d", f"@{data}")
+    _said(result, 2, str(data), "not UTF-8", "0xff")
+
+
+def test_stdin_that_is_not_utf8(grpc_server: GrpcServer) -> None:
+    result = run_cli("call", grpc_server.target, "Chat", *G, "-d", "@-", stdin=b'{"message": "\xfe"}')
+    _said(result, 2, "standard input", "not UTF-8", "0xfe")
+
+
+def test_listen_address_that_cannot_be_bound_is_shown_as_typed() -> None:
+    line = _said(
+        run_cli("serve", "--listen", "no-such-host.invalid:0"), 1, "cannot listen on no-such-host.invalid:0"
+    )
+    assert "'" not in line
