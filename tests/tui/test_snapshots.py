@@ -25,6 +25,8 @@ def app() -> TailLogsApp:
 
 async def settle(pilot: Pilot[Any]) -> None:
     await pilot.pause(0.25)
+    await pilot.wait_for_scheduled_animations()
+    await pilot.pause()
 
 
 def test_main_screen(snap_compare: Any) -> None:
