@@ -137,12 +137,17 @@ async def load_schema(
             # Asked for alone, a failure is the answer; beside local files, those are used and
             # the failure is said; by default, the bundled schema stands in (marked fallback).
             if request.reflect and not explicit:
+                if isinstance(exc, SchemaError):
+                    raise ReflectionFailed(str(exc)) from exc  # the server's answer, not bad input
                 raise
             loaded.reflection_error = (
                 str(exc) if isinstance(exc, SchemaError) else f"server reflection failed: {exc}"
             )
             if explicit:
-                loaded.warnings.append(f"{loaded.reflection_error}; using the local schema files only")
+                from rpcctl.schema.reflection import SCHEMA_OPTIONS_HINT
+
+                reason = loaded.reflection_error.removesuffix(f"; {SCHEMA_OPTIONS_HINT}")
+                loaded.warnings.append(f"{reason}; using the local schema files only")
             else:
                 loaded.reflection_exception = exc
         else:

@@ -24,7 +24,8 @@ V1_PATH = "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo"
 V1ALPHA_PATH = "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo"
 # A v1 failure that v1alpha would only repeat, after as long a wait.
 _FINAL = frozenset({Code.DEADLINE_EXCEEDED, Code.CANCELLED})
-NOT_ENABLED = "server reflection is not enabled on the server; give the schema with --proto or --protoset"
+SCHEMA_OPTIONS_HINT = "give the schema with --proto or --protoset"
+NOT_ENABLED = f"server reflection is not enabled on the server; {SCHEMA_OPTIONS_HINT}"
 
 
 class ReflectionStream(Protocol):

@@ -180,8 +180,11 @@ def test_local_files_serve_when_reflection_beside_them_fails(served: Reflecting)
     assert result.exit_code == 0, result.stderr
     assert set(result.json["item"]) == {"@type", "@value"}  # demo.Secret: nobody to ask
     warning, note = result.stderr.splitlines()
-    assert warning.startswith("warning: server reflection is not enabled")
-    assert warning.endswith("; using the local schema files only")
+    # No "give the schema with --proto" hint: the user did.
+    assert (
+        warning
+        == "warning: server reflection is not enabled on the server; using the local schema files only"
+    )
     assert note.startswith(f"note: {URL}demo.Secret shown as base64 (@value): ")
 
 
@@ -248,3 +251,14 @@ def test_rpcctl_cache_ttl_sets_the_age_limit(
     monkeypatch.setenv("RPCCTL_CACHE_TTL", "soon")
     bad = run_cli("list", served.address, *G)
     assert _one_line_error(bad, 2).startswith("error: $RPCCTL_CACHE_TTL: invalid duration 'soon'")
+
+
+@pytest.mark.parametrize("served", [{"versions": ()}], indirect=True)
+def test_reflect_alone_on_a_server_without_reflection_is_an_error_not_bad_input(served: Reflecting) -> None:
+    # Was exit 2 (bad input) with --reflect and exit 1 without: a server's answer is no usage error.
+    for command in (("list",), ("describe", "demo.Demo"), ("call", "demo.Demo/Get")):
+        result = run_cli(command[0], served.address, *command[1:], *G, "--reflect")
+        stderr = _one_line_error(result, 1)
+        assert stderr == (
+            "error: server reflection is not enabled on the server; give the schema with --proto or --protoset\n"
+        )
