@@ -12,6 +12,7 @@ import contextlib
 import multiprocessing
 import queue as queue_module
 import signal
+from collections.abc import Iterator
 from typing import Any
 
 from rpcctl.bench.interrupt import StopSwitch
@@ -46,8 +47,9 @@ async def run_in_processes(
     results: dict[int, PartResult] = {}
     ready: set[int] = set()
     try:
-        for proc in procs:
-            proc.start()
+        with _sigint_held():
+            for proc in procs:
+                proc.start()
         while len(results) < len(procs):
             try:
                 message = await loop.run_in_executor(None, messages.get, True, POLL)
@@ -85,6 +87,21 @@ async def run_in_processes(
     for index in range(1, len(procs)):
         merged.merge(results[index])
     return merged
+
+
+@contextlib.contextmanager
+def _sigint_held() -> Iterator[None]:
+    """SIGINT blocked in this thread while children start: they inherit the mask, so a Ctrl-C
+    while one still imports cannot kill it, and here it waits, pending, until the block ends
+    (as multiprocessing's resource tracker starts its process)."""
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
 
 
 def _rebuild(kind: str, text: str) -> RpcctlError:

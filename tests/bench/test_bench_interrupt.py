@@ -86,3 +86,29 @@ def test_merging_interrupted_reports_is_not_itself_interrupted(recorder: Recorde
     (run,) = json.loads(merged.stdout)["runs"]
     assert run["interrupted"] is True
     assert run["stats"]["count"] == 2 * json.loads(out)["runs"][0]["stats"]["count"]
+
+
+def _children(pid: int) -> list[str]:
+    try:
+        return Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        return []
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs Linux /proc to see the workers start")
+def test_sigint_while_worker_processes_start_still_reports(recorder: Recorder) -> None:
+    proc = _start(recorder, "--workers", "2", "-O", "json")
+    deadline = time.monotonic() + WAIT
+    while len(_children(proc.pid)) < 2 and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.005)
+    os.killpg(proc.pid, signal.SIGINT)  # the workers may still be importing rpcctl
+    try:
+        out, err = proc.communicate(timeout=WAIT)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
+        pytest.fail("bench did not end after SIGINT")
+    assert proc.returncode == 130, err
+    (run,) = json.loads(out)["runs"]
+    assert run["interrupted"] is True
+    assert "Traceback" not in err and "died" not in err
