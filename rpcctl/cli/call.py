@@ -22,6 +22,9 @@ if TYPE_CHECKING:
     from rpcctl.codec import Codec
 
 
+DEADLINE_SLACK = 0.05
+"""Seconds before --timeout's end within which a server's DEADLINE_EXCEEDED is taken as ours."""
+
 EXAMPLES = (
     (
         "a unary call, the schema by server reflection",
@@ -155,6 +158,11 @@ def call_command(
                     return await call_method(channel, metadata, literal, say, ends)
                 except RpcError as exc:
                     left = None if ends is None else ends - time.monotonic()
+                    # Our --timeout ran out, noticed by the server or by us: one wording for
+                    # every protocol. Long before it, the server's own deadline spoke.
+                    ours = deadline and left is not None and left <= max(DEADLINE_SLACK, deadline * 0.05)
+                    if exc.code is Code.DEADLINE_EXCEEDED and ours:
+                        raise RpcError(exc.code, f"--timeout of {deadline:g}s exceeded") from exc
                     better = await wrong_protocol_error(channel.pool, exc, left)
                     if better is None:
                         raise

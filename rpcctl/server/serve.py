@@ -79,7 +79,10 @@ def _bind(address: tuple[str, int] | str) -> socket.socket:
         sock.setblocking(False)
     except OSError as exc:
         sock.close()
-        where = address if isinstance(address, str) else f"{address[0]}:{address[1]}"
+        where = address
+        if not isinstance(address, str):
+            host = f"[{address[0]}]" if ":" in str(address[0]) else address[0]
+            where = f"{host}:{address[1]}"
         raise UsageError(f"cannot listen on {where}: {exc.strerror or exc}") from exc
     return sock
 

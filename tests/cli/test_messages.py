@@ -118,3 +118,9 @@ def test_listen_address_that_cannot_be_bound_is_shown_as_typed() -> None:
         run_cli("serve", "--listen", "no-such-host.invalid:0"), 1, "cannot listen on no-such-host.invalid:0"
     )
     assert "'" not in line
+
+
+def test_a_servers_own_deadline_error_keeps_its_words(grpc_server: GrpcServer) -> None:
+    data = '{"code": 4, "message": "the upstream was slow"}'
+    result = run_cli("call", grpc_server.target, "Fail", *G, "--timeout", "30s", "-d", data)
+    _said(result, 64 + 4, "DEADLINE_EXCEEDED", "the upstream was slow")
