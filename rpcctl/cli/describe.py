@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Annotated, Any
 
 import typer
@@ -29,8 +30,10 @@ def describe_command(
         ),
     ] = None,
     template: Annotated[
-        bool, typer.Option("--template", help="Print a JSON request with every field.")
+        bool,
+        typer.Option("--template", help="Print a JSON request with every field.", rich_help_panel=o.OUTPUT),
     ] = False,
+    color: o.Color = "auto",
     protocol: o.Protocol = "connect",
     http2: o.Http2 = False,
     http1: o.Http1 = False,
@@ -63,9 +66,11 @@ def describe_command(
         from rpcctl.cli import session
         from rpcctl.errors import UsageError
         from rpcctl.output.messages import MessagePrinter
+        from rpcctl.output.style import color_wanted
         from rpcctl.schema.describe import describe, describe_file
         from rpcctl.schema.template import request_template
 
+        color_wanted(color, env.stdout_isatty, os.environ)  # a bad --color fails before connecting
         target_text, name = session.split_target(target, symbol)
         if name is None:
             raise UsageError("describe needs a SYMBOL (try `rpcctl list` to see what there is)")
@@ -87,7 +92,9 @@ def describe_command(
             found = found.input_type
         if not isinstance(found, Descriptor):
             raise UsageError(f"--template needs a message or a method, and {name} is neither")
-        printer = MessagePrinter(env.stdout, pretty=True, color=env.color)
+        # A skeleton to edit: indented even when piped.
+        colored = color_wanted(color, env.stdout_isatty, os.environ)
+        printer = MessagePrinter(env.stdout, pretty=True, color=colored)
         printer.print_json(request_template(found))
         return 0
 

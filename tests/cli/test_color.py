@@ -88,3 +88,13 @@ def test_bad_color_exits_2_before_connecting() -> None:
     result = run_cli("call", "127.0.0.1:1", "Echo", "--color", "purple")
     assert result.exit_code == 2
     assert result.stderr == "error: --color takes auto, always or never, not 'purple'\n"
+
+
+def test_describe_template_in_colour_when_asked(grpc_server: GrpcServer) -> None:
+    args = ("describe", grpc_server.target, "EchoRequest", *G, "--template")
+    colored = run_cli(*args, "--color", "always")
+    assert colored.exit_code == 0, colored.stderr
+    assert ESC in colored.stdout
+    plain = run_cli(*args)
+    assert ESC not in plain.stdout
+    assert plain.stdout.startswith('{\n  "message": ""')  # a skeleton to edit stays indented
