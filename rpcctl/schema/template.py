@@ -1,7 +1,11 @@
-"""JSON request skeletons: every field of a message, filled with a placeholder of its type."""
+"""JSON request skeletons: every field of a message, filled with a placeholder of its type
+(or its declared proto2 default)."""
 
 from __future__ import annotations
 
+import base64
+import math
+import struct
 from typing import Any
 
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
@@ -117,6 +121,8 @@ def _single(field: FieldDescriptor, stack: tuple[str, ...]) -> Any:
     kind = field.type
     if kind in (_F.TYPE_MESSAGE, _F.TYPE_GROUP):
         return _message(field.message_type, stack)
+    if field.has_default_value:
+        return _declared_default(field)
     if kind == _F.TYPE_ENUM:
         if field.enum_type.full_name == NULL_VALUE:
             return None  # proto3 JSON writes google.protobuf.NullValue as null
@@ -128,3 +134,31 @@ def _single(field: FieldDescriptor, stack: tuple[str, ...]) -> Any:
     if kind == _F.TYPE_BOOL:
         return False
     return 0
+
+
+def _declared_default(field: FieldDescriptor) -> Any:
+    """A proto2 `[default = …]` in proto3 JSON form: sent as it is, it means what leaving the
+    field out means (https://protobuf.dev/programming-guides/proto2/#optional)."""
+    value = field.default_value
+    kind = field.type
+    if kind == _F.TYPE_ENUM:
+        found = field.enum_type.values_by_number.get(value)
+        return found.name if found is not None else value
+    if kind in STRING_NUMBERS:
+        return str(value)
+    if kind == _F.TYPE_BYTES:
+        return base64.b64encode(value).decode()
+    if kind in (_F.TYPE_FLOAT, _F.TYPE_DOUBLE) and not math.isfinite(value):
+        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+    if kind == _F.TYPE_FLOAT:
+        return _shortest_float32(value)
+    return value
+
+
+def _shortest_float32(value: float) -> float:
+    """The shortest decimal that is the same 32-bit float (1e+20, not 1.0000000200408773e+20)."""
+    for digits in range(6, 10):
+        candidate = float(f"{value:.{digits}g}")
+        if struct.unpack("<f", struct.pack("<f", candidate))[0] == value:
+            return candidate
+    return value

@@ -100,6 +100,30 @@ def test_null_value_is_null(tmp_path: Path) -> None:
     message_from_json(template, schema.message_class(desc), schema.pool)  # type: ignore[arg-type]
 
 
+def test_proto2_fields_show_their_declared_default() -> None:
+    # A template sent as it is must not change what the server reads: a proto2 field with
+    # presence set to 0 is not the same as one left at its [default = 3].
+    root = Path(__file__).resolve().parent.parent / "protos" / "proto2"
+    schema = Schema(load_proto_files([root / "repro.proto", root / "everything.proto"], [root]))
+    base = schema.find_symbol("ext.v1.Base")
+    template = request_template(base)  # type: ignore[arg-type]
+    assert template["retries"] == 3
+    assert template["greeting"] == "hello"
+    assert template["login"] == ""  # no declared default: the type's own
+    msg = message_from_json(template, schema.message_class(base), schema.pool)  # type: ignore[arg-type]
+    assert msg.retries == 3 and msg.greeting == "hello"  # type: ignore[attr-defined]
+    outer = schema.find_symbol("everything.v1.Outer")
+    shown = request_template(outer)  # type: ignore[arg-type]
+    assert shown["header"]["text"] == "a\tb\u00e9"
+    assert shown["header"]["item"] == [{"count": "18446744073709551615"}]
+    assert shown["raw"] == "Af94"  # base64 of \x01\xffx
+    assert shown["d"] == "-Infinity"
+    assert shown["f"] == 1e20
+    assert shown["level"] == "LEVEL_HIGH"
+    parsed = message_from_json(shown, schema.message_class(outer), schema.pool)  # type: ignore[arg-type]
+    assert parsed.raw == b"\x01\xffx"  # type: ignore[attr-defined]
+
+
 def test_recursion_keeps_required_fields() -> None:
     root = Path(__file__).resolve().parents[1] / "protos" / "proto2"
     schema = Schema(load_proto_files([root / "everything.proto"], [root]))
@@ -107,7 +131,7 @@ def test_recursion_keeps_required_fields() -> None:
     template = request_template(desc)  # type: ignore[arg-type]
     # Outer.child is an Outer again: cut short, but with its required id so it encodes.
     assert template["child"] == {"id": 0}
-    assert template["header"] == {"text": "", "item": [{"count": "0"}]}
+    assert template["header"] == {"text": "a\tb\u00e9", "item": [{"count": "18446744073709551615"}]}
     msg = message_from_json(template, schema.message_class(desc), schema.pool)  # type: ignore[arg-type]
     assert msg.IsInitialized()
 
