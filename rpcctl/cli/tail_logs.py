@@ -83,6 +83,14 @@ def tail_logs_command(
         Path | None,
         typer.Option("--tasks", metavar="FILE", help="Stand-in mode: tasks FetchTask hands out (JSON list)."),
     ] = None,
+    strict: Annotated[
+        bool,
+        typer.Option(
+            "--strict",
+            help="Stand-in mode: answer NOT_FOUND for a task it did not hand out "
+            "[default: adopt it, marked adopted].",
+        ),
+    ] = False,
     replay_target: Annotated[
         str | None,
         typer.Option("--replay-target", metavar="URL", help="Where the r key replays the selected task."),
@@ -134,8 +142,10 @@ def tail_logs_command(
             )
         if upstream is None and upstream_http2 is not None:
             raise UsageError("--upstream-http2/--upstream-http1 need --upstream URL")
-        if upstream is not None and (tasks is not None or prefix):
-            raise UsageError("--tasks and --prefix are for the stand-in server; a proxy forwards everything")
+        if upstream is not None and (tasks is not None or prefix or strict):
+            raise UsageError(
+                "--tasks, --prefix and --strict are for the stand-in server; a proxy forwards everything"
+            )
         request = SchemaRequest(tuple(protos or ()), tuple(import_paths or ()), tuple(protosets or ()), False)
         schema = (await load_schema(request, None)).schema
         if upstream is not None:
@@ -160,6 +170,7 @@ def tail_logs_command(
                 tasks=load_tasks(tasks) if tasks is not None else (),
                 record=record,
                 redact=redaction,
+                strict=strict,
             )
         async with watching as watch:
             env.stderr.write(

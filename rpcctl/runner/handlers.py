@@ -1,6 +1,9 @@
 """The stand-in RunnerService as server handlers, and a handler table that serves it.
 
 The server publishes every call it sees as `CallEvent`s; nothing here publishes again.
+The UpdateTask or UpdateLog call that made the stand-in adopt a task it did not hand
+out answers with the trailer `x-rpcctl-adopted: <tx_uuid>`, so that views (and the
+runner) can tell.
 """
 
 from __future__ import annotations
@@ -8,6 +11,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from rpcctl.runner.messages import SERVICE
+
+ADOPTED_TRAILER = "x-rpcctl-adopted"
+"""Trailer naming the task the stand-in adopted during this call."""
 
 if TYPE_CHECKING:
     from rpcctl.runner.standin import StandInService
@@ -34,7 +40,20 @@ def runner_handlers(service: StandInService, schema: Schema) -> list[Handler]:
 
         return handle
 
-    functions = {name: adapt(method) for name, method in methods.items()}
+    def adopting(method: Any) -> Any:
+        async def handle(request: Any, call: ServerCall) -> Any:
+            known = request.tx_uuid in service.tasks
+            response = await method(request)
+            if not known and request.tx_uuid in service.adopted:
+                call.response_trailers.add(ADOPTED_TRAILER, request.tx_uuid)
+            return response
+
+        return handle
+
+    functions = {
+        name: (adopting if name in ("UpdateTask", "UpdateLog") else adapt)(method)
+        for name, method in methods.items()
+    }
     return service_handlers(schema.find_service(SERVICE), functions, schema=schema)
 
 

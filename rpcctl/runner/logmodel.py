@@ -24,6 +24,7 @@ from typing import Any, Protocol
 from rpcctl.call_events import CallEvent, EventKind
 from rpcctl.runner.attribution import TOKEN_HEADERS, token_from_headers, tx_from_content
 from rpcctl.runner.callstats import CallRecord, CallStats
+from rpcctl.runner.handlers import ADOPTED_TRAILER
 from rpcctl.runner.logstream import LogStream
 from rpcctl.runner.logtree import UNKNOWN_RUNNER, RunnerInfo, StepKey, TaskInfo
 from rpcctl.runner.stepstates import apply_update
@@ -215,6 +216,9 @@ class LogModel:
         record.details = list(info.get("details") or ())
         record.trailers = _pairs(info.get("trailers") or ())
         record.response_headers = _pairs(info.get("response_headers") or ())
+        for name, value in record.trailers:
+            if name.lower() == ADOPTED_TRAILER:
+                self.adopt(value)
         self.stats.finish(record, _int(info.get("code")), latency)
         self._changes.calls = True
         self.version += 1

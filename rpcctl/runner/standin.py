@@ -11,14 +11,17 @@ the schema, see `rpcctl.runner.messages`), or raises `RpcError`:
 - FetchTask: authenticates the token, then hands out the first queued task whose labels
   the runner has all of (the request's labels, else the declared ones), one per call;
   `success=false` with a message when none is left for it.
-- UpdateTask: records the step's state (unknown tx_uuid: NOT_FOUND) and answers
+- UpdateTask: records the step's state and answers
   `success=true`, `step_state` = the state recorded and `pipeline_state`:
   `cancelled` once `cancel(tx_uuid)` was called; else `failure` once a step reported
   failure; else `success` once every step of the task document reported a final
   state; else `running` (strings in `rpcctl.runner.states.State`).
-- UpdateLog: see `rpcctl.runner.logstore` for the ack rules; unknown tx_uuid:
-  NOT_FOUND; rows for a stream closed by `no_more`: FAILED_PRECONDITION; a negative
-  index: INVALID_ARGUMENT.
+- UpdateLog: see `rpcctl.runner.logstore` for the ack rules; rows for a stream closed
+  by `no_more`: FAILED_PRECONDITION; a negative index: INVALID_ARGUMENT.
+- A tx_uuid it did not hand out (a runner that was working before the stand-in
+  (re)started) is adopted by UpdateTask and UpdateLog: kept from then on as a task with
+  no document, listed in `adopted`. With `strict=True` such a call is NOT_FOUND instead;
+  an empty tx_uuid always is.
 
 The service is safe to share between the calls of one event loop: no method awaits
 while it changes state, so each one is atomic there. It is not thread-safe.
@@ -89,6 +92,7 @@ class TaskRecord:
     task: Task
     runner_uuid: str | None = None
     cancelled: bool = False
+    adopted: bool = False
     steps: dict[StepKey, StepRecord] = field(default_factory=dict)
 
     @property
@@ -112,10 +116,18 @@ class StandInService:
     """The stand-in RunnerService state and logic, on protobuf messages."""
 
     def __init__(
-        self, schema: Schema, tasks: Iterable[Task] = (), *, registration_token: str | None = None
+        self,
+        schema: Schema,
+        tasks: Iterable[Task] = (),
+        *,
+        registration_token: str | None = None,
+        strict: bool = False,
     ) -> None:
         self.messages = RunnerMessages(schema)
         self.registration_token = registration_token
+        self.strict = strict
+        self.adopted: set[str] = set()
+        """tx_uuids taken on from UpdateTask or UpdateLog without a FetchTask."""
         self.queue: list[Task] = list(tasks)
         self.runners: dict[str, RunnerRecord] = {}  # by token
         self.tasks: dict[str, TaskRecord] = {}  # handed out or cancelled, by tx_uuid
@@ -246,7 +258,13 @@ class StandInService:
     def _task(self, tx_uuid: str) -> TaskRecord:
         record = self.tasks.get(tx_uuid)
         if record is None:
-            raise RpcError(Code.NOT_FOUND, f"no task {tx_uuid!r} was handed out")
+            queued = any(task.tx_uuid == tx_uuid for task in self.queue)
+            if self.strict or not tx_uuid or queued:
+                raise RpcError(Code.NOT_FOUND, f"no task {tx_uuid!r} was handed out")
+            from rpcctl.runner.tasks import Task
+
+            record = self.tasks[tx_uuid] = TaskRecord(Task(tx_uuid), adopted=True)
+            self.adopted.add(tx_uuid)
         return record
 
     def _runner_message(self, runner: RunnerRecord) -> Any:

@@ -67,15 +67,19 @@ async def watch_standin(
     tasks: Sequence[Task] = (),
     record: Path | None = None,
     redact: bool | Redactor = True,
+    strict: bool = False,
     **server_options: Any,
 ) -> AsyncIterator[Watch]:
-    """Serve the stand-in RunnerService on `listen` and record what it sees."""
+    """Serve the stand-in RunnerService on `listen` and record what it sees.
+
+    `strict`: answer NOT_FOUND for a task it did not hand out instead of adopting it.
+    """
     from rpcctl.runner.handlers import build_table
     from rpcctl.runner.standin import StandInService
     from rpcctl.server.serve import Server
 
     watch = Watch(mode="stand-in")
-    watch.standin = StandInService(schema, tasks)
+    watch.standin = StandInService(schema, tasks, strict=strict)
     server = Server(
         build_table(watch.standin, schema),
         listen=listen,

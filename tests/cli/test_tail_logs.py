@@ -136,3 +136,46 @@ def test_needs_a_mode() -> None:
     result = run_cli("tail-logs")
     assert result.exit_code == 2
     assert "--listen" in result.stderr
+
+
+def _update_log(url: str, tx: str) -> subprocess.CompletedProcess[str]:
+    request = json.dumps({"txUuid": tx, "index": "0", "rows": ["already running"]})
+    return subprocess.run(
+        [sys.executable, "-m", "rpcctl", "call", url, "UpdateLog", "-d", request, "--timeout", "20s"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def test_standin_adopts_a_task_it_did_not_hand_out(tmp_path: Path) -> None:
+    tx = "99999999-2222-3333-4444-555555555555"
+    capture = tmp_path / "cap.jsonl"
+    proc, url = _start("--listen", "127.0.0.1:0", "--record", str(capture))
+    try:
+        answer = _update_log(url, tx)
+    finally:
+        code, out, err = _stop(proc)
+    assert answer.returncode == 0, answer.stderr
+    assert json.loads(answer.stdout) == {"ackIndex": "1"}
+    assert code == 0, err
+    assert f"{tx} 0/0/0 #0 | already running" in out
+    # the capture remembers the adoption (a trailer), so the offline view marks the task
+    from rpcctl.proxy.capture import iter_events
+    from rpcctl.runner.logmodel import LogModel
+
+    model = LogModel()
+    model.ingest_many(iter_events(capture))
+    assert model.tasks[tx].adopted
+
+
+def test_standin_strict_refuses_a_task_it_did_not_hand_out() -> None:
+    proc, url = _start("--listen", "127.0.0.1:0", "--strict")
+    try:
+        answer = _update_log(url, "99999999-2222-3333-4444-555555555555")
+    finally:
+        code, _, err = _stop(proc)
+    assert code == 0, err
+    assert answer.returncode == 64 + 5, answer.stderr  # NOT_FOUND
+    assert "was handed out" in answer.stderr

@@ -139,7 +139,8 @@ async def test_cancelling_a_queued_task_withdraws_it(service: StandInService, ms
     assert service.tasks["q"].cancelled
 
 
-async def test_update_for_an_unknown_task(service: StandInService, msgs: RunnerMessages) -> None:
+async def test_update_for_an_unknown_task_with_strict(runner_schema: Any, msgs: RunnerMessages) -> None:
+    service = StandInService(runner_schema, strict=True)
     for call in (
         service.update_task(_update(msgs, 0, 0, "running")),
         service.update_log(msgs.new("UpdateLogRequest", tx_uuid="tx", rows=["x"])),
@@ -147,6 +148,19 @@ async def test_update_for_an_unknown_task(service: StandInService, msgs: RunnerM
         with pytest.raises(RpcError) as info:
             await call
         assert info.value.code is Code.NOT_FOUND
+    assert service.tasks == {} and service.adopted == set()
+
+
+async def test_an_unknown_task_is_adopted(service: StandInService, msgs: RunnerMessages) -> None:
+    response = await service.update_log(msgs.new("UpdateLogRequest", tx_uuid="tx", rows=["a", "b"]))
+    assert response.ack_index == 2
+    answer = await service.update_task(_update(msgs, 0, 0, "running"))
+    assert answer.success and answer.pipeline_state == "running"
+    assert service.adopted == {"tx"} and service.tasks["tx"].adopted
+    assert service.rows("tx") == {("tx", 0, 0, 0, 0): ["a", "b"]}
+    with pytest.raises(RpcError) as info:  # an empty tx_uuid names no task
+        await service.update_log(msgs.new("UpdateLogRequest", tx_uuid="", rows=["x"]))
+    assert info.value.code is Code.NOT_FOUND
 
 
 def _log(msgs: RunnerMessages, index: int, rows: list[str], no_more: bool = False, action: int = 0) -> Any:

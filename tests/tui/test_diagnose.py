@@ -173,3 +173,19 @@ async def test_an_error_call_shows_status_message_and_trailers() -> None:
         screen = screen_text(app)
         assert "status: UNAVAILABLE — upstream unreachable" in screen
         assert "grpc-status: 14" in screen
+
+
+@pytest.mark.asyncio
+async def test_an_adopted_task_is_marked_in_the_tree() -> None:
+    from rpcctl.runner.logmodel import LogModel
+    from tests.tui.callevents import Calls
+
+    events = Calls().log(TX, (0, 0, 0, 0), 0, ["already running"])
+    events[-1].info["trailers"] = [["x-rpcctl-adopted", TX]]
+    model = LogModel()
+    model.ingest_many(events)
+    app = create_app(model, mode="stand-in")
+    async with app.run_test(size=WIDE) as pilot:
+        await pilot.pause()
+        node = app.task_tree.node_for(("task", TX))
+        assert node is not None and str(node.label) == "● task 6f1c0000 (adopted) running 1 rows"
