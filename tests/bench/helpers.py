@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -74,3 +77,15 @@ def check_errors_counted_on_both_paths(
 def settings(target: str, protocol: str = "connect", **options: Any) -> Any:
     """Channel settings as the CLI makes them."""
     return channel_settings(target, protocol=protocol, **options)
+
+
+def ctrl_c(proc: subprocess.Popen[str], timeout: float = 60.0) -> tuple[str, str]:
+    """Send SIGINT to the process group of `proc` (started with ``start_new_session``), as Ctrl-C
+    on a terminal does, and return its (stdout, stderr) once it ended."""
+    os.killpg(proc.pid, signal.SIGINT)
+    try:
+        return proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
+        pytest.fail(f"{' '.join(map(str, proc.args[:4]))}… did not end after SIGINT")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -13,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.bench.conftest import SCHEMA, Recorder
+from tests.bench.helpers import ctrl_c
 
 WAIT = 60.0  # a bound on each wait, never a figure asserted
 
@@ -38,13 +38,7 @@ def _interrupt_after_calls(recorder: Recorder, proc: subprocess.Popen[str], call
             _, err = proc.communicate()
             pytest.fail(f"bench made no {calls} calls (exit {proc.returncode}): {err}")
         time.sleep(0.05)
-    os.killpg(proc.pid, signal.SIGINT)  # as Ctrl-C does: to every process of the group
-    try:
-        return proc.communicate(timeout=WAIT)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.communicate()
-        pytest.fail("bench did not end after SIGINT")
+    return ctrl_c(proc, WAIT)
 
 
 @pytest.mark.parametrize("workers", [("1",), ("2",), ("1", "--rps", "300")])
@@ -101,13 +95,7 @@ def test_sigint_while_worker_processes_start_still_reports(recorder: Recorder) -
     deadline = time.monotonic() + WAIT
     while len(_children(proc.pid)) < 2 and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.005)
-    os.killpg(proc.pid, signal.SIGINT)  # the workers may still be importing rpcctl
-    try:
-        out, err = proc.communicate(timeout=WAIT)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.communicate()
-        pytest.fail("bench did not end after SIGINT")
+    out, err = ctrl_c(proc, WAIT)  # the workers may still be importing rpcctl
     assert proc.returncode == 130, err
     (run,) = json.loads(out)["runs"]
     assert run["interrupted"] is True

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.bench.helpers import bench
+from tests.bench.helpers import bench, ctrl_c
 
 
 @pytest.fixture
@@ -60,8 +60,6 @@ def test_runner_starts_are_spread_over_one_batch_interval() -> None:
 
 
 def test_runner_scenario_sigint_reports_what_ran(tmp_path: object) -> None:
-    import os
-    import signal
     import subprocess
     import sys
     import time
@@ -98,13 +96,7 @@ def test_runner_scenario_sigint_reports_what_ran(tmp_path: object) -> None:
         deadline = time.monotonic() + 60
         while rows() == 0 and proc.poll() is None and time.monotonic() < deadline:
             time.sleep(0.05)
-        os.killpg(proc.pid, signal.SIGINT)
-        try:
-            out, err = proc.communicate(timeout=60)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.communicate()
-            pytest.fail("bench --scenario runner did not end after SIGINT")
+        out, err = ctrl_c(proc)
     assert proc.returncode == 130, err
     (run,) = json.loads(out)["runs"]
     assert run["interrupted"] is True
