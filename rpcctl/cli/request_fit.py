@@ -30,9 +30,11 @@ NON_OBJECT_JSON = {
     ),
 }
 
+# Reasons worded in the parser's terms (or naming no valid value): replaced by what the field expects.
 _PYTHONIC = re.compile(
     r"invalid literal for|bytes-like object|must be in \[\]|object is not|NoneType|"
-    r"Couldn't parse|got '\w+'|\w+Error\b|not iterable|has type|unhashable|object of type"
+    r"Couldn't parse|got '\w+'|\w+Error\b|not iterable|has type|unhashable|object of type|"
+    r"Invalid enum value"
 )
 _FIELD_REASON = re.compile(
     r"(?P<head>.* for field (?P<path>[\w.]+) of (?P<type>[\w.]+)): (?P<reason>.*)", re.S
@@ -96,8 +98,9 @@ def expects(field: FieldDescriptor) -> str:
 
 def _one(field: FieldDescriptor) -> str:
     if field.enum_type is not None:
-        names = [v.name for v in field.enum_type.values][:6]
-        return f"one of {', '.join(names)} (or its number)"
+        names = [v.name for v in field.enum_type.values]
+        shown = ", ".join(names[:8]) + (f" … ({len(names)} names)" if len(names) > 8 else "")
+        return f"one of {shown} (or its number)"
     if field.message_type is not None:
         return _MESSAGES.get(field.message_type.full_name, "a JSON object")
     return _SCALARS.get(_type_name(field), "a value")

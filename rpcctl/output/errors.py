@@ -20,6 +20,9 @@ _OVER_OUR_LIMIT = re.compile(
     r"(?:message size \d+ is )?larger than (?:the )?(?:configured max(?: of)? )?\d+(?: bytes)?$"
 )
 
+# What the protocols say when the answer's content type is not the codec asked for.
+_OTHER_CODEC = re.compile(r"does not match the (json|proto) codec$")
+
 
 def error_line(exc: BaseException) -> str:
     """The one line that explains an error."""
@@ -27,6 +30,9 @@ def error_line(exc: BaseException) -> str:
         message = sanitize_for_terminal(exc.message) if exc.message else "(no message)"
         if exc.code is Code.RESOURCE_EXHAUSTED and _OVER_OUR_LIMIT.search(message):
             message += " (the answer is over --max-msg-size: raise it, e.g. --max-msg-size 64MiB)"
+        elif codec := _OTHER_CODEC.search(message):
+            other = "proto" if codec[1] == "json" else "json"
+            message += f" (the server does not answer in {codec[1]} here: try --codec {other})"
         return f"error: {exc.code.name} ({int(exc.code)}): {message}"
     return f"error: {sanitize_for_terminal(str(exc))}"
 

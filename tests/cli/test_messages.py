@@ -46,6 +46,10 @@ def _said(result: CliResult, status: int, *words: str) -> str:
         ),
         ('{"kitchen": {"blob": 5}}', ("kitchen.blob", "base64")),
         ('{"delayMs": "1e400"}', ("delayMs", "a whole number")),
+        (
+            '{"kitchen": {"color": "PURPLE"}}',
+            ("kitchen.color", "one of COLOR_UNSPECIFIED, COLOR_RED, COLOR_GREEN"),
+        ),
     ],
 )
 def test_request_that_does_not_fit_says_what_the_field_expects(
@@ -124,3 +128,8 @@ def test_a_servers_own_deadline_error_keeps_its_words(grpc_server: GrpcServer) -
     data = '{"code": 4, "message": "the upstream was slow"}'
     result = run_cli("call", grpc_server.target, "Fail", *G, "--timeout", "30s", "-d", data)
     _said(result, 64 + 4, "DEADLINE_EXCEEDED", "the upstream was slow")
+
+
+def test_codec_the_server_does_not_speak_names_the_other(grpc_server: GrpcServer) -> None:
+    result = run_cli("call", grpc_server.target, "Echo", *G, "--codec", "json")
+    _said(result, 64 + 13, "json", "try --codec proto")
