@@ -275,7 +275,29 @@ class Schema:
             raise SchemaError(f"ambiguous {what} {spec!r}: could be {listed}")
         close = _close_matches(key, index)
         hint = f"; did you mean {', '.join(_display(index[c]) for c in close)}?" if close else ""
+        if not close:
+            hint = self._methods_hint(key)
         raise SchemaError(f"unknown {what} {spec!r}{hint}")
+
+    def _methods_hint(self, key: str) -> str:
+        """': pkg.Svc has no method X; its methods: …' when `key` is a known service + a method name."""
+        if "." not in key:
+            return ""
+        service_key, name = key.rsplit(".", 1)
+        services = [s for n, s in self._index().items() if isinstance(s, ServiceDescriptor)]
+        found = [s for s in services if s.full_name == service_key]
+        found = found or [s for s in services if s.full_name.endswith("." + service_key)]
+        if len(found) != 1:
+            return ""
+        service = found[0]
+        names = [m.name for m in service.methods]
+        more = f" and {len(names) - _LISTED} more" if len(names) > _LISTED else ""
+        shown = ", ".join(names[:_LISTED]) + more
+        return f": {service.full_name} has no method {name}; its methods: {shown}"
+
+
+# Methods named when a service lacks the one asked for.
+_LISTED = 12
 
 
 def _display(symbol: Symbol) -> str:

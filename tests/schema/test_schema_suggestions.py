@@ -14,9 +14,7 @@ def runner() -> Schema:
     return compile_runner_schema()
 
 
-@pytest.mark.parametrize(
-    "asked", ["pkg.proto.runner.v1.Other/X", "pkg.proto.runner.v1.RunnerService/Xyz", "demo.Demo/Get"]
-)
+@pytest.mark.parametrize("asked", ["pkg.proto.runner.v1.Other/X", "demo.Demo/Get", "Xyz/Get"])
 def test_nothing_alike_nothing_suggested(runner: Schema, asked: str) -> None:
     with pytest.raises(SchemaError) as caught:
         runner.find_symbol(asked)
@@ -35,3 +33,20 @@ def test_typos_and_parts_are_suggested(runner: Schema, asked: str, suggested: st
     with pytest.raises(SchemaError) as caught:
         runner.find_symbol(asked)
     assert str(caught.value) == f"unknown symbol {asked!r}; did you mean {suggested}?"
+
+
+METHODS = "Ping, Register, Declare, FetchTask, UpdateTask, UpdateLog"
+
+
+@pytest.mark.parametrize(
+    "asked", ["pkg.proto.runner.v1.RunnerService/Xyz", "RunnerService/Xyz", "runner.v1.RunnerService.Xyz"]
+)
+def test_a_method_its_service_lacks_lists_the_services_methods(runner: Schema, asked: str) -> None:
+    # grpcurl: service "…" does not include a method named "Xyz"; rpcctl names those it has.
+    for find, what in ((runner.find_method, "method"), (runner.find_symbol, "symbol")):
+        with pytest.raises(SchemaError) as caught:
+            find(asked)
+        assert str(caught.value) == (
+            f"unknown {what} {asked!r}: pkg.proto.runner.v1.RunnerService has no method Xyz; "
+            f"its methods: {METHODS}"
+        )
