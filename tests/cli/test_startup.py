@@ -153,3 +153,10 @@ def test_interrupt_exits_130(grpc_server: GrpcServer) -> None:
         proc.kill() if proc.poll() is None else None
     assert proc.returncode == 130, err
     assert "Traceback" not in err
+
+
+def test_a_mistyped_command_names_the_lazy_one() -> None:
+    loaded, result = _loaded_after(["cal", "x"])
+    assert result.returncode == 2
+    assert "No such command 'cal'. Did you mean 'call'?" in result.stderr
+    assert "rpcctl.cli.call" not in loaded
