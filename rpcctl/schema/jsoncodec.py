@@ -154,13 +154,14 @@ def message_from_json(value: Any, cls: type[Message], pool: DescriptorPool | Non
     try:
         json_format.ParseDict(value, msg, descriptor_pool=pool)
     except json_format.ParseError as exc:
-        raise UsageError(_explain(str(exc), value, msg.DESCRIPTOR.full_name)) from exc
+        own_pool = pool or msg.DESCRIPTOR.file.pool
+        raise UsageError(_explain(str(exc), value, msg.DESCRIPTOR.full_name, own_pool)) from exc
     except (TypeError, ValueError, AttributeError) as exc:
         raise UsageError(f"invalid value for {msg.DESCRIPTOR.full_name}: {exc}") from exc
     return msg
 
 
-def _explain(text: str, value: Any, type_name: str) -> str:
+def _explain(text: str, value: Any, type_name: str, pool: DescriptorPool | None = None) -> str:
     path: list[str] = []
     while match := _NESTED.match(text):
         path.append(match["field"])
@@ -171,7 +172,9 @@ def _explain(text: str, value: Any, type_name: str) -> str:
         return f"unknown type {no_type['url']!r} in an Any{where}: no schema describes it"
     unknown = _UNKNOWN.search(text)
     if unknown:
-        return f"unknown field {unknown['field']!r} in {unknown['type']}{where}"
+        close = _close_field(unknown["field"], unknown["type"], pool)
+        hint = f"; did you mean {close!r}?" if close else ""
+        return f"unknown field {unknown['field']!r} in {unknown['type']}{where}{hint}"
     reason = _WHERE.sub("", text.split("\n", 1)[0]).rstrip(".")
     if not path:
         return f"invalid {type_name}: {reason}"
@@ -181,6 +184,21 @@ def _explain(text: str, value: Any, type_name: str) -> str:
 
 
 _MISSING = object()
+
+
+def _close_field(name: str, type_name: str, pool: DescriptorPool | None) -> str | None:
+    """The JSON name of the field of `type_name` that `name` looks like a typo of, if one does."""
+    import difflib
+
+    from rpcctl.schema.anys import find_type
+
+    desc = find_type(pool, type_name)
+    if desc is None:
+        return None
+    names = {f.json_name: f.json_name for f in desc.fields}
+    names.update({f.name: f.json_name for f in desc.fields})
+    close = difflib.get_close_matches(name, names, n=1, cutoff=0.75)
+    return names[close[0]] if close else None
 
 
 def _lookup(value: Any, path: list[str]) -> Any:

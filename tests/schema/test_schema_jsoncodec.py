@@ -118,6 +118,9 @@ def test_message_from_json(schema: Schema) -> None:
             "unknown type 'type.googleapis.com/nope.Nope' in an Any (at kitchen.any): no schema describes it",
         ),
         ([1, 2], "invalid "),
+        ({"mesage": "x"}, "unknown field 'mesage' in rpcctl.test.v1.EchoRequest; did you mean 'message'?"),
+        ({"delay_m": 1}, "unknown field 'delay_m' in rpcctl.test.v1.EchoRequest; did you mean 'delayMs'?"),
+        ({"kitchen": {"colour": 1}}, "in rpcctl.test.v1.Kitchen (at kitchen); did you mean 'color'?"),
     ],
 )
 def test_message_from_json_errors(schema: Schema, value: Any, expected: str) -> None:
