@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import traceback
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -24,21 +23,25 @@ def run(
     """Run `main` to completion and exit with its status; never show a traceback by accident."""
     import asyncio  # ~20 ms: only a command that runs pays for it, not its --help
 
-    from rpcctl.output.errors import render_error
-
     try:
         status = asyncio.run(main()) or ExitStatus.OK
     except KeyboardInterrupt:
         env.stderr.write("interrupted\n")
         raise typer.Exit(ExitStatus.INTERRUPTED) from None
     except RpcctlError as exc:
-        env.stderr.write((render or render_error)(exc) + "\n")
+        if render is None:
+            from rpcctl.output.errors import render_error
+
+            render = render_error
+        env.stderr.write(render(exc) + "\n")
         if verbose and not isinstance(exc, RpcError) and exc.__cause__ is not None:
             env.stderr.write(f"  cause: {exc.__cause__!r}\n")
         raise typer.Exit(exit_status_for(exc)) from None
     except Exception as exc:  # a bug: say so in one line, the traceback only when asked
         env.stderr.write(f"error: internal error: {type(exc).__name__}: {exc}\n")
         if verbose or os.environ.get("RPCCTL_DEBUG"):
+            import traceback
+
             traceback.print_exception(exc, file=env.stderr)
         else:
             env.stderr.write("  (run with RPCCTL_DEBUG=1 for the traceback)\n")
