@@ -176,6 +176,8 @@ def _explain(text: str, value: Any, type_name: str, pool: DescriptorPool | None 
         hint = f"; did you mean {close!r}?" if close else ""
         return f"unknown field {unknown['field']!r} in {unknown['type']}{where}{hint}"
     reason = _WHERE.sub("", text.split("\n", 1)[0]).rstrip(".")
+    if reason.startswith("@type is missing"):
+        reason = 'an Any needs "@type", the URL of its type (type.googleapis.com/pkg.Message)'
     if not path:
         return f"invalid {type_name}: {reason}"
     shown = _lookup(value, path)

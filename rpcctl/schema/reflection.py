@@ -302,6 +302,8 @@ async def reflect_symbol(
         try:
             answer = await session.files(file_containing_symbol=symbol)
         except _ErrorResponse as exc:
+            if exc.code is Code.NOT_FOUND:
+                raise SchemaError("the server's reflection does not know it") from exc
             raise SchemaError(f"reflection: {symbol}: {exc.code.name}: {exc.message}") from exc
         except _Failure as exc:
             raise SchemaError(f"reflection: {symbol}: {exc}") from exc

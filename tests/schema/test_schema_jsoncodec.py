@@ -118,6 +118,11 @@ def test_message_from_json(schema: Schema) -> None:
             "unknown type 'type.googleapis.com/nope.Nope' in an Any (at kitchen.any): no schema describes it",
         ),
         ([1, 2], "invalid "),
+        (
+            {"kitchen": {"any": {"name": "x"}}},
+            'invalid value {"name": "x"} for field kitchen.any of rpcctl.test.v1.EchoRequest: '
+            'an Any needs "@type", the URL of its type (type.googleapis.com/pkg.Message)',
+        ),
         ({"mesage": "x"}, "unknown field 'mesage' in rpcctl.test.v1.EchoRequest; did you mean 'message'?"),
         ({"delay_m": 1}, "unknown field 'delay_m' in rpcctl.test.v1.EchoRequest; did you mean 'delayMs'?"),
         ({"kitchen": {"colour": 1}}, "in rpcctl.test.v1.Kitchen (at kitchen); did you mean 'color'?"),
