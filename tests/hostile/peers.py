@@ -414,3 +414,23 @@ def h1_kinds(protocol: str) -> dict[str, Callable[[threading.Event], Script]]:
             )
         ),
     }
+
+
+def end_stream(payload: bytes) -> Callable[[threading.Event], Script]:
+    """A Connect streaming answer: one empty message, then an end-stream frame of ``payload``."""
+
+    def act(
+        conn: h2.connection.H2Connection, sock: socket.socket, stream: int, stop: threading.Event
+    ) -> None:
+        head = [(b":status", b"200"), (b"content-type", b"application/connect+proto")]
+        _respond(conn, stream, head, envelope(b"") + envelope(payload, 0x02), None)
+
+    return h2_server("connect", act)
+
+
+END_STREAMS = {
+    "deep-end-stream": DEEP,
+    "long-number-end-stream": b'{"error": {"code": "internal", "message": ' + LONG + b"}}",
+    "long-code-end-stream": b'{"error": {"code": "' + b"x" * 100_000 + b'"}}',
+    "deep-metadata-end-stream": b'{"metadata": {"x": ' + DEEP[:20_000] + b"}}",
+}

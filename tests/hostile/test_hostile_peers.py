@@ -112,3 +112,30 @@ def test_hostile_http1_server(kind: str, protocol: str) -> None:
     assert result.stderr.startswith("error: ") and result.stderr.count("\n") == 1, result.stderr
     assert len(result.stderr) < 600, result.stderr
     assert result.exit_code == H1_EXPECTED[kind][("grpc-web", "connect").index(protocol)], result.stderr
+
+
+@pytest.mark.parametrize(
+    ("kind", "status"),
+    [
+        ("deep-end-stream", INTERNAL),
+        ("long-number-end-stream", INTERNAL),
+        ("long-code-end-stream", UNKNOWN),
+        ("deep-metadata-end-stream", INTERNAL),
+    ],
+)
+def test_hostile_connect_end_stream(kind: str, status: int) -> None:
+    from tests.hostile.peers import END_STREAMS, end_stream
+
+    with serving(end_stream(END_STREAMS[kind])) as port:
+        result = run_cli(
+            "call",
+            f"http://127.0.0.1:{port}",
+            "rpcctl.test.v1.TestService/Count",
+            *("--protocol", "connect", "--http2", "--codec", "proto"),
+            *("--proto", str(TEST_PROTO), "-I", str(TEST_PROTO_DIR)),
+            *("--timeout", "1s", "-d", "{}"),
+        )
+    assert "Traceback" not in result.stderr
+    assert result.stderr.startswith("error: ") and result.stderr.count("\n") == 1, result.stderr
+    assert len(result.stderr) < 600, result.stderr
+    assert result.exit_code == status, result.stderr
