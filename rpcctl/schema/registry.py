@@ -273,11 +273,22 @@ class Schema:
         if matches:
             listed = ", ".join(_display(index[m]) for m in matches)
             raise SchemaError(f"ambiguous {what} {spec!r}: could be {listed}")
+        other = self._other_kind(key, accept)
+        if other is not None:
+            raise SchemaError(f"{spec!r} is {_kind(other)}, not a {what}{_methods_of(other)}")
         close = _close_matches(key, index)
         hint = f"; did you mean {', '.join(_display(index[c]) for c in close)}?" if close else ""
         if not close:
             hint = self._methods_hint(key)
         raise SchemaError(f"unknown {what} {spec!r}{hint}")
+
+    def _other_kind(self, key: str, accept: Callable[[Symbol], bool]) -> Symbol | None:
+        """The one symbol `key` names (in full or as a suffix) that `accept` refused, if any."""
+        index = self._index()
+        if key in index:
+            return index[key]
+        found = [sym for name, sym in index.items() if key and name.endswith("." + key)]
+        return found[0] if len(found) == 1 and not accept(found[0]) else None
 
     def _methods_hint(self, key: str) -> str:
         """': pkg.Svc has no method X; its methods: …' when `key` is a known service + a method name."""
@@ -289,15 +300,35 @@ class Schema:
         found = found or [s for s in services if s.full_name.endswith("." + service_key)]
         if len(found) != 1:
             return ""
-        service = found[0]
-        names = [m.name for m in service.methods]
-        more = f" and {len(names) - _LISTED} more" if len(names) > _LISTED else ""
-        shown = ", ".join(names[:_LISTED]) + more
-        return f": {service.full_name} has no method {name}; its methods: {shown}"
+        return f": {found[0].full_name} has no method {name}; its methods: {_method_names(found[0])}"
 
 
 # Methods named when a service lacks the one asked for.
 _LISTED = 12
+
+
+def _kind(symbol: Symbol) -> str:
+    if isinstance(symbol, ServiceDescriptor):
+        return "a service"
+    if isinstance(symbol, MethodDescriptor):
+        return "a method"
+    if isinstance(symbol, EnumDescriptor):
+        return "an enum"
+    return "a message"
+
+
+def _methods_of(symbol: Symbol) -> str:
+    """For a service given where a method goes: its methods and an example."""
+    if not isinstance(symbol, ServiceDescriptor) or not symbol.methods:
+        return ""
+    return f": give one of its methods ({_method_names(symbol)}), e.g. {_display(symbol.methods[0])}"
+
+
+def _method_names(service: ServiceDescriptor) -> str:
+    """'A, B, C' (the first `_LISTED`, then 'and N more')."""
+    names = [m.name for m in service.methods]
+    more = f" and {len(names) - _LISTED} more" if len(names) > _LISTED else ""
+    return ", ".join(names[:_LISTED]) + more
 
 
 def _display(symbol: Symbol) -> str:

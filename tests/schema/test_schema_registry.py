@@ -88,7 +88,7 @@ def test_find_symbol_kinds(schema: Schema) -> None:
 
 def test_find_service(schema: Schema) -> None:
     assert schema.find_service("rpcctl.test.v1.TestService").name == "TestService"
-    with pytest.raises(SchemaError, match="unknown service 'Echo'"):
+    with pytest.raises(SchemaError, match=r"^'Echo' is a method, not a service$"):
         schema.find_service("Echo")
 
 

@@ -50,3 +50,29 @@ def test_a_method_its_service_lacks_lists_the_services_methods(runner: Schema, a
             f"unknown {what} {asked!r}: pkg.proto.runner.v1.RunnerService has no method Xyz; "
             f"its methods: {METHODS}"
         )
+
+
+def test_a_service_where_a_method_goes_says_so_and_names_its_methods(runner: Schema) -> None:
+    for asked in ("pkg.proto.runner.v1.RunnerService", "RunnerService"):
+        with pytest.raises(SchemaError) as caught:
+            runner.find_method(asked)
+        assert str(caught.value) == (
+            f"{asked!r} is a service, not a method: give one of its methods ({METHODS}), "
+            "e.g. pkg.proto.runner.v1.RunnerService/Ping"
+        )
+
+
+@pytest.mark.parametrize(
+    ("find", "asked", "said"),
+    [
+        ("find_method", "pkg.proto.runner.v1.PingRequest", "a message, not a method"),
+        ("find_service", "PingRequest", "a message, not a service"),
+        ("find_service", "RunnerService.Ping", "a method, not a service"),
+    ],
+)
+def test_a_symbol_of_another_kind_is_named_for_what_it_is(
+    runner: Schema, find: str, asked: str, said: str
+) -> None:
+    with pytest.raises(SchemaError) as caught:
+        getattr(runner, find)(asked)
+    assert str(caught.value) == f"{asked!r} is {said}"
