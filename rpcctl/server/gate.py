@@ -18,7 +18,8 @@ CALLS_FULL = "calls in progress: refusing new streams until some end"
 
 
 class Allowance:
-    """A count of things open against a limit; one warning line each time it becomes full."""
+    """A count of things open against a limit; one warning line each time it becomes full
+    (again only after a tenth of the limit was free, so a full server does not flap)."""
 
     def __init__(self, limit: int, full_message: str) -> None:
         self.limit = limit
@@ -39,9 +40,9 @@ class Allowance:
         return True
 
     def give(self) -> None:
-        """Count one out."""
+        """Count one out; the next warning waits until a tenth of the limit is free again."""
         self.count -= 1
-        self._full = self._full and self.count >= self.limit
+        self._full = self._full and self.count > self.limit - max(1, self.limit // 10)
 
 
 class ConnectionGate:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 HEADER_TIMEOUT_S = 10.0
 IDLE_TIMEOUT_S = 75.0
 MAX_CONNECTIONS = 500
-MAX_CALLS = 2000
+MAX_CALLS = 1000
 RESET_BURST = 200
 RESET_RATE = 100.0  # resets per second, sustained
 MEMORY_BOUND_MIB = 150

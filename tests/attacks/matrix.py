@@ -72,7 +72,7 @@ class Sizes:
 
 
 BOUNDED = Sizes(3, 2**20, 2, 5000, 20, 10, 5, 4, 1.0, 2.0, 64, 200)
-FULL = Sizes(10, 15 * 2**20, 10, 5000, 200, 200, 10, 40, 10.0, 5.0, 500, 2000)
+FULL = Sizes(10, 15 * 2**20, 10, 5000, 200, 200, 10, 40, 10.0, 5.0, 500, 1000)
 
 
 def surplus(address: tuple[str, int], hold: int, deadline: float) -> list[Outcome]:

@@ -118,8 +118,9 @@ def exchange(
                     written = sock.send(current)
                 except BlockingIOError:
                     written = 0
-                except OSError:
+                except OSError:  # the server closed: what it said before is still to be read
                     out.closed = True
+                    received += _drain(sock)
                     break
                 current = current[written:]
                 out.sent += written
@@ -139,6 +140,17 @@ def exchange(
             1 for kind, p in frames(out.received) if kind == RST_STREAM and p == U32.pack(REFUSED)
         )
     return out
+
+
+def _drain(sock: socket.socket) -> bytes:
+    """What is left to read on a socket the peer closed."""
+    left = bytearray()
+    try:
+        while data := sock.recv(CHUNK):
+            left += data
+    except OSError:
+        pass
+    return bytes(left)
 
 
 def oversized_data(

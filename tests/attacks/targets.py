@@ -21,6 +21,7 @@ from tests.support.schema import REPO_ROOT
 READY = re.compile(r"serving \S+ on http://([\d.]+):(\d+)")
 PING = "/pkg.proto.runner.v1.RunnerService/Ping"
 START_TIMEOUT_S = 60
+UNAVAILABLE = 14
 EMPTY_MESSAGE = b"\0\0\0\0\0"  # a gRPC envelope: uncompressed, length 0
 
 
@@ -87,8 +88,10 @@ class Target:
     def ping(self, attempts: int = 20) -> int | None:
         """The grpc-status of a normal native gRPC Ping.
 
-        Connections and calls an attack just dropped take the server a moment to count out, so
-        a refused connection or stream is tried again (`attempts` times, 0.25 s apart).
+        Connections and calls an attack just dropped take the server a moment to count out (and
+        a proxy's upstream a moment to end the calls relayed to it), so a refused connection or
+        stream, or UNAVAILABLE, is tried again (`attempts` times, 0.25 s apart), as gRPC
+        clients retry them.
         """
         assert self.address is not None
         headers = [("content-type", "application/grpc"), ("te", "trailers")]
@@ -97,7 +100,7 @@ class Target:
                 response = h2_request(self.url.split("//")[1], PING, headers, EMPTY_MESSAGE)
             except ConnectionError:
                 response = None
-            if response is not None and not response.reset:
+            if response is not None and not response.reset and response.grpc_status != UNAVAILABLE:
                 return response.grpc_status
             time.sleep(0.25)
         return h2_request(self.url.split("//")[1], PING, headers, EMPTY_MESSAGE).grpc_status
