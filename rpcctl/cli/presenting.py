@@ -1,14 +1,16 @@
 """Shows a stream of call events: the tail-logs TUI on a terminal, headless lines otherwise.
 
 Shared by `tail-logs` and `demo`. Headless runs until the source ends, SIGTERM (exit 0)
-or Ctrl-C (exit 130), then prints the summary with gaps.
+or Ctrl-C (exit 130), then prints the summary with gaps. On a signal, `drain` (the
+server's graceful close) runs first while the view keeps reading, so every call the
+server answered, and so every row it acknowledged, is in the view and the summary.
 """
 
 from __future__ import annotations
 
 import asyncio
 import signal
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from rpcctl.cli.env import Environment
@@ -28,10 +30,12 @@ async def present(
     status: StatusInfo,
     actions: TuiActions,
     until: Awaitable[Any] | None = None,
+    drain: Callable[[], Awaitable[None]] | None = None,
 ) -> int:
     """Show `source` until the user quits (TUI) or it ends or is stopped (headless).
 
     `until`, when given, also ends a headless run (the demo's simulated runners finishing).
+    `drain`, when given, is awaited on SIGTERM or Ctrl-C before a headless run stops reading.
     """
     from rpcctl.runner.logmodel import LogModel
 
@@ -42,10 +46,16 @@ async def present(
         app = create_app(model, mode=mode, status=status, actions=actions, source=source)
         await app.run_async()
         return ExitStatus.OK
-    return await _headless(env, source, model, until)
+    return await _headless(env, source, model, until, drain)
 
 
-async def _headless(env: Environment, source: SourceLike, model: Any, until: Awaitable[Any] | None) -> int:
+async def _headless(
+    env: Environment,
+    source: SourceLike,
+    model: Any,
+    until: Awaitable[Any] | None,
+    drain: Callable[[], Awaitable[None]] | None = None,
+) -> int:
     from rpcctl.output.headless import HeadlessPrinter
     from rpcctl.runner.tailing import run_headless
 
@@ -53,13 +63,25 @@ async def _headless(env: Environment, source: SourceLike, model: Any, until: Awa
     interrupted = False
     loop = asyncio.get_running_loop()
 
-    def on_interrupt() -> None:
-        nonlocal interrupted
-        interrupted = True
-        stop.set()
+    draining: list[asyncio.Task[None]] = []
 
-    loop.add_signal_handler(signal.SIGINT, on_interrupt)
-    loop.add_signal_handler(signal.SIGTERM, stop.set)
+    async def drain_then_stop() -> None:
+        try:
+            if drain is not None:
+                await drain()
+        finally:
+            stop.set()
+
+    def on_signal(*, interrupt: bool) -> None:
+        nonlocal interrupted
+        interrupted = interrupted or interrupt
+        if drain is None or draining:
+            stop.set()  # a second signal stops at once
+        else:
+            draining.append(asyncio.create_task(drain_then_stop()))
+
+    loop.add_signal_handler(signal.SIGINT, lambda: on_signal(interrupt=True))
+    loop.add_signal_handler(signal.SIGTERM, lambda: on_signal(interrupt=False))
     waiter = None
     if until is not None:
 
@@ -83,4 +105,5 @@ async def _headless(env: Environment, source: SourceLike, model: Any, until: Awa
         if waiter is not None:
             waiter.cancel()
             await asyncio.gather(waiter, return_exceptions=True)
+        await asyncio.gather(*draining, return_exceptions=True)
     return ExitStatus.INTERRUPTED if interrupted else ExitStatus.OK

@@ -34,27 +34,51 @@ def tail_logs_command(
     listen: Annotated[
         str | None,
         typer.Option(
-            "--listen", "-l", metavar="ADDR", help="Serve here (host:port, port 0 = any free port)."
+            "--listen",
+            "-l",
+            metavar="ADDR",
+            rich_help_panel="Mode",
+            help="Serve here (host:port, port 0 = any free port).",
         ),
     ] = None,
     upstream: Annotated[
         str | None,
-        typer.Option("--upstream", metavar="URL", help="Forward to this server and record (proxy mode)."),
+        typer.Option(
+            "--upstream",
+            metavar="URL",
+            rich_help_panel="Mode",
+            help="Forward to this server and record (proxy mode).",
+        ),
     ] = None,
     from_capture: Annotated[
-        Path | None, typer.Option("--from", metavar="FILE", help="Read a capture file instead of listening.")
+        Path | None,
+        typer.Option(
+            "--from", metavar="FILE", rich_help_panel="Mode", help="Read a capture file instead of listening."
+        ),
     ] = None,
     record: Annotated[
-        Path | None, typer.Option("--record", metavar="FILE", help="Write every call to this capture file.")
+        Path | None,
+        typer.Option(
+            "--record",
+            metavar="FILE",
+            rich_help_panel="Capture",
+            help="Write every call to this capture file.",
+        ),
     ] = None,
     no_redact: Annotated[
-        bool, typer.Option("--no-redact", help="Keep credentials (tokens, authorization) in the capture.")
+        bool,
+        typer.Option(
+            "--no-redact",
+            rich_help_panel="Capture",
+            help="Keep credentials (tokens, authorization) in the capture.",
+        ),
     ] = False,
     redact_headers: Annotated[
         list[str] | None,
         typer.Option(
             "--redact-header",
             metavar="NAME",
+            rich_help_panel="Capture",
             help="Also redact this header in the capture (repeatable); names with auth, token, secret, "
             "key, session, signature, password, credential or cookie in them always are.",
         ),
@@ -64,48 +88,72 @@ def tail_logs_command(
         typer.Option(
             "--redact-field",
             metavar="PATH",
+            rich_help_panel="Capture",
             help="Also redact this message field, a dot path of JSON names that enters JSON held in "
             "strings, e.g. content.env.DEPLOY_PASS (repeatable).",
         ),
     ] = None,
     skip_bad_lines: Annotated[
-        bool, typer.Option("--skip-bad-lines", help="With --from: skip capture lines that cannot be read.")
+        bool,
+        typer.Option(
+            "--skip-bad-lines",
+            rich_help_panel="Capture",
+            help="With --from: skip capture lines that cannot be read.",
+        ),
     ] = False,
     prefix: Annotated[
         str,
         typer.Option(
             "--prefix",
             metavar="PATH",
+            rich_help_panel="Stand-in server",
             help="Stand-in mode: the service's path prefix, e.g. /api/v1/pipeline.",
         ),
     ] = "",
     tasks: Annotated[
         Path | None,
-        typer.Option("--tasks", metavar="FILE", help="Stand-in mode: tasks FetchTask hands out (JSON list)."),
+        typer.Option(
+            "--tasks",
+            metavar="FILE",
+            rich_help_panel="Stand-in server",
+            help="Stand-in mode: tasks FetchTask hands out (JSON list).",
+        ),
     ] = None,
     strict: Annotated[
         bool,
         typer.Option(
             "--strict",
+            rich_help_panel="Stand-in server",
             help="Stand-in mode: answer NOT_FOUND for a task it did not hand out "
             "[default: adopt it, marked adopted].",
         ),
     ] = False,
     replay_target: Annotated[
         str | None,
-        typer.Option("--replay-target", metavar="URL", help="Where the r key replays the selected task."),
+        typer.Option(
+            "--replay-target",
+            metavar="URL",
+            rich_help_panel=o.OUTPUT,
+            help="Where the r key replays the selected task.",
+        ),
     ] = None,
     upstream_http2: Annotated[
         bool | None,
         typer.Option(
             "--upstream-http2/--upstream-http1",
+            rich_help_panel="Mode",
             help="Proxy mode: reach the upstream over h2c (HTTP/2 prior knowledge) or HTTP/1.1 "
             "[default: h2c first, HTTP/1.1 if the upstream lacks HTTP/2].",
             show_default=False,
         ),
     ] = None,
     headless: Annotated[
-        bool, typer.Option("--headless", help="Print lines instead of the TUI (default when piped).")
+        bool,
+        typer.Option(
+            "--headless",
+            rich_help_panel=o.OUTPUT,
+            help="Print lines instead of the TUI (default when piped).",
+        ),
     ] = False,
     protos: o.Protos = None,
     import_paths: o.ImportPaths = None,
@@ -191,6 +239,7 @@ def tail_logs_command(
                     mode=watch.mode,
                     status=status,
                     actions=actions,
+                    drain=watch.drain,
                 )
 
     run(env, main)

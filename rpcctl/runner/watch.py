@@ -44,6 +44,11 @@ class Watch:
         """The URL runners are pointed at (prefix included), or ''."""
         return self.server.url if self.server is not None else ""
 
+    async def drain(self) -> None:
+        """Stop accepting calls and let the running ones end (the server's graceful close)."""
+        if self.server is not None:
+            await self.server.close()
+
     def cancel_task(self, tx_uuid: str) -> None:
         """Cancel a task on the stand-in: its next UpdateTask answers cancelled."""
         if self.standin is None:

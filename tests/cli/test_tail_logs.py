@@ -179,3 +179,45 @@ def test_standin_strict_refuses_a_task_it_did_not_hand_out() -> None:
     assert code == 0, err
     assert answer.returncode == 64 + 5, answer.stderr  # NOT_FOUND
     assert "was handed out" in answer.stderr
+
+
+def _capture_rows(capture: Path) -> int:
+    """Rows of the UpdateLog calls that ended OK in a capture."""
+    rows: dict[str, int] = {}
+    ok: set[str] = set()
+    with capture.open(encoding="utf-8") as lines:
+        next(lines)
+        for line in lines:
+            event = json.loads(line)
+            if not event["method"].endswith("/UpdateLog"):
+                continue
+            if event["event"] == "request":
+                rows[event["call"]] = len(event["message"].get("rows", []))
+            elif event["event"] == "end" and event["code"] == 0:
+                ok.add(event["call"])
+    return sum(count for call, count in rows.items() if call in ok)
+
+
+def test_sigterm_drains_every_acknowledged_row_into_the_summary(tmp_path: Path) -> None:
+    capture = tmp_path / "cap.jsonl"
+    proc, url = _start("--listen", "127.0.0.1:0", "--record", str(capture))
+    writers = subprocess.Popen(
+        [sys.executable, str(Path(__file__).with_name("drain_writers.py")), url, "50", "400"],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert writers.stdout is not None
+        assert writers.stdout.readline().strip() == "started"
+    finally:
+        code, out, err = _stop(proc)  # SIGTERM while 50 writers are mid-flight
+        written, werr = writers.communicate(timeout=60)
+    assert code == 0, err
+    assert writers.returncode == 0, werr
+    acknowledged = json.loads(written.splitlines()[-1])["acknowledged"]
+    summary = next(line for line in out.splitlines() if line.startswith("summary:"))
+    shown = int(re.search(r"(\d+) rows", summary).group(1))  # type: ignore[union-attr]
+    assert acknowledged > 0
+    assert (acknowledged, _capture_rows(capture)) == (shown, shown), werr
