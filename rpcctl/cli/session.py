@@ -169,9 +169,26 @@ async def load_and_find(
 
     try:
         return await within_timeout(params.get("timeout"), work())
+    except SchemaError as exc:
+        if target is None and name is not None and _looks_like_a_host(name):
+            raise SchemaError(f"{exc}; to ask a server, give TARGET with its port: {name}:PORT") from exc
+        raise
     finally:
         if channel is not None:
             await channel.aclose()
+
+
+def _looks_like_a_host(name: str) -> bool:
+    """'localhost' or an IP address: what a user means as a TARGET, not a symbol."""
+    import ipaddress
+
+    if name == "localhost":
+        return True
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    return True
 
 
 async def _by_reflection(loaded: LoadedSchema, name: str) -> bool:

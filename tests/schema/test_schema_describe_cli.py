@@ -30,3 +30,13 @@ def test_describe_an_unknown_file_is_an_unknown_symbol() -> None:
     result = run_cli("describe", *LOCAL, "nope.proto")
     assert result.exit_code == 2
     assert "nope.proto" in result.stderr
+
+
+def test_a_host_without_a_port_is_taken_for_a_name_and_the_error_says_so() -> None:
+    # `rpcctl list localhost`: one argument without a colon is a SERVICE; say how to give a server.
+    for command in (("list", "localhost"), ("describe", "127.0.0.1")):
+        result = run_cli(*command)
+        assert result.exit_code == 2, result.stderr
+        assert result.stderr.endswith(f"; to ask a server, give TARGET with its port: {command[1]}:PORT\n")
+    plain = run_cli("describe", "Nowhere")
+    assert plain.stderr == "error: unknown symbol 'Nowhere'\n"
