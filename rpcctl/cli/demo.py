@@ -12,6 +12,7 @@ from typing import Annotated
 
 import typer
 
+from rpcctl.cli import options as o
 from rpcctl.cli.command import environment, run
 
 PREFIX = "/api/v1/pipeline"
@@ -26,16 +27,30 @@ EXAMPLES = (
 
 def demo_command(
     ctx: typer.Context,
-    runners: Annotated[int, typer.Option("--runners", help="Simulated runners (1-50).", min=1, max=50)] = 3,
-    rows: Annotated[int, typer.Option("--rows", help="Log rows per action.", min=1, max=100_000)] = 100,
+    runners: Annotated[
+        int,
+        typer.Option("--runners", rich_help_panel=o.LOAD, help="Simulated runners (1-50).", min=1, max=50),
+    ] = 3,
+    rows: Annotated[
+        int, typer.Option("--rows", rich_help_panel=o.LOAD, help="Log rows per action.", min=1, max=100_000)
+    ] = 100,
     rows_per_sec: Annotated[
-        float, typer.Option("--rows-per-sec", help="Log rows per second per runner.", min=1)
+        float,
+        typer.Option("--rows-per-sec", rich_help_panel=o.LOAD, help="Log rows per second per runner.", min=1),
     ] = 40,
     protocol: Annotated[
-        str, typer.Option("--protocol", metavar="PROTOCOL", help="connect, grpc or grpc-web.")
+        str,
+        typer.Option(
+            "--protocol", metavar="PROTOCOL", rich_help_panel=o.CONN, help="connect, grpc or grpc-web."
+        ),
     ] = "connect",
     headless: Annotated[
-        bool, typer.Option("--headless", help="Print lines instead of the TUI (default when piped).")
+        bool,
+        typer.Option(
+            "--headless",
+            rich_help_panel=o.OUTPUT,
+            help="Print lines instead of the TUI (default when piped).",
+        ),
     ] = False,
 ) -> None:
     """Show everything at once: stand-in server, simulated runners, and the tail-logs TUI."""

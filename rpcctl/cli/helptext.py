@@ -1,7 +1,8 @@
 """How every command's help and usage errors read.
 
-- Options are grouped under headings (`PANEL_ORDER`, the way grpcurl's and ghz's docs group
-  them), each option's group being its `rich_help_panel`; options with none come last.
+- Options are grouped under headings, each option's group being its `rich_help_panel`: a
+  command's own groups first, then the common ones in `PANEL_ORDER` (the way grpcurl's and
+  ghz's docs group them); options with none come last.
 - Metavars are words (`FILE`, `N`, `TEXT`), never a type such as ``<list[Path]>``.
 - The command module's ``EXAMPLES`` (pairs of what it does and the command line) close the help.
 - A usage error (a missing argument, an unknown option, a bad value) prints one ``error:``
@@ -73,8 +74,9 @@ class HelpfulCommand(TyperCommand):
         if arguments:
             with formatter.section("Arguments"):
                 formatter.write_dl(arguments)
-        order = [p for p in PANEL_ORDER if p in groups]
-        order += [p for p in groups if p not in order and p != GENERAL]
+        # A command's own groups (tail-logs' modes, serve's limits) first, then the common ones.
+        order = [p for p in groups if p not in PANEL_ORDER and p != GENERAL]
+        order += [p for p in PANEL_ORDER if p in groups]
         for panel in [*order, GENERAL] if GENERAL in groups else order:
             with formatter.section(panel):
                 formatter.write_dl(groups[panel])

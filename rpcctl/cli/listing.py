@@ -29,7 +29,9 @@ def list_command(
             help="List this service's methods.", show_default=False, autocompletion=complete_service
         ),
     ] = None,
-    show_all: Annotated[bool, typer.Option("--all", help="Include the reflection service.")] = False,
+    show_all: Annotated[
+        bool, typer.Option("--all", help="Include the reflection service.", rich_help_panel=o.OUTPUT)
+    ] = False,
     protocol: o.Protocol = "connect",
     http2: o.Http2 = False,
     http1: o.Http1 = False,

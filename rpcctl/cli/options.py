@@ -20,6 +20,7 @@ CONN = "Target and connection"
 SCHEMA = "Schema"
 REQUEST = "Request"
 OUTPUT = "Output"
+LOAD = "Load"
 CALL = REQUEST
 
 Target = Annotated[

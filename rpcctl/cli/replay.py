@@ -47,6 +47,7 @@ def replay_command(
             "--target",
             "-t",
             metavar="URL",
+            rich_help_panel=o.CONN,
             help="Server to replay onto: http://host:port[/prefix], https://…, unix:///path.sock, host:port.",
             show_default=False,
         ),
@@ -98,7 +99,10 @@ def replay_command(
         ),
     ] = None,
     json_output: Annotated[
-        bool, typer.Option("--json", help="Print the summary as JSON, even on a terminal.")
+        bool,
+        typer.Option(
+            "--json", rich_help_panel=o.OUTPUT, help="Print the summary as JSON, even on a terminal."
+        ),
     ] = False,
     codec: o.Codec = None,
     grpc_web_text: Annotated[
@@ -120,9 +124,14 @@ def replay_command(
     max_msg_size: o.MaxMsgSize = None,
     headers: o.Headers = None,
     timeout: o.Timeout = None,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="One line per call on stderr.")] = False,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", rich_help_panel=o.OUTPUT, help="One line per call on stderr.")
+    ] = False,
     skip_bad_lines: Annotated[
-        bool, typer.Option("--skip-bad-lines", help="Skip capture lines that cannot be read.")
+        bool,
+        typer.Option(
+            "--skip-bad-lines", rich_help_panel=REPLAY, help="Skip capture lines that cannot be read."
+        ),
     ] = False,
 ) -> None:
     """Re-run the runner sessions of a capture against a server, checking every answer."""

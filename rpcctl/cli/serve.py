@@ -16,6 +16,7 @@ from typing import IO, TYPE_CHECKING, Annotated
 
 import typer
 
+from rpcctl.cli import options as o
 from rpcctl.cli.command import environment, run
 from rpcctl.server.limits import HEADER_TIMEOUT_S, IDLE_TIMEOUT_S, MAX_CALLS, MAX_CONNECTIONS
 
@@ -46,17 +47,26 @@ def serve_command(
             "--listen",
             "-l",
             metavar="ADDR",
+            rich_help_panel="Listen",
             help="host:port, [::1]:port or unix:/path.sock; port 0 picks a free port.",
         ),
     ] = "127.0.0.1:8080",
     prefix: Annotated[
         str,
-        typer.Option("--prefix", metavar="PATH", help="Path prefix of the service, e.g. /api/v1/pipeline."),
+        typer.Option(
+            "--prefix",
+            metavar="PATH",
+            rich_help_panel="Listen",
+            help="Path prefix of the service, e.g. /api/v1/pipeline.",
+        ),
     ] = "",
     tasks: Annotated[
         Path | None,
         typer.Option(
-            "--tasks", metavar="FILE", help="Tasks that FetchTask hands out: a JSON (or YAML) list of tasks."
+            "--tasks",
+            metavar="FILE",
+            rich_help_panel="Runners",
+            help="Tasks that FetchTask hands out: a JSON (or YAML) list of tasks.",
         ),
     ] = None,
     registration_token: Annotated[
@@ -64,16 +74,23 @@ def serve_command(
         typer.Option(
             "--registration-token",
             metavar="TOKEN",
+            rich_help_panel="Runners",
             help="Only runners registering with this token are accepted.",
         ),
     ] = None,
     cert: Annotated[
-        Path | None, typer.Option("--cert", metavar="FILE", help="Server certificate (PEM): serve TLS.")
+        Path | None,
+        typer.Option(
+            "--cert", metavar="FILE", rich_help_panel="Listen", help="Server certificate (PEM): serve TLS."
+        ),
     ] = None,
     key: Annotated[
-        Path | None, typer.Option("--key", metavar="FILE", help="Private key of --cert (PEM).")
+        Path | None,
+        typer.Option("--key", metavar="FILE", rich_help_panel="Listen", help="Private key of --cert (PEM)."),
     ] = None,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="One line per call on stderr.")] = False,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="One line per call on stderr.", rich_help_panel=o.OUTPUT)
+    ] = False,
     header_timeout: Annotated[
         float,
         typer.Option(
@@ -81,6 +98,7 @@ def serve_command(
             metavar="SECONDS",
             min=0.001,
             max=86_400,
+            rich_help_panel="Limits",
             help="Seconds a client has to finish sending a request's headers.",
         ),
     ] = HEADER_TIMEOUT_S,
@@ -91,6 +109,7 @@ def serve_command(
             metavar="SECONDS",
             min=0.001,
             max=31_536_000,
+            rich_help_panel="Limits",
             help="Seconds before a connection with no call running is closed.",
         ),
     ] = IDLE_TIMEOUT_S,
@@ -100,12 +119,17 @@ def serve_command(
             "--max-connections",
             min=1,
             max=1_000_000,
+            rich_help_panel="Limits",
             help="Connections open at once; more are closed when accepted.",
         ),
     ] = MAX_CONNECTIONS,
     max_calls: Annotated[
         int,
-        typer.Option("--max-calls", help="HTTP/2 calls in progress at once; more streams are refused."),
+        typer.Option(
+            "--max-calls",
+            rich_help_panel="Limits",
+            help="HTTP/2 calls in progress at once; more streams are refused.",
+        ),
     ] = MAX_CALLS,
 ) -> None:
     """Serve a stand-in pkg.proto.runner.v1.RunnerService for runners to connect to."""

@@ -80,6 +80,13 @@ def test_call_options_are_grouped_in_order() -> None:
         assert option in output
 
 
+@pytest.mark.parametrize("command", sorted(set(COMMANDS) - COMMAND_GROUPS))
+def test_every_option_is_in_a_group(command: str) -> None:
+    text = _help(command)
+    rest = text.split("\nOther options:\n", 1)[1].split("\n\n", 1)[0]
+    assert [line.split()[0] for line in rest.splitlines() if line.startswith("  -")] == ["-h,"]
+
+
 def test_the_codec_default_is_one_rule_stated_in_call_and_bench() -> None:
     for command in ("call", "bench", "replay"):
         assert CODEC_RULE in " ".join(_help(command).split()), command

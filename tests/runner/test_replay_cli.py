@@ -10,6 +10,7 @@ import pytest
 import typer
 
 from rpcctl.cli.env import Environment
+from rpcctl.cli.helptext import HelpfulCommand
 from rpcctl.cli.replay import replay_command
 from rpcctl.errors import UsageError
 from rpcctl.runner.replay import parse_speed
@@ -20,7 +21,7 @@ from tests.support.cli import CliResult
 
 def _app() -> typer.Typer:
     app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, rich_markup_mode=None)
-    app.command("replay")(replay_command)
+    app.command("replay", cls=HelpfulCommand)(replay_command)  # as rpcctl.cli.app builds it
 
     @app.callback()
     def _root() -> None:

@@ -146,7 +146,7 @@ def test_port_in_use_exits_1_with_one_line() -> None:
             _argv("--listen", f"127.0.0.1:{port}"), capture_output=True, text=True, timeout=60
         )
     assert done.returncode == 1
-    assert done.stderr.startswith(f"error: cannot listen on ('127.0.0.1', {port}): ")
+    assert done.stderr.startswith(f"error: cannot listen on 127.0.0.1:{port}: ")
     assert done.stderr.count("\n") == 1
 
 
