@@ -17,14 +17,14 @@ headless printer instead registers a `LogListener` and hears every change as it 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from collections.abc import Iterable
+from typing import Any
 
 from rpcctl.call_events import CallEvent, EventKind
 from rpcctl.runner.attribution import TOKEN_HEADERS, token_from_headers, tx_from_content
 from rpcctl.runner.callstats import CallRecord, CallStats
 from rpcctl.runner.handlers import ADOPTED_TRAILER
+from rpcctl.runner.logchanges import Changes, LogListener, StateChange
 from rpcctl.runner.logstream import LogStream
 from rpcctl.runner.logtree import UNKNOWN_RUNNER, RunnerInfo, StepKey, TaskInfo
 from rpcctl.runner.stepstates import apply_update
@@ -40,43 +40,6 @@ MAX_KEPT_MESSAGES = 20
 """Request and response messages kept per call for the inspector (a stream's first ones)."""
 
 _CANCELLED = ("cancelled", "canceled")
-
-
-@dataclass(frozen=True, slots=True)
-class StateChange:
-    """A task, step or action changed state (step None: the task; action None: the step)."""
-
-    tx: str
-    step: StepKey | None
-    action: int | None
-    state: str
-    message: str = ""
-
-
-class LogListener(Protocol):
-    """Hears every change as the model makes it (the headless printer is one)."""
-
-    def rows_added(self, stream: LogStream, index: int, rows: Sequence[str]) -> None:
-        """New rows `index`… arrived on `stream` (duplicates are not repeated here)."""
-
-    def state_changed(self, change: StateChange) -> None:
-        """A task, step or action has a new state."""
-
-    def runner_seen(self, runner: RunnerInfo, how: str) -> None:
-        """A runner registered or declared itself (`how` is the method name)."""
-
-
-@dataclass(slots=True)
-class Changes:
-    """What changed since the last `take_changes()`."""
-
-    streams: set[StreamKey] = field(default_factory=set)
-    tasks: set[str] = field(default_factory=set)
-    runners: bool = False
-    calls: bool = False
-
-    def __bool__(self) -> bool:
-        return bool(self.streams or self.tasks or self.runners or self.calls)
 
 
 class _OpenCall:
