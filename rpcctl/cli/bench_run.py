@@ -37,7 +37,7 @@ def build_plan(params: dict[str, Any]) -> BenchPlan:
             start=params["load_start"],
             end=params["load_end"],
             step=params["load_step"],
-            step_duration=parse_duration(params["load_step_duration"]),
+            step_duration=parse_duration(params["load_step_duration"], "--load-step-duration"),
         )
         if kind is not ScheduleKind.CONST and params["duration"] is None and params["total"] is None:
             raise UsageError("a step or line schedule needs --duration or --total")
@@ -45,13 +45,13 @@ def build_plan(params: dict[str, Any]) -> BenchPlan:
     return BenchPlan(
         concurrency=params["concurrency"],
         total=params["total"],
-        duration=parse_duration(params["duration"]) if params["duration"] else None,
+        duration=parse_duration(params["duration"], "--duration") if params["duration"] else None,
         schedule=schedule,
-        warmup=parse_duration(params["warmup"]) if params["warmup"] else 0.0,
-        timeout=parse_duration(params["timeout"]) or None,
+        warmup=parse_duration(params["warmup"], "--warmup") if params["warmup"] else 0.0,
+        timeout=parse_duration(params["timeout"], "--timeout") or None,
         connections=params["connections"],
         stream_messages=params["stream_messages"] or 1,
-        stream_interval=parse_duration(interval) if interval else 0.0,
+        stream_interval=parse_duration(interval, "--stream-interval") if interval else 0.0,
         pick=pick,
     )
 
@@ -318,7 +318,7 @@ async def run_scenario(env: Environment, args: list[str], params: dict[str, Any]
     target_args, _ = split_args(args, params["targets"], method=False)
     protocol = params["protocol"].split(",")[0].strip()
     settings = _settings(target_args[0], protocol, params)
-    duration = parse_duration(params["duration"]) if params["duration"] else 10.0
+    duration = parse_duration(params["duration"], "--duration") if params["duration"] else 10.0
     loaded = await _load_schema(env, settings, params)
     channels = [open_channel(settings) for _ in range(params["connections"])]
     board = ProgressBoard(1)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -214,7 +214,12 @@ async def within_timeout(timeout: str | None, work: Awaitable[T]) -> T:
     from rpcctl.wire.status import Code
     from rpcctl.wire.timeout import parse_duration
 
-    seconds = parse_duration(timeout) if timeout else None
+    try:
+        seconds = parse_duration(timeout, "--timeout") if timeout else None
+    except BaseException:
+        if isinstance(work, Coroutine):
+            work.close()  # never started: no "never awaited" warning on stderr
+        raise
     try:
         async with asyncio.timeout(seconds):
             return await work

@@ -130,3 +130,22 @@ def test_every_commands_numbers_are_checked_before_anything_runs(
     assert all(line.startswith(f"Usage: rpcctl {argv[0]} ") for line in usage)
     for word in words:
         assert word in first
+
+
+@pytest.mark.parametrize("command", [("list", "127.0.0.1:1"), ("describe", "127.0.0.1:1", "Foo")])
+def test_bad_timeout_of_list_and_describe_is_one_line_and_nothing_else(command: tuple[str, ...]) -> None:
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-m", "rpcctl", *command, "--timeout", "5x"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert done.stderr.splitlines() == [
+        "error: --timeout: invalid duration '5x': use a number of seconds or units h, m, s, ms, us, ns "
+        "(e.g. 1m30s, 250ms)"
+    ]
