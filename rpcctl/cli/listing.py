@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -67,9 +67,11 @@ def list_command(
             loaded = await session.load_for_target(env, target_text, ctx.params)
             names = {svc.full_name for svc in loaded.schema.services()}
             names.update(loaded.unresolved_services)
-            for name in sorted(names):
-                if show_all or not name.startswith(HIDDEN_PREFIXES):
-                    env.stdout.write(name + "\n")
+            shown = sorted(n for n in names if show_all or not n.startswith(HIDDEN_PREFIXES))
+            for name in shown:
+                env.stdout.write(name + "\n")
+            if not shown:
+                env.stderr.write(_no_services(loaded, hidden=len(names)))
             return 0
         _, svc = await session.load_and_find(
             env, target_text, ctx.params, service_name, lambda schema: schema.find_service(service_name)
@@ -89,3 +91,12 @@ def list_command(
         return 0
 
     run(env, main, verbose=verbose)
+
+
+def _no_services(loaded: Any, hidden: int) -> str:
+    """The stderr line of a `list` with nothing to show (stdout stays empty for scripts)."""
+    if hidden:
+        return "no services but server reflection itself (--all lists it)\n"
+    if any(source.startswith("server reflection") for source in loaded.sources):
+        return "the server lists no services\n"
+    return "no services in the schema files\n"

@@ -40,3 +40,12 @@ def test_a_host_without_a_port_is_taken_for_a_name_and_the_error_says_so() -> No
         assert result.stderr.endswith(f"; to ask a server, give TARGET with its port: {command[1]}:PORT\n")
     plain = run_cli("describe", "Nowhere")
     assert plain.stderr == "error: unknown symbol 'Nowhere'\n"
+
+
+def test_list_of_a_schema_without_services_says_so_on_stderr() -> None:
+    # grpcurl prints "(No services)" on stdout; rpcctl keeps stdout for names (it is piped).
+    secret = Path(__file__).resolve().parent / "protos" / "demo" / "secret.proto"
+    result = run_cli("list", "--proto", str(secret), "-I", str(secret.parent.parent))
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == ""
+    assert result.stderr == "no services in the schema files\n"
