@@ -127,6 +127,8 @@ def serve_command(
         int,
         typer.Option(
             "--max-calls",
+            min=1,
+            max=1_000_000,
             rich_help_panel="Limits",
             help="HTTP/2 calls in progress at once; more streams are refused.",
         ),
