@@ -37,3 +37,12 @@ class BodyBuffer:
     def getvalue(self) -> bytes:
         """The bytes collected."""
         return bytes(self._buf)
+
+
+def declared_past(content_length: str, limit: int) -> bool:
+    """Whether an ASCII-digit content-length (RFC 9110 §8.6) is above ``limit`` bytes; any
+    other text is False (left to the transport), and no digit count costs an int conversion."""
+    if not content_length.isascii() or not content_length.isdigit():
+        return False
+    digits = content_length.lstrip("0")
+    return len(digits) > len(str(limit)) or (bool(digits) and int(digits) > limit)

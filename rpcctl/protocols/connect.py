@@ -13,7 +13,7 @@ from typing import NoReturn
 from urllib.parse import quote
 
 from rpcctl.errors import ProtocolError, RpcError, Status, UsageError
-from rpcctl.protocols.body import SNIPPET_BYTES, BodyBuffer
+from rpcctl.protocols.body import SNIPPET_BYTES, BodyBuffer, declared_past
 from rpcctl.protocols.exchange import USER_AGENT, RequestHead
 from rpcctl.protocols.plain import plain_head
 from rpcctl.wire import compression
@@ -197,15 +197,6 @@ def _text(value: str | bytes | None) -> str | None:
     return value.decode("latin-1") if isinstance(value, bytes) else value
 
 
-def _longer_than(content_length: str, limit: int) -> bool:
-    """Whether an ASCII-digit content-length (RFC 9110 §8.6) exceeds ``limit``; other text is
-    left to the transport."""
-    if not content_length.isascii() or not content_length.isdigit():
-        return False
-    digits = content_length.lstrip("0")
-    return len(digits) > len(str(limit)) or (bool(digits) and int(digits) > limit)
-
-
 class ConnectUnaryDecoder:
     """The response to a unary Connect call: a bare message, or a JSON error."""
 
@@ -247,7 +238,7 @@ class ConnectUnaryDecoder:
         except ProtocolError as exc:
             self._fail(exc.code, exc.message)
         length = _text(headers.get(CONTENT_LENGTH))
-        if length is not None and _longer_than(length.strip(), self.max_message_size):
+        if length is not None and declared_past(length.strip(), self.max_message_size):
             # Refused at the headers: a server announcing 4 GiB is not waited for.
             size, limit = clip(length.strip(), 40), self.max_message_size
             self._fail(Code.RESOURCE_EXHAUSTED, f"message size {size} is larger than configured max {limit}")

@@ -90,7 +90,7 @@ def _head(protocol: str, status: bytes = b"200", extra: tuple[tuple[bytes, bytes
     return [(b":status", status), (b"content-type", content_type(protocol)), *extra]
 
 
-def _ok_end(protocol: str) -> tuple[bytes, list | None]:
+def ok_end(protocol: str) -> tuple[bytes, list | None]:
     """The body tail and trailers that end a successful response."""
     if protocol == "grpc":
         return b"", [(b"grpc-status", b"0")]
@@ -99,7 +99,7 @@ def _ok_end(protocol: str) -> tuple[bytes, list | None]:
     return b"", None
 
 
-def _message(protocol: str, data: bytes, flags: int = 0) -> bytes:
+def message_body(protocol: str, data: bytes, flags: int = 0) -> bytes:
     return data if protocol == "connect" else envelope(data, flags)
 
 
@@ -157,7 +157,7 @@ def drip(protocol: str) -> Callable[[threading.Event], Script]:
     ) -> None:
         conn.send_headers(stream, _head(protocol))
         _send(conn, sock)
-        payload = _message(protocol, b"\x0a\x40" + b"x" * 64)
+        payload = message_body(protocol, b"\x0a\x40" + b"x" * 64)
         for byte in payload[: int(DRIP_SECONDS / 0.1)]:
             if stop.wait(0.1):
                 return
@@ -190,8 +190,8 @@ def big_header(protocol: str) -> Callable[[threading.Event], Script]:
         conn: h2.connection.H2Connection, sock: socket.socket, stream: int, stop: threading.Event
     ) -> None:
         head = _head(protocol, extra=((b"x-big", b"a" * (1 << 20)),))
-        tail, trailers = _ok_end(protocol)
-        _respond(conn, stream, head, _message(protocol, b"") + tail, trailers)
+        tail, trailers = ok_end(protocol)
+        _respond(conn, stream, head, message_body(protocol, b"") + tail, trailers)
 
     return h2_server(protocol, act)
 
@@ -203,7 +203,7 @@ def reset_mid_message(protocol: str) -> Callable[[threading.Event], Script]:
         conn: h2.connection.H2Connection, sock: socket.socket, stream: int, stop: threading.Event
     ) -> None:
         conn.send_headers(stream, _head(protocol))
-        conn.send_data(stream, _message(protocol, b"\x0a\x40" + b"x" * 64)[:20])
+        conn.send_data(stream, message_body(protocol, b"\x0a\x40" + b"x" * 64)[:20])
         conn.reset_stream(stream, h2.errors.ErrorCodes.INTERNAL_ERROR)
 
     return h2_server(protocol, act)
@@ -227,7 +227,7 @@ def half_message(protocol: str) -> Callable[[threading.Event], Script]:
         conn: h2.connection.H2Connection, sock: socket.socket, stream: int, stop: threading.Event
     ) -> None:
         conn.send_headers(stream, _head(protocol))
-        whole = _message(protocol, b"\x0a\x40" + b"x" * 64)
+        whole = message_body(protocol, b"\x0a\x40" + b"x" * 64)
         if protocol == "connect":
             whole = b"\x0a\x40" + b"x" * 20  # a field that claims 64 bytes and has 20
         conn.send_data(stream, whole[:25], end_stream=True)
@@ -260,7 +260,7 @@ def gzip_bomb(protocol: str) -> Callable[[threading.Event], Script]:
             _respond(conn, stream, head, BOMB, None)
             return
         head = _head(protocol, extra=((b"grpc-encoding", b"gzip"),))
-        tail, trailers = _ok_end(protocol)
+        tail, trailers = ok_end(protocol)
         _respond(conn, stream, head, envelope(BOMB, 1) + tail, trailers)
 
     return h2_server(protocol, act)
@@ -272,8 +272,8 @@ def bad_status(protocol: str) -> Callable[[threading.Event], Script]:
     def act(
         conn: h2.connection.H2Connection, sock: socket.socket, stream: int, stop: threading.Event
     ) -> None:
-        tail, trailers = _ok_end(protocol)
-        _respond(conn, stream, _head(protocol, status=b"2x0"), _message(protocol, b"") + tail, trailers)
+        tail, trailers = ok_end(protocol)
+        _respond(conn, stream, _head(protocol, status=b"2x0"), message_body(protocol, b"") + tail, trailers)
 
     return h2_server(protocol, act)
 
@@ -325,95 +325,6 @@ KINDS: dict[str, Callable[[str], Callable[[threading.Event], Script]]] = {
     "deep-json": deep_json,
     "long-numbers": long_numbers,
 }
-
-
-def h1_server(answer: bytes, *, then_close: bool = True) -> Callable[[threading.Event], Script]:
-    """An HTTP/1.1 server that reads one request (headers and content-length body) and
-    answers with ``answer`` verbatim, then closes (or keeps the connection open)."""
-
-    def make(stop: threading.Event) -> Script:
-        def script(sock: socket.socket) -> None:
-            data = b""
-            for _ in range(64):
-                if b"\r\n\r\n" in data:
-                    break
-                chunk = read_some(sock, 1, limit=2.0) + _available(sock)
-                if not chunk:
-                    return
-                data += chunk
-            head, _, body = data.partition(b"\r\n\r\n")
-            length = next(
-                (
-                    int(v)
-                    for k, _, v in (h.partition(b":") for h in head.split(b"\r\n"))
-                    if k.lower() == b"content-length"
-                ),
-                0,
-            )
-            if len(body) < length:
-                read_some(sock, length - len(body), limit=2.0)
-            sock.sendall(answer)
-            if not then_close:
-                read_some(sock, 1 << 16, limit=2.0)
-
-        return script
-
-    return make
-
-
-def _available(sock: socket.socket) -> bytes:
-    sock.settimeout(0.05)
-    try:
-        return sock.recv(65536)
-    except OSError:
-        return b""
-
-
-def _h1(status: bytes, headers: list[bytes], body: bytes) -> bytes:
-    return b"HTTP/1.1 " + status + b"\r\n" + b"".join(h + b"\r\n" for h in headers) + b"\r\n" + body
-
-
-def h1_kinds(protocol: str) -> dict[str, Callable[[threading.Event], Script]]:
-    """HTTP/1.1 answers for Connect and gRPC-Web (the protocols that run over HTTP/1.1)."""
-    ctype = b"content-type: " + content_type(protocol)
-    message = _message(protocol, b"\x0a\x40" + b"x" * 64)
-    tail = _ok_end(protocol)[0]
-    # Connect: the declared length alone is past the cap; gRPC-Web: a 4 GiB prefix as well.
-    huge = b"\x00" * 1024 if protocol == "connect" else b"\x00\xff\xff\xff\xff" + b"\x00" * 1024
-    return {
-        "garbage": h1_server(b"\x00\x01\x02 not HTTP at all\r\n\r\n" * 20),
-        "html-502": h1_server(
-            _h1(
-                b"502 Bad Gateway",
-                [b"content-type: text/html", b"content-length: 30"],
-                b"<html>502 Bad Gateway</html>\n\n",
-            )
-        ),
-        "half-message": h1_server(
-            _h1(b"200 OK", [ctype, b"content-length: %d" % len(message)], message[:25])
-        ),
-        "4gib-length": h1_server(
-            _h1(b"200 OK", [ctype, b"content-length: 4294967295"], huge), then_close=False
-        ),
-        "bad-status": h1_server(_h1(b"2x0 Odd", [ctype, b"content-length: 0"], b"")),
-        "bad-chunk": h1_server(
-            _h1(b"200 OK", [ctype, b"transfer-encoding: chunked"], b"zz\r\n" + message + tail)
-        ),
-        "deep-json": h1_server(
-            _h1(
-                b"400 Bad Request",
-                [b"content-type: application/json", b"content-length: %d" % len(DEEP)],
-                DEEP,
-            )
-        ),
-        "long-numbers": h1_server(
-            _h1(
-                b"500 Oops",
-                [b"content-type: application/json", b"content-length: %d" % (len(LONG) + 10)],
-                b'{"code": ' + LONG + b"}",
-            )
-        ),
-    }
 
 
 def end_stream(payload: bytes) -> Callable[[threading.Event], Script]:

@@ -97,7 +97,7 @@ H1_CASES = [(kind, protocol) for kind in H1_EXPECTED for protocol in ("grpc-web"
 
 @pytest.mark.parametrize(("kind", "protocol"), H1_CASES, ids=[f"{k}-{p}-http1" for k, p in H1_CASES])
 def test_hostile_http1_server(kind: str, protocol: str) -> None:
-    from tests.hostile.peers import h1_kinds
+    from tests.hostile.h1_peers import h1_kinds
 
     with serving(h1_kinds(protocol)[kind]) as port:
         result = run_cli(
