@@ -246,9 +246,9 @@ def tail_logs_command(
 
 
 def _copy(source: Path, target: str) -> None:
-    import shutil
+    from rpcctl.proxy.capture import copy_capture
 
-    shutil.copyfile(source, target)
+    copy_capture(source, target)
 
 
 def _replayer(target: str | None, capture: Path | None) -> Callable[[str], Awaitable[str]] | None:

@@ -107,6 +107,14 @@ def _create_private(path: Path) -> IO[bytes]:
         raise
 
 
+def copy_capture(source: str | Path, target: str | Path) -> None:
+    """Copy a capture to ``target``, created 0600 like the capture itself (never the umask's 0644)."""
+    import shutil
+
+    with open(source, "rb") as src, _create_private(Path(target)) as dst:
+        shutil.copyfileobj(src, dst)
+
+
 def _utc_now() -> str:
     now = datetime.datetime.now(datetime.UTC)
     return now.strftime("%Y-%m-%dT%H:%M:%S.%fZ")

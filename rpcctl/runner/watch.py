@@ -8,7 +8,6 @@ temporary file), so the TUI's save key can keep what was seen so far by copying 
 from __future__ import annotations
 
 import contextlib
-import shutil
 import tempfile
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
@@ -60,7 +59,9 @@ class Watch:
         """Copy what was recorded so far to `path`."""
         if self.capture is None:
             raise RuntimeError("nothing is being recorded")
-        shutil.copyfile(self.capture, path)
+        from rpcctl.proxy.capture import copy_capture
+
+        copy_capture(self.capture, path)
 
 
 @contextlib.asynccontextmanager

@@ -370,3 +370,14 @@ def test_capture_files_are_private(tmp_path: Path) -> None:
         fresh = tmp_path / f"fresh{redact}.jsonl"
         _write(fresh, _call(), redact=redact)
         assert fresh.stat().st_mode & 0o777 == 0o600
+
+
+def test_a_saved_copy_is_private_too(tmp_path: Path) -> None:
+    from rpcctl.proxy.capture import copy_capture
+
+    source = tmp_path / "c.jsonl"
+    _write(source, _call(), redact=False)
+    target = tmp_path / "saved.jsonl"
+    copy_capture(source, target)
+    assert target.stat().st_mode & 0o777 == 0o600
+    assert target.read_bytes() == source.read_bytes()
