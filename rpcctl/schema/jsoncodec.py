@@ -150,7 +150,17 @@ def message_from_json(value: Any, cls: type[Message], pool: DescriptorPool | Non
     """Build a message from a proto3 JSON value; `pool` resolves `Any` type URLs."""
     from google.protobuf import json_format
 
+    from rpcctl.schema.json_bytes import bad_bytes
+
     msg = cls()
+    # Checked first: protobuf's parser drops what is not base64, or says "Incorrect padding".
+    bad = bad_bytes(value, msg.DESCRIPTOR, pool or msg.DESCRIPTOR.file.pool)
+    if bad is not None:
+        where, text = bad
+        raise UsageError(
+            f"invalid value {json.dumps(text)} for field {where} of {msg.DESCRIPTOR.full_name}: "
+            "expected a base64 string (standard or URL-safe)"
+        )
     try:
         json_format.ParseDict(value, msg, descriptor_pool=pool)
     except json_format.ParseError as exc:

@@ -119,6 +119,21 @@ def test_message_from_json(schema: Schema) -> None:
         ),
         ([1, 2], "invalid "),
         (
+            {"kitchen": {"blob": "!!"}},
+            'invalid value "!!" for field kitchen.blob of rpcctl.test.v1.EchoRequest: '
+            "expected a base64 string (standard or URL-safe)",
+        ),
+        ({"kitchen": {"blob": "aGVsbG8!"}}, 'invalid value "aGVsbG8!" for field kitchen.blob'),
+        ({"kitchen": {"blob": "aGVsb"}}, 'invalid value "aGVsb" for field kitchen.blob'),
+        (
+            {"kitchen": {"any": {"@type": "type.googleapis.com/google.protobuf.BytesValue", "value": "a b"}}},
+            'invalid value "a b" for field kitchen.any.value of rpcctl.test.v1.EchoRequest',
+        ),
+        (
+            {"kitchen": {"any": {"@type": "type.googleapis.com/rpcctl.test.v1.Kitchen", "blob": "%%"}}},
+            'invalid value "%%" for field kitchen.any.blob of rpcctl.test.v1.EchoRequest',
+        ),
+        (
             {"kitchen": {"any": {"name": "x"}}},
             'invalid value {"name": "x"} for field kitchen.any of rpcctl.test.v1.EchoRequest: '
             'an Any needs "@type", the URL of its type (type.googleapis.com/pkg.Message)',
@@ -142,3 +157,15 @@ def test_decode_message(schema: Schema) -> None:
         decode_message(b"\xff\xff\xff", cls)
     assert info.value.code is Code.INTERNAL
     assert info.value.message.startswith("cannot decode response as rpcctl.test.v1.EchoResponse: ")
+
+
+@pytest.mark.parametrize(
+    ("text", "data"),
+    [("aGk=", b"hi"), ("aGk", b"hi"), ("-_8=", b"\xfb\xff"), ("+/8", b"\xfb\xff"), ("", b"")],
+)
+def test_bytes_accept_standard_and_url_safe_base64_with_or_without_padding(
+    schema: Schema, text: str, data: bytes
+) -> None:
+    cls = schema.message_class(schema.find_symbol("EchoRequest"))  # type: ignore[arg-type]
+    msg = message_from_json({"kitchen": {"blob": text}}, cls, schema.pool)
+    assert msg.kitchen.blob == data  # type: ignore[attr-defined]
