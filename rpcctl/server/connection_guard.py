@@ -5,9 +5,10 @@
 - a connection limit: past ``max_connections`` a new connection is closed at once (one
   warning line when the server becomes full, not one per refusal);
 - a header timeout: while the peer is in the middle of a request's headers (see
-  `rpcctl.server.limits.ServerLimits`) it has ``header_timeout`` seconds to finish them, however
-  slowly it drips; then an HTTP/1.1 peer gets 408 and an HTTP/2 peer GOAWAY(NO_ERROR), and the
-  connection closes (the slowloris attack);
+  `rpcctl.server.limits.ServerLimits`) the server waits on it ``header_timeout`` seconds in
+  all, however slowly it drips (time the server spends busy elsewhere does not count); then
+  an HTTP/1.1 peer gets 408 and an HTTP/2 peer GOAWAY(NO_ERROR), and the connection closes
+  (the slowloris attack);
 - GOAWAY(NO_ERROR) before an idle HTTP/2 connection is closed (RFC 9113 §9.1);
 - a connection the peer closed ends at once (hypercorn kept it, and its memory, until its
   idle timer ran out);
@@ -70,26 +71,29 @@ class GuardedTCPServer(TCPServer):
         return (str(peer[0]), int(peer[1])) if isinstance(peer, tuple) and len(peer) >= 2 else None
 
     async def _read_data(self) -> None:
-        # hypercorn's loop, with a deadline while a request's headers are incomplete.
+        # hypercorn's loop, with a budget of time spent waiting on a peer that is in the
+        # middle of a request's headers (not time the server spent busy elsewhere).
         loop = asyncio.get_running_loop()
         header_timeout = gate_of(self.config).limits.header_timeout
-        deadline: float | None = None
+        waited = 0.0
         while not self.reader.at_eof():
             timeout: float | None = self.config.read_timeout
-            if awaiting_headers(self.protocol.protocol):
-                deadline = loop.time() + header_timeout if deadline is None else deadline
-                remaining = max(deadline - loop.time(), 0.0)
+            partial = awaiting_headers(self.protocol.protocol)
+            if partial:
+                remaining = header_timeout - waited
                 timeout = remaining if timeout is None else min(timeout, remaining)
             else:
-                deadline = None
+                waited = 0.0
+            started = loop.time()
             try:
                 data = await asyncio.wait_for(self.reader.read(MAX_RECV), timeout)
             except (ConnectionError, OSError, TimeoutError, SSLError):
-                if deadline is not None and loop.time() >= deadline:
+                if partial and waited + loop.time() - started >= header_timeout:
                     await self._headers_too_slow(header_timeout)
                 break
-            else:
-                await self.protocol.handle(RawData(data))
+            if partial:
+                waited += loop.time() - started
+            await self.protocol.handle(RawData(data))
         # hypercorn kept a closed connection (and its count) until its idle timer ran out.
         self._reading_ended = True
         await self.idle_task.stop()
