@@ -34,7 +34,7 @@ NON_OBJECT_JSON = {
 _PYTHONIC = re.compile(
     r"invalid literal for|bytes-like object|must be in \[\]|object is not|NoneType|"
     r"Couldn't parse|got '\w+'|\w+Error\b|not iterable|has type|unhashable|object of type|"
-    r"Invalid enum value"
+    r"Invalid enum value|must be in a dict|does not match format"
 )
 _FIELD_REASON = re.compile(
     r"(?P<head>.* for field (?P<path>[\w.]+) of (?P<type>[\w.]+)): (?P<reason>.*)", re.S
@@ -60,6 +60,9 @@ _SCALARS = {
 _MESSAGES = {
     "google.protobuf.Timestamp": 'an RFC 3339 time string such as "2024-05-01T12:00:00Z"',
     "google.protobuf.Duration": 'a duration string such as "1.5s"',
+    "google.protobuf.Struct": "a JSON object",
+    "google.protobuf.Value": "any JSON value",
+    "google.protobuf.ListValue": "a JSON array",
 }
 
 

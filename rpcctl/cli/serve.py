@@ -6,7 +6,8 @@ port 0 (`READY_FORMAT`; the URL is the target to give clients, prefix included):
     serving pkg.proto.runner.v1.RunnerService on http://127.0.0.1:8080/api/v1 (connect, grpc, grpc-web)
 
 It serves until SIGTERM (exit 0) or Ctrl-C (exit 130). An address that cannot be bound
-(in use, not local) exits 1; a malformed one, or a bad tasks file, exits 2.
+(in use, not local) exits 1; a malformed one, a bad tasks file or an unusable --cert/--key
+exits 2.
 """
 
 from __future__ import annotations
@@ -176,7 +177,7 @@ def serve_command(
         try:
             await server.start()
         except UsageError as exc:
-            if isinstance(exc.__cause__, OSError):  # could not bind: an I/O error, not a usage one
+            if str(exc).startswith("cannot listen on"):  # could not bind: an I/O error, not a usage one
                 raise TransportError(str(exc)) from exc
             raise
         stop = asyncio.Event()

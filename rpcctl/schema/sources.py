@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
 import tempfile
 import threading
@@ -51,13 +52,26 @@ def _run_protoc(files: Sequence[Path], include_paths: Sequence[Path]) -> bytes:
                 os.dup2(saved, 2)
                 os.close(saved)
             err.seek(0)
-            diagnostics = err.read().decode("utf-8", errors="replace").strip()
+            diagnostics = _without_absl_log(err.read().decode("utf-8", errors="replace")).strip()
         if status != 0:
             raise SchemaError(diagnostics or f"protoc failed with status {status}")
         try:
             return out.read_bytes()
         except OSError as exc:
             raise SchemaError(f"protoc wrote no descriptor set: {exc}") from exc
+
+
+# protoc's C++ logging (absl) on stderr: its preamble and its prefixed lines say nothing the
+# compile errors do not, in a form no user should have to read.
+_ABSL_LINE = re.compile(
+    r"^(?:WARNING: All log messages before absl::InitializeLog\(\) is called.*"
+    r"|[WIEF]\d{4} [\d:.]+\s+\d+ \S+:\d+\] .*)$\n?",
+    re.MULTILINE,
+)
+
+
+def _without_absl_log(text: str) -> str:
+    return _ABSL_LINE.sub("", text)
 
 
 def parse_protoset(data: bytes, origin: str) -> list[FileDescriptorProto]:

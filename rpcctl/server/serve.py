@@ -20,6 +20,7 @@ import contextlib
 import logging
 import os
 import socket
+import ssl
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
@@ -160,7 +161,12 @@ class Server:
             try:
                 config.create_ssl_context()
             except (OSError, ValueError) as exc:
-                raise UsageError(f"cannot use the TLS certificate and key: {exc}") from exc
+                files = f"--cert {self.certfile} / --key {self.keyfile}"
+                if isinstance(exc, OSError) and not isinstance(exc, ssl.SSLError):
+                    raise UsageError(f"{files}: cannot read: {exc.strerror or exc}") from exc
+                raise UsageError(
+                    f"{files}: not a PEM certificate and its private key (or the key does not match it)"
+                ) from exc
         return config
 
     async def start(self) -> None:

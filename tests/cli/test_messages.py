@@ -12,7 +12,8 @@ from tests.support.cli import CliResult, run_cli
 
 G = ("--protocol", "grpc")
 PYTHON = re.compile(
-    r"\w+\(\)|'(int|str|float|dict|list|NoneType)'|must be in \[\]|bytes-like|Error:|Traceback"
+    r"\w+\(\)|'(int|str|float|dict|list|NoneType)'|must be in (\[\]|a dict)|bytes-like|%[A-Za-z]|"
+    r"Error:|Traceback"
 )
 
 
@@ -46,6 +47,9 @@ def _said(result: CliResult, status: int, *words: str) -> str:
         ),
         ('{"kitchen": {"blob": 5}}', ("kitchen.blob", "base64")),
         ('{"delayMs": "1e400"}', ("delayMs", "a whole number")),
+        ('{"kitchen": {"counts": [1]}}', ("kitchen.counts", "a JSON object, each key a JSON string")),
+        ('{"kitchen": {"extra": 5}}', ("kitchen.extra", "expected a JSON object")),
+        ('{"kitchen": {"at": "2024-13-45T00:00:00Z"}}', ("kitchen.at", "RFC 3339")),
         (
             '{"kitchen": {"color": "PURPLE"}}',
             ("kitchen.color", "one of COLOR_UNSPECIFIED, COLOR_RED, COLOR_GREEN"),
@@ -132,3 +136,17 @@ def test_a_servers_own_deadline_error_keeps_its_words(grpc_server: GrpcServer) -
 def test_codec_the_server_does_not_speak_names_the_other(grpc_server: GrpcServer) -> None:
     result = run_cli("call", grpc_server.target, "Echo", *G, "--codec", "json")
     _said(result, 64 + 13, "json", "try --codec proto")
+
+
+def test_proto_that_does_not_compile_shows_protocs_error_without_its_log_noise(tmp_path: Path) -> None:
+    junk = tmp_path / "junk.proto"
+    junk.write_text("x")
+    line = _said(run_cli("list", "--proto", str(junk), "-I", str(tmp_path)), 2, "junk.proto:1:1")
+    assert "absl" not in line
+
+
+def test_serve_certificate_that_is_not_pem(tmp_path: Path) -> None:
+    junk = tmp_path / "junk.pem"
+    junk.write_bytes(b"\x00\xff not a certificate")
+    result = run_cli("serve", "--listen", "127.0.0.1:0", "--cert", str(junk), "--key", str(junk))
+    _said(result, 2, "--cert", "not a PEM certificate")
