@@ -28,6 +28,7 @@ from rpcctl.tui.nodeinfo import header_text
 from rpcctl.tui.screens.call import CallScreen
 from rpcctl.tui.screens.help import HelpScreen
 from rpcctl.tui.widgets.calls import CallsTable
+from rpcctl.tui.widgets.filterbar import FilterBar
 from rpcctl.tui.widgets.logview import LogView
 from rpcctl.tui.widgets.searchbar import SearchBar
 from rpcctl.tui.widgets.statusbar import StatusBar, status_text
@@ -47,6 +48,10 @@ BINDINGS: list[Binding] = [
     Binding("c", "cancel_task", "Cancel task", id="tail.cancel-task"),
     Binding("r", "replay_task", "Replay task", id="tail.replay-task"),
     Binding("s", "save_capture", "Save capture", id="tail.save-capture"),
+    Binding("1", "toggle_filter('failed')", "Failed only", show=False, id="tail.filter-failed"),
+    Binding("2", "toggle_filter('cancelled')", "Cancelled only", show=False, id="tail.filter-cancelled"),
+    Binding("3", "toggle_filter('gaps')", "With gaps only", show=False, id="tail.filter-gaps"),
+    Binding("0", "clear_filters", "All tasks", show=False, id="tail.filter-none"),
     Binding("e", "errors_only", "Errors only", show=False, id="tail.errors-only"),
     Binding("i", "inspect_call", "Inspect call", show=False, id="tail.inspect-call"),
     Binding("question_mark", "help", "Help", key_display="?", id="tail.help"),
@@ -92,7 +97,9 @@ class TailLogsApp(App[None]):
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="main"):
-            yield TaskTree(self.model, id="tree")
+            with Vertical(id="left"):
+                yield FilterBar(id="filters")
+                yield TaskTree(self.model, id="tree")
             with Vertical(id="right"):
                 yield Static(id="loghead")
                 yield LogView(id="log")
@@ -110,6 +117,8 @@ class TailLogsApp(App[None]):
         self.search_bar = self.query_one(SearchBar)
         self.calls_table = self.query_one(CallsTable)
         self.status_bar = self.query_one(StatusBar)
+        self.filter_bar = self.query_one(FilterBar)
+        self.filter_bar.show(self.task_tree.filters)
         self.search_bar.display = False
         self.refresh_views(self.model.take_changes(), everything=True)
         if self.source is not None:
@@ -199,11 +208,23 @@ class TailLogsApp(App[None]):
         bar.focus()
 
     def on_input_submitted(self, event: SearchBar.Submitted) -> None:
+        """Search the shown rows; with no match there, the tree (runners, tasks, names, states)."""
         bar = self.search_bar
-        count = self.log_view.search(event.value)
+        query = event.value
+        count = self.log_view.search(query)
         bar.display = False
         self.log_view.focus()
-        self.notify(f"{count} matches for {event.value!r}" if count else f"no match for {event.value!r}")
+        if count:
+            self.notify(f"{count} matches for {query!r}")
+            return
+        node = self.task_tree.find_label(query, after=self.selected)
+        if node is None:
+            self.notify(f"no match for {query!r}")
+            return
+        self.task_tree.select_key(node)
+        self._select(node)
+        self.task_tree.focus()
+        self.notify(f"no row matches {query!r}: selected {node_title(self.model, node)}")
 
     def on_search_bar_closed(self, _: SearchBar.Closed) -> None:
         self.search_bar.display = False
@@ -274,6 +295,23 @@ class TailLogsApp(App[None]):
         path = self.status.save_path.replace("{time}", self._clock())
         if await self._call("save_capture", path) is not False:
             self.notify(f"capture saved to {path}")
+
+    def action_toggle_filter(self, name: str) -> None:
+        """Show only failed, cancelled or gap-holding tasks (toggles; several combine with or)."""
+        tree = self.task_tree
+        self._set_filters(tree.filters ^ {name})
+
+    def action_clear_filters(self) -> None:
+        """Show every task again."""
+        self._set_filters(frozenset())
+
+    def _set_filters(self, filters: frozenset[str]) -> None:
+        tree = self.task_tree
+        tree.set_filters(filters)
+        self.filter_bar.show(filters)
+        shown = sum(1 for task in self.model.tasks.values() if tree.task_matches(task))
+        what = " or ".join(sorted(filters)) if filters else "all"
+        self.notify(f"{shown} of {len(self.model.tasks)} tasks shown ({what})")
 
     def action_errors_only(self) -> None:
         """Show only failed calls and ack mismatches in the calls table (or all again)."""

@@ -189,3 +189,54 @@ async def test_an_adopted_task_is_marked_in_the_tree() -> None:
         await pilot.pause()
         node = app.task_tree.node_for(("task", TX))
         assert node is not None and str(node.label) == "● task 6f1c0000 (adopted) running 1 rows"
+
+
+@pytest.mark.asyncio
+async def test_filter_bar_keys_show_failed_cancelled_or_gap_tasks() -> None:
+    from tests.tui.callevents import TX2
+    from tests.tui.conftest import scripted_model
+
+    app = create_app(scripted_model(), mode="offline")
+    async with app.run_test(size=WIDE) as pilot:
+        await pilot.pause()
+        tree = app.task_tree
+
+        def shown() -> set[str]:
+            return {str(key[1]) for key in tree._node_map if key[0] == "task"}
+
+        assert shown() == {TX, TX2}
+        await pilot.press("1")  # failed
+        await pilot.pause()
+        assert shown() == {TX2}
+        assert "1 ✓failed 2 cancelled 3 gaps 0 all" in screen_text(app)
+        await pilot.press("3")  # or with gaps
+        await pilot.pause()
+        assert shown() == {TX, TX2}
+        await pilot.press("1")
+        await pilot.pause()
+        assert shown() == {TX}
+        await pilot.press("2")  # gaps or cancelled: TX has a gap
+        await pilot.press("3")
+        await pilot.pause()
+        assert shown() == set()
+        assert notifications(app)[-1] == "0 of 2 tasks shown (cancelled)"
+        await pilot.press("0")
+        await pilot.pause()
+        assert shown() == {TX, TX2}
+
+
+@pytest.mark.asyncio
+async def test_slash_with_no_row_match_finds_a_tree_node() -> None:
+    app = create_app(trial_model(), mode="offline")
+    async with app.run_test(size=WIDE) as pilot:
+        await pilot.pause()
+        await pilot.press("slash", *"skipped", "enter")
+        await pilot.pause()
+        assert app.selected == ("action", TX, 0, 1, 0, 1)
+        assert notifications(app)[-1] == (
+            "no row matches 'skipped': selected task 6f1c0000 › build #0 › compile #1 › test #1"
+        )
+        await pilot.press("slash", *"test 1", "enter")  # rows of the selected stream match first
+        await pilot.pause()
+        assert notifications(app)[-1] == "1 matches for 'test 1'"
+        assert app.selected == ("action", TX, 0, 1, 0, 1)

@@ -94,3 +94,19 @@ def test_call_inspector(snap_compare: Any, size: str) -> None:
         await settle(pilot)
 
     assert snap_compare(trial_app(), terminal_size=SIZES[size], run_before=to_call)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_filter_bar(snap_compare: Any, size: str) -> None:
+    status = StatusInfo(source="run.jsonl")
+    filtered = create_app(scripted_model(), mode="offline", status=status)
+
+    async def to_failed(pilot: Pilot[Any]) -> None:
+        await settle(pilot)
+        tailing = pilot.app
+        assert isinstance(tailing, TailLogsApp)
+        tailing.task_tree.set_filters(frozenset({"failed"}))  # as the 1 key does, without its toast
+        tailing.filter_bar.show(tailing.task_tree.filters)
+        await settle(pilot)
+
+    assert snap_compare(filtered, terminal_size=SIZES[size], run_before=to_failed)

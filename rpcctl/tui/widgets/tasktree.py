@@ -75,6 +75,8 @@ class TaskTree(Tree[NodeKey]):
         self.guide_depth = 3
         self.compact = False
         """Short labels, state and counts first (set by the app on a narrow screen)."""
+        self.filters: frozenset[str] = frozenset()
+        """Show only tasks with one of these: `failed`, `cancelled`, `gaps` (empty: all)."""
         self._node_map: dict[NodeKey, TreeNode[NodeKey]] = {}
 
     def update_from(self, changes: Changes) -> None:
@@ -88,8 +90,12 @@ class TaskTree(Tree[NodeKey]):
             tasks.update(model.tasks)
         for tx in sorted(tasks):
             task = model.tasks.get(tx)
-            if task is not None:
+            if task is None:
+                continue
+            if self.task_matches(task):
                 self._update_task(task)
+            else:
+                self._drop_task(tx)
 
     def on_resize(self) -> None:
         self.set_compact(self.screen.has_class("-narrow"))
@@ -101,6 +107,52 @@ class TaskTree(Tree[NodeKey]):
         self.compact = compact
         self.guide_depth = 2 if compact else 3
         self.update_from(Changes(runners=True))
+
+    def set_filters(self, filters: frozenset[str]) -> None:
+        """Show only the tasks that match one of `filters` (see `task_matches`)."""
+        if filters == self.filters:
+            return
+        self.filters = filters
+        self.update_from(Changes(runners=True))
+
+    def task_matches(self, task: TaskInfo) -> bool:
+        """True when the filters let `task` show."""
+        if not self.filters:
+            return True
+        badge = task.badge
+        if "failed" in self.filters and badge == Badge.FAILED:
+            return True
+        if "cancelled" in self.filters and (badge == Badge.CANCELLED or task.cancel_requested):
+            return True
+        return "gaps" in self.filters and any(self.model.streams[k].gap_count for k in task.streams)
+
+    def _drop_task(self, tx: str) -> None:
+        node = self._node_map.get(("task", tx))
+        for key in [k for k in self._node_map if k[0] != "runner" and k[1] == tx]:
+            del self._node_map[key]
+        if node is not None:
+            node.remove()
+
+    def find_label(self, query: str, *, after: NodeKey | None = None) -> NodeKey | None:
+        """The first node (in tree order, after `after`, wrapping) whose label contains `query`."""
+        needle = query.lower()
+        if not needle:
+            return None
+        keys: list[NodeKey] = []
+
+        def walk(node: TreeNode[NodeKey]) -> None:
+            for child in node.children:
+                if child.data is not None:
+                    keys.append(child.data)
+                walk(child)
+
+        walk(self.root)
+        start = keys.index(after) + 1 if after in keys else 0
+        for key in keys[start:] + keys[:start]:
+            node = self._node_map.get(key)
+            if node is not None and needle in str(node.label).lower():
+                return key
+        return None
 
     def node_for(self, key: NodeKey) -> TreeNode[NodeKey] | None:
         """The tree node of `key`, if shown."""
