@@ -89,10 +89,7 @@ def call_command(
         bool,
         typer.Option("--get", help="Connect GET (side-effect-free methods).", rich_help_panel=o.REQUEST),
     ] = False,
-    grpc_web_text: Annotated[
-        bool,
-        typer.Option("--grpc-web-text", help="application/grpc-web-text.", rich_help_panel=o.CONN),
-    ] = False,
+    grpc_web_text: o.GrpcWebText = False,
     compress: Annotated[
         str | None,
         typer.Option(

@@ -47,6 +47,14 @@ Http2 = Annotated[
     bool,
     typer.Option("--http2", help="HTTP/2 (h2c with prior knowledge on http://).", rich_help_panel=CONN),
 ]
+GrpcWebText = Annotated[
+    bool,
+    typer.Option(
+        "--grpc-web-text",
+        help="gRPC-Web in its text form: application/grpc-web-text, base64-encoded bodies.",
+        rich_help_panel=CONN,
+    ),
+]
 Http1 = Annotated[bool, typer.Option("--http1", help="HTTP/1.1 only.", rich_help_panel=CONN)]
 Tls = Annotated[bool, typer.Option("--tls", help="Use TLS even on a bare host:port.", rich_help_panel=CONN)]
 Insecure = Annotated[

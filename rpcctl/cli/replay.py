@@ -105,10 +105,7 @@ def replay_command(
         ),
     ] = False,
     codec: o.Codec = None,
-    grpc_web_text: Annotated[
-        bool,
-        typer.Option("--grpc-web-text", help="application/grpc-web-text.", rich_help_panel=o.CONN),
-    ] = False,
+    grpc_web_text: o.GrpcWebText = False,
     protocol: o.Protocol = "connect",
     http2: o.Http2 = False,
     http1: o.Http1 = False,
