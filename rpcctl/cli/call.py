@@ -57,7 +57,10 @@ def call_command(
         typer.Option(
             "--data",
             "-d",
-            help="Request JSON, @FILE, or @- for stdin (a stream: several values). Default: {}.",
+            help=(
+                "Request JSON, @FILE, or @- for stdin (a stream: several values). Without it, one "
+                "empty request {} (none for a client stream)."
+            ),
             metavar="JSON|@FILE|@-",
             rich_help_panel=o.REQUEST,
         ),
