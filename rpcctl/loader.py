@@ -10,6 +10,7 @@ A reflected schema is cached per target and reflection headers (`schema.cache`).
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +36,11 @@ REFLECTION_PREFIX = "grpc.reflection."
 SCHEMA_HINT = (
     "give the schema with --proto or --protoset, or try --protocol grpc if the server speaks native gRPC"
 )
+
+
+# An unknown-name error with no hint of its own, and how many services to name instead.
+_PLAIN_UNKNOWN = re.compile(r"unknown (method|symbol|service) '[^']*'")
+_LISTED = 8
 
 
 class ReflectionFailed(RpcctlError):
@@ -70,12 +76,26 @@ class LoadedSchema:
     type_source: ReflectionTypeSource | None = None
 
     def lookup_failed(self, exc: SchemaError) -> SchemaError:
-        """`exc` with the reason reflection failed, when a failed reflection is why."""
+        """`exc` with the reason reflection failed, when a failed reflection is why; with the
+        services a reflecting server has, when `exc` has no better hint."""
         if self.reflection_error is None:
-            return exc
+            return self._with_services(exc)
         if self.fallback:
             return SchemaError(f"{exc}: not in the bundled schema, and {self._reason()}")
         return SchemaError(f"{exc} ({self.reflection_error})")
+
+    def _with_services(self, exc: SchemaError) -> SchemaError:
+        if "server reflection" not in " ".join(self.sources) or not _PLAIN_UNKNOWN.fullmatch(str(exc)):
+            return exc
+        names = sorted(
+            s.full_name for s in self.schema.services() if not s.full_name.startswith(REFLECTION_PREFIX)
+        )
+        if not names:
+            return exc
+        listed = ", ".join(names[:_LISTED]) + (
+            f" and {len(names) - _LISTED} more" if len(names) > _LISTED else ""
+        )
+        return SchemaError(f"{exc}; the server has {listed}")
 
     def refuse_fallback(self) -> None:
         """For commands that show the schema: a failed reflection is the answer, not the bundle."""

@@ -262,3 +262,13 @@ def test_reflect_alone_on_a_server_without_reflection_is_an_error_not_bad_input(
         assert stderr == (
             "error: server reflection is not enabled on the server; give the schema with --proto or --protoset\n"
         )
+
+
+def test_an_unknown_method_names_the_services_the_server_has(served: Reflecting) -> None:
+    # A newcomer asking a reflecting server for a method it lacks learns what it does have.
+    result = run_cli("call", served.address, "Ping", *G, "-d", "{}")
+    assert _one_line_error(result, 2) == "error: unknown method 'Ping'; the server has demo.Demo\n"
+    described = run_cli("describe", served.address, "Nowhere", *G)
+    assert _one_line_error(described, 2) == "error: unknown symbol 'Nowhere'; the server has demo.Demo\n"
+    close = run_cli("call", served.address, "Gett", *G, "-d", "{}")
+    assert _one_line_error(close, 2) == "error: unknown method 'Gett'; did you mean demo.Demo/Get?\n"
