@@ -19,6 +19,7 @@ from rpcctl.server.call import Handler, HandlerTable, ServerCall
 from rpcctl.server.limits import RESET_BURST, ServerLimits
 from rpcctl.server.serve import Server
 from tests.attacks import peers
+from tests.conftest import Certs
 from tests.server.conftest import ServerThread
 from tests.server.h2_raw import h2_request
 
@@ -111,3 +112,14 @@ def test_a_connection_the_peer_closed_is_counted_out_before_its_idle_timeout(cou
         assert served_once(served)
         # Counting out takes the server a moment: up to 50 tries, 0.1 s apart.
         assert any(served_once(served) or time.sleep(0.1) for _ in range(50))
+
+
+def test_tls_handshake_never_finished_is_closed_after_the_header_timeout(counting: Counting, certs: Certs):
+    table = HandlerTable()
+    table.add(Handler(PATH, CallKind.UNARY, counting.handle))
+    limits = ServerLimits(header_timeout=0.5)
+    with ServerThread(table=table, certfile=certs.cert, keyfile=certs.key, limits=limits) as served:
+        # A TCP connection that never starts its TLS handshake: the server closes it.
+        outcome = peers.idle(address(served), deadline=20, http2=False)
+        assert outcome.closed
+        assert outcome.received == b""
