@@ -147,6 +147,56 @@ def tail_logs_command(
             show_default=False,
         ),
     ] = None,
+    upstream_headers: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--upstream-header",
+            metavar="'NAME: VALUE'",
+            rich_help_panel="Mode",
+            help="Proxy mode: add this header to every request sent upstream (repeatable).",
+        ),
+    ] = None,
+    upstream_insecure: Annotated[
+        bool,
+        typer.Option(
+            "--upstream-insecure",
+            rich_help_panel="Mode",
+            help="Proxy mode: accept any certificate from an https:// upstream.",
+        ),
+    ] = False,
+    upstream_cacert: Annotated[
+        Path | None,
+        typer.Option(
+            "--upstream-cacert",
+            metavar="FILE",
+            rich_help_panel="Mode",
+            help="Proxy mode: trust these CA certificates (PEM) for an https:// upstream.",
+        ),
+    ] = None,
+    upstream_cert: Annotated[
+        Path | None,
+        typer.Option(
+            "--upstream-cert",
+            metavar="FILE",
+            rich_help_panel="Mode",
+            help="Proxy mode: client certificate (PEM) for an https:// upstream (with --upstream-key).",
+        ),
+    ] = None,
+    upstream_key: Annotated[
+        Path | None,
+        typer.Option(
+            "--upstream-key", metavar="FILE", rich_help_panel="Mode", help="Proxy mode: the client key (PEM)."
+        ),
+    ] = None,
+    upstream_servername: Annotated[
+        str | None,
+        typer.Option(
+            "--upstream-servername",
+            metavar="NAME",
+            rich_help_panel="Mode",
+            help="Proxy mode: the TLS server name (SNI and verification) of the upstream.",
+        ),
+    ] = None,
     headless: Annotated[
         bool,
         typer.Option(
@@ -188,8 +238,9 @@ def tail_logs_command(
             raise UsageError(
                 "give --listen ADDR (stand-in server, or proxy with --upstream URL) or --from FILE"
             )
-        if upstream is None and upstream_http2 is not None:
-            raise UsageError("--upstream-http2/--upstream-http1 need --upstream URL")
+        upstream_tls = (upstream_insecure, upstream_cacert, upstream_cert, upstream_key, upstream_servername)
+        if upstream is None and (upstream_http2 is not None or upstream_headers or any(upstream_tls)):
+            raise UsageError("the --upstream-* options (and --upstream-http1) need --upstream URL")
         if upstream is not None and (tasks is not None or prefix or strict):
             raise UsageError(
                 "--tasks, --prefix and --strict are for the stand-in server; a proxy forwards everything"
@@ -197,15 +248,28 @@ def tail_logs_command(
         request = SchemaRequest(tuple(protos or ()), tuple(import_paths or ()), tuple(protosets or ()), False)
         schema = (await load_schema(request, None)).schema
         if upstream is not None:
+            from rpcctl.cli.options import channel_settings
             from rpcctl.runner.watch import watch_proxy
+            from rpcctl.wire.metadata import parse_header_option
 
+            added = tuple(
+                (parse_header_option(h)[0], h.partition(":")[2].strip(" \t")) for h in upstream_headers or ()
+            )
             watching = watch_proxy(
                 schema,
                 listen=listen,
-                upstream=upstream,
+                upstream=channel_settings(
+                    upstream,
+                    insecure=upstream_insecure,
+                    cacert=upstream_cacert,
+                    cert=upstream_cert,
+                    key=upstream_key,
+                    servername=upstream_servername,
+                ),
                 record=record,
                 redact=redaction,
                 upstream_http2=upstream_http2,
+                upstream_headers=added,
             )
         else:
             from rpcctl.runner.tasks import load_tasks

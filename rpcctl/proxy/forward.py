@@ -44,6 +44,7 @@ async def serve_proxy(
     schema: Schema | None = None,
     prefix: str | None = None,
     upstream_http2: bool | None = None,
+    upstream_headers: tuple[tuple[str, str], ...] = (),
     **server_options: Any,
 ) -> AsyncIterator[Server]:
     """Serve a recording proxy in front of `upstream` in the running loop, for the block.
@@ -52,7 +53,8 @@ async def serve_proxy(
     stripped from incoming paths; the upstream's prefix is added back. The relay publishes
     the events on `bus` and the server gets no bus, so no event is doubled.
     `upstream_http2` chooses the upstream's HTTP version (True: h2c prior knowledge, False:
-    HTTP/1.1; None: h2c first, HTTP/1.1 if the upstream lacks HTTP/2).
+    HTTP/1.1; None: h2c first, HTTP/1.1 if the upstream lacks HTTP/2); `upstream_headers`
+    are added to every request it forwards.
     Other options go to `rpcctl.server.serve.Server` (certfile, keyfile, max_message_size).
     """
     from rpcctl.proxy.relay import Relay
@@ -62,7 +64,7 @@ async def serve_proxy(
         upstream = ChannelSettings(Target.parse(upstream))
     if upstream_http2 is not None:
         upstream = dataclasses.replace(upstream, http2=upstream_http2)
-    relay = Relay(upstream, bus, schema)
+    relay = Relay(upstream, bus, schema, headers=upstream_headers)
     if prefix is None:
         prefix = relay.settings.target.prefix
     try:

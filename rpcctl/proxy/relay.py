@@ -79,6 +79,7 @@ class Relay:
         upstream: ChannelSettings | str,
         bus: EventBus | None = None,
         schema: Schema | None = None,
+        headers: tuple[tuple[str, str], ...] = (),
     ) -> None:
         from rpcctl.transport.pool import HttpPool
 
@@ -92,6 +93,8 @@ class Relay:
         self.settings = dataclasses.replace(upstream, protocol=RpcProtocol.CONNECT)
         self.upstream = str(upstream.target)
         self.bus = bus
+        self.headers = headers
+        """Added to every relayed request (lower-case names), after the client's."""
         self.decoder = MessageDecoder(schema)
         self.pool: HttpPool = HttpPool(self.settings)
         self._version: HttpVersion | None = None
@@ -213,7 +216,7 @@ class _RelayedCall:
             raise TransportError(
                 "reached over HTTP/1.1, which cannot carry native gRPC (gRPC needs HTTP/2 end to end)"
             )
-        head = RequestHead(call.method, self._path(), _request_pairs(call.headers))
+        head = RequestHead(call.method, self._path(), _request_pairs(call.headers) + self.relay.headers)
         if self._streams_request():
             self.exchange = await self.relay.open(head, None, version)
             self.pump = asyncio.create_task(self._pump(self.exchange))

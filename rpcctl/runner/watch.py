@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from rpcctl.runner.tasks import Task
     from rpcctl.schema.registry import Schema
     from rpcctl.server.serve import Server
+    from rpcctl.transport.target import ChannelSettings
 
 
 @dataclass
@@ -108,16 +109,19 @@ async def watch_proxy(
     schema: Schema,
     *,
     listen: str,
-    upstream: str,
+    upstream: str | ChannelSettings,
     record: Path | None = None,
     redact: bool | Redactor = True,
     **server_options: Any,
 ) -> AsyncIterator[Watch]:
-    """Serve a recording proxy in front of `upstream` and record what passes."""
+    """Serve a recording proxy in front of `upstream` (a URL, or settings with TLS options)
+    and record what passes; `server_options` go to `serve_proxy` (upstream_http2,
+    upstream_headers) and the server."""
     from rpcctl.proxy.forward import serve_proxy
 
-    watch = Watch(mode="proxy", upstream=upstream)
-    extra = {"mode": "proxy", "upstream": upstream}
+    url = upstream if isinstance(upstream, str) else str(upstream.target)
+    watch = Watch(mode="proxy", upstream=url)
+    extra = {"mode": "proxy", "upstream": url}
     async with (
         _recording(watch, schema, record, redact, extra),
         serve_proxy(upstream, listen=listen, bus=watch.bus, schema=schema, **server_options) as server,

@@ -221,3 +221,41 @@ def test_sigterm_drains_every_acknowledged_row_into_the_summary(tmp_path: Path) 
     shown = int(re.search(r"(\d+) rows", summary).group(1))  # type: ignore[union-attr]
     assert acknowledged > 0
     assert (acknowledged, _capture_rows(capture)) == (shown, shown), werr
+
+
+def test_proxy_adds_upstream_headers(tmp_path: Path) -> None:
+    seen = tmp_path / "upstream.jsonl"
+    upstream, upstream_url = _start(
+        "--listen", "127.0.0.1:0", "--tasks", str(_tasks_file(tmp_path)), "--record", str(seen), "--no-redact"
+    )
+    try:
+        proxy, proxy_url = _start(
+            "--listen", "127.0.0.1:0", "--upstream", upstream_url, "--upstream-http1",
+            "--upstream-header", "X-Ci-Tenant: blue", "--upstream-header", "x-trace: 7",
+        )  # fmt: skip
+        try:
+            _run_runner(proxy_url)
+        finally:
+            code, _, err = _stop(proxy)
+    finally:
+        _stop(upstream)
+    assert code == 0, err
+    starts = [json.loads(line) for line in seen.read_text().splitlines()[1:]]
+    headers = [dict(map(tuple, e["headers"])) for e in starts if e["event"] == "start"]
+    assert headers and all(h.get("x-ci-tenant") == "blue" and h.get("x-trace") == "7" for h in headers)
+
+
+def test_upstream_options_need_an_upstream() -> None:
+    result = run_cli("tail-logs", "--listen", "127.0.0.1:0", "--upstream-insecure")
+    assert result.exit_code == 2
+    assert "need --upstream URL" in result.stderr
+    bad = run_cli(
+        "tail-logs",
+        "--listen",
+        "127.0.0.1:0",
+        "--upstream",
+        "http://127.0.0.1:1",
+        "--upstream-header",
+        "nocolon",
+    )
+    assert bad.exit_code == 2 and "expected 'NAME: VALUE'" in bad.stderr
