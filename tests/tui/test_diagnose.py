@@ -12,7 +12,7 @@ from rpcctl.tui.actions import TuiActions
 from rpcctl.tui.app import TailLogsApp, create_app
 from rpcctl.tui.screens.call import CallScreen
 from tests.tui.callevents import TX
-from tests.tui.trial import FAILURE, MAKE, trial_model
+from tests.tui.trial import FAILURE, MAKE, trial_events, trial_model
 
 WIDE = (160, 45)
 SMALL = (80, 24)
@@ -240,3 +240,27 @@ async def test_slash_with_no_row_match_finds_a_tree_node() -> None:
         await pilot.pause()
         assert notifications(app)[-1] == "1 matches for 'test 1'"
         assert app.selected == ("action", TX, 0, 1, 0, 1)
+
+
+@pytest.mark.asyncio
+async def test_first_call_of_a_capture_is_shown_whole() -> None:
+    from rpcctl.call_events import CallEvent, EventKind
+    from rpcctl.runner.logmodel import LogModel
+    from rpcctl.runner.tailing import IterableSource
+
+    path = "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo"
+    info = {"method": path, "protocol": "connect", "codec": "proto", "headers": [], "peer": "127.0.0.1:9"}
+    end = {"code": 1, "message": "server shutting down", "details": [], "trailers": [], "duration": 615.168}
+    events = [
+        CallEvent(EventKind.START, "p1", path, 0.001, info=info),
+        CallEvent(EventKind.END, "p1", path, 615.2, info=end),
+        *trial_events(),
+    ]
+    app = create_app(LogModel(), mode="offline", source=IterableSource(events))
+    async with app.run_test(size=WIDE) as pilot:
+        await pilot.pause(0.3)
+        table = app.calls_table
+        table.scroll_home(animate=False, immediate=True)
+        await pilot.pause()
+        assert "ServerReflectionInfo  connect   CANCELLED" in screen_text(app)
+        assert "615.2 s" in screen_text(app)

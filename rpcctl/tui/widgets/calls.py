@@ -20,8 +20,12 @@ def status_text(record: CallRecord) -> Text:
 
 
 def latency_text(record: CallRecord) -> str:
-    """Latency in ms with one decimal, or `…` while the call runs."""
-    return "…" if record.latency is None else f"{record.latency * 1000:.1f} ms"
+    """Latency in ms with one decimal (`2.0 ms`), in s from 10 s on (`615.2 s`), `…` while it runs."""
+    if record.latency is None:
+        return "…"
+    if record.latency >= 10:
+        return f"{record.latency:.1f} s"
+    return f"{record.latency * 1000:.1f} ms"
 
 
 class CallsTable(DataTable[str | Text]):
