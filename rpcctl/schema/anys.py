@@ -8,7 +8,7 @@ descriptor. When the pool lacks it, the `Any` is printed the way grpcurl prints 
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -20,8 +20,8 @@ ANY_TYPE = "google.protobuf.Any"
 # Walking a hostile answer stops after this many messages: Anys can nest Anys.
 MAX_MESSAGES = 100_000
 # Stand-ins for unknown Anys while the rest is rendered: a StringValue carrying a marker.
-_MARK_TYPE = "google.protobuf.StringValue"
-_MARK_URL = "type.googleapis.com/" + _MARK_TYPE
+MARK_TYPE = "google.protobuf.StringValue"
+MARK_URL = "type.googleapis.com/" + MARK_TYPE
 _MARK_PREFIX = "\x00rpcctl-unresolved-any-"
 
 
@@ -145,19 +145,24 @@ def _mark_unknown(message: Message, pool: DescriptorPool | None, marks: list[tup
             continue
         mark = wrappers_pb2.StringValue(value=f"{_MARK_PREFIX}{len(marks)}")
         marks.append((url, value))
-        packed.type_url = _MARK_URL
+        packed.type_url = MARK_URL
         packed.value = mark.SerializeToString()
         changed = True
     return changed
 
 
 def _unmark(value: Any, marks: list[tuple[str, bytes]]) -> Any:
+    return replace_stand_ins(value, _MARK_PREFIX, lambda rest: raw_any(*marks[int(rest)]))
+
+
+def replace_stand_ins(value: Any, prefix: str, restore: Callable[[str], Any]) -> Any:
+    """Rendered JSON with each stand-in (an Any of a StringValue whose value starts with
+    `prefix`) replaced by `restore(the rest of that value)`."""
     if isinstance(value, list):
-        return [_unmark(v, marks) for v in value]
+        return [replace_stand_ins(v, prefix, restore) for v in value]
     if not isinstance(value, dict):
         return value
     mark = value.get("value")
-    if value.get("@type") == _MARK_URL and isinstance(mark, str) and mark.startswith(_MARK_PREFIX):
-        index = int(mark[len(_MARK_PREFIX) :])
-        return raw_any(*marks[index])
-    return {k: _unmark(v, marks) for k, v in value.items()}
+    if value.get("@type") == MARK_URL and isinstance(mark, str) and mark.startswith(prefix):
+        return restore(mark[len(prefix) :])
+    return {k: replace_stand_ins(v, prefix, restore) for k, v in value.items()}

@@ -18,12 +18,12 @@ import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from rpcctl.schema.anys import MARK_TYPE, MARK_URL, find_type, replace_stand_ins
+
 if TYPE_CHECKING:
     from google.protobuf.descriptor_pool import DescriptorPool
     from google.protobuf.message import Message
 
-MARK_TYPE = "google.protobuf.StringValue"
-MARK_URL = "type.googleapis.com/" + MARK_TYPE
 MARK_PREFIX = "\x00rpcctl-json-any:"
 _MARK_BYTES = MARK_PREFIX.encode()
 # How text format shows a stand-in's value (octal escapes for the marker's NUL).
@@ -53,8 +53,6 @@ def mark_json(value: Any, known: Callable[[str], bool]) -> tuple[Any, list[str]]
 
 def ensure_mark_type(pool: DescriptorPool | None) -> None:
     """Add google/protobuf/wrappers.proto to `pool` if it lacks the stand-ins' type."""
-    from rpcctl.schema.anys import find_type
-
     if pool is None or find_type(pool, MARK_TYPE) is not None:
         return
     from rpcctl.schema.registry import runtime_file
@@ -72,18 +70,14 @@ def carries_json(message: Message) -> bool:
 def unmark_json(value: Any, urls: list[str]) -> Any:
     """A rendered JSON value with each stand-in replaced by the object it carries; the type
     URLs of those objects are appended to `urls`."""
-    if isinstance(value, list):
-        return [unmark_json(item, urls) for item in value]
-    if not isinstance(value, dict):
-        return value
-    text = value.get("value")
-    if value.get("@type") == MARK_URL and isinstance(text, str) and text.startswith(MARK_PREFIX):
-        from rpcctl import jsonsafe
+    from rpcctl import jsonsafe
 
-        restored = jsonsafe.loads(text[len(MARK_PREFIX) :])
+    def restore(text: str) -> Any:
+        restored = jsonsafe.loads(text)
         urls.append(restored.get("@type", ""))
         return restored
-    return {key: unmark_json(item, urls) for key, item in value.items()}
+
+    return replace_stand_ins(value, MARK_PREFIX, restore)
 
 
 def text_with_json_anys(message: Message, pool: DescriptorPool | None) -> str:

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.schema.reflecting_server import PROTO_ROOT, SECRET_PROTO, V1, Reflecting, start
+from tests.schema.reflecting_server import PROTO_ROOT, SECRET_PROTO, V1, Reflecting, running
 from tests.support.cli import CliResult, run_cli
 
 pytestmark = pytest.mark.interop
@@ -21,11 +21,8 @@ BENCH = ("--protocol", "grpc", "--workers", "1", "-n", "2", "-c", "1", "-O", "js
 
 @pytest.fixture
 def served(request: pytest.FixtureRequest) -> Iterator[Reflecting]:
-    running = start(**getattr(request, "param", {}))
-    try:
-        yield running
-    finally:
-        running.server.stop(grace=None)
+    with running(**getattr(request, "param", {})) as state:
+        yield state
 
 
 def _bench(served: Reflecting, method: str, *extra: str) -> CliResult:

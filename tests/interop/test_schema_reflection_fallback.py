@@ -25,7 +25,7 @@ from tests.schema.reflecting_server import (
     V1,
     Reflecting,
     grpcurl_binary,
-    start,
+    running,
 )
 from tests.support.cli import CliResult, run_cli
 
@@ -37,11 +37,8 @@ V1ALPHA = "grpc.reflection.v1alpha.ServerReflection"
 
 @pytest.fixture
 def served(request: pytest.FixtureRequest) -> Iterator[Reflecting]:
-    running = start(**getattr(request, "param", {}))
-    try:
-        yield running
-    finally:
-        running.server.stop(grace=None)
+    with running(**getattr(request, "param", {})) as state:
+        yield state
 
 
 def _old_server_protoset() -> str:

@@ -7,6 +7,7 @@ The server counts reflection requests and records the metadata each method saw.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Iterator
 from concurrent import futures
@@ -179,3 +180,13 @@ def start(
     state.port = server.add_insecure_port("127.0.0.1:0")
     server.start()
     return state
+
+
+@contextlib.contextmanager
+def running(**options: Any) -> Iterator[Reflecting]:
+    """`start(**options)` for the block (a test fixture's body)."""
+    state = start(**options)
+    try:
+        yield state
+    finally:
+        state.server.stop(grace=None)
