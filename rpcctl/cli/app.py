@@ -1,38 +1,40 @@
-"""The `rpcctl` command: the typer app, its lazily loaded commands, and the entry point.
+"""The `rpcctl` command: its lazily loaded commands by name, and the entry point.
 
 Start-up is most of a one-off call's wall time, so the root group knows its commands by
-name and one-line summary only: `rpcctl --help` imports no command module, and `rpcctl
-call …` imports and builds the `call` command alone (typer's signature inspection costs
-~5-10 ms per command). Heavy libraries (grpc, protobuf, textual, hypercorn) load inside
-the command bodies; `tests/cli/test_startup.py` proves which stay out.
+name and one-line summary only: `rpcctl --help` and `--version` print from here without
+importing typer (~55 ms of CPU), and `rpcctl call …` imports typer, the root group
+(`rpcctl.cli.group`) and the `call` command alone. Heavy libraries (grpc, protobuf,
+textual, hypercorn) load inside the command bodies; `tests/cli/test_startup.py` proves
+which stay out. This module imports only `os`, `sys` and `gc`.
 """
 
 from __future__ import annotations
 
-import importlib
+import gc
 import os
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import typer
-from typer.core import TyperGroup
-
-from rpcctl import __version__
-from rpcctl.cli.env import Environment
+if TYPE_CHECKING:
+    from rpcctl.cli.env import Environment
 
 COMPLETE_VAR = "_RPCCTL_COMPLETE"  # rpcctl.cli.completion.COMPLETE_VAR, without importing it
+ROOT_HELP = "Debug, tail and load-test Protocol Buffers RPC APIs over gRPC, gRPC-Web and Connect."
+ROOT_OPTIONS = (("--version", "Show the version and exit."), ("-h, --help", "Show this message and exit."))
+_GC_PAUSED = False
 
 
-@dataclass(frozen=True)
 class LazyCommand:
     """A subcommand known by name until it runs: `module:attribute` is its function or Typer."""
 
-    module: str
-    attribute: str
-    summary: str
-    no_args_is_help: bool = False
+    __slots__ = ("attribute", "module", "no_args_is_help", "summary")
+
+    def __init__(self, module: str, attribute: str, summary: str, no_args_is_help: bool = False) -> None:
+        self.module = module
+        self.attribute = attribute
+        self.summary = summary
+        self.no_args_is_help = no_args_is_help
 
 
 COMMANDS: dict[str, LazyCommand] = {
@@ -82,100 +84,125 @@ COMMANDS: dict[str, LazyCommand] = {
 }
 
 
-def build_command(name: str, entry: LazyCommand) -> Any:
-    """The click command for `entry`: its module imported, its signature read by typer."""
-    target = getattr(importlib.import_module(entry.module), entry.attribute)
-    if isinstance(target, typer.Typer):
-        return typer.main.get_command(target)
-    one = typer.Typer(add_completion=False, rich_markup_mode=None, pretty_exceptions_enable=False)
-    from rpcctl.cli.helptext import HelpfulCommand
+def __getattr__(name: str) -> Any:
+    """`app`, `build_command` and `LazyGroup` from `rpcctl.cli.group`, imported on first use."""
+    if name in ("app", "build_command", "LazyGroup"):
+        from rpcctl.cli import group
 
-    one.command(name, cls=HelpfulCommand, no_args_is_help=entry.no_args_is_help)(target)
-    return typer.main.get_command(one)
+        return getattr(group, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-class LazyGroup(TyperGroup):
-    """A typer group that imports and builds a subcommand only when it is used.
-
-    Help and completion of command names read `COMMANDS`; commands registered on the app
-    the ordinary way (tests do) are kept as they are."""
-
-    def list_commands(self, ctx: Any) -> list[str]:
-        """Names in `COMMANDS` order, then any registered the ordinary way."""
-        return [*COMMANDS, *(name for name in self.commands if name not in COMMANDS)]
-
-    def get_command(self, ctx: Any, cmd_name: str) -> Any:
-        """The command called `cmd_name`, built on first use; None if there is none."""
-        if cmd_name not in self.commands and cmd_name in COMMANDS:
-            self.commands[cmd_name] = build_command(cmd_name, COMMANDS[cmd_name])
-        return self.commands.get(cmd_name)
-
-    def resolve_command(self, ctx: Any, args: list[str]) -> Any:
-        """As typer's, with every lazy name among the suggestions for a typo."""
-        names = self.list_commands(ctx)
-        if args and args[0] not in names and not args[0].startswith("-") and not ctx.resilient_parsing:
-            from difflib import get_close_matches
-
-            matches = get_close_matches(args[0], names)
-            hint = f" Did you mean {', '.join(repr(m) for m in matches)}?" if matches else ""
-            ctx.fail(f"No such command {args[0]!r}.{hint}")
-        return super().resolve_command(ctx, args)
-
-    def format_commands(self, ctx: Any, formatter: Any) -> None:
-        """The Commands section from the summaries, without importing any command."""
-        rows = [(name, self._summary(ctx, name)) for name in self.list_commands(ctx)]
-        if rows:
-            with formatter.section("Commands"):
-                formatter.write_dl(rows)
-
-    def shell_complete(self, ctx: Any, incomplete: str) -> list[Any]:
-        """Command names with their summaries, then the group's own options."""
-        from typer.core import CompletionItem
-
-        names = [
-            CompletionItem(name, help=self._summary(ctx, name))
-            for name in self.list_commands(ctx)
-            if name.startswith(incomplete) and not incomplete.startswith("-")
-        ]
-        return names + super(TyperGroup, self).shell_complete(ctx, incomplete)
-
-    def _summary(self, ctx: Any, name: str) -> str:
-        if name in COMMANDS and name not in self.commands:
-            return COMMANDS[name].summary
-        command = self.get_command(ctx, name)
-        return "" if command is None else str(command.get_short_help_str(80))
+def _help_width() -> int:
+    """click's HelpFormatter width: the terminal's columns (as shutil reads them), 50 to 78."""
+    try:
+        columns = int(os.environ.get("COLUMNS", "0"))
+    except ValueError:
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+        columns = columns if columns > 0 else 80
+    return max(min(columns, 80) - 2, 50)
 
 
-app = typer.Typer(
-    name="rpcctl",
-    cls=LazyGroup,
-    help="Debug, tail and load-test Protocol Buffers RPC APIs over gRPC, gRPC-Web and Connect.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-    rich_markup_mode=None,
-    context_settings={"help_option_names": ["-h", "--help"]},
-)
+def _wrap(text: str, width: int, indent: str) -> list[str] | None:
+    """`text` in lines of at most `width` broken at spaces; None if a hyphenated word would
+    reach a line's end (click's textwrap may break there, this does not)."""
+    lines: list[str] = []
+    line = indent
+    for word in text.split(" "):
+        candidate = word if line == indent else f"{line[len(indent) :]} {word}"
+        if len(indent) + len(candidate) <= width:
+            line = indent + candidate
+            continue
+        if "-" in word or line == indent:
+            return None
+        lines.append(line)
+        line = indent + word
+    return [*lines, line]
 
 
-def _version(value: bool) -> None:
-    if value:
-        print(f"rpcctl {__version__}")
-        raise typer.Exit()
+def root_help() -> str | None:
+    """`rpcctl --help` as typer (click's formatter) prints it, or None where this simple
+    layout might differ from click's (a narrow terminal): then typer prints it."""
+    width = _help_width()
+    about = _wrap(ROOT_HELP, width, "  ")
+    if about is None:
+        return None
+    out = ["Usage: rpcctl [OPTIONS] COMMAND [ARGS]...", "", *about, ""]
+    for title, rows in (
+        ("Options", ROOT_OPTIONS),
+        ("Commands", [(n, c.summary) for n, c in COMMANDS.items()]),
+    ):
+        first = max(len(name) for name, _ in rows) + 2
+        out.append(f"{title}:")
+        for name, text in rows:
+            line = f"  {name:<{first}}{text}"
+            if len(line) > width:
+                return None
+            out.append(line)
+        out.append("")
+    return "\n".join(out[:-1]) + "\n"
 
 
-@app.callback()
-def _root(
-    version: bool = typer.Option(
-        False, "--version", callback=_version, is_eager=True, help="Show the version and exit."
-    ),
-) -> None:
-    """Debug, tail and load-test Protocol Buffers RPC APIs over gRPC, gRPC-Web and Connect."""
+def _fast_path(args: list[str]) -> bool:
+    """Print `--version` or the root `--help` without typer; False when typer must run
+    (also once the typer app is loaded: commands may have been added to it)."""
+    if "rpcctl.cli.group" in sys.modules:
+        return False
+    if args == ["--version"]:
+        from rpcctl import __version__
+
+        sys.stdout.write(f"rpcctl {__version__}\n")
+        return True
+    if args in (["--help"], ["-h"]):
+        text = root_help()
+        if text is not None:
+            sys.stdout.write(text)
+            return True
+    return False
+
+
+def pause_gc() -> None:
+    """Turn the cyclic garbage collector off for start-up (its imports make only long-lived
+    objects, which it would walk again and again: ~5% of a one-off call's CPU)."""
+    global _GC_PAUSED
+    if gc.isenabled():
+        gc.disable()
+        _GC_PAUSED = True
+
+
+def resume_gc() -> None:
+    """Turn the collector back on if `pause_gc` turned it off (a command's work has begun)."""
+    global _GC_PAUSED
+    if _GC_PAUSED:
+        _GC_PAUSED = False
+        gc.enable()
 
 
 def main(argv: Sequence[str] | None = None, env: Environment | None = None) -> None:
     """Run rpcctl with `argv` (default: the process's arguments) and exit."""
     args = list(sys.argv[1:] if argv is None else argv)
+    completing = bool(os.environ.get(COMPLETE_VAR))
+    if env is None and not completing and _fast_path(args):
+        raise SystemExit(0)
+    if env is None:
+        pause_gc()
+    try:
+        _run(args, env)
+    finally:
+        resume_gc()
+
+
+def _run(args: list[str], env: Environment | None) -> None:
+    import typer
+
+    from rpcctl.cli.env import Environment
+    from rpcctl.cli.group import app
+
     if os.environ.get(COMPLETE_VAR):
         from rpcctl.cli.completion import complete, completing
 
