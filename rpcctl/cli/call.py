@@ -127,6 +127,7 @@ def call_command(
     """Call a method: unary, server-, client- or bidi-streaming."""
     env = environment(ctx)
     schema_box: list[Any] = []
+    largest_sent = [0]  # bytes of the largest request message sent (see over_max_msg_size)
 
     async def main() -> int:
         from rpcctl.cli import session
@@ -134,6 +135,7 @@ def call_command(
         from rpcctl.client import open_channel
         from rpcctl.errors import RpcError, UsageError
         from rpcctl.hints import wrong_protocol_error
+        from rpcctl.output.errors import over_max_msg_size
         from rpcctl.output.style import color_wanted
         from rpcctl.output.verbose import VerbosePrinter
         from rpcctl.wire.status import Code
@@ -163,6 +165,9 @@ def call_command(
                     ours = deadline and left is not None and left <= max(DEADLINE_SLACK, deadline * 0.05)
                     if exc.code is Code.DEADLINE_EXCEEDED and ours:
                         raise RpcError(exc.code, f"--timeout of {deadline:g}s exceeded") from exc
+                    hinted = over_max_msg_size(exc, settings.max_message_size, largest_sent[0])
+                    if hinted is not None:
+                        raise hinted from exc
                     better = await wrong_protocol_error(channel.pool, exc, left)
                     if better is None:
                         raise
@@ -250,7 +255,7 @@ def call_command(
         call = await channel.open(info, options)
         shown = _RequestShown(say, f"{channel.pool.scheme}://{channel.pool.authority}")
         shown(call)  # a request stream's head went out as the call opened
-        sender = asyncio.create_task(_send_all(call, requests, wire_codec, shown))
+        sender = asyncio.create_task(_send_all(call, requests, wire_codec, shown, largest_sent))
         try:
             await _print_responses(
                 call, wire_codec, output_cls, printer, say, emit_defaults, resolver, shown, env.stderr
@@ -299,15 +304,23 @@ async def _send_all(
     requests: Iterable[Message] | AsyncIterator[Message],
     codec: Codec,
     shown: Any,
+    largest: list[int],
 ) -> None:
-    """Send every request, then half-close; on bad input, cancel the call."""
+    """Send every request, then half-close; on bad input, cancel the call. `largest[0]` is
+    kept at the size of the largest message sent."""
+
+    async def send(message: Message) -> None:
+        data = codec.encode(message)
+        largest[0] = max(largest[0], len(data))
+        await call.send(data)
+
     try:
         if isinstance(requests, AsyncIterator):
             async for message in requests:
-                await call.send(codec.encode(message))
+                await send(message)
         else:
             for message in requests:
-                await call.send(codec.encode(message))
+                await send(message)
         await call.close_send()
         shown(call)  # a one-message request (or a half-duplex stream) went out at half-close
     except BaseException:

@@ -14,11 +14,10 @@ if TYPE_CHECKING:
     from rpcctl.schema.registry import Schema
 
 
-# What rpcctl's own size limit says when an answer is over it (rpcctl.wire.envelope,
-# rpcctl.wire.compression, the HTTP/1.1 and HTTP/2 body readers).
-_OVER_OUR_LIMIT = re.compile(
-    r"(?:message size \d+ is )?larger than (?:the )?(?:configured max(?: of)? )?\d+(?: bytes)?$"
-)
+# What a size limit says when a message is over it (rpcctl.wire.envelope, the HTTP/1.1 and
+# HTTP/2 body readers, rpcctl.wire.compression): the limit is the last number.
+_OVER_A_LIMIT = re.compile(r"larger than (?:the )?(?:configured max(?: of)? )?(\d+)(?: bytes)?$")
+MAX_MSG_SIZE_HINT = " (the answer is over --max-msg-size: raise it, e.g. --max-msg-size 64MiB)"
 
 # What the protocols say when the answer's content type is not the codec asked for.
 _OTHER_CODEC = re.compile(r"does not match the (json|proto) codec$")
@@ -28,13 +27,24 @@ def error_line(exc: BaseException) -> str:
     """The one line that explains an error."""
     if isinstance(exc, RpcError):
         message = sanitize_for_terminal(exc.message) if exc.message else "(no message)"
-        if exc.code is Code.RESOURCE_EXHAUSTED and _OVER_OUR_LIMIT.search(message):
-            message += " (the answer is over --max-msg-size: raise it, e.g. --max-msg-size 64MiB)"
-        elif codec := _OTHER_CODEC.search(message):
+        if codec := _OTHER_CODEC.search(message):
             other = "proto" if codec[1] == "json" else "json"
             message += f" (the server does not answer in {codec[1]} here: try --codec {other})"
         return f"error: {exc.code.name} ({int(exc.code)}): {message}"
     return f"error: {sanitize_for_terminal(str(exc))}"
+
+
+def over_max_msg_size(exc: RpcError, limit: int, largest_sent: int) -> RpcError | None:
+    """`exc` with a hint to raise --max-msg-size, when an answer crossed our `limit`: a
+    RESOURCE_EXHAUSTED that names `limit`, after requests no larger than it. A server that
+    refuses a request says the same words with its own limit, which only a request larger
+    than that limit can have crossed. None when the hint does not apply."""
+    match = _OVER_A_LIMIT.search(exc.message)
+    if exc.code is not Code.RESOURCE_EXHAUSTED or match is None or int(match[1]) != limit:
+        return None
+    if largest_sent > limit or exc.message.startswith("request"):
+        return None
+    return RpcError(exc.code, exc.message + MAX_MSG_SIZE_HINT, exc.details, exc.metadata)
 
 
 def error_details(exc: RpcError, schema: Schema | None) -> list[dict[str, Any]]:

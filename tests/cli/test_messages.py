@@ -64,7 +64,7 @@ def test_request_that_does_not_fit_says_what_the_field_expects(
 
 def test_answer_over_max_msg_size_names_the_option(grpc_server: GrpcServer) -> None:
     schema = ("--proto", str(TEST_PROTO), "-I", str(TEST_PROTO_DIR))
-    big = "x" * 3000
+    # A small request; the answer echoes the headers, so it is larger than 1 KiB.
     result = run_cli(
         "call",
         grpc_server.target,
@@ -73,10 +73,30 @@ def test_answer_over_max_msg_size_names_the_option(grpc_server: GrpcServer) -> N
         *schema,
         "--max-msg-size",
         "1KiB",
-        "-d",
-        f'{{"message": "{big}"}}',
+        "-H",
+        f"x-pad: {'x' * 3000}",
     )
     _said(result, 64 + 8, "RESOURCE_EXHAUSTED", "1024", "--max-msg-size")
+
+
+def test_a_request_the_server_refuses_as_too_large_gets_no_max_msg_size_hint() -> None:
+    from tests.support.rpcctl_test_service import rpcctl_test_service
+
+    big = "x" * (4 * 1024 * 1024 + 10)
+    with rpcctl_test_service() as url:
+        result = run_cli(
+            "call",
+            url,
+            "Echo",
+            "--proto",
+            str(TEST_PROTO),
+            "-I",
+            str(TEST_PROTO_DIR),
+            "-d",
+            f'{{"message": "{big}"}}',
+        )
+    line = _said(result, 64 + 8, "RESOURCE_EXHAUSTED")
+    assert "--max-msg-size" not in line
 
 
 def test_deadline_is_worded_by_the_option(grpc_server: GrpcServer) -> None:
