@@ -109,16 +109,24 @@ def test_standin_mode_records_and_summarises(tmp_path: Path) -> None:
     assert rows == [line for line in offline.stdout.splitlines() if " #" in line and " | " in line]
 
 
-def test_proxy_mode_forwards_to_the_upstream(tmp_path: Path) -> None:
-    upstream, upstream_url = _start("--listen", "127.0.0.1:0", "--tasks", str(_tasks_file(tmp_path)))
+def _through_proxy(tmp_path: Path, proxy_args: tuple[str, ...], *upstream_args: str) -> tuple[int, str, str]:
+    """A runner session through a tail-logs proxy in front of a stand-in; the proxy's exit, out, err."""
+    upstream, upstream_url = _start(
+        "--listen", "127.0.0.1:0", "--tasks", str(_tasks_file(tmp_path)), *upstream_args
+    )
     try:
-        proxy, proxy_url = _start("--listen", "127.0.0.1:0", "--upstream", upstream_url)
+        proxy, proxy_url = _start("--listen", "127.0.0.1:0", "--upstream", upstream_url, *proxy_args)
         try:
             _run_runner(proxy_url)
         finally:
-            code, out, err = _stop(proxy)
+            result = _stop(proxy)
     finally:
         _stop(upstream)
+    return result
+
+
+def test_proxy_mode_forwards_to_the_upstream(tmp_path: Path) -> None:
+    code, out, err = _through_proxy(tmp_path, ())
     assert code == 0, err
     assert "0/0/0 #6 | " in out
     assert "1 runner" in out
@@ -225,20 +233,8 @@ def test_sigterm_drains_every_acknowledged_row_into_the_summary(tmp_path: Path) 
 
 def test_proxy_adds_upstream_headers(tmp_path: Path) -> None:
     seen = tmp_path / "upstream.jsonl"
-    upstream, upstream_url = _start(
-        "--listen", "127.0.0.1:0", "--tasks", str(_tasks_file(tmp_path)), "--record", str(seen), "--no-redact"
-    )
-    try:
-        proxy, proxy_url = _start(
-            "--listen", "127.0.0.1:0", "--upstream", upstream_url, "--upstream-http1",
-            "--upstream-header", "X-Ci-Tenant: blue", "--upstream-header", "x-trace: 7",
-        )  # fmt: skip
-        try:
-            _run_runner(proxy_url)
-        finally:
-            code, _, err = _stop(proxy)
-    finally:
-        _stop(upstream)
+    added = ("--upstream-http1", "--upstream-header", "X-Ci-Tenant: blue", "--upstream-header", "x-trace: 7")
+    code, _, err = _through_proxy(tmp_path, added, "--record", str(seen), "--no-redact")
     assert code == 0, err
     starts = [json.loads(line) for line in seen.read_text().splitlines()[1:]]
     headers = [dict(map(tuple, e["headers"])) for e in starts if e["event"] == "start"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
@@ -57,28 +58,29 @@ def trial_app() -> TailLogsApp:
     return create_app(trial_model(), mode="offline", status=StatusInfo(source="trial.jsonl"))
 
 
-@pytest.mark.parametrize("size", SIZES)
-def test_failed_task_with_its_message(snap_compare: Any, size: str) -> None:
-    async def to_task(pilot: Pilot[Any]) -> None:
+def selecting(key: tuple[str | int, ...]) -> Callable[[Pilot[Any]], Awaitable[None]]:
+    """A `run_before` that selects the tree node `key` and lets the screen settle."""
+
+    async def select(pilot: Pilot[Any]) -> None:
         await settle(pilot)
         tailing = pilot.app
         assert isinstance(tailing, TailLogsApp)
-        assert tailing.task_tree.select_key(("step", TX, 0, 1, 0))
+        assert tailing.task_tree.select_key(key)
         await settle(pilot)
 
-    assert snap_compare(trial_app(), terminal_size=SIZES[size], run_before=to_task)
+    return select
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_failed_task_with_its_message(snap_compare: Any, size: str) -> None:
+    run_before = selecting(("step", TX, 0, 1, 0))
+    assert snap_compare(trial_app(), terminal_size=SIZES[size], run_before=run_before)
 
 
 @pytest.mark.parametrize("size", SIZES)
 def test_stream_with_a_gap_a_resend_and_refused_rows(snap_compare: Any, size: str) -> None:
-    async def to_stream(pilot: Pilot[Any]) -> None:
-        await settle(pilot)
-        tailing = pilot.app
-        assert isinstance(tailing, TailLogsApp)
-        assert tailing.task_tree.select_key(("action", TX, *MAKE))
-        await settle(pilot)
-
-    assert snap_compare(trial_app(), terminal_size=SIZES[size], run_before=to_stream)
+    run_before = selecting(("action", TX, *MAKE))
+    assert snap_compare(trial_app(), terminal_size=SIZES[size], run_before=run_before)
 
 
 @pytest.mark.parametrize("size", SIZES)
