@@ -165,7 +165,9 @@ def call_command(
                     ours = deadline and left is not None and left <= max(DEADLINE_SLACK, deadline * 0.05)
                     if exc.code is Code.DEADLINE_EXCEEDED and ours:
                         raise RpcError(exc.code, f"--timeout of {deadline:g}s exceeded") from exc
-                    hinted = over_max_msg_size(exc, settings.max_message_size, largest_sent[0])
+                    hinted = over_max_msg_size(
+                        exc, settings.max_message_size, largest_sent[0], compressed=compress == "gzip"
+                    )
                     if hinted is not None:
                         raise hinted from exc
                     better = await wrong_protocol_error(channel.pool, exc, left)

@@ -34,15 +34,27 @@ def error_line(exc: BaseException) -> str:
     return f"error: {sanitize_for_terminal(str(exc))}"
 
 
-def over_max_msg_size(exc: RpcError, limit: int, largest_sent: int) -> RpcError | None:
-    """`exc` with a hint to raise --max-msg-size, when an answer crossed our `limit`: a
-    RESOURCE_EXHAUSTED that names `limit`, after requests no larger than it. A server that
-    refuses a request says the same words with its own limit, which only a request larger
-    than that limit can have crossed. None when the hint does not apply."""
+def over_max_msg_size(
+    exc: RpcError, limit: int, largest_sent: int, *, compressed: bool = False
+) -> RpcError | None:
+    """`exc` with a hint to raise --max-msg-size, when an answer crossed our `limit`; None when
+    the hint does not apply.
+
+    A RESOURCE_EXHAUSTED naming `limit` is ours when no request was larger than the limit, or
+    when its words can only be a client's (a *response* body; a *decompressed* message when
+    our requests went uncompressed): a server refusing a request says the same words with its
+    own limit, which then equals ours only by chance.
+    """
     match = _OVER_A_LIMIT.search(exc.message)
     if exc.code is not Code.RESOURCE_EXHAUSTED or match is None or int(match[1]) != limit:
         return None
-    if largest_sent > limit or exc.message.startswith("request"):
+    words = exc.message
+    ours = (
+        largest_sent <= limit
+        or words.startswith("response")
+        or (words.startswith("decompressed") and not compressed)
+    )
+    if not ours or words.startswith("request"):
         return None
     return RpcError(exc.code, exc.message + MAX_MSG_SIZE_HINT, exc.details, exc.metadata)
 

@@ -170,3 +170,31 @@ def test_serve_certificate_that_is_not_pem(tmp_path: Path) -> None:
     junk.write_bytes(b"\x00\xff not a certificate")
     result = run_cli("serve", "--listen", "127.0.0.1:0", "--cert", str(junk), "--key", str(junk))
     _said(result, 2, "--cert", "not a PEM certificate")
+
+
+@pytest.mark.parametrize(
+    "message,largest_sent,compressed,hinted",
+    [
+        ("message size 5000 is larger than configured max 1024", 10, False, True),
+        ("message size 5000 is larger than configured max 1024", 5000, False, False),  # the server's
+        ("response body larger than 1024 bytes", 5000, False, True),
+        ("decompressed message larger than 1024 bytes", 5000, False, True),
+        ("decompressed message larger than 1024 bytes", 5000, True, False),  # it may be the server's
+        ("request body is larger than the configured max of 1024", 10, False, False),
+        ("message size 5000 is larger than configured max 2048", 10, False, False),  # not our limit
+    ],
+)
+def test_when_the_max_msg_size_hint_applies(
+    message: str, largest_sent: int, compressed: bool, hinted: bool
+) -> None:
+    from rpcctl.errors import RpcError
+    from rpcctl.output.errors import over_max_msg_size
+    from rpcctl.wire.status import Code
+
+    better = over_max_msg_size(
+        RpcError(Code.RESOURCE_EXHAUSTED, message), 1024, largest_sent, compressed=compressed
+    )
+    assert (better is not None) is hinted
+    if better is not None:
+        assert better.message.startswith(message) and "--max-msg-size" in better.message
+    assert over_max_msg_size(RpcError(Code.INTERNAL, message), 1024, 10) is None
