@@ -291,12 +291,7 @@ def bench_command(
     reflect_headers: o.ReflectHeaders = None,
     rpc_headers: o.RpcHeaders = None,
     no_cache: o.NoCache = False,
-    timeout: Annotated[
-        str,
-        typer.Option(
-            "--timeout", metavar="DURATION", help="Deadline of each call.", rich_help_panel=o.REQUEST
-        ),
-    ] = "20s",
+    timeout: o.CallTimeout = "20s",
     verbose: o.Verbose = False,
 ) -> None:
     """Load-test a method (ghz-style), live; or merge JSON reports of several runs."""

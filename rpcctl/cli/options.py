@@ -231,6 +231,16 @@ Timeout = Annotated[
         rich_help_panel=CALL,
     ),
 ]
+CallTimeout = Annotated[
+    str,
+    typer.Option(
+        "--timeout",
+        metavar="DURATION",
+        help="Deadline of each call, sent with it (e.g. 5s, 250ms); 20s unless given, as in ghz.",
+        show_default=False,
+        rich_help_panel=REQUEST,
+    ),
+]
 Color = Annotated[
     str,
     typer.Option(

@@ -120,7 +120,7 @@ def replay_command(
     keepalive_time: o.KeepaliveTime = None,
     max_msg_size: o.MaxMsgSize = None,
     headers: o.Headers = None,
-    timeout: o.Timeout = None,
+    timeout: o.CallTimeout = "20s",
     verbose: Annotated[
         bool, typer.Option("--verbose", "-v", rich_help_panel=o.OUTPUT, help="One line per call on stderr.")
     ] = False,
@@ -152,7 +152,7 @@ def replay_command(
             as_tx=as_tx,
             registration_token=registration_token,
             headers=tuple(metadata),
-            call_timeout=parse_duration(timeout, "--timeout") if timeout else 10.0,
+            call_timeout=parse_duration(timeout, "--timeout"),
         )
 
         def progress(line: str) -> None:

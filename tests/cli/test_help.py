@@ -128,3 +128,10 @@ def test_unknown_option_suggests_the_near_one() -> None:
 def test_non_number_for_a_number_option() -> None:
     lines = _usage_error(run_cli("demo", "--runners", "many"), "--runners", "many")
     assert "Traceback" not in lines[0]
+
+
+def test_per_call_deadline_has_one_default_in_bench_and_replay() -> None:
+    for command in ("bench", "replay"):
+        timeout = _help(command).split("--timeout DURATION", 1)[1].split("\n  -", 1)[0]
+        assert "Deadline of each call" in timeout and "20s unless given" in " ".join(timeout.split())
+    assert "Bound everything the command does" in " ".join(_help("call").split())
