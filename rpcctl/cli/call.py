@@ -135,7 +135,6 @@ def call_command(
         from rpcctl.client import open_channel
         from rpcctl.errors import RpcError, UsageError
         from rpcctl.hints import wrong_protocol_error
-        from rpcctl.output.errors import over_max_msg_size
         from rpcctl.output.style import color_wanted
         from rpcctl.output.verbose import VerbosePrinter
         from rpcctl.wire.status import Code
@@ -165,6 +164,8 @@ def call_command(
                     ours = deadline and left is not None and left <= max(DEADLINE_SLACK, deadline * 0.05)
                     if exc.code is Code.DEADLINE_EXCEEDED and ours:
                         raise RpcError(exc.code, f"--timeout of {deadline:g}s exceeded") from exc
+                    from rpcctl.output.errors import over_max_msg_size  # only on a failed call
+
                     hinted = over_max_msg_size(
                         exc, settings.max_message_size, largest_sent[0], compressed=compress == "gzip"
                     )

@@ -28,11 +28,11 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _loaded_after(args: list[str]) -> tuple[set[str], subprocess.CompletedProcess[str]]:
-    """The top-level packages (and rpcctl.cli modules) in sys.modules after `rpcctl ARGS`."""
+    """The top-level packages (and rpcctl modules) in sys.modules after `rpcctl ARGS`."""
     code = (
         "import atexit, sys\n"
         "def dump():\n"
-        "    names = {m.split('.')[0] for m in sys.modules} | {m for m in sys.modules if m.startswith('rpcctl.cli.')}\n"
+        "    names = {m.split('.')[0] for m in sys.modules} | {m for m in sys.modules if m.startswith('rpcctl.')}\n"
         "    print('LOADED', ' '.join(sorted(names)), file=sys.stderr)\n"
         "atexit.register(dump)\n"
         "from rpcctl.cli.app import main\n"
@@ -130,6 +130,8 @@ def test_one_off_call_imports_no_heavy_library(
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["message"] == "hi"
     assert sorted(loaded & set(HEAVY)) == []
+    # The error renderer loads only when a call fails.
+    assert "rpcctl.output.errors" not in loaded
 
 
 def test_installed_console_script(grpc_server: GrpcServer) -> None:
