@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from rpcctl import jsonsafe
 from rpcctl.errors import RpcError, UsageError
+from rpcctl.wire.metadata import clip
 from rpcctl.wire.status import Code
 
 if TYPE_CHECKING:
@@ -184,7 +185,7 @@ def _explain(text: str, value: Any, type_name: str, pool: DescriptorPool | None 
     if unknown:
         close = _close_field(unknown["field"], unknown["type"], pool)
         hint = f"; did you mean {close!r}?" if close else ""
-        return f"unknown field {unknown['field']!r} in {unknown['type']}{where}{hint}"
+        return f"unknown field {clip(unknown['field'])!r} in {unknown['type']}{where}{hint}"
     reason = _WHERE.sub("", text.split("\n", 1)[0]).rstrip(".")
     if reason.startswith("@type is missing"):
         reason = 'an Any needs "@type", the URL of its type (type.googleapis.com/pkg.Message)'

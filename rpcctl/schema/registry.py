@@ -21,6 +21,7 @@ from google.protobuf.descriptor import (
 from google.protobuf.descriptor_pb2 import FileDescriptorProto
 
 from rpcctl.errors import SchemaError
+from rpcctl.wire.metadata import clip
 
 if TYPE_CHECKING:
     from google.protobuf.message import Message
@@ -264,6 +265,7 @@ class Schema:
 
     def _lookup(self, spec: str, what: str, accept: Callable[[Symbol], bool]) -> Symbol:
         key = spec.strip().lstrip("/.").replace("/", ".")
+        shown = repr(clip(spec))
         index = {name: sym for name, sym in self._index().items() if accept(sym)}
         if key in index:
             return index[key]
@@ -272,15 +274,15 @@ class Schema:
             return index[matches[0]]
         if matches:
             listed = ", ".join(_display(index[m]) for m in matches)
-            raise SchemaError(f"ambiguous {what} {spec!r}: could be {listed}")
+            raise SchemaError(f"ambiguous {what} {shown}: could be {listed}")
         other = self._other_kind(key, accept)
         if other is not None:
-            raise SchemaError(f"{spec!r} is {_kind(other)}, not a {what}{_methods_of(other)}")
+            raise SchemaError(f"{shown} is {_kind(other)}, not a {what}{_methods_of(other)}")
         close = _close_matches(key, index)
         hint = f"; did you mean {', '.join(_display(index[c]) for c in close)}?" if close else ""
         if not close:
             hint = self._methods_hint(key)
-        raise SchemaError(f"unknown {what} {spec!r}{hint}")
+        raise SchemaError(f"unknown {what} {shown}{hint}")
 
     def _other_kind(self, key: str, accept: Callable[[Symbol], bool]) -> Symbol | None:
         """The one symbol `key` names (in full or as a suffix) that `accept` refused, if any."""

@@ -118,6 +118,7 @@ def test_message_from_json(schema: Schema) -> None:
             "unknown type 'type.googleapis.com/nope.Nope' in an Any (at kitchen.any): no schema describes it",
         ),
         ([1, 2], "invalid "),
+        ({"y" * 5000: 1}, f"unknown field '{'y' * 199}…' in rpcctl.test.v1.EchoRequest"),
         (
             {"kitchen": {"blob": "!!"}},
             'invalid value "!!" for field kitchen.blob of rpcctl.test.v1.EchoRequest: '

@@ -76,3 +76,10 @@ def test_a_symbol_of_another_kind_is_named_for_what_it_is(
     with pytest.raises(SchemaError) as caught:
         getattr(runner, find)(asked)
     assert str(caught.value) == f"{asked!r} is {said}"
+
+
+def test_a_huge_name_is_clipped_in_the_error(runner: Schema) -> None:
+    asked = "x" * 5000
+    with pytest.raises(SchemaError) as caught:
+        runner.find_method(asked)
+    assert str(caught.value) == f"unknown method '{'x' * 199}…'"
