@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from google.protobuf import descriptor_pb2 as pb
 from google.protobuf.descriptor import (
     EnumDescriptor,
+    FieldDescriptor,
     FileDescriptor,
     MethodDescriptor,
     ServiceDescriptor,
@@ -27,12 +28,13 @@ from rpcctl.schema.describe_source import (
     FILE_SERVICE,
     INDENT,
     MSG_ENUM,
+    MSG_FIELD,
     MSG_NESTED,
     SERVICE_METHOD,
     Source,
     SourcePath,
 )
-from rpcctl.schema.describe_types import enum, extend_blocks, inline_types, message
+from rpcctl.schema.describe_types import enum, extend_blocks, field_lines, inline_types, message
 from rpcctl.schema.registry import Symbol, file_proto
 
 
@@ -41,7 +43,9 @@ def _load(file: FileDescriptor) -> Source:
 
 
 def describe(desc: Symbol) -> str:
-    """Proto source text for a service, method, message or enum descriptor."""
+    """Proto source text for a service, method, message, enum or field descriptor."""
+    if isinstance(desc, FieldDescriptor):
+        return _field(desc)
     owner = desc.containing_service if isinstance(desc, MethodDescriptor) else desc
     src = _load(owner.file)
     package = src.proto.package
@@ -115,6 +119,32 @@ def describe_file(file: FileDescriptor) -> str:
 def _relative(full_name: str, package: str) -> list[str]:
     name = full_name[len(package) + 1 :] if package else full_name
     return name.split(".")
+
+
+def _field(desc: FieldDescriptor) -> str:
+    """A message's field as its message declares it (a group with its body, a map as map<>)."""
+    container = desc.containing_type
+    src = _load(container.file)
+    path, msg = _message_path(src, _relative(container.full_name, src.proto.package))
+    index = [f.name for f in msg.field].index(desc.name)
+    in_oneof = msg.field[index].HasField("oneof_index") and not msg.field[index].proto3_optional
+    lines = field_lines(
+        src, msg.field[index], (*path, MSG_FIELD, index), "", container.full_name, msg, in_oneof
+    )
+    return "\n".join(lines) + "\n"
+
+
+def _message_path(src: Source, parts: Sequence[str]) -> tuple[SourcePath, pb.DescriptorProto]:
+    """The source path and proto of a (nested) message of a file."""
+    messages: Sequence[pb.DescriptorProto] = src.proto.message_type
+    path: SourcePath = ()
+    tag = FILE_MESSAGE
+    for name in parts:
+        i = [m.name for m in messages].index(name)
+        path = (*path, tag, i)
+        found = messages[i]
+        messages, tag = found.nested_type, MSG_NESTED
+    return path, found
 
 
 def _find_type(src: Source, parts: Sequence[str], is_enum: bool) -> list[str]:

@@ -14,6 +14,7 @@ from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 from google.protobuf.descriptor import (
     Descriptor,
     EnumDescriptor,
+    FieldDescriptor,
     FileDescriptor,
     MethodDescriptor,
     ServiceDescriptor,
@@ -37,7 +38,7 @@ _RUNTIME_FILE = re.compile(r"^google/(?:protobuf|rpc)/[a-z_]+\.proto$")
 # id(pool) -> the files of the live Schema that owns that pool (pools are not weak-referenceable).
 _SOURCES: dict[int, dict[str, FileDescriptorProto]] = {}
 
-Symbol = Union[Descriptor, EnumDescriptor, ServiceDescriptor, MethodDescriptor]  # noqa: UP007
+Symbol = Union[Descriptor, EnumDescriptor, ServiceDescriptor, MethodDescriptor, FieldDescriptor]  # noqa: UP007
 
 
 class CallKind(enum.Enum):
@@ -275,6 +276,10 @@ class Schema:
         if matches:
             listed = ", ".join(_display(index[m]) for m in matches)
             raise SchemaError(f"ambiguous {what} {shown}: could be {listed}")
+        if what == "symbol":
+            field = self._field(key)
+            if field is not None:
+                return field
         other = self._other_kind(key, accept)
         if other is not None:
             raise SchemaError(f"{shown} is {_kind(other)}, not a {what}{_methods_of(other)}")
@@ -283,6 +288,12 @@ class Schema:
         if not close:
             hint = self._methods_hint(key)
         raise SchemaError(f"unknown {what} {shown}{hint}")
+
+    def _field(self, key: str) -> FieldDescriptor | None:
+        """A message's field by its full name (describe shows fields, as grpcurl does)."""
+        owner, _, name = key.rpartition(".")
+        found = self._index().get(owner)
+        return found.fields_by_name.get(name) if isinstance(found, Descriptor) else None
 
     def _other_kind(self, key: str, accept: Callable[[Symbol], bool]) -> Symbol | None:
         """The one symbol `key` names (in full or as a suffix) that `accept` refused, if any."""

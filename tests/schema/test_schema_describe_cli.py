@@ -49,3 +49,26 @@ def test_list_of_a_schema_without_services_says_so_on_stderr() -> None:
     assert result.exit_code == 0, result.stderr
     assert result.stdout == ""
     assert result.stderr == "no services in the schema files\n"
+
+
+def test_describe_a_field_prints_its_line() -> None:
+    # grpcurl describes fields too ("… is a field:"); rpcctl prints the field as the file has it.
+    test_proto = Path(__file__).resolve().parents[1] / "protos"
+    local = ("--proto", str(test_proto / "rpcctl" / "test" / "v1" / "test.proto"), "-I", str(test_proto))
+    for name, line in (
+        ("rpcctl.test.v1.Kitchen.text", "string text = 1;"),
+        ("rpcctl.test.v1.Kitchen.counts", "map<string, int64> counts = 10;"),
+        ("rpcctl.test.v1.Kitchen.choice_text", "string choice_text = 12;"),
+    ):
+        result = run_cli("describe", *local, name)
+        assert result.exit_code == 0, result.stderr
+        assert result.stdout == line + "\n"
+    proto2 = run_cli("describe", *LOCAL, "ext.v1.Base.user_name")
+    assert (
+        proto2.stdout == 'optional string user_name = 1 [json_name = "login", (ext.v1.sensitive) = true];\n'
+    )
+    template = run_cli("describe", *local, "rpcctl.test.v1.Kitchen.text", "--template")
+    assert template.exit_code == 2
+    assert template.stderr == (
+        "error: --template needs a message or a method, and rpcctl.test.v1.Kitchen.text is neither\n"
+    )
