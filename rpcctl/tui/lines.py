@@ -15,6 +15,7 @@ each line prefixed with its `stage/step/action`, and shows the steps' state chan
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from dataclasses import dataclass
 
 from rpcctl.output.headless import step_path, stream_path
@@ -152,14 +153,13 @@ def _action_entries(task: TaskInfo, key: StreamKey) -> list[tuple[int, LogLine]]
     return [_state_line(action_name(task, step_key, key[4]), e) for e in info.history]
 
 
-def _stream_entries(stream: LogStream, prefix: str, limit: int) -> list[tuple[int, LogLine]]:
-    """(order key, line) of a stream's last `limit` kept rows, with its markers, in index order."""
+def _stream_entries(stream: LogStream, prefix: str, first: int) -> list[tuple[int, LogLine]]:
+    """(order key, line) of a stream's kept rows from slot `first` on, with its markers, in index order."""
     entries: list[tuple[int, LogLine]] = []
     indices, texts, order, marks = stream.indices, stream.texts, stream.order, stream.marks
-    first = max(0, len(indices) - limit)
     if stream.dropped or first:
         hidden = stream.dropped + first
-        key = order[first] if first < len(order) else 0
+        key = order[first - 1] if first else (order[0] if order else 0)  # where the hidden rows end
         entries.append((key, LogLine(f"── {hidden} older rows not shown ──", prefix=prefix)))
     previous: int | None = None
     for slot in range(first, len(indices)):
@@ -173,12 +173,31 @@ def _stream_entries(stream: LogStream, prefix: str, limit: int) -> list[tuple[in
     return entries
 
 
+def _first_slots(streams: list[LogStream], limit: int) -> list[int]:
+    """Per stream, the first kept slot among the `limit` rows with the highest order keys overall.
+
+    The order keys of a stream never decrease, so a threshold found by bisection splits every
+    stream at one slot: this costs a few bisections per stream instead of sorting every row.
+    """
+    orders = [stream.order for stream in streams]
+    if sum(len(order) for order in orders) <= limit:
+        return [0] * len(streams)
+    low, high = 0, max(order[-1] for order in orders if order) + 1
+    while low < high:  # the lowest threshold that keeps at most `limit` rows
+        middle = (low + high) // 2
+        if sum(len(order) - bisect_left(order, middle) for order in orders) <= limit:
+            high = middle
+        else:
+            low = middle + 1
+    return [bisect_left(order, low) for order in orders]
+
+
 def _merge(streams: list[LogStream], entries: list[tuple[int, LogLine]], *, prefixed: bool) -> list[LogLine]:
     """Streams (each in index order) and state lines, interleaved by order key; the last MAX_LINES."""
     keyed: list[tuple[int, int, int, LogLine]] = []
-    for number, stream in enumerate(streams):
+    for number, (stream, first) in enumerate(zip(streams, _first_slots(streams, MAX_LINES), strict=True)):
         prefix = stream_path(stream.key) + " " if prefixed else ""
-        for position, (key, line) in enumerate(_stream_entries(stream, prefix, MAX_LINES)):
+        for position, (key, line) in enumerate(_stream_entries(stream, prefix, first)):
             keyed.append((key, 1, number * 10_000_000 + position, line))
     keyed.extend((key, 0, position, line) for position, (key, line) in enumerate(entries))
     keyed.sort(key=lambda item: item[:3])

@@ -101,3 +101,30 @@ def test_step_view_interleaves_streams_and_keeps_each_in_order() -> None:
         "── make #0 failure ──",
         "── test #1 skipped ──",
     ]
+
+
+def test_a_big_task_view_keeps_the_latest_rows_of_every_stream_in_order() -> None:
+    from rpcctl.runner.logmodel import LogModel
+    from rpcctl.tui import lines
+    from tests.tui.callevents import Calls, rows
+
+    c = Calls()
+    model = LogModel()
+    for batch in range(30):  # three streams take turns, 10 rows a batch
+        action = batch % 3
+        start = (batch // 3) * 10
+        model.ingest_many(c.log(TX, (0, 0, 0, action), start, rows("r", start, start + 10)))
+    limit, lines.MAX_LINES = lines.MAX_LINES, 25
+    try:
+        view = build_lines(model, ("task", TX))
+    finally:
+        lines.MAX_LINES = limit
+    # At most 25 rows, the latest whole batches (a batch's rows arrive together): the last two.
+    shown = [(line.prefix, line.index) for line in view if line.index is not None]
+    assert shown == [("0/0/1 ", i) for i in range(90, 100)] + [("0/0/2 ", i) for i in range(90, 100)]
+    markers = [(line.prefix, line.text) for line in view if line.index is None]
+    assert markers == [  # each where its stream's hidden rows end
+        ("0/0/1 ", "── 90 older rows not shown ──"),
+        ("0/0/2 ", "── 90 older rows not shown ──"),
+        ("0/0/0 ", "── 100 older rows not shown ──"),
+    ]

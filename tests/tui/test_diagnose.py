@@ -258,6 +258,10 @@ async def test_first_call_of_a_capture_is_shown_whole() -> None:
     ]
     app = create_app(LogModel(), mode="offline", source=IterableSource(events))
     async with app.run_test(size=WIDE) as pilot:
+        for _ in range(100):  # bounded: the pump reads the whole source, then a refresh shows it
+            if app.source_ended:
+                break
+            await pilot.pause(0.05)
         await pilot.pause(0.3)
         table = app.calls_table
         table.scroll_home(animate=False, immediate=True)
