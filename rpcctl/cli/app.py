@@ -23,6 +23,8 @@ COMPLETE_VAR = "_RPCCTL_COMPLETE"  # rpcctl.cli.completion.COMPLETE_VAR, without
 ROOT_HELP = "Debug, tail and load-test Protocol Buffers RPC APIs over gRPC, gRPC-Web and Connect."
 ROOT_OPTIONS = (("--version", "Show the version and exit."), ("-h, --help", "Show this message and exit."))
 _GC_PAUSED = False
+# One-off commands whose process ends as soon as its output is flushed (see `_quick_exit`).
+QUICK_EXIT = frozenset({"call", "list", "describe"})
 
 
 class LazyCommand:
@@ -193,8 +195,40 @@ def main(argv: Sequence[str] | None = None, env: Environment | None = None) -> N
         pause_gc()
     try:
         _run(args, env)
+    except SystemExit as done:
+        if env is None and args and args[0] in QUICK_EXIT:
+            _quick_exit(done.code)
+        raise
     finally:
         resume_gc()
+
+
+def _quick_exit(code: object) -> None:
+    """End the process now with `code` (an int or None), as the interpreter would have but
+    without tearing down every module and object (~20 ms of CPU after a one-off call).
+
+    What that skips does not matter here: the atexit handlers still run, stdout and stderr
+    are flushed, every file a command writes is closed by then, and this returns (the
+    ordinary exit follows) when a non-daemon thread is alive or a stream cannot be flushed."""
+    if not (code is None or isinstance(code, int)):
+        return
+    import threading
+
+    if any(t.is_alive() and not t.daemon for t in threading.enumerate() if t is not threading.main_thread()):
+        return  # the interpreter would wait for it
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        return  # a closed pipe: Python's own exit reports it as it always does
+    import atexit
+
+    atexit._run_exitfuncs()
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    finally:
+        os._exit(code or 0)
 
 
 def _run(args: list[str], env: Environment | None) -> None:

@@ -192,3 +192,30 @@ def test_a_mistyped_command_names_the_lazy_one() -> None:
     assert result.returncode == 2
     assert "No such command 'cal'. Did you mean 'call'?" in result.stderr
     assert "rpcctl.cli.call" not in loaded
+
+
+def test_one_off_call_ends_without_teardown_yet_flushes_everything(
+    test_service_url: str, protoset: Path, tmp_path: Path
+) -> None:
+    """A one-off call's process ends with os._exit once its output is out (rpcctl.cli.app.
+    _quick_exit): a 1 MB answer through a pipe arrives whole and the atexit handlers ran."""
+    big = "x" * 1_000_000
+    method = "rpcctl.test.v1.TestService/Echo"
+    flags = ["--protoset", str(protoset), "--no-reflect", "--max-msg-size", "4MB"]
+    (tmp_path / "big.json").write_text(json.dumps({"message": big}))
+    loaded, result = _loaded_after(
+        ["call", test_service_url, method, *flags, "-d", f"@{tmp_path / 'big.json'}"]
+    )
+    assert result.returncode == 0, result.stderr[-500:]
+    assert json.loads(result.stdout)["message"] == big
+    assert "rpcctl.cli.call" in loaded  # the atexit handler's report
+
+
+def test_one_off_call_keeps_its_exit_status_and_message(test_service_url: str, protoset: Path) -> None:
+    from tests.support.cli import run_cli
+
+    args = ["call", test_service_url, "rpcctl.test.v1.TestService/Nope", "--protoset", str(protoset)]
+    _, quick = _loaded_after([*args, "--no-reflect"])
+    in_process = run_cli(*args, "--no-reflect")
+    assert quick.returncode == in_process.exit_code == 2
+    assert quick.stderr.splitlines()[:-1] == in_process.stderr.splitlines()
