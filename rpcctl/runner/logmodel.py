@@ -17,6 +17,7 @@ headless printer instead registers a `LogListener` and hears every change as it 
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterable
 from typing import Any
 
@@ -191,13 +192,17 @@ class LogModel:
         if call is None:
             call = self._start(event)
         message = event.message
+        kept = call.record.requests if request else call.record.responses
+        if len(kept) < MAX_KEPT_MESSAGES:
+            # What no schema decoded is kept as its base64 bytes, as the capture writes it.
+            raw = event.raw
+            undecoded = {"raw": base64.b64encode(raw).decode("ascii")} if raw is not None else None
+            kept.append(message if message is not None else undecoded)
         if not isinstance(message, dict):
             return
         name = call.name
         if request:
             call.request = message
-            if len(call.record.requests) < MAX_KEPT_MESSAGES:
-                call.record.requests.append(message)
             if name == "UpdateLog":
                 self._log_request(call, message)
             elif name == "UpdateTask":
@@ -205,8 +210,6 @@ class LogModel:
             elif name == "FetchTask" or name == "Declare":
                 call.token = str(message.get("token") or call.token)
             return
-        if len(call.record.responses) < MAX_KEPT_MESSAGES:
-            call.record.responses.append(message)
         if name == "UpdateLog":
             self._log_response(call, message)
         elif name == "UpdateTask":

@@ -268,3 +268,24 @@ async def test_first_call_of_a_capture_is_shown_whole() -> None:
         await pilot.pause()
         assert "ServerReflectionInfo  connect   CANCELLED" in screen_text(app)
         assert "615.2 s" in screen_text(app)
+
+
+def test_an_undecoded_message_is_kept_as_base64_for_the_inspector() -> None:
+    from rpcctl.call_events import CallEvent, EventKind
+    from rpcctl.runner.logmodel import LogModel
+    from rpcctl.tui.calldetails import call_details
+
+    path = "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo"
+    model = LogModel()
+    model.ingest_many(
+        [
+            CallEvent(
+                EventKind.START, "p1", path, 0.1, info={"protocol": "connect", "headers": [["host", "h"]]}
+            ),
+            CallEvent(EventKind.REQUEST, "p1", path, 0.2, raw=b":\x01*"),
+            CallEvent(EventKind.END, "p1", path, 0.3, info={"code": 12, "message": "HTTP 404 Not Found"}),
+        ]
+    )
+    text = call_details(model.stats.recent[-1]).plain
+    assert '"raw": "OgEq"' in text
+    assert "status: UNIMPLEMENTED — HTTP 404 Not Found" in text and "host: h" in text
