@@ -17,7 +17,6 @@ import contextlib
 import hashlib
 import json
 import os
-import tempfile
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -61,6 +60,8 @@ def private_dir(path: Path) -> None:
 
 def write_private(directory: Path, name: str, record: object) -> None:
     """Write `record` as JSON to directory/name atomically, mode 0600; failing is never an error."""
+    import tempfile  # ~1 ms: a call with a cached or given schema writes nothing
+
     try:
         private_dir(directory)
         fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".json")
