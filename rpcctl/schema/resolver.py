@@ -113,18 +113,20 @@ class TypeResolver:
         try:
             message = codec.decode(data, cls)
         except ProtocolError:
-            if value is None:
+            kept = None if value is None else self._decode_keeping_json(codec, value, cls)
+            if kept is None:
                 raise
-            message = self._decode_keeping_json(codec, value, cls)
+            message = kept
         await self.resolve_message(message)
         return message
 
-    def _decode_keeping_json(self, codec: Codec, value: Any, cls: type[Message]) -> Message:
+    def _decode_keeping_json(self, codec: Codec, value: Any, cls: type[Message]) -> Message | None:
+        """The message with its unresolvable JSON Anys kept as received; None if it has none."""
         from rpcctl.schema.json_anys import ensure_mark_type, mark_json
 
         marked, urls = mark_json(value, lambda url: self.knows(type_name(url)))
         if not urls:
-            return codec.decode(json.dumps(value).encode(), cls)  # raises the codec's own error
+            return None
         ensure_mark_type(self.schema.pool)
         message = codec.decode(json.dumps(marked, ensure_ascii=False).encode(), cls)
         self.received_as_json.update(urls)
