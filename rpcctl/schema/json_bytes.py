@@ -104,3 +104,25 @@ def _single(field: FieldDescriptor, item: Any, pool: DescriptorPool | None, wher
 
 def _not_base64(item: Any, where: str) -> Found:
     return (where, item) if isinstance(item, str) and not is_base64(item) else None
+
+
+def may_hold_bytes(desc: Descriptor) -> bool:
+    """True if a message of `desc` can hold bytes in its JSON: a bytes field, a BytesValue or an
+    Any (whose packed type may), at any depth."""
+    from google.protobuf.descriptor import FieldDescriptor
+
+    seen: set[str] = set()
+    stack = [desc]
+    while stack:
+        current = stack.pop()
+        if current.full_name in (_BYTES_VALUE, _ANY):
+            return True
+        if current.full_name in seen:
+            continue
+        seen.add(current.full_name)
+        for field in current.fields:
+            if field.type == FieldDescriptor.TYPE_BYTES:
+                return True
+            if field.message_type is not None:
+                stack.append(field.message_type)
+    return False

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from rpcctl.errors import ProtocolError, RpcctlError
 from rpcctl.schema.anys import ANY_TYPE, any_values, find_type, type_name, unpack
+from rpcctl.wire.metadata import clip
+from rpcctl.wire.status import Code
 
 if TYPE_CHECKING:
     from google.protobuf.descriptor_pb2 import FileDescriptorProto
@@ -47,6 +49,7 @@ class TypeResolver:
         self.source = source
         self.unresolved: dict[str, str] = {}
         self.received_as_json: set[str] = set()
+        self._bytes_types: dict[str, bool] = {}
         self._added: set[str] = set()
         self._asked = 0
 
@@ -102,7 +105,8 @@ class TypeResolver:
         type URL in `received_as_json`; `ProtocolError` (INTERNAL) for anything else wrong.
         """
         value = None
-        if codec.name == "json" and b'"@type"' in data:
+        check_bytes = codec.name == "json" and self._has_bytes(cls.DESCRIPTOR)
+        if codec.name == "json" and (check_bytes or b'"@type"' in data):
             from rpcctl.jsonsafe import loads
 
             try:
@@ -110,6 +114,8 @@ class TypeResolver:
             except ValueError:
                 value = None  # the codec says what is wrong with it
             await self.resolve_json(value)
+        if check_bytes and value is not None:
+            self._check_bytes(value, cls)
         try:
             message = codec.decode(data, cls)
         except ProtocolError:
@@ -119,6 +125,28 @@ class TypeResolver:
             message = kept
         await self.resolve_message(message)
         return message
+
+    def _has_bytes(self, desc: Any) -> bool:
+        """True if messages of `desc` can hold bytes (a bytes field, BytesValue or Any, at any
+        depth): only their JSON answers are checked for base64 protobuf would silently drop."""
+        from rpcctl.schema.json_bytes import may_hold_bytes
+
+        known = self._bytes_types.get(desc.full_name)
+        if known is None:
+            known = self._bytes_types[desc.full_name] = may_hold_bytes(desc)
+        return known
+
+    def _check_bytes(self, value: Any, cls: type[Message]) -> None:
+        from rpcctl.schema.json_bytes import bad_bytes
+
+        bad = bad_bytes(value, cls.DESCRIPTOR, self.schema.pool)
+        if bad is not None:
+            where, text = bad
+            raise ProtocolError(
+                Code.INTERNAL,
+                f"cannot decode {cls.DESCRIPTOR.full_name} from JSON: field {where} is not base64: "
+                f"{json.dumps(clip(str(text)))}",
+            )
 
     def _decode_keeping_json(self, codec: Codec, value: Any, cls: type[Message]) -> Message | None:
         """The message with its unresolvable JSON Anys kept as received; None if it has none."""
