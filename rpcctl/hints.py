@@ -65,11 +65,12 @@ async def wrong_protocol_error(
     or an HTTP/1.1 request answered in HTTP/2 (``speaks only HTTP/2 (h2c)``). A server that
     answers the probe with a gRPC status, and resets (or never answers over HTTP/2) a request
     of our protocol, speaks native gRPC and nothing else we could use. None: no better advice.
-    Each probe takes at most `timeout` seconds (default: the pool's).
+    Each probe takes at most a third of `timeout` seconds (the time left to the caller: the
+    two probes leave room to report `exc` itself when they find nothing), default the pool's.
     """
     from rpcctl.transport.pool import PROBE_TIMEOUT
 
-    limit = PROBE_TIMEOUT if timeout is None else min(timeout, PROBE_TIMEOUT)
+    limit = PROBE_TIMEOUT if timeout is None else min(timeout / 3, PROBE_TIMEOUT)
     ours = pool.settings.protocol
     if ours is RpcProtocol.GRPC or not isinstance(exc, RpcError):
         return None

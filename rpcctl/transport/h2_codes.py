@@ -44,6 +44,13 @@ def error_name(code: int) -> str:
         return str(code)
 
 
-def reset_error(code: int) -> RpcError:
-    """The error a call ends with when the server resets its stream with `code`."""
-    return RpcError(_RESET_CODES.get(code, Code.INTERNAL), f"stream reset by the server ({error_name(code)})")
+def reset_error(code: int, *, answered: bool = False) -> RpcError:
+    """The error a call ends with when the server resets its stream with `code`.
+
+    `answered`: the response head had arrived, so the reset cut the response off; the message
+    says so (and `rpcctl.hints` does not take it for a server that never answered).
+    """
+    reason = f"stream reset by the server ({error_name(code)})"
+    if answered:
+        reason = f"the response was cut off: {reason}"
+    return RpcError(_RESET_CODES.get(code, Code.INTERNAL), reason)

@@ -365,7 +365,7 @@ class FrameReceiver:
             raise FrameError(PROTOCOL_ERROR, "RST_STREAM on stream 0")
         stream = self._streams.pop(stream_id, None)
         if stream is not None:
-            self._fail_stream(stream, reset_error(U32.unpack(payload)[0]))
+            self._fail_stream(stream, reset_error(U32.unpack(payload)[0], answered=stream.status != 0))
             self._stream_closed()
 
     def _on_settings(self, stream_id: int, flags: int, payload: bytes) -> None:

@@ -10,6 +10,7 @@ is told); the socket threads come from tests/cli/raw_peers.py. Every loop is bou
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import socket
 import struct
@@ -184,16 +185,45 @@ def huge_prefix(protocol: str) -> Callable[[threading.Event], Script]:
 
 
 def big_header(protocol: str) -> Callable[[threading.Event], Script]:
-    """A response header of 1 MiB."""
+    """A response header of 1 MiB, in HEADERS and CONTINUATION frames of 16 KiB.
+
+    The block is written by hand (a literal without indexing, no Huffman coding, RFC 7541
+    §6.2.2): h2's encoder takes minutes to Huffman-code 1 MiB, so through h2 the header never
+    left before the client's deadline, and the case tested a stall instead.
+    """
+    value = b"a" * (1 << 20)
+    block = b"\x88" + b"\x00" + _hpack_string(b"x-big") + _hpack_string(value)  # 0x88: :status 200
 
     def act(
         conn: h2.connection.H2Connection, sock: socket.socket, stream: int, stop: threading.Event
     ) -> None:
-        head = _head(protocol, extra=((b"x-big", b"a" * (1 << 20)),))
-        tail, trailers = ok_end(protocol)
-        _respond(conn, stream, head, message_body(protocol, b"") + tail, trailers)
+        size = 16384
+        pieces = [block[start : start + size] for start in range(0, len(block), size)]
+        frames = []
+        for index, piece in enumerate(pieces):
+            kind = 0x1 if index == 0 else 0x9  # HEADERS, then CONTINUATION (RFC 9113 §6.2, §6.10)
+            flags = 0x4 if index == len(pieces) - 1 else 0  # END_HEADERS on the last
+            frames.append(struct.pack(">I", len(piece))[1:] + bytes((kind, flags)))
+            frames.append(struct.pack(">I", stream) + piece)
+        with contextlib.suppress(OSError):  # the client may close before it read it all
+            sock.sendall(b"".join(frames))
 
     return h2_server(protocol, act)
+
+
+def _hpack_string(data: bytes) -> bytes:
+    """An HPACK string literal without Huffman coding (RFC 7541 §5.2): 7-bit-prefix length."""
+    length, out = len(data), bytearray()
+    if length < 127:
+        out.append(length)
+    else:
+        out.append(127)
+        length -= 127
+        while length >= 128:
+            out.append(length % 128 + 128)
+            length //= 128
+        out.append(length)
+    return bytes(out) + data
 
 
 def reset_mid_message(protocol: str) -> Callable[[threading.Event], Script]:

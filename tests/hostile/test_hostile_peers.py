@@ -32,24 +32,7 @@ EXPECTED = {
     "deep-json": (INTERNAL, INTERNAL, INTERNAL),
     "long-numbers": (UNKNOWN, UNKNOWN, UNKNOWN),
 }
-# Client-side transport faults of the call engine (not the decoders): they end only at the
-# deadline today. Strict, so that the fix shows here.
-KNOWN_HANGS = {
-    ("rst-mid-message", "grpc-web"): "RST_STREAM after part of a unary gRPC-Web answer is not noticed",
-    ("rst-mid-message", "connect"): "RST_STREAM after part of a unary Connect answer is not noticed",
-}
-CASES = [
-    pytest.param(
-        kind,
-        protocol,
-        id=f"{kind}-{protocol}",
-        marks=[pytest.mark.xfail(strict=True, reason=KNOWN_HANGS[kind, protocol])]
-        if (kind, protocol) in KNOWN_HANGS
-        else [],
-    )
-    for kind in EXPECTED
-    for protocol in PROTOCOLS
-]
+CASES = [pytest.param(kind, protocol, id=f"{kind}-{protocol}") for kind in EXPECTED for protocol in PROTOCOLS]
 MESSAGE_LIMIT = 4096  # characters of a peer's status message kept (rpcctl.wire)
 
 
@@ -81,10 +64,10 @@ def test_hostile_server(kind: str, protocol: str) -> None:
 
 
 @pytest.mark.parametrize("protocol", PROTOCOLS)
-@pytest.mark.xfail(strict=True, reason="a 1 MiB response header is waited on until the deadline, not refused")
 def test_a_1mib_header_is_refused_before_the_deadline(protocol: str) -> None:
     status, stderr = _call("1mib-header", protocol)
-    assert status != DEADLINE, stderr
+    assert status == INTERNAL, stderr
+    assert "header list limit" in stderr
 
 
 # HTTP/1.1 answers, for the protocols that run over it: kind: exit status for grpc-web, connect
