@@ -100,11 +100,14 @@ def file_digest(path: Path) -> str | None:
         return None
 
 
-def _versions() -> list[str]:
+def _versions(compiler: bool = True) -> list[str]:
+    """rpcctl's and protobuf's versions, and with `compiler` grpcio-tools' (its protoc)."""
     from google.protobuf import __version__ as protobuf_version
 
     import rpcctl
 
+    if not compiler:  # importlib.metadata and its look-up: ~15 ms of a call by reflection
+        return [rpcctl.__version__, protobuf_version]
     try:
         from importlib.metadata import version
 
@@ -185,7 +188,8 @@ class ReflectedEntry:
 
 def reflection_key(target: str, headers: Iterable[tuple[str, str]]) -> str:
     """The lookup key of a target's reflected schema: the target and the reflection headers."""
-    record = {"format": _FORMAT, "target": target, "headers": sorted(headers), "versions": _versions()}
+    versions = _versions(compiler=False)  # reflection compiles nothing
+    record = {"format": _FORMAT, "target": target, "headers": sorted(headers), "versions": versions}
     return hashlib.sha256(json.dumps(record, sort_keys=True).encode()).hexdigest()
 
 
