@@ -326,9 +326,10 @@ def _replayer(target: str | None, capture: Path | None) -> Callable[[str], Await
     recorded = capture
 
     async def replay(tx_uuid: str) -> str:
+        from rpcctl.runner.replay_outcome import outcome_line
+
         summary = await replay_task(recorded, tx_uuid, settings)
-        verdict = "ok" if summary.ok else "disagreed"
-        return f"replayed {tx_uuid[:8]} onto {target}: {summary.rows} rows, {verdict}"
+        return outcome_line(tx_uuid, target, summary)
 
     return replay
 
