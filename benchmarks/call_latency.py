@@ -234,6 +234,7 @@ def main() -> None:
     def fresh_env() -> dict[str, str]:
         return dict(env, RPCCTL_CACHE_DIR=str(workdir / f"cache-{next(fresh)}"))
 
+    load_before = os.getloadavg()
     schema = str(build_descriptor_set(workdir / "schema.binpb"))
     server, port = start_server(compile_test_schema().pool)
     serve, url = _serve(env)
@@ -264,9 +265,8 @@ def main() -> None:
     print(
         f"rpcctl: {' '.join(rpcctl)} ({ROOT}); buf curl: {buf or 'not installed'}; grpcurl: {grpcurl or 'not installed'}"
     )
-    print(
-        f"load average at the end: {' '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} CPUs"
-    )
+    loads = (" ".join(f"{x:.1f}" for x in load) for load in (load_before, os.getloadavg()))
+    print(f"load average at the start: {next(loads)}, at the end: {next(loads)} on {os.cpu_count()} CPUs")
     print(
         f"  {'':43s} {'------------------- wall ------------------':43s}  {'--------- CPU (user + sys) ---------':36s}"
     )
