@@ -1,4 +1,4 @@
-"""Bench fixtures: the bench command registered, a second test server, and a recording server."""
+"""Bench fixtures: a second test server and a recording server."""
 
 from __future__ import annotations
 
@@ -15,16 +15,6 @@ from tests.conftest import TEST_PROTO, TEST_PROTO_DIR, GrpcServer
 
 SCHEMA = ("--proto", str(TEST_PROTO), "-I", str(TEST_PROTO_DIR))
 GRPC = ("--protocol", "grpc", "--workers", "1", *SCHEMA)
-
-
-@pytest.fixture(autouse=True, scope="session")
-def _bench_registered() -> None:
-    """`rpcctl bench` on the app (until app.py registers it itself)."""
-    from rpcctl.cli.app import app
-    from rpcctl.cli.bench import bench_command
-
-    if not any(command.name == "bench" for command in app.registered_commands):
-        app.command("bench", no_args_is_help=True)(bench_command)
 
 
 @pytest.fixture(scope="session")
