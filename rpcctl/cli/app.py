@@ -186,7 +186,11 @@ def resume_gc() -> None:
 
 
 def main(argv: Sequence[str] | None = None, env: Environment | None = None) -> None:
-    """Run rpcctl with `argv` (default: the process's arguments) and exit."""
+    """Run rpcctl with `argv` (default: the process's arguments) and exit.
+
+    Raises SystemExit with the exit status. Only as the process's entry point (no `argv`, no
+    `env`) may a one-off command end the process at once (`_quick_exit`): a program that
+    calls `main([...])` gets its SystemExit back."""
     args = list(sys.argv[1:] if argv is None else argv)
     completing = bool(os.environ.get(COMPLETE_VAR))
     if env is None and not completing and _fast_path(args):
@@ -196,7 +200,7 @@ def main(argv: Sequence[str] | None = None, env: Environment | None = None) -> N
     try:
         _run(args, env)
     except SystemExit as done:
-        if env is None and args and args[0] in QUICK_EXIT:
+        if env is None and argv is None and args and args[0] in QUICK_EXIT:
             _quick_exit(done.code)
         raise
     finally:
