@@ -226,14 +226,31 @@ class LogStream:
             position = indices[slot]
             marks[position] = marks.get(position, Mark(0)) | flag
 
+    def unmark(self, start: int, end: int, flag: Mark) -> None:
+        """Remove `flag` from the marked rows `start`…`end - 1`."""
+        indices, marks = self.indices, self.marks
+        if not marks:
+            return
+        for slot in range(bisect_left(indices, start), bisect_left(indices, end)):
+            position = indices[slot]
+            mark = marks.get(position)
+            if mark is not None and flag in mark:
+                if mark & ~flag:
+                    marks[position] = mark & ~flag
+                else:
+                    del marks[position]
+
     def answer(self, index: int, count: int, ack: int) -> bool:
         """The server answered `ack` to the request of `count` rows at `index`; False on a mismatch.
 
-        An `ack` below `index + count` refuses the rows from `max(ack, index)` on.
+        An `ack` below `index + count` refuses the rows from `max(ack, index)` on; the rows
+        the answer accepts (`index`…`min(ack, index + count) - 1`) lose an earlier refusal,
+        so REFUSED marks only rows the server never took.
         """
         self.last_ack = ack
         self.acked = max(self.acked, ack)
         expected = index + count
+        self.unmark(index, min(ack, expected), Mark.REFUSED)
         if ack == expected:
             return True
         self.ack_mismatches += 1

@@ -36,6 +36,21 @@ def test_marks_resent_refused_after_no_more() -> None:
     assert (stream.acked, stream.ack_mismatches) == (2, 1)
 
 
+def test_a_refused_row_accepted_by_a_later_resend_is_no_longer_refused() -> None:
+    # The connect-node peer's answers in the trial: #5-#6 refused twice, then accepted.
+    stream = LogStream(SKEY)
+    stream.add(0, ["0", "1", "2"], seq=1)
+    assert stream.answer(0, 3, 3)
+    stream.add(5, ["5", "6"], seq=2)
+    assert not stream.answer(5, 2, 3)
+    stream.add(5, ["5", "6"], seq=3)
+    assert not stream.answer(5, 2, 3)
+    assert stream.marks == {5: Mark.REFUSED | Mark.RESENT, 6: Mark.REFUSED | Mark.RESENT}
+    stream.add(3, ["3", "4", "5", "6", "7"], seq=4)
+    assert stream.answer(3, 5, 8)
+    assert stream.marks == {5: Mark.RESENT, 6: Mark.RESENT}
+
+
 def test_names_from_the_task_content() -> None:
     names = names_from_content(
         '{"stages": [{"name": "build", "steps": [{"name": "lint"}, [{"name": "a"}, {"name": "b",'
