@@ -52,9 +52,19 @@ _rpcctl() {
 compdef _rpcctl rpcctl
 """
 
+# Like bash's `-o default` and zsh's `_files`: file names only when rpcctl offers nothing
+# (an option's FILE), never mixed into a list of commands, options or methods.
 _FISH = """\
 # rpcctl completion for fish: rpcctl completion fish > ~/.config/fish/completions/rpcctl.fish
-complete -c rpcctl -a '(env _RPCCTL_COMPLETE=fish _RPCCTL_COMPLETE_LINE=(commandline -cp) rpcctl 2>/dev/null)'
+function __rpcctl_complete
+    set -l candidates (env _RPCCTL_COMPLETE=fish _RPCCTL_COMPLETE_LINE=(commandline -cp) rpcctl 2>/dev/null)
+    if test (count $candidates) -gt 0
+        printf '%s\\n' $candidates
+    else
+        __fish_complete_path (commandline -ct)
+    end
+end
+complete -c rpcctl -f -a '(__rpcctl_complete)'
 """
 
 SCRIPTS = {"bash": _BASH, "zsh": _ZSH, "fish": _FISH}

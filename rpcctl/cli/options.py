@@ -41,7 +41,13 @@ OptionalTarget = Annotated[
 ]
 Protocol = Annotated[
     str,
-    typer.Option("--protocol", help="connect, grpc or grpc-web.", metavar="PROTOCOL", rich_help_panel=CONN),
+    typer.Option(
+        "--protocol",
+        help="connect, grpc or grpc-web.",
+        metavar="PROTOCOL",
+        rich_help_panel=CONN,
+        autocompletion=lambda: ["connect", "grpc", "grpc-web"],
+    ),
 ]
 Http2 = Annotated[
     bool,
@@ -135,6 +141,7 @@ Codec = Annotated[
         show_default=False,
         metavar="json|proto",
         rich_help_panel=CONN,
+        autocompletion=lambda: ["json", "proto"],
     ),
 ]
 Protos = Annotated[
@@ -251,6 +258,7 @@ Color = Annotated[
         ),
         metavar="auto|always|never",
         rich_help_panel=OUTPUT,
+        autocompletion=lambda: ["auto", "always", "never"],
     ),
 ]
 Layout = Annotated[

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import GrpcServer
+from tests.support.external import unavailable
 from tests.support.schema import TEST_PROTO, TEST_PROTO_ROOT
 
 pytestmark = pytest.mark.skipif(shutil.which("bash") is None, reason="bash is not installed")
@@ -173,3 +174,48 @@ def test_unknown_shell_is_a_usage_error() -> None:
     assert result.returncode == 2
     assert "'tcsh' is not one of bash, zsh, fish" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_option_values(tmp_path: Path) -> None:
+    assert _bash_complete("rpcctl call --protocol ", tmp_path) == ["connect", "grpc", "grpc-web"]
+    assert _bash_complete("rpcctl describe --color a", tmp_path) == ["auto", "always"]
+
+
+def _fish_complete(line: str, tmp_path: Path) -> list[str]:
+    """What fish offers for `line` (`complete -C`), with the script of `rpcctl completion fish`."""
+    fish = shutil.which("fish")
+    if fish is None:
+        unavailable("fish is not installed (.ci/run installs it)")
+    script = tmp_path / "rpcctl.fish"
+    script.write_text(_script("fish").stdout)
+    wrapper = tmp_path / "bin" / "rpcctl"
+    wrapper.parent.mkdir(exist_ok=True)
+    wrapper.write_text(f'#!/bin/sh\nexec {sys.executable} -m rpcctl "$@"\n')
+    wrapper.chmod(0o755)
+    (tmp_path / "a-file.txt").write_text("")
+    env = _env(tmp_path)
+    env["PATH"] = f"{wrapper.parent}:{env['PATH']}"
+    env["LINE"] = line
+    result = subprocess.run(
+        [fish, "--no-config", "-c", f'source {script}; complete -C "$LINE"'],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    return [row.split("\t")[0] for row in result.stdout.splitlines() if row]
+
+
+def test_fish_offers_methods_without_file_names(tmp_path: Path) -> None:
+    line = f"rpcctl call --proto {TEST_PROTO} -I {TEST_PROTO_ROOT} {TARGET} rpcctl.test.v1.TestService/C"
+    assert sorted(_fish_complete(line, tmp_path)) == [
+        "rpcctl.test.v1.TestService/Chat",
+        "rpcctl.test.v1.TestService/Count",
+    ]
+    assert _fish_complete("rpcctl call --protocol ", tmp_path) == ["connect", "grpc", "grpc-web"]
+
+
+def test_fish_offers_file_names_for_a_file_option(tmp_path: Path) -> None:
+    assert _fish_complete("rpcctl call --protoset a-", tmp_path) == ["a-file.txt"]
