@@ -10,6 +10,12 @@
   an HTTP/1.1 peer gets 408 and an HTTP/2 peer GOAWAY(NO_ERROR), and the connection closes
   (the slowloris attack);
 - GOAWAY(NO_ERROR) before an idle HTTP/2 connection is closed (RFC 9113 §9.1);
+- a closing HTTP/1.1 connection (idle timeout, graceful shutdown) whose next request head
+  has already been read is not closed under it: the request is handled and answered, and
+  then the connection closes (hypercorn closed it while the request was being handed over,
+  so the handler ran and its answer was lost; a client cannot tell whether a POST on a
+  closed connection was processed, RFC 9112 §9.3.1). A request cut off in its headers gets
+  408, and nothing read after the server chose to close is handled;
 - a connection the peer closed ends at once (hypercorn kept it, and its memory, until its
   idle timer ran out);
 - a failure of the connection's task logged as one line instead of asyncio's traceback.
@@ -24,6 +30,7 @@ import logging
 from ssl import SSLError
 from typing import Any
 
+import h11
 from hypercorn.asyncio.tcp_server import MAX_RECV, TCPServer
 from hypercorn.events import Closed, Event, RawData, Updated
 from hypercorn.protocol.h11 import H11Protocol
@@ -36,6 +43,7 @@ __all__ = ["GuardedTCPServer", "attach", "awaiting_headers"]
 
 log = logging.getLogger("rpcctl.server")
 REQUEST_TIMEOUT = 408  # RFC 9110 §15.5.9
+ANSWERED_OR_IDLE = (h11.IDLE, h11.DONE, h11.MUST_CLOSE, h11.CLOSED)  # h11's states of our side
 
 
 def awaiting_headers(protocol: Any) -> bool:
@@ -43,15 +51,27 @@ def awaiting_headers(protocol: Any) -> bool:
     if isinstance(protocol, GuardedH2Protocol):
         return protocol.awaiting_headers
     if isinstance(protocol, H11Protocol) and protocol.stream is None:
+        if getattr(protocol.connection, "their_state", None) is not h11.IDLE:
+            return False  # a whole request head was read (or a WebSocket): not headers
         buffered, _closed = getattr(protocol.connection, "trailing_data", (b"", False))
         return bool(buffered)
     return False
+
+
+def request_under_way(protocol: Any) -> bool:
+    """An HTTP/1.1 request was read (whole head) and not answered yet: closing would lose it."""
+    if not isinstance(protocol, H11Protocol):
+        return False
+    if protocol.stream is not None:
+        return True
+    return getattr(protocol.connection, "our_state", h11.IDLE) not in ANSWERED_OR_IDLE
 
 
 class GuardedTCPServer(TCPServer):
     """hypercorn's per-connection server with rpcctl's limits."""
 
     _reading_ended = False
+    _closing = False
 
     async def run(self) -> None:
         """Serve the connection, unless the server is full."""
@@ -93,6 +113,8 @@ class GuardedTCPServer(TCPServer):
                 break
             if partial:
                 waited += loop.time() - started
+            if self._closing:
+                break  # the server chose to close: no request read from here on is handled
             await self.protocol.handle(RawData(data))
         # hypercorn kept a closed connection (and its count) until its idle timer ran out.
         self._reading_ended = True
@@ -112,8 +134,9 @@ class GuardedTCPServer(TCPServer):
 
     async def _goodbye(self) -> None:
         # What a peer hears before the server closes: GOAWAY on HTTP/2, 408 on HTTP/1.1 when
-        # a request was under way (whichever timeout ran out first).
+        # a request's headers were under way (whichever timeout ran out first).
         protocol = self.protocol.protocol
+        self._closing = isinstance(protocol, H11Protocol)
         if isinstance(protocol, GuardedH2Protocol):
             await protocol.goaway()
         elif isinstance(protocol, H11Protocol) and awaiting_headers(protocol):
@@ -123,5 +146,10 @@ class GuardedTCPServer(TCPServer):
                 log.debug("no 408 for %s", peer_text(self._peer()))
 
     async def _initiate_server_close(self) -> None:
+        # hypercorn's idle task (idle timeout, graceful shutdown) may run here just after the
+        # reader took in the next request: that request is answered, then hypercorn closes
+        # the connection itself (it does not recycle it once the server is terminating).
+        if request_under_way(self.protocol.protocol):
+            return
         await self._goodbye()
         await super()._initiate_server_close()

@@ -1,6 +1,6 @@
 """50 concurrent UpdateLog writers for the SIGTERM drain test (run as a script).
 
-Usage: python drain_writers.py URL WRITERS MAX_CALLS. Each writer pushes batches of 5 rows
+Usage: python drain_writers.py URL WRITERS MAX_CALLS [h2c|http1]. Each writer pushes batches of 5 rows
 to its own task (adopted by the stand-in) until a call fails (the server went away) or
 MAX_CALLS; it counts the rows the server acknowledged (`ack_index == index + 5`).
 Prints `started` once every writer had one answer, then `{"acknowledged": N}` at the end.
@@ -23,16 +23,12 @@ from rpcctl.schema.registry import Schema
 from rpcctl.schema.sources import bundled_files
 
 BATCH = 5
-HTTP2 = True
-"""h2c. Over HTTP/1.1 the server's graceful close answers some keep-alive requests with 408
-although it recorded them answered OK (rpcctl/server/connection_guard.py `_goodbye`), so a
-runner's count falls short of the capture's there: a server matter, not the view's."""
 
 
-async def main(url: str, writers: int, max_calls: int) -> None:
+async def main(url: str, writers: int, max_calls: int, http2: bool) -> None:
     schema = Schema(bundled_files())
     messages = RunnerMessages(schema)
-    channel = open_channel(channel_settings(url, http2=HTTP2))
+    channel = open_channel(channel_settings(url, http2=http2))
     codec = codec_for(channel.codec, schema.pool)
     info = messages.method_info("UpdateLog")
     answer_type = schema.message_class(messages.method("UpdateLog").output_type)
@@ -67,4 +63,5 @@ async def main(url: str, writers: int, max_calls: int) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main(sys.argv[1], int(sys.argv[2]), int(sys.argv[3])))
+    http2 = sys.argv[4:5] != ["http1"]
+    asyncio.run(main(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), http2))

@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.support.cli import run_cli
 
 READY = re.compile(r"listening on (\S+)")
@@ -206,11 +208,12 @@ def _capture_rows(capture: Path) -> int:
     return sum(count for call, count in rows.items() if call in ok)
 
 
-def test_sigterm_drains_every_acknowledged_row_into_the_summary(tmp_path: Path) -> None:
+@pytest.mark.parametrize("http", ["http1", "h2c"])
+def test_sigterm_drains_every_acknowledged_row_into_the_summary(tmp_path: Path, http: str) -> None:
     capture = tmp_path / "cap.jsonl"
     proc, url = _start("--listen", "127.0.0.1:0", "--record", str(capture))
     writers = subprocess.Popen(
-        [sys.executable, str(Path(__file__).with_name("drain_writers.py")), url, "50", "400"],
+        [sys.executable, str(Path(__file__).with_name("drain_writers.py")), url, "50", "400", http],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
