@@ -5,7 +5,9 @@ port 0 (`READY_FORMAT`; the URL is the target to give clients, prefix included):
 
     serving pkg.proto.runner.v1.RunnerService on http://127.0.0.1:8080/api/v1 (connect, grpc, grpc-web)
 
-It serves until SIGTERM (exit 0) or Ctrl-C (exit 130). An address that cannot be bound
+UpdateTask and UpdateLog for a task it did not hand out (a runner that was already working
+when the stand-in (re)started) adopt that task, so no row is lost; with ``--strict`` they
+answer NOT_FOUND. It serves until SIGTERM (exit 0) or Ctrl-C (exit 130). An address that cannot be bound
 (in use, not local) exits 1; a malformed one, a bad tasks file or an unusable --cert/--key
 exits 2.
 """
@@ -79,6 +81,14 @@ def serve_command(
             help="Only runners registering with this token are accepted.",
         ),
     ] = None,
+    strict: Annotated[
+        bool,
+        typer.Option(
+            "--strict",
+            rich_help_panel="Runners",
+            help="Answer NOT_FOUND for a task it did not hand out [default: adopt it].",
+        ),
+    ] = False,
     cert: Annotated[
         Path | None,
         typer.Option(
@@ -162,7 +172,7 @@ def serve_command(
             raise UsageError("--cert and --key go together")
         queued = load_tasks(tasks) if tasks is not None else []
         schema = Schema(bundled_files())
-        service = StandInService(schema, queued, registration_token=registration_token)
+        service = StandInService(schema, queued, registration_token=registration_token, strict=strict)
         bus = EventBus() if verbose else None
         server = Server(
             build_table(service, schema),

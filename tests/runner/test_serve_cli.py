@@ -164,3 +164,20 @@ def test_port_in_use_exits_1_with_one_line() -> None:
 def test_bad_input_exits_2(args: list[str], expected: str) -> None:
     done = subprocess.run(_argv(*args), capture_output=True, text=True, timeout=60)
     assert (done.returncode, done.stderr) == (2, expected)
+
+
+UNKNOWN_TASK = json.dumps({"tx_uuid": "0d7e5a3c-0000-4000-8000-00000000abcd", "index": 0, "rows": ["a", "b"]})
+
+
+@pytest.mark.parametrize(("strict", "expected"), [((), 0), (("--strict",), 64 + 5)])
+def test_a_task_it_did_not_hand_out_is_adopted_unless_strict(strict: tuple[str, ...], expected: int) -> None:
+    serving = Serving("--listen", "127.0.0.1:0", *strict)
+    try:
+        result = run_cli("call", serving.url, "UpdateLog", NO_REFLECT, "-d", UNKNOWN_TASK)
+    finally:
+        code, _ = serving.stop()
+    assert (code, result.exit_code) == (0, expected), result.stderr
+    if strict:
+        assert "NOT_FOUND" in result.stderr and "was handed out" in result.stderr
+    else:
+        assert result.json == {"ackIndex": "2"}
