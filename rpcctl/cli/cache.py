@@ -5,10 +5,18 @@ from __future__ import annotations
 import typer
 
 from rpcctl.cli.command import environment
+from rpcctl.cli.helptext import HelpfulGroup
+
+EXAMPLES = (
+    ("where the cached schemas are", "rpcctl cache dir"),
+    ("forget every cached schema (the next command reflects or compiles again)", "rpcctl cache clear"),
+)
 
 cache_app = typer.Typer(
     name="cache",
+    cls=HelpfulGroup,
     help=(
+        "Clear or locate the cached schemas.\n\n"
         "Compiled .proto files are cached by content; reflected schemas per target and "
         "reflection headers, for 10 minutes or $RPCCTL_CACHE_TTL (a duration: 90s, 1h; 0 reuses "
         "nothing). Both live in $RPCCTL_CACHE_DIR or the user cache directory, readable by "
@@ -21,9 +29,14 @@ cache_app = typer.Typer(
 )
 
 
+@cache_app.callback()
+def cache_group() -> None:
+    """The group itself does nothing: its commands do (this holds the help's EXAMPLES)."""
+
+
 @cache_app.command("clear")
 def clear_command(ctx: typer.Context) -> None:
-    """Remove every cached schema (the next command compiles or reflects again)."""
+    """Remove every cached schema. The next command compiles or reflects again."""
     from rpcctl.schema.cache import cache_dir, clear
 
     env = environment(ctx)

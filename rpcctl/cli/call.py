@@ -87,12 +87,10 @@ def call_command(
     ] = "json",
     color: o.Color = "auto",
     pretty: o.Layout = None,
-    codec: o.Codec = None,
     use_get: Annotated[
         bool,
         typer.Option("--get", help="Connect GET (side-effect-free methods).", rich_help_panel=o.REQUEST),
     ] = False,
-    grpc_web_text: o.GrpcWebText = False,
     compress: Annotated[
         str | None,
         typer.Option(
@@ -100,6 +98,8 @@ def call_command(
         ),
     ] = None,
     protocol: o.Protocol = "connect",
+    codec: o.Codec = None,
+    grpc_web_text: o.GrpcWebText = False,
     http2: o.Http2 = False,
     http1: o.Http1 = False,
     tls: o.Tls = False,

@@ -14,6 +14,7 @@ from typer.core import TyperGroup
 
 from rpcctl import __version__
 from rpcctl.cli.app import COMMANDS, ROOT_HELP, LazyCommand
+from rpcctl.cli.helptext import HelpfulCommand, HelpfulGroup
 
 
 def build_command(name: str, entry: LazyCommand) -> Any:
@@ -22,13 +23,11 @@ def build_command(name: str, entry: LazyCommand) -> Any:
     if isinstance(target, typer.Typer):
         return typer.main.get_command(target)
     one = typer.Typer(add_completion=False, rich_markup_mode=None, pretty_exceptions_enable=False)
-    from rpcctl.cli.helptext import HelpfulCommand
-
     one.command(name, cls=HelpfulCommand, no_args_is_help=entry.no_args_is_help)(target)
     return typer.main.get_command(one)
 
 
-class LazyGroup(TyperGroup):
+class LazyGroup(HelpfulGroup):
     """A typer group that imports and builds a subcommand only when it is used.
 
     Help and completion of command names read `COMMANDS`; commands registered on the app
@@ -43,17 +42,6 @@ class LazyGroup(TyperGroup):
         if cmd_name not in self.commands and cmd_name in COMMANDS:
             self.commands[cmd_name] = build_command(cmd_name, COMMANDS[cmd_name])
         return self.commands.get(cmd_name)
-
-    def resolve_command(self, ctx: Any, args: list[str]) -> Any:
-        """As typer's, with every lazy name among the suggestions for a typo."""
-        names = self.list_commands(ctx)
-        if args and args[0] not in names and not args[0].startswith("-") and not ctx.resilient_parsing:
-            from difflib import get_close_matches
-
-            matches = get_close_matches(args[0], names)
-            hint = f" Did you mean {', '.join(repr(m) for m in matches)}?" if matches else ""
-            ctx.fail(f"No such command {args[0]!r}.{hint}")
-        return super().resolve_command(ctx, args)
 
     def format_commands(self, ctx: Any, formatter: Any) -> None:
         """The Commands section from the summaries, without importing any command."""

@@ -16,8 +16,8 @@ import re
 import sys
 from typing import IO, Any
 
-from typer._click.exceptions import BadParameter, MissingParameter, UsageError
-from typer.core import TyperArgument, TyperCommand, TyperOption
+from typer._click.exceptions import BadParameter, MissingParameter, NoSuchOption, UsageError
+from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 
 PANEL_ORDER = ("Target and connection", "Schema", "Request", "Output", "Load", "Report")
 GENERAL = "Other options"
@@ -84,15 +84,7 @@ class HelpfulCommand(TyperCommand):
     def format_epilog(self, ctx: Any, formatter: Any) -> None:
         """The module's ``EXAMPLES``, each a comment line and a command line, unwrapped."""
         super().format_epilog(ctx, formatter)
-        examples = examples_of(self)
-        if not examples:
-            return
-        with formatter.section("Examples"):
-            indent = " " * formatter.current_indent
-            for number, (what, line) in enumerate(examples):
-                if number:
-                    formatter.write("\n")
-                formatter.write(f"{indent}# {what}\n{indent}{line}\n")
+        write_examples(self, formatter)
 
     # -- usage errors -----------------------------------------------------------------
 
@@ -110,6 +102,40 @@ class HelpfulCommand(TyperCommand):
             if isinstance(value, float) and not math.isfinite(value) and isinstance(param, TyperOption):
                 raise OneLineUsageError(f"{_long_name(param)}: {value} is not a finite number", ctx)
         return rest
+
+
+class HelpfulGroup(TyperGroup):
+    """A typer group whose unknown command is one ``error:`` line (with its near misses), the
+    usage line and exit 2, and whose help ends with its module's ``EXAMPLES``."""
+
+    def resolve_command(self, ctx: Any, args: list[str]) -> Any:
+        """As click's, but a name that is no command is a `OneLineUsageError`."""
+        names = self.list_commands(ctx)
+        if args and args[0] not in names and not args[0].startswith("-") and not ctx.resilient_parsing:
+            from difflib import get_close_matches
+
+            near = get_close_matches(args[0], names)
+            hint = f" (did you mean {' or '.join(near)}?)" if near else ""
+            raise OneLineUsageError(f"no such command {args[0]!r}{hint}", ctx)
+        return super().resolve_command(ctx, args)
+
+    def format_epilog(self, ctx: Any, formatter: Any) -> None:
+        """The ``EXAMPLES`` of the group's callback module, as a command's help ends."""
+        super().format_epilog(ctx, formatter)
+        write_examples(self, formatter)
+
+
+def write_examples(command: Any, formatter: Any) -> None:
+    """The Examples section: each of `examples_of(command)` a comment line and a command line."""
+    examples = examples_of(command)
+    if not examples:
+        return
+    with formatter.section("Examples"):
+        indent = " " * formatter.current_indent
+        for number, (what, line) in enumerate(examples):
+            if number:
+                formatter.write("\n")
+            formatter.write(f"{indent}# {what}\n{indent}{line}\n")
 
 
 def examples_of(command: Any) -> tuple[tuple[str, str], ...]:
@@ -142,6 +168,13 @@ def usage_message(exc: Any) -> str:
         name = param.metavar if isinstance(param, TyperArgument) else _long_name(param)
         help_text = (getattr(param, "help", None) or "").rstrip(".")
         return f"missing {name}" + (f": {help_text}" if help_text else "")
+    if isinstance(exc, NoSuchOption):
+        from difflib import get_close_matches
+
+        # click offers up to three loose matches (--bogus: --verbose); one close one helps more.
+        near = get_close_matches(exc.option_name, list(exc.possibilities or ()), n=1, cutoff=0.75)
+        hint = f" (did you mean {near[0]}?)" if near else ""
+        return f"no such option: {exc.option_name}{hint}"
     if isinstance(exc, BadParameter) and param is not None:
         name = _long_name(param) if isinstance(param, TyperOption) else str(param.metavar)
         return f"{name}: {_number_words(param, _sentence(exc.message))}"

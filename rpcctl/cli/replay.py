@@ -104,9 +104,9 @@ def replay_command(
             "--json", rich_help_panel=o.OUTPUT, help="Print the summary as JSON, even on a terminal."
         ),
     ] = False,
+    protocol: o.Protocol = "connect",
     codec: o.Codec = None,
     grpc_web_text: o.GrpcWebText = False,
-    protocol: o.Protocol = "connect",
     http2: o.Http2 = False,
     http1: o.Http1 = False,
     tls: o.Tls = False,

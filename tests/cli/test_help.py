@@ -135,3 +135,29 @@ def test_per_call_deadline_has_one_default_in_bench_and_replay() -> None:
         timeout = _help(command).split("--timeout DURATION", 1)[1].split("\n  -", 1)[0]
         assert "Deadline of each call" in timeout and "20s unless given" in " ".join(timeout.split())
     assert "Bound everything the command does" in " ".join(_help("call").split())
+
+
+@pytest.mark.parametrize(("args", "near"), [(["cal"], "call"), (["cache", "clr"], "clear")])
+def test_unknown_command_is_one_line_with_the_near_one(args: list[str], near: str) -> None:
+    lines = _usage_error(run_cli(*args), f"no such command '{args[-1]}'", f"did you mean {near}?")
+    assert lines[1].startswith(f"Usage: rpcctl {' '.join(args[:-1])}".rstrip())
+
+
+def test_unknown_option_near_miss_is_a_question() -> None:
+    lines = _usage_error(run_cli("call", "127.0.0.1:1", "Echo", "--formt", "json"))
+    assert lines[0] == "error: no such option: --formt (did you mean --format?)"
+
+
+@pytest.mark.parametrize("command", ["call", "replay", "bench"])
+def test_protocol_leads_the_connection_group(command: str) -> None:
+    group = _help(command).split("Target and connection:\n", 1)[1]
+    options = re.findall(r"^  (?:-\w, )?(--[\w-]+)", group.split("\n\n", 1)[0], re.MULTILINE)
+    first = [o for o in options if o in ("--protocol", "--codec", "--grpc-web-text", "--http2")]
+    assert first[0] == "--protocol", options
+
+
+def test_cache_help_has_its_summary_and_whole_command_lines() -> None:
+    text = _help("cache")
+    assert text.split("\n\n")[1].strip() == "Clear or locate the cached schemas."
+    assert "  clear  Remove every cached schema.\n" in text
+    assert "Examples:" in text
