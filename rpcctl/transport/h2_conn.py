@@ -123,7 +123,7 @@ class H2Conn(ExchangeSender, asyncio.Protocol):
         self._paused = False  # the transport's write buffer is full
         self._first = True  # nothing received yet: the answer to the preface may be no HTTP/2
         self._buffer = b""  # the start of a frame not whole yet
-        self._continued: tuple[int, bool, list[bytes]] | None = None  # a header block in pieces
+        self._continued: tuple[int, bool, list[bytes], int] | None = None  # a header block in pieces
         self._out: list[bytes] = []
         self._flush_scheduled = False
         self._keepalive_time = keepalive_time

@@ -119,7 +119,7 @@ class FrameReceiver:
     _loop: asyncio.AbstractEventLoop
     _buffer: bytes
     _first: bool
-    _continued: tuple[int, bool, list[bytes]] | None
+    _continued: tuple[int, bool, list[bytes], int] | None  # stream, end, pieces, bytes counted
     _out: list[bytes]
     _received: int
     _send_window: int
@@ -285,7 +285,7 @@ class FrameReceiver:
         if flags & FLAG_END_HEADERS:
             self._on_header_block(stream_id, end_stream, payload)
         else:
-            self._continued = (stream_id, end_stream, [payload])
+            self._continued = (stream_id, end_stream, [payload], len(payload))
 
     def _on_continuation(self, stream_id: int, flags: int, payload: bytes) -> None:
         continued = self._continued
@@ -293,11 +293,16 @@ class FrameReceiver:
             raise FrameError(PROTOCOL_ERROR, "an unexpected CONTINUATION frame")
         pieces = continued[2]
         pieces.append(payload)
-        if sum(len(piece) for piece in pieces) > self.limits.max_header_list:
+        # Each frame counts with its 9-byte header: a flood of empty CONTINUATION frames that
+        # never ends the block is refused like a large block (RFC 9113 §10.5).
+        charged = continued[3] + len(payload) + HEAD.size
+        if charged > self.limits.max_header_list:
             raise FrameError(ENHANCE_YOUR_CALM, "a header block larger than the header list limit")
         if flags & FLAG_END_HEADERS:
             self._continued = None
             self._on_header_block(stream_id, continued[1], b"".join(pieces))
+        else:
+            self._continued = (stream_id, continued[1], pieces, charged)
 
     def _on_header_block(self, stream_id: int, end_stream: bool, block: bytes) -> None:
         # Every block is decoded, even a dropped stream's: HPACK's table is the connection's.

@@ -1,0 +1,58 @@
+"""`rpcctl call` against HTTP/2 frame abuse and odd status fields (tests/hostile/frame_peers.py).
+
+Each case ends with the documented exit status and at most one line on stderr (no traceback,
+no line a peer forged), bounded in length, within the --timeout given.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.cli.raw_peers import serving
+from tests.conftest import TEST_PROTO, TEST_PROTO_DIR
+from tests.hostile.frame_peers import FRAME_KINDS
+from tests.support.cli import run_cli
+
+OK, UNKNOWN, INVALID_ARGUMENT, EXHAUSTED, INTERNAL = 0, 66, 67, 72, 77
+PROTOCOLS = ("grpc", "grpc-web", "connect")
+# kind: exit status for grpc, grpc-web, connect
+EXPECTED = {
+    "trailers-only-garbage": (UNKNOWN, UNKNOWN, INTERNAL),
+    "huge-details": (INVALID_ARGUMENT, INVALID_ARGUMENT, INTERNAL),
+    "10mb-error": (EXHAUSTED, EXHAUSTED, EXHAUSTED),
+    "trailer-4gib": (UNKNOWN, EXHAUSTED, EXHAUSTED),
+    "control-chars": (INVALID_ARGUMENT, INVALID_ARGUMENT, INTERNAL),
+    "invalid-utf8": (INVALID_ARGUMENT, INVALID_ARGUMENT, INTERNAL),
+    "10k-headers": (INTERNAL, INTERNAL, INTERNAL),
+    "settings-flood": (OK, OK, OK),
+    "ping-flood": (OK, OK, OK),
+    "window-overflow": (INTERNAL, INTERNAL, INTERNAL),
+    "stream-window-overflow": (INTERNAL, INTERNAL, INTERNAL),
+    "continuation-flood": (INTERNAL, INTERNAL, INTERNAL),
+    "hpack-bomb": (INTERNAL, INTERNAL, INTERNAL),
+}
+CASES = [pytest.param(kind, protocol, id=f"{kind}-{protocol}") for kind in EXPECTED for protocol in PROTOCOLS]
+STDERR_LIMIT = 4096 + 300  # a peer's text is clipped to 4,096 characters (rpcctl.wire)
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize(("kind", "protocol"), CASES)
+def test_frame_abuse(kind: str, protocol: str) -> None:
+    # A Connect end-stream frame exists only in streaming answers.
+    method = "Count" if kind == "trailer-4gib" and protocol == "connect" else "Echo"
+    with serving(FRAME_KINDS[kind](protocol)) as port:
+        result = run_cli(
+            "call",
+            f"http://127.0.0.1:{port}",
+            f"rpcctl.test.v1.TestService/{method}",
+            *("--protocol", protocol, "--http2", "--codec", "proto"),
+            *("--proto", str(TEST_PROTO), "-I", str(TEST_PROTO_DIR)),
+            *("--timeout", "2s", "-d", "{}"),
+        )
+    stderr = result.stderr
+    assert result.exit_code == EXPECTED[kind][PROTOCOLS.index(protocol)], stderr
+    assert "Traceback" not in stderr
+    if result.exit_code:
+        assert stderr.startswith("error: ") and stderr.count("\n") == 1, stderr
+    assert len(stderr) < STDERR_LIMIT, stderr[:300]
+    assert "\nerror: forged" not in stderr and "\nx-injected" not in stderr
