@@ -22,6 +22,7 @@ from rpcctl.runner.logmodel import Changes, LogModel
 from rpcctl.runner.streamkey import StreamKey
 from rpcctl.runner.tailing import SourceLike, pump
 from rpcctl.tui.actions import StatusInfo, TuiActions
+from rpcctl.tui.callsummary import call_summary
 from rpcctl.tui.lines import NodeKey, build_lines, node_streams, task_of
 from rpcctl.tui.naming import node_title
 from rpcctl.tui.nodeinfo import header_text
@@ -104,7 +105,7 @@ class TailLogsApp(App[None]):
                 yield Static(id="loghead")
                 yield LogView(id="log")
                 yield SearchBar(id="search")
-                yield CallsTable(id="calls")
+                yield CallsTable(id="calls", describe=lambda record: call_summary(self.model, record))
         yield StatusBar(id="status")
         yield Footer(compact=True)
 

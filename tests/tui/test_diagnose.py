@@ -266,7 +266,7 @@ async def test_first_call_of_a_capture_is_shown_whole() -> None:
         table = app.calls_table
         table.scroll_home(animate=False, immediate=True)
         await pilot.pause()
-        assert "ServerReflectionInfo  connect   CANCELLED" in screen_text(app)
+        assert "ServerReflectionInfo  CANCELLED" in screen_text(app)
         assert "615.2 s" in screen_text(app)
 
 
@@ -289,3 +289,20 @@ def test_an_undecoded_message_is_kept_as_base64_for_the_inspector() -> None:
     text = call_details(model.stats.recent[-1]).plain
     assert '"raw": "OgEq"' in text
     assert "status: UNIMPLEMENTED — HTTP 404 Not Found" in text and "host: h" in text
+
+
+@pytest.mark.asyncio
+async def test_the_calls_table_says_which_call_carried_which_rows() -> None:
+    app = create_app(trial_model(), mode="offline")
+    async with app.run_test(size=SMALL) as pilot:
+        await pilot.pause()
+        table = app.calls_table
+        rows = [[str(cell) for cell in table.get_row_at(i)] for i in range(table.row_count)]
+        carried = [row[2] for row in rows]
+        assert carried[:3] == ["linux-1", "task 6f1c0000", "checkout #0 success"]
+        assert carried.count("make #0 #5–#6") == 2
+        assert rows[carried.index("make #0 #5–#6")][:3] == ["UpdateLog", "OK ack 3 ≠ 7", "make #0 #5–#6"]
+        assert "make #0 #7 no_more" in carried
+        assert carried[-1] == "compile #1 failure"
+        # at 80 columns a refused call's status and rows are on screen
+        assert "UpdateLog   OK ack 3 ≠ 9  make #0 #8" in screen_text(app)

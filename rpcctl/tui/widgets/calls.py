@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from rich.text import Text
 from textual.widgets import DataTable
 
@@ -29,10 +31,15 @@ def latency_text(record: CallRecord) -> str:
 
 
 class CallsTable(DataTable[str | Text]):
-    """Method, protocol, status and latency of each finished call, newest at the bottom."""
+    """Method, status, what it carried, latency and protocol of each finished call, newest last.
 
-    def __init__(self, *, id: str | None = None) -> None:
+    `describe(record)` gives the `carried` column (`make #0 #5–#6`); the narrow columns come
+    first so that method, rows and status stay on screen at 80 columns.
+    """
+
+    def __init__(self, *, id: str | None = None, describe: Callable[[CallRecord], str] | None = None) -> None:
         super().__init__(id=id, cursor_type="row", zebra_stripes=True)
+        self.describe = describe or (lambda _record: "")
         self._last_seq = 0
         self._keys: list[str] = []
         self.errors_only = False
@@ -40,9 +47,10 @@ class CallsTable(DataTable[str | Text]):
 
     def on_mount(self) -> None:
         self.add_column("method", key="method")
-        self.add_column("protocol", key="protocol")
         self.add_column("status", key="status")
+        self.add_column("carried", key="carried")
         self.add_column("latency", key="latency")
+        self.add_column("protocol", key="protocol")
 
     def show_errors_only(self, stats: CallStats, errors_only: bool) -> None:
         """Rebuild the table with every kept call, or only the failed ones."""
@@ -65,7 +73,8 @@ class CallsTable(DataTable[str | Text]):
         for record in fresh:
             key = str(record.seq)
             method = Text(record.method, "bold" if record.failed else "")
-            self.add_row(method, record.protocol, status_text(record), latency_text(record), key=key)
+            carried = self.describe(record)
+            self.add_row(method, status_text(record), carried, latency_text(record), record.protocol, key=key)
             self._keys.append(key)
         excess = len(self._keys) - MAX_ROWS
         if excess > 0:
