@@ -7,7 +7,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from rpcctl.errors import RpcError
-from rpcctl.wire.metadata import sanitize_for_terminal
+from rpcctl.wire.metadata import clip, sanitize_for_terminal
 from rpcctl.wire.status import Code
 
 if TYPE_CHECKING:
@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 # What a size limit says when a message is over it (rpcctl.wire.envelope, the HTTP/1.1 and
 # HTTP/2 body readers, rpcctl.wire.compression): the limit is the last number.
 _OVER_A_LIMIT = re.compile(r"larger than (?:the )?(?:configured max(?: of)? )?(\d+)(?: bytes)?$")
+DETAIL_LIMIT = 4096  # characters of one status detail printed (a peer's may be 64 KiB or more)
 MAX_MSG_SIZE_HINT = " (the answer is over --max-msg-size: raise it, e.g. --max-msg-size 64MiB)"
 
 # What the protocols say when the answer's content type is not the codec asked for.
@@ -26,7 +27,8 @@ _OTHER_CODEC = re.compile(r"does not match the (json|proto) codec$")
 def error_line(exc: BaseException) -> str:
     """The one line that explains an error."""
     if isinstance(exc, RpcError):
-        message = sanitize_for_terminal(exc.message) if exc.message else "(no message)"
+        # A peer's newline would start a line that looks like rpcctl's own: shown as \n.
+        message = sanitize_for_terminal(exc.message).replace("\n", "\\n") if exc.message else "(no message)"
         if codec := _OTHER_CODEC.search(message):
             other = "proto" if codec[1] == "json" else "json"
             message += f" (the server does not answer in {codec[1]} here: try --codec {other})"
@@ -72,5 +74,5 @@ def render_error(exc: BaseException, schema: Schema | None = None) -> str:
     if isinstance(exc, RpcError) and exc.details:
         for detail in error_details(exc, schema):
             text = json.dumps(detail, ensure_ascii=False, separators=(", ", ": "))
-            lines.append("  detail: " + sanitize_for_terminal(text))
+            lines.append("  detail: " + clip(sanitize_for_terminal(text), DETAIL_LIMIT))
     return "\n".join(lines)
