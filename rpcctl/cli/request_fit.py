@@ -34,25 +34,28 @@ NON_OBJECT_JSON = {
 _PYTHONIC = re.compile(
     r"invalid literal for|bytes-like object|must be in \[\]|object is not|NoneType|"
     r"Couldn't parse|got '\w+'|\w+Error\b|not iterable|has type|unhashable|object of type|"
-    r"Invalid enum value|must be in a dict|does not match format"
+    r"Invalid enum value|must be in a dict|does not match format|Failed to parse timestamp|"
+    r"Duration must|[Dd]uration is not valid|parse duration|Value out of range"
 )
 _FIELD_REASON = re.compile(
     r"(?P<head>.* for field (?P<path>[\w.]+) of (?P<type>[\w.]+)): (?P<reason>.*)", re.S
 )
 
+_I64, _U64 = "from -9223372036854775808 to 9223372036854775807", "from 0 to 18446744073709551615"
+_I32, _U32 = "from -2147483648 to 2147483647", "from 0 to 4294967295"
 _SCALARS = {
     "TYPE_DOUBLE": "a number",
     "TYPE_FLOAT": "a number",
-    "TYPE_INT64": "a whole number (or a string of digits)",
-    "TYPE_UINT64": "a whole number from 0 (or a string of digits)",
-    "TYPE_SINT64": "a whole number (or a string of digits)",
-    "TYPE_FIXED64": "a whole number from 0 (or a string of digits)",
-    "TYPE_SFIXED64": "a whole number (or a string of digits)",
-    "TYPE_INT32": "a whole number",
-    "TYPE_SINT32": "a whole number",
-    "TYPE_SFIXED32": "a whole number",
-    "TYPE_UINT32": "a whole number from 0",
-    "TYPE_FIXED32": "a whole number from 0",
+    "TYPE_INT64": f"a whole number {_I64} (or a string of digits)",
+    "TYPE_UINT64": f"a whole number {_U64} (or a string of digits)",
+    "TYPE_SINT64": f"a whole number {_I64} (or a string of digits)",
+    "TYPE_FIXED64": f"a whole number {_U64} (or a string of digits)",
+    "TYPE_SFIXED64": f"a whole number {_I64} (or a string of digits)",
+    "TYPE_INT32": f"a whole number {_I32}",
+    "TYPE_SINT32": f"a whole number {_I32}",
+    "TYPE_SFIXED32": f"a whole number {_I32}",
+    "TYPE_UINT32": f"a whole number {_U32}",
+    "TYPE_FIXED32": f"a whole number {_U32}",
     "TYPE_BOOL": "true or false",
     "TYPE_STRING": "a JSON string",
     "TYPE_BYTES": "a base64 string",

@@ -50,6 +50,10 @@ def _said(result: CliResult, status: int, *words: str) -> str:
         ('{"kitchen": {"counts": [1]}}', ("kitchen.counts", "a JSON object, each key a JSON string")),
         ('{"kitchen": {"extra": 5}}', ("kitchen.extra", "expected a JSON object")),
         ('{"kitchen": {"at": "2024-13-45T00:00:00Z"}}', ("kitchen.at", "RFC 3339")),
+        ('{"kitchen": {"at": "yesterday"}}', ("kitchen.at", "RFC 3339")),
+        ('{"kitchen": {"took": "5x"}}', ("kitchen.took", 'a duration string such as "1.5s"')),
+        ('{"delayMs": 99999999999}', ("delayMs", "from -2147483648 to 2147483647")),
+        ('{"kitchen": {"big": "99999999999999999999"}}', ("kitchen.big", "to 9223372036854775807")),
         (
             '{"kitchen": {"color": "PURPLE"}}',
             ("kitchen.color", "one of COLOR_UNSPECIFIED, COLOR_RED, COLOR_GREEN"),
