@@ -2,7 +2,9 @@
 
 Needs no network, no files and no other process: the server listens on a free loopback
 port, the runners talk to it over the chosen protocol (Connect by default), one of their
-steps fails and one task is cancelled midway. Headless (a summary) when not a terminal.
+steps fails and one task is cancelled midway. Headless (a summary) when not a terminal;
+there SIGTERM (exit 0) and Ctrl-C (exit 130) first drain the server, as `tail-logs` does
+(`rpcctl.cli.presenting`), so every row it acknowledged is in the summary.
 """
 
 from __future__ import annotations
@@ -118,6 +120,7 @@ def demo_command(
                         status=status,
                         actions=actions,
                         until=fleet,
+                        drain=watch.drain,
                     )
             finally:
                 for task in (fleet, canceller):

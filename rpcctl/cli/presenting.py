@@ -34,8 +34,9 @@ async def present(
 ) -> int:
     """Show `source` until the user quits (TUI) or it ends or is stopped (headless).
 
-    `until`, when given, also ends a headless run (the demo's simulated runners finishing).
-    `drain`, when given, is awaited on SIGTERM or Ctrl-C before a headless run stops reading.
+    `until`, when given, also ends a headless run (the demo's simulated runners finishing),
+    unless a drain is under way. `drain`, when given, is awaited on SIGTERM or Ctrl-C before
+    a headless run stops reading (a second signal stops it at once).
     """
     from rpcctl.runner.logmodel import LogModel
 
@@ -88,7 +89,8 @@ async def _headless(
         async def finish() -> None:
             await until
             await asyncio.sleep(0.2)  # let the last events reach the bus
-            stop.set()
+            if not draining:  # else the drain stops the view once the server has closed
+                stop.set()
 
         waiter = asyncio.create_task(finish())
     out = env.stdout
