@@ -59,7 +59,7 @@ class Target:
         try:
             port = parts.port
         except ValueError as exc:
-            raise UsageError(f"invalid target {text!r}: bad port") from exc
+            raise UsageError(f"invalid target {text!r}: the port must be a number from 1 to 65535") from exc
         host = parts.hostname or ""
         if not host:
             raise UsageError(f"invalid target {text!r}: no host")

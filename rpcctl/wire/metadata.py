@@ -276,8 +276,9 @@ def parse_header_option(text: str) -> tuple[str, Value]:
         if name.endswith(BINARY_SUFFIX):
             try:
                 return name, decode_binary_value(value)
-            except ValueError as exc:
-                raise UsageError(f"invalid header {name!r}: -bin values are base64 ({exc})") from None
+            except ValueError:
+                reason = f"a -bin header's value is base64 (A-Z a-z 0-9 + /), and {clip(value)!r} is not"
+                raise UsageError(f"invalid header {name!r}: {reason}") from None
         check_value(value)
     except ProtocolError as exc:
         raise UsageError(f"invalid header: {exc.message}") from None

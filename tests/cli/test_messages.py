@@ -202,3 +202,27 @@ def test_when_the_max_msg_size_hint_applies(
     if better is not None:
         assert better.message.startswith(message) and "--max-msg-size" in better.message
     assert over_max_msg_size(RpcError(Code.INTERNAL, message), 1024, 10) is None
+
+
+@pytest.mark.parametrize(
+    "header,words",
+    [
+        ("x-token-bin: %%%", ("x-token-bin", "base64", "'%%%' is not")),
+        ("no colon", ("'no colon'", "'NAME: VALUE'")),
+        ("bad name: x", ("'bad name'", "0-9 a-z _ - .")),
+    ],
+)
+def test_bad_header_says_what_a_header_must_be(header: str, words: tuple[str, ...]) -> None:
+    line = _said(run_cli("call", "127.0.0.1:1", "Echo", "-H", header), 2, *words)
+    assert "Only base64 data" not in line and "%%%=" not in line
+
+
+@pytest.mark.parametrize(
+    "target,words",
+    [
+        ("host:notaport", ("host:notaport", "port", "1 to 65535")),
+        ("127.0.0.1:99999", ("127.0.0.1:99999", "port", "1 to 65535")),
+    ],
+)
+def test_bad_port_says_what_a_port_is(target: str, words: tuple[str, ...]) -> None:
+    _said(run_cli("call", target, "Echo"), 2, *words)
