@@ -208,17 +208,22 @@ def _capture_rows(capture: Path) -> int:
     return sum(count for call, count in rows.items() if call in ok)
 
 
-@pytest.mark.parametrize("http", ["http1", "h2c"])
-def test_sigterm_drains_every_acknowledged_row_into_the_summary(tmp_path: Path, http: str) -> None:
-    capture = tmp_path / "cap.jsonl"
-    proc, url = _start("--listen", "127.0.0.1:0", "--record", str(capture))
-    writers = subprocess.Popen(
-        [sys.executable, str(Path(__file__).with_name("drain_writers.py")), url, "50", "400", http],
+def _python(*argv: str) -> subprocess.Popen[str]:
+    """`python ARGV…` with its stdout and stderr piped (text)."""
+    return subprocess.Popen(
+        [sys.executable, *argv],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
+
+
+@pytest.mark.parametrize("http", ["http1", "h2c"])
+def test_sigterm_drains_every_acknowledged_row_into_the_summary(tmp_path: Path, http: str) -> None:
+    capture = tmp_path / "cap.jsonl"
+    proc, url = _start("--listen", "127.0.0.1:0", "--record", str(capture))
+    writers = _python(str(Path(__file__).with_name("drain_writers.py")), url, "50", "400", http)
     try:
         assert writers.stdout is not None
         assert writers.stdout.readline().strip() == "started"
@@ -258,3 +263,26 @@ def test_upstream_options_need_an_upstream() -> None:
         "nocolon",
     )
     assert bad.exit_code == 2 and "expected 'NAME: VALUE'" in bad.stderr
+
+
+DEMO = ["demo", "--headless", "--runners", "5", "--rows", "100000", "--rows-per-sec", "1000"]
+DEMO_ROW = re.compile(r"^\S+ \d+/\d+\.?\d*/\d+ #\d+ \| ")
+
+
+@pytest.mark.parametrize("protocol", ["connect", "grpc"])  # HTTP/1.1 and h2c
+def test_sigterm_drains_the_demo_then_prints_the_summary(protocol: str) -> None:
+    demo = _python("-m", "rpcctl", *DEMO, "--protocol", protocol)
+    try:
+        assert demo.stdout is not None
+        first = [demo.stdout.readline() for _ in range(200)]  # rows are arriving: runners mid-flight
+        demo.send_signal(signal.SIGTERM)
+        rest, err = demo.communicate(timeout=60)
+    finally:
+        if demo.poll() is None:
+            demo.kill()
+            demo.communicate()
+    assert any(DEMO_ROW.match(line) for line in first), first[:5]
+    assert (demo.returncode, err) == (0, "")
+    summary = next(line for line in rest.splitlines() if line.startswith("summary:"))
+    assert "5 runners, 5 tasks" in summary
+    assert "0 gaps" in summary and "0 ack mismatches" in summary and "0 errors" in summary
