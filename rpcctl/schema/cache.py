@@ -7,7 +7,9 @@ entry is a hit only while every one of them still has the same content.
 A reflected entry is looked up by the target and the headers sent with reflection; it is a
 hit for `reflection_max_age()` seconds after it was written: $RPCCTL_CACHE_TTL, a duration
 (`90s`, `1h`; `0` reuses nothing), else 10 minutes. Both live under `cache_dir()`, a
-directory only its owner may read (0700; files 0600): schemas can be private.
+directory only its owner may read (0700; files 0600): schemas can be private. A cache
+directory that is a symlink, belongs to another user or that others may write to is ignored
+(`trusted_dir`), and so is an entry that is a symlink.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import contextlib
 import hashlib
 import json
 import os
+import stat
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -52,18 +55,58 @@ def reflection_max_age() -> float:
     return parse_duration(text, f"${TTL_ENV}")
 
 
+def trusted_dir(path: Path) -> bool:
+    """Whether `path` may hold cache entries: absent (it is created 0700 when written), or a real
+    directory, no symlink, owned by this user, that neither group nor others may write to.
+
+    Anything else is ignored, neither read nor written nor chmod-ed: entries in a directory
+    others can write to may be planted (a schema that lies), and a symlink may lead anywhere.
+    """
+    try:
+        info = os.lstat(path)
+    except FileNotFoundError:
+        return True
+    except OSError:
+        return False
+    owner = os.getuid() if hasattr(os, "getuid") else info.st_uid
+    return stat.S_ISDIR(info.st_mode) and info.st_uid == owner and not info.st_mode & 0o022
+
+
 def private_dir(path: Path) -> None:
-    """Create `path` (and parents) and make it readable by its owner only (0700)."""
+    """Create `path` (and parents) and make it readable by its owner only (0700).
+
+    `OSError` when `path` is not a `trusted_dir` (before or after creating it)."""
+    if not trusted_dir(path):
+        raise PermissionError(f"{path} is a symlink, not ours, or writable by others")
     path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if not trusted_dir(path):  # created by someone else in between
+        raise PermissionError(f"{path} is a symlink, not ours, or writable by others")
     os.chmod(path, 0o700)
 
 
-def write_private(directory: Path, name: str, record: object) -> None:
-    """Write `record` as JSON to directory/name atomically, mode 0600; failing is never an error."""
+def read_entry(directory: Path, name: str, *roots: Path) -> str | None:
+    """The text of directory/name, or None when it is missing, a symlink, unreadable, or when
+    `directory` or any of `roots` (the directories above it) is not a `trusted_dir`."""
+    if not all(trusted_dir(folder) for folder in (*roots, directory)):
+        return None
+    try:
+        fd = os.open(directory / name, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        with os.fdopen(fd, encoding="utf-8") as entry:
+            return entry.read()
+    except (OSError, ValueError):
+        return None
+
+
+def write_private(directory: Path, name: str, record: object, *roots: Path) -> None:
+    """Write `record` as JSON to directory/name atomically, mode 0600; failing is never an error.
+
+    `roots` are the directories above `directory` that are made private too; nothing is
+    written where one of them is not a `trusted_dir`."""
     import tempfile  # ~1 ms: a call with a cached or given schema writes nothing
 
     try:
-        private_dir(directory)
+        for folder in (*roots, directory):
+            private_dir(folder)
         fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".json")
     except OSError:
         return
@@ -81,6 +124,8 @@ def clear(directory: Path | None = None) -> int:
     root = directory if directory is not None else cache_dir()
     removed = 0
     for folder in (root, root / REFLECTION_SUBDIR):
+        if not (trusted_dir(root) and trusted_dir(folder)):
+            continue
         try:
             entries = list(folder.glob("*.json")) + list(folder.glob(".tmp-*"))
         except OSError:
@@ -155,7 +200,7 @@ class SchemaCache:
     def get(self, key: str) -> CacheEntry | None:
         """The fresh entry for a key, or None."""
         try:
-            raw = json.loads(self._path(key).read_text("utf-8"))
+            raw = json.loads(read_entry(self.directory, f"{key}.json") or "null")
             if raw.get("format") != _FORMAT:
                 return None
             entry = CacheEntry(
@@ -216,7 +261,7 @@ class ReflectionCache:
 
     def _read(self, key: str) -> tuple[ReflectedEntry, float] | None:
         try:
-            raw = json.loads((self.directory / f"{key}.json").read_text("utf-8"))
+            raw = json.loads(read_entry(self.directory, f"{key}.json", self.directory.parent) or "null")
             written = float(raw["written"])
             if raw.get("format") != _FORMAT or not 0 <= time.time() - written < self.max_age:
                 return None
@@ -240,4 +285,4 @@ class ReflectionCache:
             "failures": [list(f) for f in entry.failures],
             "path": entry.path,
         }
-        write_private(self.directory, f"{key}.json", record)
+        write_private(self.directory, f"{key}.json", record, self.directory.parent)
