@@ -3,7 +3,9 @@
 Shared by `tail-logs` and `demo`. Headless runs until the source ends, SIGTERM (exit 0)
 or Ctrl-C (exit 130), then prints the summary with gaps. On a signal, `drain` (the
 server's graceful close) runs first while the view keeps reading, so every call the
-server answered, and so every row it acknowledged, is in the view and the summary.
+server answered, and so every row it acknowledged, is in the view and the summary. The
+TUI quits on `q` or Ctrl-C, and on SIGTERM after the same drain (exit 0), restoring the
+terminal.
 """
 
 from __future__ import annotations
@@ -42,12 +44,46 @@ async def present(
 
     model = LogModel()
     if not headless:
-        from rpcctl.tui.app import create_app
-
-        app = create_app(model, mode=mode, status=status, actions=actions, source=source)
-        await app.run_async()
-        return ExitStatus.OK
+        return await _tui(source, model, mode, status, actions, drain)
     return await _headless(env, source, model, until, drain)
+
+
+async def _tui(
+    source: SourceLike,
+    model: Any,
+    mode: str,
+    status: StatusInfo,
+    actions: TuiActions,
+    drain: Callable[[], Awaitable[None]] | None,
+) -> int:
+    # SIGTERM quits the TUI as `q` does, after the drain, so that the terminal is given back
+    # (asyncio's default let the process die in the alternate screen with mouse tracking on).
+    from rpcctl.tui.app import create_app
+
+    app = create_app(model, mode=mode, status=status, actions=actions, source=source)
+    loop = asyncio.get_running_loop()
+    closing: list[asyncio.Task[None]] = []
+
+    async def drain_then_exit() -> None:
+        try:
+            if drain is not None:
+                await drain()
+        finally:
+            app.exit()
+
+    def on_sigterm() -> None:
+        if closing:
+            app.exit()  # a second signal quits at once
+        else:
+            closing.append(asyncio.create_task(drain_then_exit()))
+
+    loop.add_signal_handler(signal.SIGTERM, on_sigterm)
+    try:
+        await app.run_async()
+    finally:
+        loop.remove_signal_handler(signal.SIGTERM)
+        await asyncio.gather(*closing, return_exceptions=True)
+    return ExitStatus.OK
 
 
 async def _headless(

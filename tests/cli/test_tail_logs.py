@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
+import pty
 import re
+import select
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -266,6 +270,7 @@ def test_upstream_options_need_an_upstream() -> None:
 
 
 DEMO = ["demo", "--headless", "--runners", "5", "--rows", "100000", "--rows-per-sec", "1000"]
+ALT_SCREEN_ON, ALT_SCREEN_OFF = b"\x1b[?1049h", b"\x1b[?1049l"  # xterm's alternate screen
 DEMO_ROW = re.compile(r"^\S+ \d+/\d+\.?\d*/\d+ #\d+ \| ")
 
 
@@ -286,3 +291,46 @@ def test_sigterm_drains_the_demo_then_prints_the_summary(protocol: str) -> None:
     summary = next(line for line in rest.splitlines() if line.startswith("summary:"))
     assert "5 runners, 5 tasks" in summary
     assert "0 gaps" in summary and "0 ack mismatches" in summary and "0 errors" in summary
+
+
+def _read_until(fd: int, marker: bytes, limit_s: float) -> bytes:
+    """What the terminal showed until `marker` (or `limit_s` seconds, or the end)."""
+    seen = b""
+    deadline = time.monotonic() + limit_s
+    while marker not in seen and time.monotonic() < deadline:
+        ready, _, _ = select.select([fd], [], [], 0.5)
+        if ready:
+            try:
+                chunk = os.read(fd, 65536)
+            except OSError:  # the other side closed
+                break
+            if not chunk:
+                break
+            seen += chunk
+    return seen
+
+
+def test_sigterm_quits_the_demo_tui_and_gives_the_terminal_back() -> None:
+    main, side = pty.openpty()
+    env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": "80", "LINES": "24"}
+    demo = subprocess.Popen(
+        [sys.executable, "-m", "rpcctl", "demo", "--rows", "100000"],
+        stdin=side,
+        stdout=side,
+        stderr=side,
+        env=env,
+        close_fds=True,
+    )
+    os.close(side)
+    try:
+        assert ALT_SCREEN_ON in _read_until(main, b"demo-runner", 60)  # the TUI is up, runners writing
+        demo.send_signal(signal.SIGTERM)
+        shown = _read_until(main, ALT_SCREEN_OFF, 60)
+        code = demo.wait(timeout=60)
+    finally:
+        if demo.poll() is None:
+            demo.kill()
+            demo.wait()
+        os.close(main)
+    assert code == 0
+    assert ALT_SCREEN_OFF in shown
