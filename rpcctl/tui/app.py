@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
+from textual.notifications import SeverityLevel
 from textual.widgets import Footer, Static, Tree
 
 from rpcctl.runner.logmodel import Changes, LogModel
@@ -24,7 +25,7 @@ from rpcctl.runner.tailing import SourceLike, pump
 from rpcctl.tui.actions import StatusInfo, TuiActions
 from rpcctl.tui.callsummary import call_summary
 from rpcctl.tui.lines import NodeKey, build_lines, node_streams, task_of
-from rpcctl.tui.naming import node_title
+from rpcctl.tui.naming import fit_title, node_title
 from rpcctl.tui.nodeinfo import header_text
 from rpcctl.tui.screens.call import CallScreen
 from rpcctl.tui.screens.help import HelpScreen
@@ -37,10 +38,17 @@ from rpcctl.tui.widgets.tasktree import TaskTree
 
 NOT_AVAILABLE = "not available in this mode"
 
+MAX_MESSAGES = 50
+"""Feedback messages kept in `TailLogsApp.messages`."""
+
 NARROW = 120
 """Below this many columns the tree is wider and its labels put state and counts first."""
 
 BINDINGS: list[Binding] = [
+    # Help and Quit first: the footer shows bindings in this order and is cut at 80 columns.
+    Binding("question_mark", "help", "Help", key_display="?", id="tail.help"),
+    Binding("q", "quit", "Quit", id="tail.quit"),
+    Binding("ctrl+c", "quit", "Quit", show=False, priority=True, id="tail.quit-interrupt"),
     Binding("f", "follow", "Follow", id="tail.follow"),
     Binding("slash", "search", "Search", key_display="/", id="tail.search"),
     Binding("n", "next_match", "Next match", id="tail.next-match"),
@@ -55,9 +63,6 @@ BINDINGS: list[Binding] = [
     Binding("0", "clear_filters", "All tasks", show=False, id="tail.filter-none"),
     Binding("e", "errors_only", "Errors only", show=False, id="tail.errors-only"),
     Binding("i", "inspect_call", "Inspect call", show=False, id="tail.inspect-call"),
-    Binding("question_mark", "help", "Help", key_display="?", id="tail.help"),
-    Binding("q", "quit", "Quit", id="tail.quit"),
-    Binding("ctrl+c", "quit", "Quit", show=False, priority=True, id="tail.quit-interrupt"),
 ]
 """Every key of the main screen; each has an id (for keymaps) and a description."""
 
@@ -92,6 +97,8 @@ class TailLogsApp(App[None]):
         self.stop_event = asyncio.Event()
         self.source_ended = False
         self.selected: NodeKey | None = None
+        self.messages: list[str] = []
+        """The feedback shown on the status line, oldest first (the last MAX_MESSAGES)."""
         self._clock = clock or (lambda: time.strftime("%Y%m%d-%H%M%S"))
 
     # -- layout -----------------------------------------------------------------------
@@ -173,11 +180,33 @@ class TailLogsApp(App[None]):
 
     def _show_selected(self) -> None:
         log = self.log_view
-        log.border_title = node_title(self.model, self.selected)
+        # Border corners, the title's spaces and a margin: 6 columns.
+        log.border_title = fit_title(node_title(self.model, self.selected), log.size.width - 6)
         head = header_text(self.model, self.selected)
         self.log_head.update(head)
         self.log_head.display = bool(head.plain)
         log.set_lines(build_lines(self.model, self.selected))
+
+    def on_resize(self) -> None:
+        if self.selected is not None:
+            self.call_after_refresh(self._show_selected)
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
+        """Show `message` on the status line for `timeout` seconds (5 by default) and keep it in
+        `messages`; no toast, as a toast covered the calls table. `title` and `markup` are unused."""
+        self.messages.append(message)
+        del self.messages[:-MAX_MESSAGES]
+        status_bar = getattr(self, "status_bar", None)
+        if status_bar is not None:
+            status_bar.flash(message, severity, timeout if timeout is not None else 5.0)
 
     def on_tree_node_highlighted(self, event: Tree.NodeHighlighted[NodeKey]) -> None:
         self._select(event.node.data)

@@ -66,6 +66,21 @@ def node_title(model: LogModel, node: NodeKey | None) -> str:
     return " › ".join(parts)
 
 
+def fit_title(title: str, width: int) -> str:
+    """`title` in `width` columns: whole, else without its first parts (`… › compile #1 › make #0`),
+    so the selected node's own name is what stays; a last part longer than `width` is cut at its end.
+    """
+    if len(title) <= width or width <= 0:
+        return title
+    parts = title.split(" › ")
+    while len(parts) > 1:
+        parts.pop(0)
+        fitted = "… › " + " › ".join(parts)
+        if len(fitted) <= width:
+            return fitted
+    return parts[0][: max(width - 1, 0)] + "…"
+
+
 def clock(seconds: int) -> str:
     """Unix seconds as `HH:MM:SS` UTC (empty for 0)."""
     return time.strftime("%H:%M:%S", time.gmtime(seconds)) if seconds else ""

@@ -36,7 +36,7 @@ async def select(pilot: object, app: TailLogsApp, key: tuple[object, ...]) -> No
 
 
 def notifications(app: TailLogsApp) -> list[str]:
-    return [n.message for n in app._notifications]
+    return list(app.messages)
 
 
 @pytest.mark.asyncio
@@ -251,7 +251,8 @@ async def test_screen_text_shows_tree_log_calls_and_status(model: LogModel) -> N
             "── 3 rows missing: #5–#7 ──",
             "UpdateLog",
             "UNAVAILABLE",
-            " stand-in  listen 127.0.0.1:8080 │ 3 calls/s │ 3 rows/s │ 1 errors",
+            " stand-in  │ 3 calls/s │ 3 rows/s │ 1 errors",
+            "listen 127.0.0.1:8080",
             "capture run.jsonl",
             "? Help",
         ):

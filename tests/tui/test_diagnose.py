@@ -8,7 +8,7 @@ import asyncio
 import pytest
 from textual.widgets._toast import Toast
 
-from rpcctl.tui.actions import TuiActions
+from rpcctl.tui.actions import StatusInfo, TuiActions
 from rpcctl.tui.app import TailLogsApp, create_app
 from rpcctl.tui.screens.call import CallScreen
 from tests.tui.callevents import TX
@@ -17,6 +17,7 @@ from tests.tui.trial import FAILURE, MAKE, trial_events, trial_model
 WIDE = (160, 45)
 SMALL = (80, 24)
 MAKE_NODE = ("action", TX, *MAKE)
+PROXY_STATUS = StatusInfo(listen="127.0.0.1:45200", upstream="http://127.0.0.1:45113/api/v1/pipeline")
 
 
 def screen_text(app: TailLogsApp) -> str:
@@ -24,7 +25,7 @@ def screen_text(app: TailLogsApp) -> str:
 
 
 def notifications(app: TailLogsApp) -> list[str]:
-    return [n.message for n in app._notifications]
+    return list(app.messages)
 
 
 async def select(pilot: object, app: TailLogsApp, key: tuple[object, ...]) -> None:
@@ -110,15 +111,44 @@ async def test_r_reports_the_replay_outcome_when_it_ends() -> None:
 
 
 @pytest.mark.asyncio
-async def test_toasts_sit_above_the_status_bar() -> None:
+async def test_feedback_is_a_status_line_that_covers_nothing() -> None:
     app = create_app(trial_model(), mode="offline")
     async with app.run_test(size=SMALL, notifications=True) as pilot:
+        await pilot.pause()
+        before = screen_text(app).splitlines()
         await pilot.press("s")
         await pilot.pause(0.3)
-        toast = app.screen.query_one(Toast)
-        status = app.status_bar.region
-        assert toast.region.bottom <= status.y
-        assert "save capture: not available" in screen_text(app)
+        assert not [toast for toast in app.screen.query(Toast) if toast.display and toast.region]
+        after = screen_text(app).splitlines()
+        message = next(line for line in after if "save capture: not available in this mode" in line)
+        assert app.status_bar.region.y == after.index(message)
+        # the calls table's rows are where they were, uncovered
+        table_rows = [line for line in before if "UpdateLog   OK ack 3" in line]
+        assert table_rows
+        assert all(row in after for row in table_rows)
+
+
+@pytest.mark.asyncio
+async def test_help_footer_title_and_status_fit_80x24() -> None:
+    app = create_app(trial_model(), mode="proxy", status=PROXY_STATUS)
+    async with app.run_test(size=SMALL) as pilot:
+        await select(pilot, app, MAKE_NODE)
+        screen = screen_text(app)
+        footer = screen.splitlines()[-1]
+        assert "? Help" in footer
+        assert "q Quit" in footer
+        assert "0 errors" in screen.splitlines()[-2]
+        assert "› make #0 " in screen  # the log title keeps the selected node's own name
+        await pilot.press("question_mark")
+        await pilot.pause()
+        help_text = screen_text(app)
+        for words in ("Help", "Quit", "Errors only", "Esc, q or ? closes"):
+            assert words in help_text, words
+        await pilot.press("pagedown")  # the table has the focus and scrolls
+        await pilot.pause()
+        help_text = screen_text(app)
+        for words in ("Tab", "Enter", "inspect the call"):
+            assert words in help_text, words
 
 
 @pytest.mark.asyncio

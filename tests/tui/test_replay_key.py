@@ -35,7 +35,7 @@ async def test_r_replays_the_selected_task_and_reports_its_summary(tmp_path: Pat
             await pilot.press("r")
             await app.workers.wait_for_complete()
             await pilot.pause()
-            messages = [n.message for n in app._notifications]
+            messages = list(app.messages)
     assert messages[0] == f"replaying task {recorded.tx_uuid[:8]}…"
     assert messages[-1].startswith(f"replayed {recorded.tx_uuid[:8]} onto {url} in ")
     outcome = messages[-1].partition(" s: ")[2]

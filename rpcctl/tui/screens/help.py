@@ -10,6 +10,13 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Static
 
+PANE_KEYS = [
+    ("Tab", "Next pane (tree, log, calls)", ""),
+    ("↑ ↓ PgUp PgDn", "Move in the focused pane", ""),
+    ("Enter", "Tree: open or close; calls: inspect the call", ""),
+]
+"""Keys of the panes themselves (Textual's), listed so that a newcomer finds them."""
+
 
 class HelpScreen(ModalScreen[None]):
     """Lists the app's bindings; Escape, q or ? closes it."""
@@ -29,8 +36,13 @@ class HelpScreen(ModalScreen[None]):
             table.add_columns("key", "action", "id")
             for binding in self.app_bindings:
                 table.add_row(binding.key_display or binding.key, binding.description, binding.id or "")
+            for row in PANE_KEYS:
+                table.add_row(*row)
             yield table
-            yield Static("Esc, q or ? closes this screen.", id="help-hint")
+            yield Static("Esc, q or ? closes this screen; ↑ ↓ scroll it.", id="help-hint")
+
+    def on_mount(self) -> None:
+        self.query_one("#help-table").focus()
 
     def action_dismiss_help(self) -> None:
         """Close the screen."""
