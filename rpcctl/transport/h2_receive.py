@@ -201,6 +201,9 @@ class FrameReceiver:
                 TransportError(f"{self.address} answered with TLS: the server expects TLS: use https://")
             )
             return True
+        if len(data) >= 4 and data[3] != SETTINGS:  # a server's first frame is SETTINGS (RFC 9113 §3.4)
+            self._not_http2(NotHttp2(f"{self.address} does not speak HTTP/2 (its answer is no HTTP/2 frame)"))
+            return True
         return False
 
     def _on_ping(self, stream_id: int, flags: int, payload: bytes) -> None:

@@ -226,3 +226,46 @@ def test_bad_header_says_what_a_header_must_be(header: str, words: tuple[str, ..
 )
 def test_bad_port_says_what_a_port_is(target: str, words: tuple[str, ...]) -> None:
     _said(run_cli("call", target, "Echo"), 2, *words)
+
+
+def test_a_server_answering_the_http2_preface_with_no_http_at_all() -> None:
+    """A server that answers the HTTP/2 preface with a bare HTML page (no status line, as
+    Python's http.server answers a request line it cannot parse): a first frame must be
+    SETTINGS (RFC 9113 §3.4), so this is not HTTP/2, said so, not 'a frame of 3940676 bytes'."""
+    import socket
+    import threading
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.2)
+    port = listener.getsockname()[1]
+    done = threading.Event()
+
+    def answer() -> None:
+        for _ in range(300):  # at most a minute; ends when the test is done
+            if done.is_set():
+                return
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                continue
+            with conn:
+                conn.settimeout(5)
+                try:
+                    conn.recv(65536)
+                    conn.sendall(b"<!DOCTYPE html><html>nope</html>\n")
+                except OSError:
+                    pass
+
+    thread = threading.Thread(target=answer, daemon=True)
+    thread.start()
+    try:
+        result = run_cli(
+            "call", f"127.0.0.1:{port}", "Echo", *G, "--proto", str(TEST_PROTO), "-I", str(TEST_PROTO_DIR),
+            "--timeout", "10s",
+        )  # fmt: skip
+    finally:
+        done.set()
+        thread.join(10)
+        listener.close()
+    line = _said(result, 1, f"127.0.0.1:{port}", "does not speak HTTP/2", "--protocol connect")
+    assert "frame of" not in line
