@@ -48,6 +48,36 @@ async def present(
     return await _headless(env, source, model, until, drain)
 
 
+class _DrainThen:
+    """A signal handler: the first signal runs `drain` (if any) then `done`; a second, `done` at once."""
+
+    def __init__(self, drain: Callable[[], Awaitable[None]] | None, done: Callable[[], object]) -> None:
+        self._drain = drain
+        self._done = done
+        self._tasks: list[asyncio.Task[None]] = []
+
+    @property
+    def started(self) -> bool:
+        """A drain is under way (or over)."""
+        return bool(self._tasks)
+
+    def __call__(self) -> None:
+        if self._drain is None or self._tasks:
+            self._done()
+        else:
+            self._tasks.append(asyncio.create_task(self._run(self._drain)))
+
+    async def _run(self, drain: Callable[[], Awaitable[None]]) -> None:
+        try:
+            await drain()
+        finally:
+            self._done()
+
+    async def wait(self) -> None:
+        """Until the drain has ended (its failure is not raised here)."""
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+
 async def _tui(
     source: SourceLike,
     model: Any,
@@ -62,27 +92,13 @@ async def _tui(
 
     app = create_app(model, mode=mode, status=status, actions=actions, source=source)
     loop = asyncio.get_running_loop()
-    closing: list[asyncio.Task[None]] = []
-
-    async def drain_then_exit() -> None:
-        try:
-            if drain is not None:
-                await drain()
-        finally:
-            app.exit()
-
-    def on_sigterm() -> None:
-        if closing:
-            app.exit()  # a second signal quits at once
-        else:
-            closing.append(asyncio.create_task(drain_then_exit()))
-
+    on_sigterm = _DrainThen(drain, app.exit)
     loop.add_signal_handler(signal.SIGTERM, on_sigterm)
     try:
         await app.run_async()
     finally:
         loop.remove_signal_handler(signal.SIGTERM)
-        await asyncio.gather(*closing, return_exceptions=True)
+        await on_sigterm.wait()
     return ExitStatus.OK
 
 
@@ -99,23 +115,12 @@ async def _headless(
     stop = asyncio.Event()
     interrupted = False
     loop = asyncio.get_running_loop()
-
-    draining: list[asyncio.Task[None]] = []
-
-    async def drain_then_stop() -> None:
-        try:
-            if drain is not None:
-                await drain()
-        finally:
-            stop.set()
+    draining = _DrainThen(drain, stop.set)
 
     def on_signal(*, interrupt: bool) -> None:
         nonlocal interrupted
         interrupted = interrupted or interrupt
-        if drain is None or draining:
-            stop.set()  # a second signal stops at once
-        else:
-            draining.append(asyncio.create_task(drain_then_stop()))
+        draining()
 
     loop.add_signal_handler(signal.SIGINT, lambda: on_signal(interrupt=True))
     loop.add_signal_handler(signal.SIGTERM, lambda: on_signal(interrupt=False))
@@ -125,7 +130,7 @@ async def _headless(
         async def finish() -> None:
             await until
             await asyncio.sleep(0.2)  # let the last events reach the bus
-            if not draining:  # else the drain stops the view once the server has closed
+            if not draining.started:  # else the drain stops the view once the server has closed
                 stop.set()
 
         waiter = asyncio.create_task(finish())
@@ -143,5 +148,5 @@ async def _headless(
         if waiter is not None:
             waiter.cancel()
             await asyncio.gather(waiter, return_exceptions=True)
-        await asyncio.gather(*draining, return_exceptions=True)
+        await draining.wait()
     return ExitStatus.INTERRUPTED if interrupted else ExitStatus.OK
