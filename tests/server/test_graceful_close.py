@@ -118,3 +118,23 @@ async def test_every_request_a_handler_saw_is_answered_when_the_server_closes(cl
     answered = statuses.count(200)
     assert set(statuses) <= {200, None}, statuses
     assert answered == seen.count(2), statuses
+
+
+@pytest.mark.asyncio
+async def test_a_request_cut_off_in_its_headers_gets_408_and_never_reaches_the_handler() -> None:
+    seen: list[int] = []
+    server = Server(counting_table(seen, lambda: 1))
+    await server.start()
+    peer = Peer(*await asyncio.open_connection("127.0.0.1", server.port))
+    try:
+        data = request_bytes(server.port)
+        peer.send(data[:20])  # the request line and part of a header
+        await asyncio.sleep(0.2)  # the server has read them: it is waiting for the rest
+        closing = asyncio.create_task(server.close())
+        status = await peer.status()
+        peer.writer.write(data[20:])  # the rest, too late: the server chose to close
+        await closing
+    finally:
+        peer.writer.close()
+        await server.close()
+    assert (status, seen) == (408, [])
