@@ -79,7 +79,14 @@ def bench_command(
     load_schedule: Annotated[
         str,
         typer.Option(
-            "--load-schedule", metavar="const|step|line", help="const, step or line.", rich_help_panel=LOAD
+            "--load-schedule",
+            metavar="const|step|line",
+            help=(
+                "How the call rate changes over the run: const keeps --rps; step starts at "
+                "--load-start and adds --load-step every --load-step-duration; line adds "
+                "--load-step per second; both stop at --load-end."
+            ),
+            rich_help_panel=LOAD,
         ),
     ] = "const",
     load_start: Annotated[
@@ -172,7 +179,7 @@ def bench_command(
         typer.Option(
             "--pick",
             metavar="round-robin|random",
-            help="round-robin or random (--data-file).",
+            help="Which line of --data-file each call sends: the next one in turn, or any at random.",
             rich_help_panel=LOAD,
         ),
     ] = "round-robin",
@@ -216,7 +223,10 @@ def bench_command(
             "--format",
             "-O",
             metavar="summary|json|csv|html",
-            help="summary, json, csv or html.",
+            help=(
+                "summary (ghz-style text), json (for bench merge), csv (a row per protocol and "
+                "backend) or html (charts)."
+            ),
             rich_help_panel=REPORT,
         ),
     ] = "summary",

@@ -161,3 +161,20 @@ def test_cache_help_has_its_summary_and_whole_command_lines() -> None:
     assert text.split("\n\n")[1].strip() == "Clear or locate the cached schemas."
     assert "  clear  Remove every cached schema.\n" in text
     assert "Examples:" in text
+
+
+CHOICES_ONLY = re.compile(r"[\w-]+(?:, [\w-]+)* or [\w-]+\.?")
+
+
+@pytest.mark.parametrize("command", sorted(COMMANDS))
+def test_option_help_says_more_than_its_choices(command: str) -> None:
+    """`--format summary|json|csv|html  summary, json, csv or html.` teaches nothing: the help
+    of an option whose metavar lists its choices says what they do (or what the option is)."""
+    said = []
+    for match in re.finditer(
+        r"^  (?:-\w, )?--[\w-]+ (\S+\|\S+)\s+(.*?)(?:  \[default|\n  [-\w]|\n\n)", _help(command), re.M | re.S
+    ):
+        text = " ".join(match[2].split())
+        if CHOICES_ONLY.fullmatch(text):
+            said.append(f"{match[1]}: {text}")
+    assert not said
