@@ -278,6 +278,7 @@ def bench_command(
             metavar="PROTOCOL[,PROTOCOL]",
             help="connect, grpc, grpc-web, or a list: grpc,connect.",
             rich_help_panel=o.CONN,
+            autocompletion=o.complete_protocols,
         ),
     ] = "connect",
     codec: o.Codec = None,

@@ -3,7 +3,8 @@
 - Options are grouped under headings, each option's group being its `rich_help_panel`: a
   command's own groups first, then the common ones in `PANEL_ORDER` (the way grpcurl's and
   ghz's docs group them); options with none come last.
-- Metavars are words (`FILE`, `N`, `TEXT`), never a type such as ``<list[Path]>``.
+- Metavars are words (`FILE`, `N`, `TEXT`), never a type such as ``<list[Path]>``; a metavar
+  that lists the values (``json|text``) is also what shell completion offers.
 - The command module's ``EXAMPLES`` (pairs of what it does and the command line) close the help.
 - A usage error (a missing argument, an unknown option, a bad value) prints one ``error:``
   line naming what is wrong, then the usage line, and exits 2 — not the whole help page.
@@ -46,6 +47,10 @@ class HelpfulCommand(TyperCommand):
                 param.metavar = (param.name or "").upper()
             elif isinstance(param, TyperOption) and not param.is_flag:
                 param.metavar = _METAVAR_BY_TYPE.get(param.type.name, "TEXT")
+        for param in self.params:
+            choices = _CHOICES.fullmatch(str(param.metavar or ""))
+            if isinstance(param, TyperOption) and choices and param._custom_shell_complete is None:
+                param._custom_shell_complete = _completing(choices[0].split("|"))
 
     # -- help -------------------------------------------------------------------------
 
@@ -102,6 +107,14 @@ class HelpfulCommand(TyperCommand):
             if isinstance(value, float) and not math.isfinite(value) and isinstance(param, TyperOption):
                 raise OneLineUsageError(f"{_long_name(param)}: {value} is not a finite number", ctx)
         return rest
+
+
+_CHOICES = re.compile(r"[a-z0-9-]+(?:\|[a-z0-9-]+)+")  # a metavar that lists the values: json|text
+
+
+def _completing(choices: list[str]) -> Any:
+    """A click `shell_complete` offering `choices` that start with what is typed."""
+    return lambda _ctx, _param, incomplete: [c for c in choices if c.startswith(incomplete)]
 
 
 class HelpfulGroup(TyperGroup):

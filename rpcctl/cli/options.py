@@ -23,6 +23,15 @@ OUTPUT = "Output"
 LOAD = "Load"
 CALL = REQUEST
 
+PROTOCOLS = ("connect", "grpc", "grpc-web")
+
+
+def complete_protocols(incomplete: str) -> list[str]:
+    """Shell completion of --protocol: a protocol name, or the next one of bench's list."""
+    head, comma, last = incomplete.rpartition(",")
+    return [f"{head}{comma}{name}" for name in PROTOCOLS if name.startswith(last)]
+
+
 Target = Annotated[
     str,
     typer.Argument(
@@ -46,7 +55,7 @@ Protocol = Annotated[
         help="connect, grpc or grpc-web.",
         metavar="PROTOCOL",
         rich_help_panel=CONN,
-        autocompletion=lambda: ["connect", "grpc", "grpc-web"],
+        autocompletion=lambda incomplete: complete_protocols(incomplete),
     ),
 ]
 Http2 = Annotated[
@@ -141,7 +150,6 @@ Codec = Annotated[
         show_default=False,
         metavar="json|proto",
         rich_help_panel=CONN,
-        autocompletion=lambda: ["json", "proto"],
     ),
 ]
 Protos = Annotated[
@@ -258,7 +266,6 @@ Color = Annotated[
         ),
         metavar="auto|always|never",
         rich_help_panel=OUTPUT,
-        autocompletion=lambda: ["auto", "always", "never"],
     ),
 ]
 Layout = Annotated[

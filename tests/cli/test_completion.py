@@ -219,3 +219,10 @@ def test_fish_offers_methods_without_file_names(tmp_path: Path) -> None:
 
 def test_fish_offers_file_names_for_a_file_option(tmp_path: Path) -> None:
     assert _fish_complete("rpcctl call --protoset a-", tmp_path) == ["a-file.txt"]
+
+
+def test_values_listed_in_a_metavar_complete(tmp_path: Path) -> None:
+    assert _bash_complete("rpcctl bench -O ", tmp_path) == ["summary", "json", "csv", "html"]
+    assert _bash_complete("rpcctl call --format t", tmp_path) == ["text"]
+    assert _bash_complete("rpcctl bench --protocol grpc-", tmp_path) == ["grpc-web"]
+    assert _bash_complete("rpcctl bench --protocol grpc,c", tmp_path) == ["grpc,connect"]
