@@ -9,7 +9,8 @@ An action node is one stream: its kept rows in index order, with a marker line w
 rows are missing (`── 2 rows missing: #3–#4 ──`) and each resent, refused or
 after-`no_more` row marked. A larger node interleaves the streams under it by time
 (each row's order key, see `LogStream`) while keeping every stream in index order,
-each line prefixed with its `stage/step/action`, and shows the steps' state changes
+each line prefixed with its action's name (`make`; `compile/make` above a step, the
+`stage/step/action` indices where the task content names nothing), and shows the steps' state changes
 (with message, time and duration) where they happened.
 """
 
@@ -96,6 +97,31 @@ def gap_line(gap: Gap, prefix: str = "") -> LogLine:
     return LogLine(f"── {gap.count} {rows} missing: {gap} ──", prefix=prefix, gap=True)
 
 
+def _bare(name: str) -> str:
+    """`make` from `make #0`; '' for an unnamed `action 0` / `step 1`."""
+    head, sep, _ = name.rpartition(" #")
+    return head if sep else ""
+
+
+def stream_label(model: LogModel, key: StreamKey, *, with_step: bool) -> str:
+    """`make`, or `compile/make` `with_step`; the `stage/step/action` path when a name is missing."""
+    task = model.tasks.get(str(key[0]))
+    if task is None:
+        return stream_path(key)
+    step_key: StepKey = (key[1], key[2], key[3])
+    action = _bare(action_name(task, step_key, key[4]))
+    if not action:
+        return stream_path(key)
+    if not with_step:
+        return action
+    step = _bare(step_name(task, step_key))
+    return f"{step}/{action}" if step else stream_path(key)
+
+
+def _step_label(task: TaskInfo, key: StepKey) -> str:
+    return _bare(step_name(task, key)) or step_path(key)
+
+
 def build_lines(model: LogModel, node: NodeKey | None) -> list[LogLine]:
     """The lines the log view shows for `node`."""
     if node is None:
@@ -106,7 +132,7 @@ def build_lines(model: LogModel, node: NodeKey | None) -> list[LogLine]:
         stream = model.streams.get(key)
         task = model.tasks.get(str(tx))
         states = _action_entries(task, key) if task is not None else []
-        return _merge([stream] if stream is not None else [], states, prefixed=False)
+        return _merge([stream] if stream is not None else [], states)
     keys = node_streams(model, node)
     streams = [model.streams[k] for k in keys]
     txs = sorted({str(k[0]) for k in keys} | ({str(node[1])} if node[0] != "runner" else set()))
@@ -116,12 +142,14 @@ def build_lines(model: LogModel, node: NodeKey | None) -> list[LogLine]:
         if task is not None:
             prefix = tuple(int(p) for p in node[2:]) if node[0] != "runner" else ()
             entries.extend(_step_entries(task, prefix, actions=node[0] == "step"))
-    return _merge(streams, entries, prefixed=True)
+    labels = [stream_label(model, k, with_step=node[0] != "step") for k in keys]
+    width = max((len(label) for label in labels), default=0)
+    return _merge(streams, entries, prefixes=[label.ljust(width) + " " for label in labels])
 
 
 def stream_lines(stream: LogStream) -> list[LogLine]:
     """One stream's kept rows in index order, with gap, dropped-rows and row marks."""
-    return _merge([stream], [], prefixed=False)
+    return _merge([stream], [])
 
 
 def _state_line(what: str, entry: StateEntry, prefix: str = "") -> tuple[int, LogLine]:
@@ -135,11 +163,12 @@ def _step_entries(task: TaskInfo, prefix: tuple[int, ...], *, actions: bool) -> 
         if key[: len(prefix)] != prefix:
             continue
         step = task.steps[key]
-        path = step_path(key) + " "
+        path = _step_label(task, key) + " "
         entries.extend(_state_line(step_name(task, key), e, path) for e in step.history)
         if actions:
             for index in sorted(step.actions):
-                name, where = action_name(task, key, index), f"{path.rstrip()}/{index} "
+                name = action_name(task, key, index)
+                where = (_bare(name) or f"{step_path(key)}/{index}") + " "
                 entries.extend(_state_line(name, e, where) for e in step.actions[index].history)
     return entries
 
@@ -192,11 +221,14 @@ def _first_slots(streams: list[LogStream], limit: int) -> list[int]:
     return [bisect_left(order, low) for order in orders]
 
 
-def _merge(streams: list[LogStream], entries: list[tuple[int, LogLine]], *, prefixed: bool) -> list[LogLine]:
-    """Streams (each in index order) and state lines, interleaved by order key; the last MAX_LINES."""
+def _merge(
+    streams: list[LogStream], entries: list[tuple[int, LogLine]], *, prefixes: list[str] | None = None
+) -> list[LogLine]:
+    """Streams (each in index order, its lines starting with `prefixes[n]`, none by default)
+    and state lines, interleaved by order key; the last MAX_LINES."""
     keyed: list[tuple[int, int, int, LogLine]] = []
     for number, (stream, first) in enumerate(zip(streams, _first_slots(streams, MAX_LINES), strict=True)):
-        prefix = stream_path(stream.key) + " " if prefixed else ""
+        prefix = prefixes[number] if prefixes is not None else ""
         for position, (key, line) in enumerate(_stream_entries(stream, prefix, first)):
             keyed.append((key, 1, number * 10_000_000 + position, line))
     keyed.extend((key, 0, position, line) for position, (key, line) in enumerate(entries))

@@ -98,16 +98,23 @@ def test_step_view_interleaves_streams_and_keeps_each_in_order() -> None:
     lines = build_lines(model, ("step", TX, 0, 1, 0))
     rows = [(line.prefix, line.index) for line in lines if line.index is not None]
     assert rows == [
-        ("0/1.0/0 ", 0),
-        ("0/1.0/0 ", 1),
-        ("0/1.0/0 ", 2),
-        ("0/1.0/0 ", 5),
-        ("0/1.0/0 ", 6),
-        ("0/1.0/1 ", 0),
-        ("0/1.0/1 ", 1),
-        ("0/1.0/0 ", 7),
-        ("0/1.0/0 ", 8),
+        ("make ", 0),
+        ("make ", 1),
+        ("make ", 2),
+        ("make ", 5),
+        ("make ", 6),
+        ("test ", 0),
+        ("test ", 1),
+        ("make ", 7),
+        ("make ", 8),
     ]
+    task_view = build_lines(model, ("task", TX))
+    assert {line.prefix for line in task_view if line.index is not None} == {
+        "checkout/git ",
+        "compile/make ",
+        "compile/test ",
+    }
+    assert "compile " in {line.prefix for line in task_view if line.state}
     states = [line.text for line in lines if line.state]
     assert states == [
         "── compile #1 running at 22:13:22 ──",

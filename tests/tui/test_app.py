@@ -60,11 +60,13 @@ async def test_tree_shows_runners_tasks_stages_steps_actions_with_badges(model: 
         assert app.selected == ("task", TX)
         first = app.log_view.lines[0]
         assert (first.prefix, first.text, first.state) == (
-            "0/0 ",
+            "checkout ",
             "── checkout #0 success at 00:01:40 ──",
             "success",
         )
-        assert next(line.prefix for line in app.log_view.lines if line.index is not None) == "0/0/0 "
+        assert (
+            next(line.prefix for line in app.log_view.lines if line.index is not None) == "checkout/checkout "
+        )
         assert "warning: unused variable" in texts(app)
 
 
