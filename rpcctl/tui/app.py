@@ -368,7 +368,7 @@ class TailLogsApp(App[None]):
         if record is None:
             self.notify("that call is no longer kept", severity="warning")
             return
-        self.push_screen(CallScreen(record))
+        self.push_screen(CallScreen(record, call_summary(self.model, record)))
 
     def action_help(self) -> None:
         """Show every key binding."""

@@ -168,6 +168,7 @@ async def test_enter_on_a_call_opens_the_inspector_and_e_filters_errors() -> Non
         screen = screen_text(app)
         for expected in (
             "/pkg.proto.runner.v1.RunnerService/UpdateLog",
+            "call UpdateLog · make #0 #5–#6 · OK ack 3 ≠ 7 · Esc closes",
             "protocol: connect (proto)",
             "peer: 127.0.0.1:5000",
             "status: OK",

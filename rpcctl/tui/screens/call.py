@@ -19,13 +19,21 @@ class CallScreen(ModalScreen[None]):
         Binding("escape,q,enter", "close", "Close", id="call.close"),
     ]
 
-    def __init__(self, record: CallRecord) -> None:
+    def __init__(self, record: CallRecord, carried: str = "") -> None:
         super().__init__(id="call-screen")
         self.record = record
+        self.carried = carried
+        """What the call carried (`make #0 #5–#6`), shown in the title."""
 
     def compose(self) -> ComposeResult:
         with Vertical(id="call-dialog"):
-            yield Static(f"call {self.record.method} — Esc closes", id="call-title")
+            record = self.record
+            facts = [
+                f"call {record.method}",
+                self.carried,
+                record.status + (f" {record.note}" if record.note else ""),
+            ]
+            yield Static(" · ".join([*filter(None, facts), "Esc closes"]), id="call-title")
             with VerticalScroll(id="call-body"):
                 yield Static(call_details(self.record), id="call-text")
 
