@@ -148,7 +148,35 @@ def write_examples(command: Any, formatter: Any) -> None:
         for number, (what, line) in enumerate(examples):
             if number:
                 formatter.write("\n")
-            formatter.write(f"{indent}# {what}\n{indent}{line}\n")
+            formatter.write(f"{indent}# {what}\n")
+            width = max(formatter.width - len(indent), 40)
+            formatter.write("".join(f"{indent}{part}\n" for part in fold_command(line, width)))
+
+
+def fold_command(line: str, width: int) -> list[str]:
+    """`line` in pieces of at most `width` characters where it can be, broken before an
+    option (outside quotes) and continued with `` \\``, the next pieces indented: as pasted
+    into a POSIX shell, the same command."""
+    if len(line) <= width:
+        return [line]
+    starts, quote = [0], ""
+    for index, char in enumerate(line):
+        if quote:
+            quote = "" if char == quote else quote
+        elif char in "'\"":
+            quote = char
+        elif char == " " and line.startswith("-", index + 1):
+            starts.append(index + 1)
+    pieces = [line[a:b].rstrip() for a, b in zip(starts, [*starts[1:], len(line)], strict=True)]
+    lines = [pieces[0]]
+    for piece in pieces[1:]:
+        room = width - 2 - (0 if len(lines) == 1 else 2)  # the " \\" and the continuation's indent
+        if len(lines[-1]) + 1 + len(piece) <= room:
+            lines[-1] += " " + piece
+        else:
+            lines.append(piece)
+    last = len(lines) - 1
+    return [("  " if n else "") + text + (" \\" if n < last else "") for n, text in enumerate(lines)]
 
 
 def examples_of(command: Any) -> tuple[tuple[str, str], ...]:

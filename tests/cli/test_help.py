@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import re
 
 import pytest
@@ -53,7 +54,7 @@ COMMAND_GROUPS = {"cache"}  # a group: its subcommands carry the help
 def test_every_command_has_two_or_three_examples(command: str) -> None:
     text = _help(command)
     assert "\nExamples:\n" in text
-    examples = text.split("\nExamples:\n", 1)[1]
+    examples = text.split("\nExamples:\n", 1)[1].replace(" \\\n", " ")  # folded: one line again
     lines = [line.strip() for line in examples.splitlines() if line.strip()]
     commands = [line for line in lines if not line.startswith("#")]
     assert 2 <= len(commands) <= 3, commands
@@ -178,3 +179,15 @@ def test_option_help_says_more_than_its_choices(command: str) -> None:
         if CHOICES_ONLY.fullmatch(text):
             said.append(f"{match[1]}: {text}")
     assert not said
+
+
+@pytest.mark.parametrize("command", sorted(COMMANDS))
+def test_help_fits_80_columns(command: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A long example is folded with shell line continuations, as a user could paste it."""
+    monkeypatch.setenv("COLUMNS", "80")
+    text = _help(command)
+    assert [line for line in text.splitlines() if len(line) > 80] == []
+    unfolded = " ".join(text.split("Examples:\n", 1)[1].replace("\\\n", " ").split())
+    module = importlib.import_module(COMMANDS[command].module)
+    for _, line in module.EXAMPLES:
+        assert " ".join(line.split()) in unfolded
