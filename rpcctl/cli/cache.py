@@ -22,7 +22,7 @@ cache_app = typer.Typer(
         "nothing). Both live in $RPCCTL_CACHE_DIR or the user cache directory, readable by "
         "their owner only."
     ),
-    no_args_is_help=True,
+    no_args_is_help=False,
     add_completion=False,
     rich_markup_mode=None,
     pretty_exceptions_enable=False,

@@ -121,6 +121,13 @@ class HelpfulGroup(TyperGroup):
     """A typer group whose unknown command is one ``error:`` line (with its near misses), the
     usage line and exit 2, and whose help ends with its module's ``EXAMPLES``."""
 
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        """As click's; with no arguments (and no help page asked for), one line naming the commands."""
+        if not (args or self.no_args_is_help or self.invoke_without_command or ctx.resilient_parsing):
+            names = self.list_commands(ctx)
+            raise OneLineUsageError(f"missing COMMAND: {', '.join(names[:-1])} or {names[-1]}", ctx)
+        return list(super().parse_args(ctx, args))
+
     def resolve_command(self, ctx: Any, args: list[str]) -> Any:
         """As click's, but a name that is no command is a `OneLineUsageError`."""
         names = self.list_commands(ctx)

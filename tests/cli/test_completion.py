@@ -226,3 +226,7 @@ def test_values_listed_in_a_metavar_complete(tmp_path: Path) -> None:
     assert _bash_complete("rpcctl call --format t", tmp_path) == ["text"]
     assert _bash_complete("rpcctl bench --protocol grpc-", tmp_path) == ["grpc-web"]
     assert _bash_complete("rpcctl bench --protocol grpc,c", tmp_path) == ["grpc,connect"]
+
+
+def test_a_groups_commands(tmp_path: Path) -> None:
+    assert _bash_complete("rpcctl cache ", tmp_path) == ["clear", "dir"]

@@ -191,3 +191,7 @@ def test_help_fits_80_columns(command: str, monkeypatch: pytest.MonkeyPatch) -> 
     module = importlib.import_module(COMMANDS[command].module)
     for _, line in module.EXAMPLES:
         assert " ".join(line.split()) in unfolded
+
+
+def test_a_group_without_its_command_names_the_commands() -> None:
+    _usage_error(run_cli("cache"), "missing COMMAND", "clear or dir")
