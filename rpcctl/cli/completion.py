@@ -140,6 +140,10 @@ def complete(command: Any, environ: Mapping[str, str]) -> int:
 
     shell = environ.get(COMPLETE_VAR, "bash")
     args, incomplete = split_line(environ.get(LINE_VAR, ""))
+    # `--protocol=gr`: click completes the value alone; bash replaces only what follows the
+    # '=' (COMP_WORDBREAKS), zsh and fish the whole word, so they get `--protocol=` again.
+    option, equals, _ = incomplete.partition("=") if incomplete.startswith("--") else ("", "", "")
+    again = f"{option}=" if equals and shell in ("zsh", "fish") else ""
     try:
         items = LineComplete(command, {}, "rpcctl", COMPLETE_VAR).get_completions(args, incomplete)
     except Exception:  # a half-typed line that click cannot resolve: no candidates, no traceback
@@ -148,6 +152,8 @@ def complete(command: Any, environ: Mapping[str, str]) -> int:
         value, help_text = str(item.value), str(item.help or "")
         if item.type != "plain":
             continue  # files and directories: the shell's own completion does them
+        if again and not value.startswith("-"):
+            value = again + value
         if shell == "bash" and ":" in incomplete:
             # bash replaces only what follows the last ':' of the word (COMP_WORDBREAKS)
             value = value[incomplete.rindex(":") + 1 :] if value.startswith(incomplete) else value

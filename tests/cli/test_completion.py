@@ -230,3 +230,10 @@ def test_values_listed_in_a_metavar_complete(tmp_path: Path) -> None:
 
 def test_a_groups_commands(tmp_path: Path) -> None:
     assert _bash_complete("rpcctl cache ", tmp_path) == ["clear", "dir"]
+
+
+def test_fish_completes_an_option_value_after_equals(tmp_path: Path) -> None:
+    assert _fish_complete("rpcctl call --protocol=grpc", tmp_path) == [
+        "--protocol=grpc",
+        "--protocol=grpc-web",
+    ]
