@@ -239,8 +239,22 @@ def _qualified(package: str, name: str) -> str:
 
 
 def _matching(candidates: Iterable[str], incomplete: str) -> list[str]:
-    """Candidates that start with `incomplete` (the shells replace the word with them), once each."""
-    return [c for c in dict.fromkeys(candidates) if c.startswith(incomplete)]
+    """Full names that start with `incomplete` (the shells replace the word with them), once
+    each; when none does, the shortest unambiguous suffix of each name that does (`Echo` for
+    `pkg.Svc/Echo`: `call` and `describe` take any unique suffix)."""
+    names = list(dict.fromkeys(candidates))
+    full = [name for name in names if name.startswith(incomplete)]
+    if full or not incomplete:
+        return full
+    suffixes: dict[str, list[str]] = {}
+    for name in names:
+        for cut in (i + 1 for i, char in enumerate(name) if char in "./"):
+            suffixes.setdefault(name[cut:], []).append(name)
+    short: dict[str, str] = {}
+    for suffix, owners in sorted(suffixes.items(), key=lambda item: len(item[0])):
+        if len(owners) == 1 and suffix.startswith(incomplete) and owners[0] not in short:
+            short[owners[0]] = suffix
+    return [short[name] for name in names if name in short]
 
 
 def complete_method(ctx: typer.Context, incomplete: str) -> list[str]:

@@ -237,3 +237,12 @@ def test_fish_completes_an_option_value_after_equals(tmp_path: Path) -> None:
         "--protocol=grpc",
         "--protocol=grpc-web",
     ]
+
+
+def test_a_short_method_name_completes_to_its_unique_suffix(tmp_path: Path) -> None:
+    """`call` takes any unambiguous suffix (Echo): typed from its start, it completes so."""
+    schema = f"--proto {TEST_PROTO} -I {TEST_PROTO_ROOT} {TARGET}"
+    assert _bash_complete(f"rpcctl call {schema} E", tmp_path) == ["Echo"]
+    assert _bash_complete(f"rpcctl call {schema} C", tmp_path) == ["Count", "Chat"]
+    assert _bash_complete(f"rpcctl call {schema} TestService/S", tmp_path) == ["TestService/Sum"]
+    assert _bash_complete(f"rpcctl describe {schema} EchoR", tmp_path) == ["EchoRequest", "EchoResponse"]
