@@ -289,7 +289,9 @@ def tail_logs_command(
                 f"{watch.mode}: listening on {watch.url}" + (f" → {upstream}" if upstream else "") + "\n"
             )
             env.stderr.flush()
-            status = StatusInfo(listen=watch.url, upstream=upstream or "", capture_file=str(record or ""))
+            status = StatusInfo(
+                listen=watch.url, upstream=upstream or "", capture_file=str(record or ""), redact=redaction
+            )
             actions = TuiActions(
                 cancel_task=watch.cancel_task if watch.standin is not None else None,
                 save_capture=watch.save_capture,

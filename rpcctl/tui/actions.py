@@ -43,6 +43,10 @@ class StatusInfo:
     """The capture being written (`--record`)."""
     save_path: str = "rpcctl-capture-{time}.jsonl"
     """Where the s key saves; `{time}` becomes the local time as YYYYmmdd-HHMMSS."""
+    redact: Any = True
+    """What the call inspector hides, as in the capture: True for credentials (header names and
+    message fields, see `rpcctl.proxy.redact`), a `Redactor` for those and its extra names, False
+    for nothing (`--no-redact`)."""
 
 
 MODES = ("proxy", "stand-in", "offline", "demo")

@@ -11,6 +11,7 @@ import asyncio
 import inspect
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any, ClassVar
 
 from textual.app import App, ComposeResult
@@ -19,6 +20,7 @@ from textual.containers import Horizontal, Vertical
 from textual.notifications import SeverityLevel
 from textual.widgets import Footer, Static, Tree
 
+from rpcctl.proxy.redact import Redactor
 from rpcctl.runner.logmodel import Changes, LogModel
 from rpcctl.runner.streamkey import StreamKey
 from rpcctl.runner.tailing import SourceLike, pump
@@ -368,7 +370,17 @@ class TailLogsApp(App[None]):
         if record is None:
             self.notify("that call is no longer kept", severity="warning")
             return
-        self.push_screen(CallScreen(record, call_summary(self.model, record)))
+        self.push_screen(CallScreen(record, call_summary(self.model, record), self._redactor()))
+
+    def _redactor(self) -> Redactor | None:
+        """The inspector's redactor, made once (so one secret keeps one placeholder)."""
+        redact = self.status.redact
+        if redact is False:
+            return None
+        if not isinstance(redact, Redactor):
+            redact = Redactor()
+        self.status = replace(self.status, redact=redact)
+        return redact
 
     def action_help(self) -> None:
         """Show every key binding."""

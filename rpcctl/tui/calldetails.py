@@ -7,10 +7,12 @@ Plain Python (rich Text), tested without Textual; `screens/call.py` shows it.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any
 
 from rich.text import Text
 
+from rpcctl.proxy.redact import Redactor
 from rpcctl.runner.callstats import CallRecord
 
 MAX_JSON_CHARS = 20_000
@@ -27,6 +29,10 @@ def _json(value: Any) -> str:
     return text
 
 
+def _pairs_of(pairs: list[list[Any]]) -> list[tuple[str, str]]:
+    return [(str(name), str(value)) for name, value in pairs]
+
+
 def _section(text: Text, title: str) -> None:
     text.append(f"\n{title}\n", "bold underline")
 
@@ -39,8 +45,19 @@ def _pairs(text: Text, pairs: list[tuple[str, str]]) -> None:
         text.append(f"{value}\n")
 
 
-def call_details(record: CallRecord) -> Text:
-    """The inspector's text for `record`."""
+def call_details(record: CallRecord, redactor: Redactor | None = None) -> Text:
+    """The inspector's text for `record`, its credentials replaced by `redactor` when given."""
+    if redactor is not None:
+        record = replace(
+            record,
+            headers=_pairs_of(redactor.headers(record.headers)),
+            response_headers=_pairs_of(redactor.headers(record.response_headers)),
+            trailers=_pairs_of(redactor.headers(record.trailers)),
+            requests=[redactor.message(m) for m in record.requests],
+            responses=[redactor.message(m) for m in record.responses],
+            message=redactor.text(record.message),
+            details=[redactor.message(d) for d in record.details],
+        )
     text = Text()
     text.append(record.path or record.method, "bold")
     text.append("\n")

@@ -11,7 +11,7 @@ from textual.widgets._toast import Toast
 from rpcctl.tui.actions import StatusInfo, TuiActions
 from rpcctl.tui.app import TailLogsApp, create_app
 from rpcctl.tui.screens.call import CallScreen
-from tests.tui.callevents import TX
+from tests.tui.callevents import TX, Calls
 from tests.tui.trial import FAILURE, MAKE, trial_events, trial_model
 
 WIDE = (160, 45)
@@ -337,3 +337,31 @@ async def test_the_calls_table_says_which_call_carried_which_rows() -> None:
         assert carried[-1] == "compile #1 failure"
         # at 80 columns a refused call's status and rows are on screen
         assert "UpdateLog   OK ack 3 ≠ 9  make #0 #8" in screen_text(app)
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("redact", [True, False])
+async def test_the_inspector_redacts_credentials_as_the_capture_does(redact: bool) -> None:
+    # Screens of the inspector end up in bug reports: the runner's token is not on them,
+    # unless tail-logs runs with --no-redact (StatusInfo.redact False).
+    calls = Calls()
+    calls.count = 100  # call ids after the trial's
+    events = [
+        *calls.register("linux-1", "u-1", "tok-SECRET-1", headers=[("authorization", "Bearer abc-SECRET")]),
+        *calls.fetch("tok-SECRET-1", None, headers=[("x-runner-token", "tok-SECRET-1")]),
+    ]
+    model = trial_model()
+    model.ingest_many(events)
+    app = create_app(model, mode="offline", status=StatusInfo(redact=redact))
+    async with app.run_test(size=WIDE) as pilot:
+        await pilot.pause()
+        for row in (-2, -1):
+            app._inspect(
+                app.calls_table.coordinate_to_cell_key((app.calls_table.row_count + row, 0)).row_key.value
+            )
+            await pilot.pause()
+            screen = screen_text(app)
+            assert ("SECRET" in screen) is not redact, screen
+            assert ("[REDACTED" in screen) is redact
+            await pilot.press("escape")
+            await pilot.pause()

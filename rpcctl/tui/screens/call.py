@@ -8,6 +8,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from rpcctl.proxy.redact import Redactor
 from rpcctl.runner.callstats import CallRecord
 from rpcctl.tui.calldetails import call_details
 
@@ -19,9 +20,11 @@ class CallScreen(ModalScreen[None]):
         Binding("escape,q,enter", "close", "Close", id="call.close"),
     ]
 
-    def __init__(self, record: CallRecord, carried: str = "") -> None:
+    def __init__(self, record: CallRecord, carried: str = "", redactor: Redactor | None = None) -> None:
         super().__init__(id="call-screen")
         self.record = record
+        self.redactor = redactor
+        """Replaces the credentials shown (None: everything is shown)."""
         self.carried = carried
         """What the call carried (`make #0 #5–#6`), shown in the title."""
 
@@ -35,7 +38,7 @@ class CallScreen(ModalScreen[None]):
             ]
             yield Static(" · ".join([*filter(None, facts), "Esc closes"]), id="call-title")
             with VerticalScroll(id="call-body"):
-                yield Static(call_details(self.record), id="call-text")
+                yield Static(call_details(self.record, self.redactor), id="call-text")
 
     def on_mount(self) -> None:
         self.query_one("#call-body").focus()
