@@ -50,6 +50,10 @@ VERSION = 1
 HEADER_FIELDS = ("headers", "trailers", "response_headers")
 MESSAGE_EVENTS = (EventKind.REQUEST, EventKind.RESPONSE)
 CAPTURE_MODE = 0o600
+MAX_LINE = 64 * 1024 * 1024
+"""Bytes of one capture line read at most (a 4 MiB message is ~6 MB of base64): a longer line
+is a bad line, skipped without being held in memory."""
+_SKIP_CHUNK = 1 << 20
 
 
 def _default(value: Any) -> Any:
@@ -293,9 +297,11 @@ def iter_events(
     with _open(path) as handle:
         _read_header(path, handle)
         number = 1
-        for line in handle:
+        for line in _lines(handle):
             number += 1
             try:
+                if line is None:
+                    raise UsageError(f"{path} line {number} is longer than {_mib(MAX_LINE)}")
                 obj = _parse_line(path, number, line)
                 event = _to_event(path, number, obj) if obj is not None else None
             except UsageError as exc:
@@ -315,8 +321,31 @@ def _open(path: Path) -> IO[bytes]:
         raise UsageError(f"cannot read capture {path}: {exc.strerror or exc}") from exc
 
 
+def _lines(handle: IO[bytes]) -> Iterator[bytes | None]:
+    """The lines of `handle`; None for one longer than `MAX_LINE`, read past in 1 MiB pieces."""
+    while True:
+        line = handle.readline(MAX_LINE + 1)
+        if not line:
+            return
+        if len(line) > MAX_LINE and not line.endswith(b"\n"):
+            del line
+            while True:
+                rest = handle.readline(_SKIP_CHUNK)
+                if not rest or rest.endswith(b"\n"):
+                    break
+            yield None
+            continue
+        yield line
+
+
+def _mib(size: int) -> str:
+    return f"{size / (1 << 20):g} MiB"
+
+
 def _read_header(path: Path, handle: IO[bytes]) -> dict[str, Any]:
-    first = handle.readline()
+    first = next(_lines(handle), b"")
+    if first is None:
+        raise UsageError(f"{path} is not an rpcctl capture: line 1 is longer than {_mib(MAX_LINE)}")
     if not first:
         raise UsageError(f"{path} is not an rpcctl capture: the file is empty")
     try:
