@@ -12,6 +12,7 @@ import inspect
 import time
 from collections.abc import Callable
 from dataclasses import replace
+from pathlib import Path
 from typing import Any, ClassVar
 
 from textual.app import App, ComposeResult
@@ -324,7 +325,9 @@ class TailLogsApp(App[None]):
 
     async def action_save_capture(self) -> None:
         """Save the capture recorded so far."""
-        path = self.status.save_path.replace("{time}", self._clock())
+        # The whole path: a relative one names the directory tail-logs started in, which the
+        # person reading the message may not know.
+        path = str(Path(self.status.save_path.replace("{time}", self._clock())).resolve())
         if await self._call("save_capture", path) is not False:
             self.notify(f"capture saved to {path}")
 

@@ -4,6 +4,7 @@ and the rough edges (Ctrl-C, c on a failed task, r's outcome, narrow screens, to
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import pytest
 from textual.widgets._toast import Toast
@@ -365,3 +366,21 @@ async def test_the_inspector_redacts_credentials_as_the_capture_does(redact: boo
             assert ("[REDACTED" in screen) is redact
             await pilot.press("escape")
             await pilot.pause()
+
+
+@pytest.mark.asyncio
+async def test_s_names_the_whole_path_it_saved_to() -> None:
+    saved: list[str] = []
+    app = TailLogsApp(
+        trial_model(),
+        mode="offline",
+        status=StatusInfo(save_path="cap-{time}.jsonl"),
+        actions=TuiActions(save_capture=saved.append),
+        clock=lambda: "20260101-120000",
+    )
+    async with app.run_test(size=SMALL) as pilot:
+        await pilot.press("s")
+        await pilot.pause()
+        whole = str(Path("cap-20260101-120000.jsonl").resolve())
+        assert saved == [whole]
+        assert app.messages[-1] == f"capture saved to {whole}"
