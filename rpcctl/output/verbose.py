@@ -1,4 +1,7 @@
-"""What `-v` shows on stderr: request and response metadata, trailers and timings."""
+"""What `-v` shows on stderr: request and response metadata, trailers and timings.
+
+Credential headers (authorization, cookies, tokens, keys: rpcctl.proxy.redact's rule) show
+as [REDACTED]: -v output ends up in CI logs and bug reports."""
 
 from __future__ import annotations
 
@@ -9,6 +12,13 @@ from rpcctl.wire.metadata import Metadata, sanitize_for_terminal
 
 if TYPE_CHECKING:
     from rpcctl.protocols.exchange import RequestHead
+
+
+def _shown(name: str, value: str) -> str:
+    """A header's value as -v prints it: a credential's (rpcctl.proxy.redact's rule) redacted."""
+    from rpcctl.proxy.redact import REDACTED, is_credential_header
+
+    return REDACTED if is_credential_header(name) else value
 
 
 class VerbosePrinter:
@@ -30,7 +40,7 @@ class VerbosePrinter:
             return
         self.line(f"{prefix} {title}:" if len(metadata) else f"{prefix} {title}: (none)")
         for name, value in metadata.to_wire_pairs():
-            self.line(f"{prefix}   {name}: {value}")
+            self.line(f"{prefix}   {name}: {_shown(name, value)}")
 
     def request(self, head: RequestHead | None, version: str | None, origin: str = "") -> None:
         """The request as it went out: method, URL (``origin`` is ``scheme://authority``), HTTP
@@ -39,7 +49,7 @@ class VerbosePrinter:
             return
         self.line(f"> {head.method} {origin}{head.path} {version or 'HTTP'}")
         for name, value in head.headers:
-            self.line(f">   {name}: {value}")
+            self.line(f">   {name}: {_shown(name, value)}")
 
     def timings(self, timings: Timings, exchange: Any = None) -> None:
         """When the call reached each milestone, in ms from its start, as `curl -w` reports them.

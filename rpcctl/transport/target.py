@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -34,15 +35,21 @@ class Target:
 
     @classmethod
     def parse(cls, text: str) -> Target:
-        """Parse a TARGET argument; raise `UsageError` on one that is not a target."""
+        """Parse a TARGET argument; raise `UsageError` on one that is not a target.
+
+        Messages show the target without a ``user:password@``, query or fragment (which may
+        hold credentials, RFC 3986 §3.2.1, §7.5); a target with user info is refused, as
+        nothing sends it (credentials go in -H headers).
+        """
+        shown = _shown(text)
         if not text or text.strip() != text:
-            raise UsageError(f"invalid target {text!r}")
+            raise UsageError(f"invalid target {shown!r}")
         if text.startswith("unix:"):
             path = text.removeprefix("unix:")
             if path.startswith("//"):
                 path = path[2:]
             if not path:
-                raise UsageError(f"invalid target {text!r}: no socket path")
+                raise UsageError(f"invalid target {shown!r}: no socket path")
             return cls(unix_path=path)
         if "://" not in text:
             text = "http://" + text
@@ -50,19 +57,22 @@ class Target:
             parts = urlsplit(text)
         except ValueError as exc:  # an unclosed [IPv6 bracket
             reason = "an IPv6 address goes in brackets, [::1]:8080"
-            raise UsageError(f"invalid target {text!r}: {reason}") from exc
+            raise UsageError(f"invalid target {shown!r}: {reason}") from exc
         if parts.scheme not in ("http", "https"):
-            raise UsageError(f"invalid target {text!r}: scheme must be http, https or unix")
+            raise UsageError(f"invalid target {shown!r}: scheme must be http, https or unix")
         if parts.query or parts.fragment:
-            raise UsageError(f"invalid target {text!r}: no query or fragment allowed")
+            raise UsageError(f"invalid target {shown!r}: no query or fragment allowed")
+        if "@" in parts.netloc:
+            reason = "user info in a target is never sent: give credentials with -H 'authorization: …'"
+            raise UsageError(f"invalid target {shown!r}: {reason}")
         tls = parts.scheme == "https"
         try:
             port = parts.port
         except ValueError as exc:
-            raise UsageError(f"invalid target {text!r}: the port must be a number from 1 to 65535") from exc
+            raise UsageError(f"invalid target {shown!r}: the port must be a number from 1 to 65535") from exc
         host = parts.hostname or ""
         if not host:
-            raise UsageError(f"invalid target {text!r}: no host")
+            raise UsageError(f"invalid target {shown!r}: no host")
         return cls(
             host=host,
             port=port if port is not None else (443 if tls else 80),
@@ -133,3 +143,11 @@ class ChannelSettings:
     codec: str = "json"
     use_get: bool = False
     grpc_web_text: bool = False
+
+
+_SECRET_PARTS = re.compile(r"//[^/?#@]*@|[?#].*$", re.DOTALL)
+
+
+def _shown(text: str) -> str:
+    """`text` with any ``user:password@`` as ``***@`` and a query or fragment as ``?…``."""
+    return _SECRET_PARTS.sub(lambda m: "//***@" if m[0].startswith("//") else m[0][0] + "…", text)

@@ -271,16 +271,24 @@ def parse_header_option(text: str) -> tuple[str, Value]:
     if not sep or not name:
         raise UsageError(f"invalid header {text!r}: expected 'NAME: VALUE'")
     value = value.strip(" \t")
+    from rpcctl.proxy.redact import is_credential_header
+
+    # A credential's value is never echoed in a message (it would land in CI logs).
+    secret = is_credential_header(name)
     try:
         check_name(name)
         if name.endswith(BINARY_SUFFIX):
             try:
                 return name, decode_binary_value(value)
             except ValueError:
-                reason = f"a -bin header's value is base64 (A-Z a-z 0-9 + /), and {clip(value)!r} is not"
+                shown = "its value" if secret else repr(clip(value))
+                reason = f"a -bin header's value is base64 (A-Z a-z 0-9 + /), and {shown} is not"
                 raise UsageError(f"invalid header {name!r}: {reason}") from None
         check_value(value)
     except ProtocolError as exc:
+        if secret:
+            reason = exc.message.replace(repr(value), "(not shown: a credential)")
+            raise UsageError(f"invalid header {name!r}: {reason}") from None
         raise UsageError(f"invalid header: {exc.message}") from None
     return name, value
 
