@@ -28,7 +28,7 @@ from rpcctl.runner.tailing import SourceLike, pump
 from rpcctl.tui.actions import StatusInfo, TuiActions
 from rpcctl.tui.callsummary import call_summary
 from rpcctl.tui.lines import NodeKey, build_lines, node_streams, task_of
-from rpcctl.tui.naming import fit_title, node_title
+from rpcctl.tui.naming import node_title
 from rpcctl.tui.nodeinfo import header_text
 from rpcctl.tui.screens.call import CallScreen
 from rpcctl.tui.screens.help import HelpScreen
@@ -183,16 +183,11 @@ class TailLogsApp(App[None]):
 
     def _show_selected(self) -> None:
         log = self.log_view
-        # Border corners, the title's spaces and a margin: 6 columns.
-        log.border_title = fit_title(node_title(self.model, self.selected), log.size.width - 6)
+        log.set_title(node_title(self.model, self.selected))
         head = header_text(self.model, self.selected)
         self.log_head.update(head)
         self.log_head.display = bool(head.plain)
         log.set_lines(build_lines(self.model, self.selected))
-
-    def on_resize(self) -> None:
-        if self.selected is not None:
-            self.call_after_refresh(self._show_selected)
 
     def notify(
         self,

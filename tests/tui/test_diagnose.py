@@ -384,3 +384,16 @@ async def test_s_names_the_whole_path_it_saved_to() -> None:
         whole = str(Path("cap-20260101-120000.jsonl").resolve())
         assert saved == [whole]
         assert app.messages[-1] == f"capture saved to {whole}"
+
+
+@pytest.mark.asyncio
+async def test_after_a_resize_the_title_and_the_last_calls_still_show() -> None:
+    app = create_app(trial_model(), mode="offline")
+    async with app.run_test(size=WIDE) as pilot:
+        await select(pilot, app, MAKE_NODE)
+        await pilot.resize_terminal(*SMALL)
+        await pilot.pause()
+        await pilot.pause()
+        screen = screen_text(app)
+        assert "› make #0 " in screen
+        assert "compile #1 fa" in screen  # the last call, not the first ones

@@ -52,6 +52,10 @@ class CallsTable(DataTable[str | Text]):
         self.add_column("latency", key="latency")
         self.add_column("protocol", key="protocol")
 
+    def on_resize(self) -> None:
+        # The newest calls stay in view when the terminal shrinks.
+        self.call_after_refresh(self.scroll_end, animate=False, immediate=True)
+
     def show_errors_only(self, stats: CallStats, errors_only: bool) -> None:
         """Rebuild the table with every kept call, or only the failed ones."""
         self.errors_only = errors_only

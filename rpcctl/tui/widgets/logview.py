@@ -11,6 +11,7 @@ from textual.strip import Strip
 
 from rpcctl.runner.logtree import Badge, badge_of
 from rpcctl.tui.lines import LogLine, find_matches, gap_lines, next_after
+from rpcctl.tui.naming import fit_title
 
 TAG_STYLES = {
     "refused": "logview--refused",
@@ -43,6 +44,8 @@ class LogView(ScrollView, can_focus=True):
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
+        self.full_title = ""
+        """The title before fitting (`set_title`)."""
         self.lines: list[LogLine] = []
         self.query_text = ""
         self.matches: list[int] = []
@@ -127,6 +130,14 @@ class LogView(ScrollView, can_focus=True):
     def on_resize(self) -> None:
         self.virtual_size = Size(self.scrollable_content_region.width, len(self.lines))
         self.call_after_refresh(self._to_end)
+        self.set_title(self.full_title)
+
+    def set_title(self, title: str) -> None:
+        """Show `title` (a node's path) in the border, fitted to the width: its end stays."""
+        self.full_title = title
+        # Border corners, the title's spaces and a margin: 6 columns.
+        width = self.size.width - 6
+        self.border_title = fit_title(title, width) if width > 0 else title
 
     # -- rendering --------------------------------------------------------------------
 
