@@ -26,7 +26,6 @@ NAMES = {RpcProtocol.GRPC: "native gRPC", RpcProtocol.GRPC_WEB: "gRPC-Web", RpcP
 # header), and nothing runs on any server.
 PROBE_PATH = "/rpcctl.probe.v1.Probe/Probe"
 RESET_PREFIX = "stream reset by the server"
-NATIVE_GRPC_HINT = "the server speaks native gRPC: try --protocol grpc"
 # What each protocol's request looks like, as far as a server's dispatch goes.
 PROBE_CONTENT_TYPES = {
     RpcProtocol.GRPC: "application/grpc",
@@ -84,14 +83,10 @@ async def wrong_protocol_error(
         return None
     if wants_h2c and await pool.probe(_probe_head(pool, ours), limit) is not None:
         return None  # it answers our protocol over HTTP/2: "--http2" was the right advice
-    message = (
-        f"{exc.message}: {NATIVE_GRPC_HINT}"
-        if not wants_h2c
-        else (
-            f"{pool.settings.target.address} speaks only native gRPC (over HTTP/2), not "
-            f"{NAMES[ours]}: try --protocol grpc"
-        )
-    )
+    # The reset or the HTTP version that showed it is no news to the user: the protocol is.
+    over = " (over HTTP/2)" if wants_h2c else ""
+    address = pool.settings.target.address
+    message = f"{address} speaks only native gRPC{over}, not {NAMES[ours]}: try --protocol grpc"
     return RpcError(exc.code, message, exc.details, exc.metadata)
 
 

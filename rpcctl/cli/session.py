@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from rpcctl.cli.env import Environment
-from rpcctl.errors import SchemaError
+from rpcctl.errors import RpcError, SchemaError
 
 if TYPE_CHECKING:
     from rpcctl.call import Channel
@@ -72,7 +72,8 @@ async def load(
         if better is not None and refuse_fallback:
             from rpcctl.loader import ReflectionFailed
 
-            raise ReflectionFailed(f"server reflection failed: {error_text(better)}") from better
+            said = better.message if isinstance(better, RpcError) else error_text(better)
+            raise ReflectionFailed(f"server reflection failed: {said}") from better
         if better is not None:
             raise better from loaded.reflection_exception
     if refuse_fallback:
@@ -93,8 +94,6 @@ async def load(
 
 def error_text(exc: BaseException) -> str:
     """An error as one phrase: `CODE: message` for an RPC error."""
-    from rpcctl.errors import RpcError
-
     if isinstance(exc, RpcError):
         return f"{exc.code.name}: {exc.message}"
     return str(exc)

@@ -269,3 +269,25 @@ def test_a_server_answering_the_http2_preface_with_no_http_at_all() -> None:
         listener.close()
     line = _said(result, 1, f"127.0.0.1:{port}", "does not speak HTTP/2", "--protocol connect")
     assert "frame of" not in line
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("list", "{target}"),
+        ("describe", "{target}", "Echo"),
+        ("call", "{target}", "Echo", "--http2"),
+        ("call", "{target}", "Echo", "--protocol", "grpc-web", "--http2"),
+    ],
+)
+def test_a_native_grpc_server_asked_in_another_protocol_is_one_plain_sentence(
+    grpc_server: GrpcServer, args: tuple[str, ...]
+) -> None:
+    """grpcio resets a Connect or gRPC-Web stream before any header: the message says which
+    protocol the server speaks and the option that works, not the HTTP/2 reset code."""
+    result = run_cli(*(a.format(target=grpc_server.target) for a in args), "--no-cache", "--timeout", "10s")
+    line = result.stderr.strip()
+    assert len(line.splitlines()) == 1, line
+    assert f"{grpc_server.address} speaks only native gRPC" in line, line
+    assert line.endswith("try --protocol grpc"), line
+    assert "INTERNAL_ERROR" not in line and "stream reset" not in line, line

@@ -189,7 +189,7 @@ def test_connect_to_grpcio_says_try_protocol_grpc(
 def test_connect_to_grpcio_with_reflection_says_try_protocol_grpc(grpc_server: GrpcServer) -> None:
     result = run_cli("call", grpc_server.target, "Echo", "--timeout", "10s")
     line = _one_line(result.stderr)
-    assert "the server speaks native gRPC: try --protocol grpc" in line
+    assert f"{grpc_server.address} speaks only native gRPC, not Connect: try --protocol grpc" in line
     assert "unknown method" not in line
 
 
