@@ -9,9 +9,9 @@ An action node is one stream: its kept rows in index order, with a marker line w
 rows are missing (`── 2 rows missing: #3–#4 ──`) and each resent, refused or
 after-`no_more` row marked. A larger node interleaves the streams under it by time
 (each row's order key, see `LogStream`) while keeping every stream in index order,
-each line prefixed with its action's name (`make`; `compile/make` above a step, the
-`stage/step/action` indices where the task content names nothing), and shows the steps' state changes
-(with message, time and duration) where they happened.
+each line prefixed with its action's name (`make`; `compile/make` when two steps have a
+`make`; the `stage/step/action` indices where the task content names nothing), and
+shows the steps' state changes (with message, time and duration) where they happened.
 """
 
 from __future__ import annotations
@@ -142,7 +142,9 @@ def build_lines(model: LogModel, node: NodeKey | None) -> list[LogLine]:
         if task is not None:
             prefix = tuple(int(p) for p in node[2:]) if node[0] != "runner" else ()
             entries.extend(_step_entries(task, prefix, actions=node[0] == "step"))
-    labels = [stream_label(model, k, with_step=node[0] != "step") for k in keys]
+    labels = [stream_label(model, k, with_step=False) for k in keys]
+    if len(set(labels)) < len(labels):  # an action name in two steps: say which step
+        labels = [stream_label(model, k, with_step=True) for k in keys]
     width = max((len(label) for label in labels), default=0)
     return _merge(streams, entries, prefixes=[label.ljust(width) + " " for label in labels])
 

@@ -109,11 +109,8 @@ def test_step_view_interleaves_streams_and_keeps_each_in_order() -> None:
         ("make ", 8),
     ]
     task_view = build_lines(model, ("task", TX))
-    assert {line.prefix for line in task_view if line.index is not None} == {
-        "checkout/git ",
-        "compile/make ",
-        "compile/test ",
-    }
+    # The action names are unique in the task: they suffice.
+    assert {line.prefix for line in task_view if line.index is not None} == {"git  ", "make ", "test "}
     assert "compile " in {line.prefix for line in task_view if line.state}
     states = [line.text for line in lines if line.state]
     assert states == [
@@ -150,3 +147,29 @@ def test_a_big_task_view_keeps_the_latest_rows_of_every_stream_in_order() -> Non
         ("0/0/2 ", "── 90 older rows not shown ──"),
         ("0/0/0 ", "── 100 older rows not shown ──"),
     ]
+
+
+def test_an_action_name_in_two_steps_is_prefixed_with_its_step() -> None:
+    from rpcctl.runner.logmodel import LogModel
+    from tests.tui.callevents import Calls, rows
+
+    stages = [
+        {
+            "name": "build",
+            "steps": [
+                {"name": "debug", "actions": [{"name": "make"}]},
+                {"name": "release", "actions": [{"name": "make"}]},
+            ],
+        }
+    ]
+    c = Calls()
+    model = LogModel()
+    model.ingest_many(
+        [
+            *c.fetch("tok", TX, stages=stages),
+            *c.log(TX, (0, 0, 0, 0), 0, rows("d", 0, 1)),
+            *c.log(TX, (0, 1, 0, 0), 0, rows("r", 0, 1)),
+        ]
+    )
+    prefixes = [line.prefix for line in build_lines(model, ("task", TX)) if line.index is not None]
+    assert prefixes == ["debug/make   ", "release/make "]

@@ -64,9 +64,7 @@ async def test_tree_shows_runners_tasks_stages_steps_actions_with_badges(model: 
             "── checkout #0 success at 00:01:40 ──",
             "success",
         )
-        assert (
-            next(line.prefix for line in app.log_view.lines if line.index is not None) == "checkout/checkout "
-        )
+        assert next(line.prefix for line in app.log_view.lines if line.index is not None) == "checkout "
         assert "warning: unused variable" in texts(app)
 
 
