@@ -308,11 +308,15 @@ class _RelayedCall:
             # Native gRPC: the trailers, whatever they hold (or an empty block), are relayed.
             chunk = await exchange.read() if not grpc else b""
             trailers = grpc
-        await io.start(ResponseHead(status, pairs, trailers=trailers))
-        # A response of one message is collected and goes out with its end (one write, and
-        # one syscall, instead of one per chunk: the message and a gRPC-Web trailer frame
-        # often come apart). A stream of messages goes on as it arrives.
+        head = ResponseHead(status, pairs, trailers=trailers)
+        # A response of one message is collected and goes out, head included, with its end (one
+        # write, and one syscall, instead of one per chunk: the message and a gRPC-Web trailer
+        # frame often come apart). Nothing has gone out if the upstream breaks off meanwhile, so
+        # the client gets the proxy's error, not a cut answer that looks whole (a Connect unary
+        # body has no end of its own). A stream of messages goes on as it arrives.
         hold = not self._streams_response()
+        if not hold:
+            await io.start(head)
         held: list[bytes] = []
         while chunk is not None:
             if chunk:
@@ -335,6 +339,8 @@ class _RelayedCall:
             recorder.response_end(exchange.trailers)
             await recorder.end(None)
         self.finishing = True
+        if hold:
+            await io.start(head)
         await io.finish(ResponseEnd(last, end))
 
     async def _answer(self, error: RpcError) -> None:
