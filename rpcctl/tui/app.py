@@ -340,6 +340,15 @@ class TailLogsApp(App[None]):
         tree.set_filters(filters)
         self.filter_bar.show(filters)
         shown = sum(1 for task in self.model.tasks.values() if tree.task_matches(task))
+        selected = self.model.tasks.get(task_of(self.selected) or "")
+        if selected is None or not tree.task_matches(selected):
+            # The selection is hidden: show the first task the filter keeps (or stay).
+            first = next(
+                (tx for tx in sorted(self.model.tasks) if tree.task_matches(self.model.tasks[tx])), None
+            )
+            if first is not None:
+                self._select(("task", first))
+                self.call_after_refresh(tree.select_key, ("task", first))
         what = " or ".join(sorted(filters)) if filters else "all"
         self.notify(f"{shown} of {len(self.model.tasks)} tasks shown ({what})")
 

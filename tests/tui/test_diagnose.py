@@ -397,3 +397,21 @@ async def test_after_a_resize_the_title_and_the_last_calls_still_show() -> None:
         screen = screen_text(app)
         assert "› make #0 " in screen
         assert "compile #1 fa" in screen  # the last call, not the first ones
+
+
+@pytest.mark.asyncio
+async def test_a_filter_that_hides_the_selected_task_selects_the_first_it_shows() -> None:
+    from tests.tui.callevents import TX2
+    from tests.tui.conftest import scripted_model
+
+    app = create_app(scripted_model(), mode="offline")
+    async with app.run_test(size=SMALL) as pilot:
+        await pilot.pause()
+        assert app.selected == ("task", TX)  # running: the failed filter hides it
+        await pilot.press("1")
+        await pilot.pause()
+        await pilot.pause()
+        assert app.selected == ("task", TX2)
+        assert app.task_tree.cursor_node is not None
+        assert app.task_tree.cursor_node.data == ("task", TX2)
+        assert "✘ step 0 failure at 00:01:40: exit status" in screen_text(app)
