@@ -15,6 +15,7 @@ import typer
 
 from rpcctl.cli import options as o
 from rpcctl.cli.command import environment, run
+from rpcctl.wire.metadata import sanitize_for_terminal
 
 if TYPE_CHECKING:
     from rpcctl.runner.replay import ReplaySummary
@@ -156,7 +157,9 @@ def replay_command(
         )
 
         def progress(line: str) -> None:
-            env.stderr.write(f"replay: {line}\n")
+            # A server's status message is in these lines: escaped, and kept to one line.
+            shown = sanitize_for_terminal(line).replace("\n", "\\n")
+            env.stderr.write(f"replay: {shown}\n")
             env.stderr.flush()
 
         def observe(method: str, seconds: float, error: BaseException | None) -> None:
