@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rpcctl.bench.histogram import LatencyHistogram
+from rpcctl.wire.metadata import sanitize_for_terminal
 
 MAX_DISTINCT_MESSAGES = 100
 
@@ -37,7 +38,9 @@ class Stats:
             self.errors += 1
             slot[1] += 1
             self.codes[code] += 1
-            key = f"{code}: {message}" if message else code
+            # A server's text, shown in reports and on terminals: escaped, kept to one line.
+            shown = sanitize_for_terminal(message).replace("\n", "\\n")
+            key = f"{code}: {shown}" if message else code
             if key in self.messages or len(self.messages) < MAX_DISTINCT_MESSAGES:
                 self.messages[key] += 1
 
