@@ -4,9 +4,12 @@ and the rough edges (Ctrl-C, c on a failed task, r's outcome, narrow screens, to
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
+from textual.pilot import Pilot
 from textual.widgets._toast import Toast
 
 from rpcctl.tui.actions import StatusInfo, TuiActions
@@ -23,6 +26,21 @@ PROXY_STATUS = StatusInfo(listen="127.0.0.1:45200", upstream="http://127.0.0.1:4
 
 def screen_text(app: TailLogsApp) -> str:
     return "\n".join("".join(s.text for s in strip) for strip in app.screen._compositor.render_strips())
+
+
+@asynccontextmanager
+async def running_trial(size: tuple[int, int]) -> AsyncIterator[tuple[TailLogsApp, Pilot[None]]]:
+    """The trial's app, offline, running at `size` with its first refresh done."""
+    app = create_app(trial_model(), mode="offline")
+    async with app.run_test(size=size) as pilot:
+        await pilot.pause()
+        yield app, pilot
+
+
+def table_rows(app: TailLogsApp) -> list[list[str]]:
+    """The calls table's cells as text, oldest call first."""
+    table = app.calls_table
+    return [[str(cell) for cell in table.get_row_at(i)] for i in range(table.row_count)]
 
 
 def notifications(app: TailLogsApp) -> list[str]:
@@ -59,9 +77,7 @@ async def test_failure_message_in_tree_title_and_header() -> None:
 
 @pytest.mark.asyncio
 async def test_narrow_screen_shows_states_and_row_counts() -> None:
-    app = create_app(trial_model(), mode="offline")
-    async with app.run_test(size=SMALL) as pilot:
-        await pilot.pause()
+    async with running_trial(SMALL) as (app, pilot):
         screen = screen_text(app)
         for label in ("✘ failed 12r ⚠1 task 6f1c0000", "✘ failed 7r ⚠1 make #0", "– skipped 2r test #1"):
             assert label in screen, label
@@ -154,9 +170,7 @@ async def test_help_footer_title_and_status_fit_80x24() -> None:
 
 @pytest.mark.asyncio
 async def test_enter_on_a_call_opens_the_inspector_and_e_filters_errors() -> None:
-    app = create_app(trial_model(), mode="offline")
-    async with app.run_test(size=WIDE) as pilot:
-        await pilot.pause()
+    async with running_trial(WIDE) as (app, pilot):
         table = app.calls_table
         assert table.row_count == 12
         table.focus()
@@ -259,9 +273,7 @@ async def test_filter_bar_keys_show_failed_cancelled_or_gap_tasks() -> None:
 
 @pytest.mark.asyncio
 async def test_slash_with_no_row_match_finds_a_tree_node() -> None:
-    app = create_app(trial_model(), mode="offline")
-    async with app.run_test(size=WIDE) as pilot:
-        await pilot.pause()
+    async with running_trial(WIDE) as (app, pilot):
         await pilot.press("slash", *"skipped", "enter")
         await pilot.pause()
         assert app.selected == ("action", TX, 0, 1, 0, 1)
@@ -325,11 +337,8 @@ def test_an_undecoded_message_is_kept_as_base64_for_the_inspector() -> None:
 
 @pytest.mark.asyncio
 async def test_the_calls_table_says_which_call_carried_which_rows() -> None:
-    app = create_app(trial_model(), mode="offline")
-    async with app.run_test(size=SMALL) as pilot:
-        await pilot.pause()
-        table = app.calls_table
-        rows = [[str(cell) for cell in table.get_row_at(i)] for i in range(table.row_count)]
+    async with running_trial(SMALL) as (app, _pilot):
+        rows = table_rows(app)
         carried = [row[2] for row in rows]
         assert carried[:3] == ["linux-1", "task 6f1c0000", "checkout #0 success"]
         assert carried.count("make #0 #5–#6") == 2
