@@ -91,6 +91,31 @@ def h1_kinds(protocol: str) -> dict[str, Callable[[threading.Event], Script]]:
                 DEEP,
             )
         ),
+        "chunk-overflow": h1_server(
+            _h1(b"200 OK", [ctype, b"transfer-encoding: chunked"], b"f" * 40 + b"\r\n")
+        ),
+        "chunk-ext-flood": h1_server(
+            _h1(
+                b"200 OK",
+                [ctype, b"transfer-encoding: chunked"],
+                b"1;" + b"a" * 200_000 + b"\r\nx\r\n0\r\n\r\n",
+            )
+        ),
+        "10k-headers": h1_server(
+            _h1(b"200 OK", [ctype, b"content-length: 0"] + [b"x-h%d: v" % i for i in range(10_000)], b"")
+        ),
+        "long-status-line": h1_server(b"HTTP/1.1 200 " + b"O" * 2_000_000, then_close=False),
+        "obs-fold": h1_server(_h1(b"200 OK", [ctype, b"x-a: a", b" folded", b"content-length: 0"], b"")),
+        "conflicting-length": h1_server(
+            _h1(b"200 OK", [ctype, b"content-length: 5", b"content-length: 6"], b"x" * 6)
+        ),
+        "10mb-error": h1_server(
+            _h1(
+                b"500 Oops",
+                [b"content-type: application/json"],
+                b'{"code": "internal", "message": "' + b"x" * 10_000_000 + b'"}',
+            )
+        ),
         "long-numbers": h1_server(
             _h1(
                 b"500 Oops",

@@ -80,6 +80,13 @@ H1_EXPECTED = {
     "bad-chunk": (UNAVAILABLE, UNAVAILABLE),
     "deep-json": (INTERNAL, INTERNAL),
     "long-numbers": (UNKNOWN, UNKNOWN),
+    "chunk-overflow": (UNAVAILABLE, UNAVAILABLE),
+    "chunk-ext-flood": (UNAVAILABLE, UNAVAILABLE),
+    "10k-headers": (UNAVAILABLE, UNAVAILABLE),
+    "long-status-line": (UNAVAILABLE, UNAVAILABLE),
+    "obs-fold": (UNAVAILABLE, UNAVAILABLE),
+    "conflicting-length": (UNAVAILABLE, UNAVAILABLE),
+    "10mb-error": (UNKNOWN, EXHAUSTED),
 }
 H1_CASES = [(kind, protocol) for kind in H1_EXPECTED for protocol in ("grpc-web", "connect")]
 
