@@ -235,6 +235,12 @@ async def test_an_adopted_task_is_marked_in_the_tree() -> None:
         await pilot.pause()
         node = app.task_tree.node_for(("task", TX))
         assert node is not None and str(node.label) == "● task 6f1c0000 (adopted) running 1 rows"
+        # At 80 columns the mark comes before the name, which the tree's width cuts.
+        await pilot.resize_terminal(*SMALL)
+        await pilot.pause()
+        node = app.task_tree.node_for(("task", TX))
+        assert node is not None and str(node.label) == "● running 1r adopted task 6f1c0000"
+        assert "● running 1r adopted task 6f1c" in screen_text(app)
 
 
 @pytest.mark.asyncio

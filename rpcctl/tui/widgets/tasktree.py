@@ -32,12 +32,19 @@ BADGE_STYLES = {
 
 
 def node_label(
-    name: str, badge: str | None, streams: list[LogStream], message: str = "", *, compact: bool = False
+    name: str,
+    badge: str | None,
+    streams: list[LogStream],
+    message: str = "",
+    *,
+    compact: bool = False,
+    tags: list[str] | tuple[str, ...] = (),
 ) -> Text:
-    """`✘ name failed 120 rows ⚠ 2 gaps: message`: badge, name, rows, gap mark, failure message.
+    """`✘ name (adopted) failed 120 rows ⚠ 2 gaps: message`: badge, name, `tags`, rows, gap
+    mark, failure message.
 
-    `compact` (a narrow screen): `✘ failed 120r ⚠2 name`, state and counts first, no message
-    (the log header shows it).
+    `compact` (a narrow screen): `✘ failed 120r ⚠2 adopted name`, state, counts and tags first,
+    no message (the log header shows it), so the width cuts the name rather than the facts.
     """
     label = Text()
     if badge is not None:
@@ -51,9 +58,13 @@ def node_label(
             label.append(f"{rows}r ", "dim")
         if gaps:
             label.append(f"⚠{gaps} ", "bold red")
+        for tag in tags:
+            label.append(f"{tag} ", "italic")
         label.append(name)
         return label
     label.append(name)
+    for tag in tags:
+        label.append(f" ({tag})")
     if badge is not None:
         label.append(f" {badge}", BADGE_STYLES.get(badge, ""))
     if streams:
@@ -205,12 +216,18 @@ class TaskTree(Tree[NodeKey]):
         streams = [model.streams[k] for k in sorted(task.streams)]
         task_key: NodeKey = ("task", tx)
         badge = Badge.CANCELLED if task.cancel_requested and task.badge == Badge.RUNNING else task.badge
-        name = task_name(task) + (" (cancelling)" if task.cancel_requested and not task.cancelled else "")
-        if task.adopted:
-            name += " (adopted)"
+        tags = [
+            t
+            for t, on in (
+                ("cancelling", task.cancel_requested and not task.cancelled),
+                ("adopted", task.adopted),
+            )
+            if on
+        ]
         failure = task.failure()
         message = failure.message if failure is not None and badge == Badge.FAILED else ""
-        self._child(runner_node, task_key, node_label(name, badge, streams, message, compact=self.compact))
+        label = node_label(task_name(task), badge, streams, message, compact=self.compact, tags=tags)
+        self._child(runner_node, task_key, label)
         task_node = self._node_map[task_key]
         stages = sorted({k[0] for k in task.steps} | {k[1] for k in task.streams})
         for stage in stages:
