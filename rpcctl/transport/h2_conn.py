@@ -121,6 +121,7 @@ class H2Conn(ExchangeSender, asyncio.Protocol):
         self._send_window = DEFAULT_WINDOW  # the connection's
         self._received = 0  # connection bytes not yet acknowledged
         self._paused = False  # the transport's write buffer is full
+        self._unread_acks = 0  # acknowledgements queued while it was (FrameReceiver._ack)
         self._first = True  # nothing received yet: the answer to the preface may be no HTTP/2
         self._buffer = b""  # the start of a frame not whole yet
         self._continued: tuple[int, bool, list[bytes], int] | None = None  # a header block in pieces
@@ -189,6 +190,7 @@ class H2Conn(ExchangeSender, asyncio.Protocol):
     def resume_writing(self) -> None:
         """The socket's buffer drained: writers go on."""
         self._paused = False
+        self._unread_acks = 0
         if self._waiting:
             self._wake_writers()
 

@@ -73,6 +73,11 @@ if TYPE_CHECKING:
 TLS_RECORD_TYPES = (0x15, 0x16)  # alert, handshake (RFC 8446 §5.1)
 
 
+MAX_UNREAD_ACKS = 10_000
+"""PING and SETTINGS acknowledgements a server may leave unread (our socket full) before it is
+told to calm down (as Go's HTTP/2 bounds queued control frames)."""
+
+
 class FrameReceiver:
     """`data_received` and the frame handlers of `H2Conn` (which defines what they call)."""
 
@@ -96,6 +101,7 @@ class FrameReceiver:
         "_received",
         "_send_window",
         "_streams",
+        "_unread_acks",
         "_waiting",
         "address",
         "closed",
@@ -110,6 +116,8 @@ class FrameReceiver:
     usable: bool
     settled: asyncio.Future[None]
     _streams: dict[int, H2Stream]
+    _paused: bool  # the transport's write buffer is full (H2Conn)
+    _unread_acks: int  # PING and SETTINGS acknowledgements queued while paused
     _queue: deque[H2Stream]
     _blocked: list[H2Stream]
     _waiting: list[H2Exchange]
@@ -206,11 +214,22 @@ class FrameReceiver:
             return True
         return False
 
+    def _ack(self, kind: str, data: bytes) -> None:
+        """Queue a PING or SETTINGS acknowledgement. A server that sends them faster than it
+        reads the answers would fill our write buffer without end: past `MAX_UNREAD_ACKS` of
+        them queued while the socket is full, ENHANCE_YOUR_CALM (RFC 9113 §10.5)."""
+        if self._paused:
+            self._unread_acks += 1
+            if self._unread_acks > MAX_UNREAD_ACKS:
+                reason = f"the server sends {kind} frames faster than it reads their acknowledgements"
+                raise FrameError(ENHANCE_YOUR_CALM, reason)
+        self._out.append(data)
+
     def _on_ping(self, stream_id: int, flags: int, payload: bytes) -> None:
         if len(payload) != 8 or stream_id:
             raise FrameError(PROTOCOL_ERROR, "a malformed PING")
         if not flags & FLAG_ACK:
-            self._out.append(frame(PING, FLAG_ACK, 0, payload))
+            self._ack("PING", frame(PING, FLAG_ACK, 0, payload))
         elif self._keepalive is not None:
             self._keepalive.acked()
 
@@ -399,7 +418,7 @@ class FrameReceiver:
                 if not DEFAULT_FRAME <= value <= MAX_FRAME_SIZE:
                     raise FrameError(PROTOCOL_ERROR, f"SETTINGS_MAX_FRAME_SIZE of {value}")
                 self._peer_frame = value
-        self._out.append(SETTINGS_ACK)
+        self._ack("SETTINGS", SETTINGS_ACK)
         if not self.settled.done():
             self.settled.set_result(None)
         self._start_queued()

@@ -212,6 +212,13 @@ def ping_flood(protocol: str) -> Callable[[threading.Event], Script]:
     )
 
 
+def unread_pings(protocol: str) -> Callable[[threading.Event], Script]:
+    """3,000,000 PINGs (51 MB) from a server that never reads their acknowledgements."""
+    return raw_server(
+        protocol, lambda stream: raw_frame(0x6, 0, 0, b"p" * 8) * 3_000_000 + ok_answer(protocol, stream)
+    )
+
+
 def window_overflow(protocol: str) -> Callable[[threading.Event], Script]:
     """WINDOW_UPDATE of 2^31-1 twice on the connection: past the largest window (§6.9.1)."""
     update = raw_frame(0x8, 0, 0, struct.pack(">I", 0x7FFFFFFF))

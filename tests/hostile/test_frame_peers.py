@@ -58,3 +58,21 @@ def test_frame_abuse(kind: str, protocol: str) -> None:
     # After the error line, only rpcctl's own detail lines: a peer's newline forges none.
     assert all(line.startswith("  detail: ") for line in lines[1:]), stderr[:300]
     assert all(len(line) < STDERR_LIMIT for line in lines), stderr[:300]
+
+
+@pytest.mark.timeout(60)
+def test_pings_faster_than_their_acks_are_read() -> None:
+    # Each PING's acknowledgement waited in the client's write buffer: 3,000,000 unread
+    # PINGs took the client from 34 MB to 73 MB RSS before the peer gave up.
+    from tests.hostile.frame_peers import unread_pings
+
+    with serving(unread_pings("grpc")) as port:
+        result = run_cli(
+            "call",
+            f"http://127.0.0.1:{port}",
+            "rpcctl.test.v1.TestService/Echo",
+            *("--protocol", "grpc", "--proto", str(TEST_PROTO), "-I", str(TEST_PROTO_DIR)),
+            *("--timeout", "20s", "-d", "{}"),
+        )
+    assert result.exit_code == INTERNAL, result.stderr
+    assert "acknowledgements" in result.stderr
