@@ -259,31 +259,34 @@ class TailLogsApp(App[None]):
         self.log_view.focus()
 
     def action_next_match(self) -> None:
-        """Go to the next search match."""
-        if self.log_view.goto_match() is None:
-            self.notify("no search matches")
+        """Go to the next search match (and say which)."""
+        log = self.log_view
+        self.notify("no search matches" if log.goto_match() is None else log.where())
 
     def action_previous_match(self) -> None:
-        """Go to the previous search match."""
-        if self.log_view.goto_match(backwards=True) is None:
-            self.notify("no search matches")
+        """Go to the previous search match (and say which)."""
+        log = self.log_view
+        self.notify("no search matches" if log.goto_match(backwards=True) is None else log.where())
 
     def action_next_gap(self) -> None:
-        """Go to the next gap in this view, else select the next stream that has one."""
+        """Go to the next gap in this view, else select the next stream that has one, else the
+        view's first gap again; say which."""
         log = self.log_view
         if log.goto_gap() is not None:
+            self.notify(log.where())
             return
         streams = [k for k in sorted(self.model.streams) if self.model.streams[k].gap_count]
         current = ("action", *self.selected[1:]) if self.selected and self.selected[0] == "action" else None
         keys: list[NodeKey] = [("action", *k) for k in streams]
         later = [k for k in keys if current is None or k > current] or keys
         if not later or later[0] == current:
-            self.notify("no gaps")
+            self.notify("no gaps" if log.goto_first_gap() is None else log.where())
             return
         self.task_tree.select_key(later[0])
         self._select(later[0])
         log.current_match = None
         log.goto_gap()
+        self.notify(log.where())
 
     async def action_cancel_task(self) -> None:
         """Cancel the selected task (refused once the task failed, succeeded or was cancelled)."""

@@ -430,3 +430,22 @@ async def test_a_filter_that_hides_the_selected_task_selects_the_first_it_shows(
         assert app.task_tree.cursor_node is not None
         assert app.task_tree.cursor_node.data == ("task", TX2)
         assert "✘ step 0 failure at 00:01:40: exit status" in screen_text(app)
+
+
+@pytest.mark.asyncio
+async def test_n_and_g_say_where_they_went() -> None:
+    async with running_trial(SMALL) as (app, pilot):
+        await select(pilot, app, MAKE_NODE)
+        await pilot.press("slash", *"cc -c", "enter")
+        await pilot.pause()
+        assert app.messages[-1] == "5 matches for 'cc -c'"
+        await pilot.press("n")
+        await pilot.pause()
+        assert app.messages[-1].startswith("match ") and app.messages[-1].endswith(" of 5: 'cc -c'")
+        first = app.messages[-1]
+        await pilot.press("n")
+        await pilot.pause()
+        assert app.messages[-1] != first
+        await pilot.press("g")
+        await pilot.pause()
+        assert app.messages[-1] == "gap 1 of 1: 2 rows missing: #3–#4"

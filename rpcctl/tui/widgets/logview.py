@@ -98,6 +98,28 @@ class LogView(ScrollView, can_focus=True):
             self.show_line(target)
         return target
 
+    def where(self) -> str:
+        """`match 2 of 5: 'cc -c'` or `gap 1 of 1: 2 rows missing: #3–#4` for the current
+        position, '' when it is neither a match nor a gap."""
+        current = self.current_match
+        if current is None:
+            return ""
+        if current in self.matches:
+            return f"match {self.matches.index(current) + 1} of {len(self.matches)}: {self.query_text!r}"
+        gaps = gap_lines(self.lines)
+        if current in gaps:
+            return f"gap {gaps.index(current) + 1} of {len(gaps)}: {self.lines[current].text.strip('─ ')}"
+        return ""
+
+    def goto_first_gap(self) -> int | None:
+        """Move to the first gap marker of the view; its line number."""
+        gaps = gap_lines(self.lines)
+        if not gaps:
+            return None
+        self.current_match = gaps[0]
+        self.show_line(gaps[0])
+        return gaps[0]
+
     def goto_gap(self) -> int | None:
         """Move to the next gap marker after the current position; its line number."""
         current = self.current_match if self.current_match is not None else int(self.scroll_offset.y)
