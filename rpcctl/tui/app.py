@@ -8,14 +8,12 @@ only what the model's change set names. Keys call the `TuiActions` the CLI suppl
 from __future__ import annotations
 
 import asyncio
-import inspect
 import time
 from collections.abc import Callable
 from dataclasses import replace
-from pathlib import Path
-from typing import Any, ClassVar
+from typing import ClassVar
 
-from textual.app import App, ComposeResult
+from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.notifications import SeverityLevel
@@ -32,14 +30,13 @@ from rpcctl.tui.naming import node_title
 from rpcctl.tui.nodeinfo import header_text
 from rpcctl.tui.screens.call import CallScreen
 from rpcctl.tui.screens.help import HelpScreen
+from rpcctl.tui.taskkeys import TaskKeysApp
 from rpcctl.tui.widgets.calls import CallsTable
 from rpcctl.tui.widgets.filterbar import FilterBar
 from rpcctl.tui.widgets.logview import LogView
 from rpcctl.tui.widgets.searchbar import SearchBar
 from rpcctl.tui.widgets.statusbar import StatusBar, status_text
 from rpcctl.tui.widgets.tasktree import TaskTree
-
-NOT_AVAILABLE = "not available in this mode"
 
 MAX_MESSAGES = 50
 """Feedback messages kept in `TailLogsApp.messages`."""
@@ -70,7 +67,7 @@ BINDINGS: list[Binding] = [
 """Every key of the main screen; each has an id (for keymaps) and a description."""
 
 
-class TailLogsApp(App[None]):
+class TailLogsApp(TaskKeysApp):
     """One screen: task tree, log view, recent calls, status bar and footer."""
 
     CSS_PATH = "app.tcss"
@@ -288,47 +285,6 @@ class TailLogsApp(App[None]):
         log.goto_gap()
         self.notify(log.where())
 
-    async def action_cancel_task(self) -> None:
-        """Cancel the selected task (refused once the task failed, succeeded or was cancelled)."""
-        tx = task_of(self.selected)
-        if tx is None:
-            self.notify("select a task first", severity="warning")
-            return
-        task = self.model.tasks.get(tx)
-        if task is not None and task.final:
-            self.notify(f"task {tx[:8]} already {task.badge}: nothing to cancel", severity="warning")
-            return
-        if await self._call("cancel_task", tx) is not False:
-            self.model.mark_cancel_requested(tx)
-            self._tick()
-            self.notify(f"cancel requested for task {tx}")
-
-    async def action_replay_task(self) -> None:
-        """Replay the selected task against the replay target."""
-        tx = task_of(self.selected)
-        if tx is None:
-            self.notify("select a task first", severity="warning")
-            return
-        if self.actions.replay_task is None:
-            await self._call("replay_task", tx)
-            return
-        self.notify(f"replaying task {tx[:8]}…")
-        self.run_worker(self._replay(tx), name="replay", group="replay")
-
-    async def _replay(self, tx: str) -> None:
-        outcome = await self._call("replay_task", tx)
-        if outcome is not False:
-            text = outcome if isinstance(outcome, str) and outcome else f"replayed task {tx[:8]}"
-            self.notify(text, timeout=10)
-
-    async def action_save_capture(self) -> None:
-        """Save the capture recorded so far."""
-        # The whole path: a relative one names the directory tail-logs started in, which the
-        # person reading the message may not know.
-        path = str(Path(self.status.save_path.replace("{time}", self._clock())).resolve())
-        if await self._call("save_capture", path) is not False:
-            self.notify(f"capture saved to {path}")
-
     def action_toggle_filter(self, name: str) -> None:
         """Show only failed, cancelled or gap-holding tasks (toggles; several combine with or)."""
         tree = self.task_tree
@@ -395,21 +351,6 @@ class TailLogsApp(App[None]):
     def action_help(self) -> None:
         """Show every key binding."""
         self.push_screen(HelpScreen(BINDINGS))
-
-    async def _call(self, name: str, argument: str) -> Any:
-        """The action's result (None when it returns nothing); False when missing or failed."""
-        function = getattr(self.actions, name, None)
-        if function is None:
-            self.notify(f"{name.replace('_', ' ')}: {NOT_AVAILABLE}", severity="warning")
-            return False
-        try:
-            result: Any = function(argument)
-            if inspect.isawaitable(result):
-                result = await result
-        except Exception as exc:  # an action's failure is shown, never fatal to the TUI
-            self.notify(f"{name.replace('_', ' ')} failed: {exc}", severity="error", timeout=10)
-            return False
-        return result
 
     def selected_streams(self) -> list[StreamKey]:
         """The stream keys under the selected node."""
