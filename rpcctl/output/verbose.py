@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import IO, TYPE_CHECKING, Any
 
 from rpcctl.call import Timings
-from rpcctl.wire.metadata import Metadata, sanitize_for_terminal
+from rpcctl.wire.metadata import Metadata, encode_binary_value, sanitize_for_terminal
 
 if TYPE_CHECKING:
     from rpcctl.protocols.exchange import RequestHead
@@ -18,7 +18,8 @@ def _shown(name: str, value: str) -> str:
     """A header's value as -v prints it: a credential's (rpcctl.proxy.redact's rule) redacted."""
     from rpcctl.proxy.redact import REDACTED, is_credential_header
 
-    return REDACTED if is_credential_header(name) else value
+    # A peer's newline would start a line that looks like one of ours: shown as \n.
+    return REDACTED if is_credential_header(name) else value.replace("\n", "\\n")
 
 
 class VerbosePrinter:
@@ -39,8 +40,10 @@ class VerbosePrinter:
         if not self.enabled:
             return
         self.line(f"{prefix} {title}:" if len(metadata) else f"{prefix} {title}: (none)")
-        for name, value in metadata.to_wire_pairs():
-            self.line(f"{prefix}   {name}: {_shown(name, value)}")
+        # As received, unchecked: a header the call ignores must not fail it under -v.
+        for name, value in metadata.items():
+            text = encode_binary_value(value) if isinstance(value, bytes) else value
+            self.line(f"{prefix}   {name}: {_shown(name, text)}")
 
     def request(self, head: RequestHead | None, version: str | None, origin: str = "") -> None:
         """The request as it went out: method, URL (``origin`` is ``scheme://authority``), HTTP

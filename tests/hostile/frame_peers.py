@@ -219,6 +219,18 @@ def unread_pings(protocol: str) -> Callable[[threading.Event], Script]:
     )
 
 
+def header_control_chars(protocol: str) -> Callable[[threading.Event], Script]:
+    """A successful answer with CR, LF, NUL and ESC in a response header's value."""
+
+    def answer(stream: int) -> bytes:
+        extra = ((b"x-a", b"a\r\nerror: forged\x00\x1b[31m"),)
+        whole = ok_answer(protocol, stream)
+        head = header_frames(stream, head_block(protocol), end_stream=False)
+        return header_frames(stream, head_block(protocol, extra=extra), end_stream=False) + whole[len(head) :]
+
+    return raw_server(protocol, answer)
+
+
 def window_overflow(protocol: str) -> Callable[[threading.Event], Script]:
     """WINDOW_UPDATE of 2^31-1 twice on the connection: past the largest window (§6.9.1)."""
     update = raw_frame(0x8, 0, 0, struct.pack(">I", 0x7FFFFFFF))

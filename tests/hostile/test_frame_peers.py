@@ -76,3 +76,26 @@ def test_pings_faster_than_their_acks_are_read() -> None:
         )
     assert result.exit_code == INTERNAL, result.stderr
     assert "acknowledgements" in result.stderr
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+def test_verbose_shows_a_hostile_header_escaped(protocol: str) -> None:
+    # With -v the call failed on a response header that the call without -v ignores, and
+    # a newline in a header value would forge a line of -v output.
+    from tests.hostile.frame_peers import header_control_chars
+
+    with serving(header_control_chars(protocol)) as port:
+        result = run_cli(
+            "call",
+            "-v",
+            f"http://127.0.0.1:{port}",
+            "rpcctl.test.v1.TestService/Echo",
+            *("--protocol", protocol, "--http2", "--codec", "proto"),
+            *("--proto", str(TEST_PROTO), "-I", str(TEST_PROTO_DIR)),
+            *("--timeout", "2s", "-d", "{}"),
+        )
+    assert result.exit_code == 0, result.stderr
+    assert not any(c in result.stderr for c in "\x1b\x00\r"), repr(result.stderr)
+    assert "\nerror: forged" not in result.stderr
+    assert "<   x-a: a\\x0d\\nerror: forged\\x00\\x1b[31m" in result.stderr
