@@ -85,6 +85,9 @@ class LogModel:
         """Incremented by every ingest that changed something."""
         self.seq = 0
         """Arrival number of the last UpdateLog or UpdateTask request (orders rows and states)."""
+        self.first_started: float | None = None
+        """The event time (seconds, the source's clock) of the first call seen: the origin of
+        the times the call inspector shows."""
         self._changes = Changes()
         self._open: dict[str, _OpenCall] = {}
         self._names: dict[str, str] = {}
@@ -154,6 +157,8 @@ class LogModel:
         info = event.info
         name = self._method_name(event.method)
         record = CallRecord(0, event.call_id, name.lstrip("~"), str(info.get("protocol", "")), event.time)
+        if self.first_started is None:
+            self.first_started = event.time
         headers = info.get("headers") or ()
         record.path = event.method
         record.peer = str(info.get("peer") or "")

@@ -336,7 +336,8 @@ class TailLogsApp(TaskKeysApp):
         if record is None:
             self.notify("that call is no longer kept", severity="warning")
             return
-        self.push_screen(CallScreen(record, call_summary(self.model, record), self._redactor()))
+        carried = call_summary(self.model, record)
+        self.push_screen(CallScreen(record, carried, self._redactor(), self.model.first_started))
 
     def _redactor(self) -> Redactor | None:
         """The inspector's redactor, made once (so one secret keeps one placeholder)."""

@@ -45,8 +45,9 @@ def _pairs(text: Text, pairs: list[tuple[str, str]]) -> None:
         text.append(f"{value}\n")
 
 
-def call_details(record: CallRecord, redactor: Redactor | None = None) -> Text:
-    """The inspector's text for `record`, its credentials replaced by `redactor` when given."""
+def call_details(record: CallRecord, redactor: Redactor | None = None, since: float | None = None) -> Text:
+    """The inspector's text for `record`, its credentials replaced by `redactor` when given;
+    its start time counted from `since` (the first call's, same clock) when given."""
     if redactor is not None:
         record = replace(
             record,
@@ -82,7 +83,10 @@ def call_details(record: CallRecord, redactor: Redactor | None = None) -> Text:
         )
     text.append("timings: ", "bold")
     latency = "running" if record.latency is None else f"{record.latency * 1000:.1f} ms"
-    text.append(f"started at t={record.started:.3f} s, took {latency}\n")
+    if since is None:
+        text.append(f"started at t={record.started:.3f} s, took {latency}\n")
+    else:
+        text.append(f"started {record.started - since:.3f} s after the first call seen, took {latency}\n")
     _section(text, "request headers")
     _pairs(text, record.headers)
     for title, messages in (("request", record.requests), ("response", record.responses)):

@@ -190,7 +190,7 @@ async def test_enter_on_a_call_opens_the_inspector_and_e_filters_errors() -> Non
             "ack: ack 3 ≠ 7",
             '"index": "5"',
             '"ackIndex": "3"',
-            "took 2.0 ms",
+            "timings: started 0.024 s after the first call seen, took 2.0 ms",
         ):
             assert expected in screen, expected
         await pilot.press("escape")

@@ -20,8 +20,16 @@ class CallScreen(ModalScreen[None]):
         Binding("escape,q,enter", "close", "Close", id="call.close"),
     ]
 
-    def __init__(self, record: CallRecord, carried: str = "", redactor: Redactor | None = None) -> None:
+    def __init__(
+        self,
+        record: CallRecord,
+        carried: str = "",
+        redactor: Redactor | None = None,
+        since: float | None = None,
+    ) -> None:
         super().__init__(id="call-screen")
+        self.since = since
+        """The first call's start time: the origin of this one's."""
         self.record = record
         self.redactor = redactor
         """Replaces the credentials shown (None: everything is shown)."""
@@ -38,7 +46,7 @@ class CallScreen(ModalScreen[None]):
             ]
             yield Static(" · ".join([*filter(None, facts), "Esc closes"]), id="call-title")
             with VerticalScroll(id="call-body"):
-                yield Static(call_details(self.record, self.redactor), id="call-text")
+                yield Static(call_details(self.record, self.redactor, self.since), id="call-text")
 
     def on_mount(self) -> None:
         self.query_one("#call-body").focus()
