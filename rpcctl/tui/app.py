@@ -21,6 +21,7 @@ from textual.widgets import Footer, Static, Tree
 
 from rpcctl.proxy.redact import Redactor
 from rpcctl.runner.logmodel import Changes, LogModel
+from rpcctl.runner.logtree import Badge
 from rpcctl.runner.streamkey import StreamKey
 from rpcctl.runner.tailing import SourceLike, pump
 from rpcctl.tui.actions import StatusInfo, TuiActions
@@ -98,6 +99,8 @@ class TailLogsApp(TaskKeysApp):
         self.source_ended = False
         self.selected: NodeKey | None = None
         self.messages: list[str] = []
+        self._auto_selected: NodeKey | None = None
+        """The task selected at start (not by the person)."""
         """The feedback shown on the status line, oldest first (the last MAX_MESSAGES)."""
         self._clock = clock or (lambda: time.strftime("%Y%m%d-%H%M%S"))
 
@@ -139,7 +142,21 @@ class TailLogsApp(TaskKeysApp):
         ended = await pump(self.source, self.model, stop=self.stop_event)
         if ended:
             self.source_ended = True
-            self.notify("end of the capture: every event is loaded", timeout=4)
+            failed = self._select_first_failed()
+            text = "end of the capture: every event is loaded"
+            self.notify(text + (f"; task {failed[:8]} failed" if failed else ""), timeout=6)
+
+    def _select_first_failed(self) -> str | None:
+        """Select the first failed task unless the person moved off the task selected at start;
+        its tx_uuid, or None."""
+        if self.selected != self._auto_selected:
+            return None
+        tasks = self.model.tasks
+        failed = next((tx for tx in sorted(tasks) if tasks[tx].badge == Badge.FAILED), None)
+        if failed is not None:
+            self._select(("task", failed))
+            self.call_after_refresh(self.task_tree.select_key, ("task", failed))
+        return failed
 
     async def on_unmount(self) -> None:
         self.stop_event.set()
@@ -160,6 +177,7 @@ class TailLogsApp(TaskKeysApp):
             tree.update_from(changes)
             if self.selected is None and self.model.tasks:
                 first: NodeKey = ("task", sorted(self.model.tasks)[0])
+                self._auto_selected = first
                 self._select(first)
                 # The new nodes get their lines on the next refresh; move the cursor then.
                 self.call_after_refresh(tree.select_key, first)

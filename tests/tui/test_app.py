@@ -215,7 +215,7 @@ async def test_offline_source_is_fed_in_chunks_and_the_app_stays_open() -> None:
         assert app.source_ended and app.is_running
         assert model.streams[(TX, 0, 0, 2, 0)].received == 20_000
         await pilot.pause(0.2)
-        assert "end of the capture: every event is loaded" in notifications(app)
+        assert notifications(app)[-1].startswith("end of the capture: every event is loaded")
         assert label(app, ("step", TX, 0, 0, 2)) == "step 2 20000 rows"
 
 

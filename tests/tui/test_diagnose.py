@@ -449,3 +449,20 @@ async def test_n_and_g_say_where_they_went() -> None:
         await pilot.press("g")
         await pilot.pause()
         assert app.messages[-1] == "gap 1 of 1: 2 rows missing: #3–#4"
+
+
+@pytest.mark.asyncio
+async def test_at_the_end_of_a_capture_the_first_failed_task_is_selected() -> None:
+    from rpcctl.runner.logmodel import LogModel
+    from tests.tui.callevents import TX2
+    from tests.tui.conftest import scripted_events
+
+    app = create_app(LogModel(), mode="offline", source=iter(list(scripted_events())))
+    async with app.run_test(size=SMALL) as pilot:
+        for _ in range(100):
+            await pilot.pause(0.05)
+            if app.source_ended:
+                break
+        await pilot.pause(0.2)
+        assert app.selected == ("task", TX2)  # TX, still running, sorts first
+        assert app.messages[-1] == "end of the capture: every event is loaded; task 6f1c0000 failed"
