@@ -14,7 +14,6 @@ from google.protobuf.descriptor_pb2 import FileDescriptorProto
 from google.protobuf.message import DecodeError
 
 from rpcctl.errors import SchemaError
-from rpcctl.schema.cache import SchemaCache, cache_key, file_digest
 
 # protoc writes diagnostics to the process-wide fd 2; only one compilation may capture it.
 _PROTOC_LOCK = threading.Lock()
@@ -123,6 +122,8 @@ def load_proto_files(files: Sequence[Path], import_paths: Sequence[Path] = ()) -
     if not roots:
         roots = list(dict.fromkeys(f.parent for f in files))
     search = [*roots, _wkt_include()]
+
+    from rpcctl.schema.cache import SchemaCache, cache_key, file_digest  # not for a protoset
 
     cache = SchemaCache()
     # Absolute paths: the same relative names mean other files from another directory.

@@ -135,6 +135,8 @@ def test_one_off_call_imports_no_heavy_library(
     assert sorted(loaded & set(HEAVY)) == []
     # The error renderer loads only when a call fails.
     assert "rpcctl.output.errors" not in loaded
+    # A schema file needs no cache (hashlib ~1.5 ms): only reflection and .proto files use it.
+    assert sorted(loaded & {"rpcctl.schema.cache", "hashlib"}) == []
 
 
 def test_installed_console_script(grpc_server: GrpcServer) -> None:
