@@ -39,7 +39,7 @@ SCHEMA_HINT = (
 
 
 # An unknown-name error with no hint of its own, and how many services to name instead.
-_PLAIN_UNKNOWN = re.compile(r"unknown (method|symbol|service) '[^']*'")
+_PLAIN_UNKNOWN = r"unknown (method|symbol|service) '[^']*'"  # re caches it: a failed lookup only
 _LISTED = 8
 
 
@@ -85,7 +85,7 @@ class LoadedSchema:
         return SchemaError(f"{exc} ({self.reflection_error})")
 
     def _with_services(self, exc: SchemaError) -> SchemaError:
-        if "server reflection" not in " ".join(self.sources) or not _PLAIN_UNKNOWN.fullmatch(str(exc)):
+        if "server reflection" not in " ".join(self.sources) or not re.fullmatch(_PLAIN_UNKNOWN, str(exc)):
             return exc
         names = sorted(
             s.full_name for s in self.schema.services() if not s.full_name.startswith(REFLECTION_PREFIX)

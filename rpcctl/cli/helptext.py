@@ -229,10 +229,11 @@ def usage_message(exc: Any) -> str:
     return _sentence(exc.format_message())
 
 
-_NOT_A_NUMBER = re.compile(r"(?P<value>.+) is not a valid (?P<kind>int|integer|float)(?: range)?")
-_OUT_OF_RANGE = re.compile(r"(?P<value>.+) is not in the range .*")
+# Patterns compiled on first use (re caches them): only help pages and bad numbers need them.
+_NOT_A_NUMBER = r"(?P<value>.+) is not a valid (?P<kind>int|integer|float)(?: range)?"
+_OUT_OF_RANGE = r"(?P<value>.+) is not in the range .*"
 _NUM = r"-?[\d._]+(?:e-?\d+)?"
-_RANGE = re.compile(
+_RANGE = (
     rf"(?<=[; \[])(?:(?P<low>{_NUM})<=?x<=?(?P<high>{_NUM})|x>=?(?P<least>{_NUM})|x<=?(?P<most>{_NUM}))(?=\])"
 )
 
@@ -247,16 +248,16 @@ def _range_words(help_text: str) -> str:
             return f"at most {match['most']}"
         return f"{match['low']} to {match['high']}"
 
-    return _RANGE.sub(words, help_text)
+    return re.sub(_RANGE, words, help_text)
 
 
 def _number_words(param: Any, message: str) -> str:
     """Click's number messages (``'x' is not a valid int range``, ``0 is not in the range
     1<=x<=50``) said as a person would, with the valid range."""
-    if match := _NOT_A_NUMBER.fullmatch(message):
+    if match := re.fullmatch(_NOT_A_NUMBER, message):
         kind = "a number" if match["kind"] == "float" else "a whole number"
         return f"{match['value']} is not {kind}"
-    if match := _OUT_OF_RANGE.fullmatch(message):
+    if match := re.fullmatch(_OUT_OF_RANGE, message):
         low, high = getattr(param.type, "min", None), getattr(param.type, "max", None)
         if low is not None and high is not None:
             return f"must be from {low} to {high}, not {match['value']}"

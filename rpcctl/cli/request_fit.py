@@ -31,15 +31,13 @@ NON_OBJECT_JSON = {
 }
 
 # Reasons worded in the parser's terms (or naming no valid value): replaced by what the field expects.
-_PYTHONIC = re.compile(
+_PYTHONIC = (  # compiled on first use (re caches): only a failed request needs it
     r"invalid literal for|bytes-like object|must be in \[\]|object is not|NoneType|"
     r"Couldn't parse|got '\w+'|\w+Error\b|not iterable|has type|unhashable|object of type|"
     r"Invalid enum value|must be in a dict|does not match format|Failed to parse timestamp|"
     r"Duration must|[Dd]uration is not valid|parse duration|Value out of range"
 )
-_FIELD_REASON = re.compile(
-    r"(?P<head>.* for field (?P<path>[\w.]+) of (?P<type>[\w.]+)): (?P<reason>.*)", re.S
-)
+_FIELD_REASON = r"(?P<head>.* for field (?P<path>[\w.]+) of (?P<type>[\w.]+)): (?P<reason>.*)"
 
 _I64, _U64 = "from -9223372036854775808 to 9223372036854775807", "from 0 to 18446744073709551615"
 _I32, _U32 = "from -2147483648 to 2147483647", "from 0 to 4294967295"
@@ -82,8 +80,8 @@ def not_an_object(value: Any, message: Descriptor) -> str | None:
 def plain_reason(text: str, message: Descriptor) -> str:
     """`text` (an error about a field of `message`) with a Python-worded reason replaced by
     what the field expects; unchanged when the reason is already plain or the field unknown."""
-    match = _FIELD_REASON.fullmatch(text)
-    if match is None or not _PYTHONIC.search(match["reason"]):
+    match = re.fullmatch(_FIELD_REASON, text, re.S)
+    if match is None or not re.search(_PYTHONIC, match["reason"]):
         return text
     field = _field_at(message, match["path"].split("."))
     if field is None:

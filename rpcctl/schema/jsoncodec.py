@@ -141,10 +141,10 @@ def parse_json_values(text: str) -> list[Any]:
     return [*stream.feed(text), *stream.finish()]
 
 
-_UNKNOWN = re.compile(r'Message type "(?P<type>[^"]+)" has no field named "(?P<field>[^"]+)"')
+_UNKNOWN = r'Message type "(?P<type>[^"]+)" has no field named "(?P<field>[^"]+)"'
 _NESTED = re.compile(r"^Failed to parse (?P<field>\S+) field: ")
 _WHERE = re.compile(r"\s+at [\w.\[\]]+\.*$")
-_NO_TYPE = re.compile(r"Can not find message descriptor by type_url: (?P<url>\S+)")
+_NO_TYPE = r"Can not find message descriptor by type_url: (?P<url>\S+)"
 
 
 def message_from_json(value: Any, cls: type[Message], pool: DescriptorPool | None = None) -> Message:
@@ -178,10 +178,10 @@ def _explain(text: str, value: Any, type_name: str, pool: DescriptorPool | None 
         path.append(match["field"])
         text = text[match.end() :]
     where = f" (at {'.'.join(path)})" if path else ""
-    no_type = _NO_TYPE.search(text)
+    no_type = re.search(_NO_TYPE, text)
     if no_type:
         return f"unknown type {no_type['url']!r} in an Any{where}: no schema describes it"
-    unknown = _UNKNOWN.search(text)
+    unknown = re.search(_UNKNOWN, text)
     if unknown:
         close = _close_field(unknown["field"], unknown["type"], pool)
         hint = f"; did you mean {close!r}?" if close else ""

@@ -63,15 +63,14 @@ def _run_protoc(files: Sequence[Path], include_paths: Sequence[Path]) -> bytes:
 
 # protoc's C++ logging (absl) on stderr: its preamble and its prefixed lines say nothing the
 # compile errors do not, in a form no user should have to read.
-_ABSL_LINE = re.compile(
+_ABSL_LINE = (
     r"^(?:WARNING: All log messages before absl::InitializeLog\(\) is called.*"
-    r"|[WIEF]\d{4} [\d:.]+\s+\d+ \S+:\d+\] .*)$\n?",
-    re.MULTILINE,
+    r"|[WIEF]\d{4} [\d:.]+\s+\d+ \S+:\d+\] .*)$\n?"
 )
 
 
 def _without_absl_log(text: str) -> str:
-    return _ABSL_LINE.sub("", text)
+    return re.sub(_ABSL_LINE, "", text, flags=re.MULTILINE)
 
 
 def parse_protoset(data: bytes, origin: str) -> list[FileDescriptorProto]:
