@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -289,17 +288,6 @@ Verbose = Annotated[
         rich_help_panel=OUTPUT,
     ),
 ]
-
-
-@dataclass(frozen=True)
-class SchemaArgs:
-    """The schema options as given."""
-
-    protos: tuple[Path, ...] = ()
-    import_paths: tuple[Path, ...] = ()
-    protosets: tuple[Path, ...] = ()
-    reflect: bool | None = None
-    export: Path | None = None
 
 
 CONNECTION_PARAMS = (
