@@ -14,7 +14,6 @@ from typing import NoReturn
 
 from rpcctl.errors import ProtocolError, RpcError, Status, UsageError
 from rpcctl.protocols.exchange import USER_AGENT, RequestHead
-from rpcctl.protocols.grpc_server import parse_content_type
 from rpcctl.wire import compression
 from rpcctl.wire.envelope import FLAG_COMPRESSED, EnvelopeReader, encode_envelope
 from rpcctl.wire.grpc_status import GRPC_MESSAGE, GRPC_STATUS, GRPC_STATUS_DETAILS, status_from_metadata
@@ -37,6 +36,22 @@ _OK_CONTENT_TYPES = (b"application/grpc", b"application/grpc+proto")
 _GRPC_STATUS_B = GRPC_STATUS.encode()
 _GRPC_STATUS_DETAILS_B = GRPC_STATUS_DETAILS.encode()
 _OK = Status(Code.OK)
+
+
+def parse_content_type(value: str | None) -> str | None:
+    """The codec named by a gRPC content type (``proto`` when bare); None if not gRPC.
+
+    ``application/grpc-web`` is not gRPC: only the bare type or a ``+`` suffix match
+    (gRPC over HTTP/2, "Requests": Content-Type).
+    """
+    media = (value or "").partition(";")[0].strip().lower()
+    if media == MEDIA:
+        return "proto"
+    if media.startswith(MEDIA + "+"):
+        return media[len(MEDIA) + 1 :]
+    return None
+
+
 # The codec of a response content type, remembered: servers answer with few distinct ones.
 _codec_of = functools.lru_cache(maxsize=64)(parse_content_type)
 

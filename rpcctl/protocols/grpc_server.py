@@ -18,6 +18,7 @@ from rpcctl.protocols.base_server import (
     response_encoding,
     user_metadata_pairs,
 )
+from rpcctl.protocols.grpc import parse_content_type as parse_content_type
 from rpcctl.wire import compression
 from rpcctl.wire.grpc_status import status_to_metadata
 from rpcctl.wire.metadata import Metadata
@@ -34,19 +35,6 @@ CODECS = ("proto", "json")
 
 def _media(value: str | None) -> str:
     return (value or "").partition(";")[0].strip().lower()
-
-
-def parse_content_type(value: str | None) -> str | None:
-    """The codec named by a gRPC content type (``proto`` when bare); None if not gRPC.
-
-    ``application/grpc-web`` is not gRPC: only the bare type or a ``+`` suffix match.
-    """
-    media = _media(value)
-    if media == MEDIA:
-        return "proto"
-    if media.startswith(MEDIA + "+"):
-        return media[len(MEDIA) + 1 :]
-    return None
 
 
 def _text(value: str | bytes | None) -> str | None:

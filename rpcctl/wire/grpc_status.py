@@ -15,9 +15,7 @@ import re
 from http import HTTPStatus
 from urllib.parse import unquote
 
-from google.protobuf import any_pb2
 from google.protobuf.message import DecodeError
-from google.rpc import status_pb2
 
 from rpcctl.errors import ErrorDetail, ProtocolError, Status
 from rpcctl.wire.metadata import Metadata, Value, clip, decode_binary_value
@@ -72,6 +70,9 @@ def encode_status_details(status: Status) -> str:
 
 def status_to_proto(status: Status) -> bytes:
     """``status`` serialized as a google.rpc.Status message."""
+    from google.protobuf import any_pb2
+    from google.rpc import status_pb2  # only a status with details (a one-off call needs none)
+
     proto = status_pb2.Status(code=int(status.code), message=status.message)
     for detail in status.details:
         proto.details.append(any_pb2.Any(type_url=detail.type_url, value=detail.value))
@@ -89,6 +90,8 @@ def decode_status_details(value: str | bytes) -> Status:
             value = decode_binary_value(value)
         except ValueError as exc:
             raise ProtocolError(Code.INTERNAL, f"malformed {GRPC_STATUS_DETAILS}: {exc}") from None
+    from google.rpc import status_pb2  # only a status with details (a one-off call needs none)
+
     proto = status_pb2.Status()
     try:
         proto.ParseFromString(value)

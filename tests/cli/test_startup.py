@@ -34,7 +34,7 @@ def _loaded_after(
     code = (
         "import atexit, sys\n"
         "def dump():\n"
-        "    names = {m.split('.')[0] for m in sys.modules} | {m for m in sys.modules if m.startswith('rpcctl.')}\n"
+        "    names = {m.split('.')[0] for m in sys.modules} | {m for m in sys.modules if m.startswith(('rpcctl.', 'google.rpc'))}\n"
         "    print('LOADED', ' '.join(sorted(names)), file=sys.stderr)\n"
         "atexit.register(dump)\n"
         "from rpcctl.cli.app import main\n"
@@ -137,6 +137,10 @@ def test_one_off_call_imports_no_heavy_library(
     assert "rpcctl.output.errors" not in loaded
     # A schema file needs no cache (hashlib ~1.5 ms): only reflection and .proto files use it.
     assert sorted(loaded & {"rpcctl.schema.cache", "hashlib"}) == []
+    # No server half (its content-type parser lives with the client), no google.rpc.Status
+    # (it parses grpc-status-details-bin, which an OK call has not).
+    server_side = {"rpcctl.protocols.grpc_server", "rpcctl.protocols.base_server", "google.rpc"}
+    assert sorted(loaded & server_side) == []
 
 
 def test_installed_console_script(grpc_server: GrpcServer) -> None:
