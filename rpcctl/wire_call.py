@@ -27,6 +27,8 @@ HTTP_VERSION_NOT_SUPPORTED = 505
 # The unary cardinality rule's words (the same through `WireCall` and `PreparedUnary`).
 NO_RESPONSE = "the call ended without a response message"
 MORE_THAN_ONE = "the server sent more than one response message"
+# Request bytes written before the sender lets the connection read what the server sent.
+YIELD_EVERY = 16 * 1024
 T = TypeVar("T")
 Opener = Callable[["RequestHead", "bytes | None"], Awaitable["Exchange"]]
 # Given the HTTP status and headers of a failed call, the option that would work, if any.
@@ -102,6 +104,7 @@ class WireCall:
         self._start_error: BaseException | None = None
         self._request: bytes | None = None
         self._closed_send = False
+        self._unyielded = 0  # request bytes written since the last look at the connection
         self._headers: Metadata | None = None
         self._messages: deque[bytes] = deque()
         self._received = 0
@@ -134,8 +137,18 @@ class WireCall:
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
 
+    @property
+    def send_closed(self) -> bool:
+        """Whether request messages can no longer go (half-closed, or the call or its stream
+        ended): a sender stops reading its input then and reads the status, as grpc-go's SendMsg
+        does on io.EOF. A one-message or buffered request is never closed before `close_send`."""
+        if self._closed_send or self._status is not None:
+            return True
+        exchange = self._exchange
+        return self._streamed and exchange is not None and exchange.send_closed
+
     async def send(self, message: bytes) -> None:
-        """Send one request message (dropped if the call already ended)."""
+        """Send one request message (dropped if the call already ended: see `send_closed`)."""
         if self._closed_send:
             raise UsageError("cannot send after the request stream was closed")
         if self._buffer is not None:
@@ -148,7 +161,14 @@ class WireCall:
             return
         if self._status is not None or self._exchange is None:
             return
-        await self._bounded(self._exchange.write(self._protocol.encode_message(message)))
+        data = self._protocol.encode_message(message)
+        await self._bounded(self._exchange.write(data))
+        self._unyielded += len(data)
+        if self._unyielded >= YIELD_EVERY:
+            # A write that flow control did not hold back returns without suspending: let the
+            # connection read what came meanwhile (the server's status, a reset) now and then.
+            self._unyielded = 0
+            await asyncio.sleep(0)
 
     async def close_send(self) -> None:
         """Half-close: for a one-message request, this sends it."""

@@ -318,12 +318,21 @@ async def _send_all(
         await call.send(data)
 
     try:
+        # Once the call ended (the server answered or died), stop reading and encoding input:
+        # the status is what the user needs (grpc-go's SendMsg returns io.EOF then).
         if isinstance(requests, AsyncIterator):
             async for message in requests:
                 await send(message)
+                if getattr(call, "send_closed", False):
+                    break
+            aclose = getattr(requests, "aclose", None)
+            if aclose is not None:
+                await aclose()  # the stdin reader stops too
         else:
             for message in requests:
                 await send(message)
+                if getattr(call, "send_closed", False):
+                    break
         await call.close_send()
         shown(call)  # a one-message request (or a half-duplex stream) went out at half-close
     except BaseException:

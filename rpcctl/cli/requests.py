@@ -17,6 +17,8 @@ if TYPE_CHECKING:
     from rpcctl.schema.registry import CallKind
 
 CHUNK = 64 * 1024
+# Chunks read from stdin ahead of the messages sent.
+AHEAD = 4
 
 
 def read_data_argument(data: str) -> str | None:
@@ -104,11 +106,16 @@ class RequestSource:
 
 
 async def read_chunks(stream: IO[bytes]) -> AsyncIterator[str]:
-    """Text chunks of a binary stream, read by a daemon thread so that exit never waits on it."""
+    """Text chunks of a binary stream, read by a daemon thread so that exit never waits on it.
+
+    The thread reads at most `AHEAD` chunks ahead of the consumer: input that a call no longer
+    takes (it ended early) stays unread, and a large input is not held in memory whole."""
     import codecs
 
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue[bytes | BaseException | None] = asyncio.Queue()
+    room = threading.Semaphore(AHEAD)
+    stopped = threading.Event()
 
     def put(item: bytes | BaseException | None) -> bool:
         try:
@@ -120,7 +127,13 @@ async def read_chunks(stream: IO[bytes]) -> AsyncIterator[str]:
     def reader() -> None:
         read = _raw_reader(stream)
         try:
-            while chunk := read(CHUNK):
+            while True:
+                room.acquire()
+                if stopped.is_set():
+                    return
+                chunk = read(CHUNK)
+                if not chunk:
+                    break
                 if not put(chunk):
                     return
         except (OSError, ValueError) as exc:
@@ -130,18 +143,23 @@ async def read_chunks(stream: IO[bytes]) -> AsyncIterator[str]:
 
     threading.Thread(target=reader, name="rpcctl-stdin", daemon=True).start()
     decoder = codecs.getincrementaldecoder("utf-8")()
-    while True:
-        item = await queue.get()
-        if isinstance(item, BaseException):
-            raise UsageError(f"cannot read standard input: {item}") from item
-        try:
-            text = decoder.decode(item or b"", final=item is None)
-        except UnicodeDecodeError as exc:
-            raise UsageError(f"cannot read standard input: {not_utf8(exc, offset=False)}") from exc
-        if text:
-            yield text
-        if item is None:
-            return
+    try:
+        while True:
+            item = await queue.get()
+            room.release()
+            if isinstance(item, BaseException):
+                raise UsageError(f"cannot read standard input: {item}") from item
+            try:
+                text = decoder.decode(item or b"", final=item is None)
+            except UnicodeDecodeError as exc:
+                raise UsageError(f"cannot read standard input: {not_utf8(exc, offset=False)}") from exc
+            if text:
+                yield text
+            if item is None:
+                return
+    finally:
+        stopped.set()
+        room.release()  # a reader waiting for room wakes up and stops
 
 
 def not_utf8(exc: UnicodeDecodeError, *, offset: bool = True) -> str:

@@ -50,6 +50,12 @@ class Exchange(Protocol):
         status then comes from the response).
         """
 
+    @property
+    def send_closed(self) -> bool:
+        """Whether request body bytes can no longer go: the request body was ended, the
+        response ended, or the stream failed (HTTP/2 RST_STREAM, a lost connection). A writer
+        stops then and reads the status, as grpc-go's SendMsg does on io.EOF."""
+
     async def end(self) -> None:
         """End the request body (HTTP/2 END_STREAM; HTTP/1.1 the last chunk)."""
 

@@ -116,6 +116,11 @@ class H1Exchange:
         if conn.write(b"%x\r\n%b\r\n" % (len(data), data)):
             await conn.drain()
 
+    @property
+    def send_closed(self) -> bool:
+        """Whether `write` would drop its bytes (the body ended, the response ended or failed)."""
+        return self._request_ended or self._ended or self._error is not None
+
     async def end(self) -> None:
         """Send the last chunk (nothing when the body was whole or the response ended)."""
         if self._request_ended:

@@ -101,6 +101,11 @@ class H2Exchange(H2Stream):
                     return  # ended meanwhile
             await self._writable()
 
+    @property
+    def send_closed(self) -> bool:
+        """Whether `write` would drop its bytes (the body ended, the stream ended or was reset)."""
+        return self._send_done or not self.body_open
+
     async def end(self) -> None:
         """End the request body (END_STREAM)."""
         while self.body_open and not self._send_done:
