@@ -223,4 +223,4 @@ async def within_timeout(timeout: str | None, work: Awaitable[T]) -> T:
         async with asyncio.timeout(seconds):
             return await work
     except TimeoutError:
-        raise RpcError(Code.DEADLINE_EXCEEDED, f"--timeout of {seconds:g}s exceeded") from None
+        raise RpcError(Code.DEADLINE_EXCEEDED, f"--timeout of {timeout} exceeded") from None
