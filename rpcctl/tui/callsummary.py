@@ -1,9 +1,11 @@
 """What one runner call carried, in a few words, for the calls table's `carried` column.
 
-`make #0 #5–#6`, `make #0 #7 no_more` (UpdateLog: the action and the row indices),
-`compile #1 failure` (UpdateTask: the step and its state), `task 6f1c0000` (FetchTask),
-`linux-1` (Register, Declare). Reads the request as proto3 JSON (camelCase names, with
-the proto names accepted too). Plain Python, no Textual.
+`make #0 #5–#6 @linux-1`, `make #0 #7 no_more @linux-1` (UpdateLog: the action, the row
+indices and the runner), `compile #1 failure @linux-1` (UpdateTask: the step, its state and
+the runner), `task 6f1c0000` (FetchTask), `linux-1` (Register, Declare). The runner (the
+task's short id when the runner is not known) comes last, so that two runners on the same
+action read apart, and a narrow column cuts it before the rows. Reads the request as
+proto3 JSON (camelCase names, with the proto names accepted too). Plain Python, no Textual.
 """
 
 from __future__ import annotations
@@ -41,6 +43,16 @@ def _keys(request: dict[str, Any]) -> tuple[int, int, int]:
     )
 
 
+def _who(model: LogModel, request: dict[str, Any]) -> str:
+    """` @linux-1`: the runner of the request's task, else the task's first 8 characters."""
+    tx = str(_field(request, "txUuid", "tx_uuid", "") or "")
+    task = model.tasks.get(tx)
+    runner = model.runners.get(task.runner) if task is not None else None
+    if runner is not None and runner.name:
+        return f" @{runner.name}"
+    return f" @{tx[:8]}" if tx else ""
+
+
 def _update_log(model: LogModel, request: dict[str, Any]) -> str:
     task = model.tasks.get(str(_field(request, "txUuid", "tx_uuid", "")))
     step = _keys(request)
@@ -49,7 +61,8 @@ def _update_log(model: LogModel, request: dict[str, Any]) -> str:
     text = _rows(_int(request.get("index")), len(rows) if isinstance(rows, list) else 0)
     if _field(request, "noMore", "no_more", False):
         text += " no_more"
-    return f"{action_name(task, step, action)} {text}" if task is not None else text
+    where = f"{action_name(task, step, action)} " if task is not None else ""
+    return f"{where}{text}{_who(model, request)}"
 
 
 def _update_task(model: LogModel, request: dict[str, Any]) -> str:
@@ -57,7 +70,7 @@ def _update_task(model: LogModel, request: dict[str, Any]) -> str:
     state = request.get("state")
     name = state.get("state", "") if isinstance(state, dict) else ""
     where = step_name(task, _keys(request)) if task is not None else "step"
-    return f"{where} {name}".strip()
+    return f"{where} {name}".strip() + _who(model, request)
 
 
 def _fetch_task(record: CallRecord) -> str:

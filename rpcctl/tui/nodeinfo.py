@@ -3,7 +3,9 @@
 Two facts, each on its own line when there is something to say: the failure (the
 first failed step under the node, with the message its UpdateTask carried, time and
 duration), and the state of the node's streams (rows, acks, gaps, resent, refused and
-after-`no_more` rows). Plain Python (rich Text), no Textual.
+after-`no_more` rows). An action describes itself first (`make #1 skipped`), its step's
+failure after it, labelled (`step failed: compile #0 failure …`): a skipped action is not
+what failed. Plain Python (rich Text), no Textual.
 """
 
 from __future__ import annotations
@@ -12,9 +14,9 @@ from rich.text import Text
 
 from rpcctl.runner.logmodel import LogModel
 from rpcctl.runner.logstream import LogStream, Mark
-from rpcctl.runner.logtree import StepKey, TaskInfo
+from rpcctl.runner.logtree import Badge, StepKey, TaskInfo, badge_of
 from rpcctl.tui.lines import node_streams
-from rpcctl.tui.naming import NodeKey, entry_text, step_name
+from rpcctl.tui.naming import NodeKey, action_name, entry_text, step_name
 
 
 def failure_text(task: TaskInfo, prefix: tuple[int, ...] = ()) -> str:
@@ -71,26 +73,44 @@ def streams_text(streams: list[LogStream]) -> str:
     return " · ".join(parts)
 
 
+def action_text(task: TaskInfo, step: StepKey, action: int) -> tuple[str, bool]:
+    """`make #1 skipped at 12:00:05`, and whether that state is a failure ('' when unknown)."""
+    info = task.steps[step].actions.get(action) if step in task.steps else None
+    if info is None or not info.state:
+        return "", False
+    name = action_name(task, step, action)
+    last = next((e for e in reversed(info.history) if e.state == info.state), None)
+    text = entry_text(name, last) if last is not None else f"{name} {info.state}"
+    failed = badge_of(info.state) == Badge.FAILED
+    return (f"✘ {text}" if failed else text), failed
+
+
 def header_text(model: LogModel, node: NodeKey | None) -> Text:
     """The header lines for `node` (empty Text when nothing is known)."""
     text = Text()
     if node is None:
         return text
-    failure = ""
+    lines: list[tuple[str, str]] = []
     if node[0] != "runner":
         task = model.tasks.get(str(node[1]))
         if task is not None:
             prefix = tuple(int(p) for p in node[2:5])
             failure = failure_text(task, prefix)
-            if node[0] == "action" and failure:
+            if node[0] == "action":
                 step: StepKey = (int(node[2]), int(node[3]), int(node[4]))
-                failure = failure_text(task, step)
-    if failure:
-        text.append(failure, "bold red")
+                own, failed = action_text(task, step, int(node[5]))
+                if own:
+                    lines.append((own, "bold red" if failed else "bold"))
+                if failure:
+                    lines.append((f"step failed: {failure.removeprefix('✘ ')}", "red"))
+            elif failure:
+                lines.append((failure, "bold red"))
     state = streams_text([model.streams[k] for k in node_streams(model, node)])
     if state:
-        if failure:
-            text.append("\n")
         bad = any(w in state for w in ("≠", "gap", "refused", "late"))
-        text.append(state, "yellow" if bad else "dim")
+        lines.append((state, "yellow" if bad else "dim"))
+    for number, (line, style) in enumerate(lines):
+        if number:
+            text.append("\n")
+        text.append(line, style)
     return text

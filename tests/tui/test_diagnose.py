@@ -16,7 +16,7 @@ from rpcctl.tui.actions import StatusInfo, TuiActions
 from rpcctl.tui.app import TailLogsApp, create_app
 from rpcctl.tui.screens.call import CallScreen
 from tests.tui.callevents import TX, Calls
-from tests.tui.trial import FAILURE, MAKE, trial_events, trial_model
+from tests.tui.trial import FAILURE, MAKE, TEST, trial_events, trial_model
 
 WIDE = (160, 45)
 SMALL = (80, 24)
@@ -61,7 +61,9 @@ async def test_failure_message_in_tree_title_and_header() -> None:
         screen = screen_text(app)
         assert f"✘ task 6f1c0000 failed 12 rows ⚠ 1 gap: {FAILURE}"[:60] in screen
         assert "task 6f1c0000 › build #0 › compile #1 › make #0" in screen
-        assert f"✘ compile #1 failure at 22:13:26 after 4s: {FAILURE}" in screen
+        # the action's own state first, then its step's failure, labelled as the step's
+        assert "✘ make #0 failure" in screen
+        assert f"step failed: compile #1 failure at 22:13:26 after 4s: {FAILURE}" in screen
         assert (
             "7 rows · acked 3 · 4 ack ≠ · 1 gap (2 missing) · 2 resent · 4 refused · 1 late · closed"
             in screen
@@ -183,7 +185,7 @@ async def test_enter_on_a_call_opens_the_inspector_and_e_filters_errors() -> Non
         screen = screen_text(app)
         for expected in (
             "/pkg.proto.runner.v1.RunnerService/UpdateLog",
-            "call UpdateLog · make #0 #5–#6 · OK ack 3 ≠ 7 · Esc closes",
+            "call UpdateLog · make #0 #5–#6 @linux-1 · OK ack 3 ≠ 7 · Esc closes",
             "protocol: connect (proto)",
             "peer: 127.0.0.1:5000",
             "status: OK",
@@ -346,13 +348,47 @@ async def test_the_calls_table_says_which_call_carried_which_rows() -> None:
     async with running_trial(SMALL) as (app, _pilot):
         rows = table_rows(app)
         carried = [row[2] for row in rows]
-        assert carried[:3] == ["linux-1", "task 6f1c0000", "checkout #0 success"]
-        assert carried.count("make #0 #5–#6") == 2
-        assert rows[carried.index("make #0 #5–#6")][:3] == ["UpdateLog", "OK ack 3 ≠ 7", "make #0 #5–#6"]
-        assert "make #0 #7 no_more" in carried
-        assert carried[-1] == "compile #1 failure"
+        assert carried[:3] == ["linux-1", "task 6f1c0000", "checkout #0 success @linux-1"]
+        assert carried.count("make #0 #5–#6 @linux-1") == 2
+        row = rows[carried.index("make #0 #5–#6 @linux-1")][:3]
+        assert row == ["UpdateLog", "OK ack 3 ≠ 7", "make #0 #5–#6 @linux-1"]
+        assert "make #0 #7 no_more @linux-1" in carried
+        assert carried[-1] == "compile #1 failure @linux-1"
         # at 80 columns a refused call's status and rows are on screen
         assert "UpdateLog   OK ack 3 ≠ 9  make #0 #8" in screen_text(app)
+
+
+@pytest.mark.asyncio
+async def test_a_skipped_actions_header_describes_the_action_not_its_step() -> None:
+    app = create_app(trial_model(), mode="offline")
+    async with app.run_test(size=SMALL) as pilot:
+        await select(pilot, app, ("action", TX, *TEST))
+        text = str(app.query_one("#loghead").render()).splitlines()
+        assert text[0].startswith("test #1 skipped"), text
+        assert text[1].startswith("step failed: compile #1 failure at 22:13:26 after 4s: make"), text
+        assert not any(line.startswith("✘") for line in text), text
+
+
+@pytest.mark.asyncio
+async def test_two_runners_on_the_same_action_read_apart_in_the_calls_table() -> None:
+    from tests.tui.callevents import TX2
+
+    c = Calls()
+    model = trial_model()
+    model.ingest_many(
+        [
+            *c.register("mac-1", "u-2", "tok-2"),
+            *c.fetch("tok-2", TX2),
+            *c.task(TX2, 0, 0, "running", row=1, actions=[(0, "make", "running")]),
+            *c.log(TX2, MAKE, 5, ["cc -c 5", "cc -c 6"]),
+        ]
+    )
+    app = create_app(model, mode="offline")
+    async with app.run_test(size=SMALL) as pilot:
+        await pilot.pause()
+        carried = [row[2] for row in table_rows(app)]
+        assert "make #0 #5–#6 @linux-1" in carried
+        assert carried[-1] == "make #0 #5–#6 @mac-1"  # the same action and rows, another runner
 
 
 @pytest.mark.asyncio
