@@ -108,10 +108,8 @@ def test_connect_http1_client_stream_answered_early_stops_reading_stdin(test_sch
     assert consumed < len(STDIN) // 4
 
 
-def test_grpc_client_stream_from_a_file_stops_sending_once_answered(
-    refusing_grpc: int, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """`-d @file` is parsed whole up front; the messages stop going once the server answered."""
+def _counted_sends(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The sizes of the request messages `WireCall.send` was given, as they are sent."""
     from rpcctl.wire_call import WireCall
 
     sent: list[int] = []
@@ -122,13 +120,42 @@ def test_grpc_client_stream_from_a_file_stops_sending_once_answered(
         await send(self, message)
 
     monkeypatch.setattr(WireCall, "send", counted)
+    return sent
+
+
+def _call_with_file(tmp_path: Any, *args: str) -> tuple[int, str]:
     data = tmp_path / "requests.json"
     data.write_bytes(b'{"n": 1}\n' * MESSAGES)
     stdout, stderr = io.StringIO(), io.StringIO()
     env = Environment(stdin=_Stdin(b""), stdout=stdout, stderr=stderr, stdin_isatty=False,
                       stdout_isatty=False, stderr_isatty=False)  # fmt: skip
     with pytest.raises(SystemExit) as exited:
-        main(["call", f"127.0.0.1:{refusing_grpc}", "Sum", "--protocol", "grpc", "-d", f"@{data}"], env)
-    assert exited.value.code == 64 + 9, stderr.getvalue()
-    assert "no more, thanks" in stderr.getvalue()
+        main(["call", *args, "-d", f"@{data}"], env)
+    return int(exited.value.code or 0), stderr.getvalue()
+
+
+def test_grpc_client_stream_from_a_file_stops_sending_once_answered(
+    refusing_grpc: int, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`-d @file` is parsed whole up front; the messages stop going once the server answered."""
+    sent = _counted_sends(monkeypatch)
+    code, stderr = _call_with_file(tmp_path, f"127.0.0.1:{refusing_grpc}", "Sum", "--protocol", "grpc")
+    assert code == 64 + 9, stderr
+    assert "no more, thanks" in stderr
+    assert 0 < len(sent) < MESSAGES // 4
+
+
+def test_connect_http1_client_stream_from_a_file_stops_sending_once_answered(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.conftest import TEST_PROTO
+
+    sent = _counted_sends(monkeypatch)
+    with serving(_connect_refusal) as port:
+        code, stderr = _call_with_file(
+            tmp_path, f"http://127.0.0.1:{port}", "rpcctl.test.v1.TestService/Sum", "--protocol",
+            "connect", "--http1", "--proto", str(TEST_PROTO), "--codec", "json",
+        )  # fmt: skip
+    assert code == 64 + 9, stderr
+    assert "no more, thanks" in stderr
     assert 0 < len(sent) < MESSAGES // 4
