@@ -28,7 +28,11 @@ class JsonValueStream:
 
     def __init__(self) -> None:
         self._buf = ""
-        self._line = 1  # position of _buf[0] in the whole input
+        # Values are taken from the buffer by moving `_mark`, not by slicing it: slicing after
+        # every value made a text of N values cost O(N²) (100,000 values: 27 s). The consumed
+        # prefix is dropped once per `feed`.
+        self._mark = 0  # index in _buf of the first character not yet consumed
+        self._line = 1  # position of _buf[_mark] in the whole input
         self._col = 1
         self._start = -1  # index of the current value's first char, -1 between values
         self._pos = 0  # next index to scan
@@ -38,7 +42,15 @@ class JsonValueStream:
 
     def feed(self, text: str) -> list[Any]:
         """Add text; return the values it completed."""
-        self._buf += text
+        mark = self._mark
+        if mark:
+            self._buf = self._buf[mark:] + text
+            self._pos -= mark
+            if self._start >= 0:
+                self._start -= mark
+            self._mark = 0
+        else:
+            self._buf += text
         return self._scan(final=False)
 
     def finish(self) -> list[Any]:
@@ -77,7 +89,7 @@ class JsonValueStream:
                     self._in_string = False
                     if start_char == '"':
                         values.append(self._complete(i + 1))
-                        buf, i = self._buf, 0
+                        i += 1
                         continue
                 i += 1
                 continue
@@ -90,15 +102,14 @@ class JsonValueStream:
                     self._depth -= 1
                     if self._depth == 0:
                         values.append(self._complete(i + 1))
-                        buf, i = self._buf, 0
+                        i += 1
                         continue
                 i += 1
                 continue
             if c in _SCALAR:
                 i += 1
                 continue
-            values.append(self._complete(i))
-            buf, i = self._buf, 0
+            values.append(self._complete(i))  # `c` ends the scalar: scanned again as a separator
         self._pos = i
         if final and self._start >= 0 and buf[self._start] not in '"{[':
             values.append(self._complete(len(buf)))
@@ -113,25 +124,23 @@ class JsonValueStream:
         return value
 
     def _advance(self, end: int) -> None:
-        consumed = self._buf[:end]
+        consumed = self._buf[self._mark : end]
         newlines = consumed.count("\n")
         if newlines:
             self._line += newlines
-            self._col = end - consumed.rfind("\n")
+            self._col = len(consumed) - consumed.rfind("\n")
         else:
-            self._col += end
-        self._buf = self._buf[end:]
-        self._pos = 0
+            self._col += len(consumed)
+        self._mark = end
 
     def _decode(self, start: int, end: int) -> Any:
         try:
             return jsonsafe.loads(self._buf[start:end])
         except json.JSONDecodeError as exc:
-            offset = start + exc.pos
-            before = self._buf[:offset]
+            before = self._buf[self._mark : start + exc.pos]
             newlines = before.count("\n")
             line = self._line + newlines
-            col = offset - before.rfind("\n") if newlines else self._col + offset
+            col = len(before) - before.rfind("\n") if newlines else self._col + len(before)
             raise UsageError(f"invalid JSON at line {line}, column {col}: {exc.msg}") from exc
 
 

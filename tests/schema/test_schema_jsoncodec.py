@@ -68,6 +68,27 @@ def test_errors_carry_line_and_column(chunks: list[str], where: str, reason: str
     assert str(info.value).startswith(f"invalid JSON at {where}: {reason}")
 
 
+@pytest.mark.parametrize("size", [None, 1, 5, 4096])
+def test_error_position_after_many_values(size: int | None) -> None:
+    """The stream consumes values by index, not by slicing (which was quadratic: 100,000
+    padded values took 27 s); the line and column of an error after them must still count
+    every character before it, whether the text came whole or in chunks."""
+    values = 2000
+    text = "".join(f'{{"n": {i}}}  \n ' if i % 3 else f'  "s{i}" ' for i in range(values)) + '\n  {"n" 1}'
+    line = text.count("\n") + 1
+    column = text.rsplit("\n", 1)[1].index("1") + 1  # the 1 where ':' was expected
+    stream = JsonValueStream()
+    with pytest.raises(UsageError) as info:
+        chunks = [text] if size is None else [text[i : i + size] for i in range(0, len(text), size)]
+        for chunk in chunks:
+            stream.feed(chunk)
+        stream.finish()
+    assert parse_json_values(text.rsplit("\n", 1)[0]) == [
+        {"n": i} if i % 3 else f"s{i}" for i in range(values)
+    ]
+    assert str(info.value).startswith(f"invalid JSON at line {line}, column {column}: Expecting ':'")
+
+
 def test_message_from_json(schema: Schema) -> None:
     cls = schema.message_class(schema.find_symbol("EchoRequest"))  # type: ignore[arg-type]
     msg = message_from_json(
