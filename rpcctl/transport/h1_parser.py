@@ -19,18 +19,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+from rpcctl.transport.first_bytes import H2_SETTINGS, TLS_RECORD_TYPES, looks_like_tls
 from rpcctl.wire.status import Code
 
 CRLF = b"\r\n"
 HEAD_END = b"\r\n\r\n"
 STATUS_PREFIX = b"HTTP/"
 # HTTP/2 frame types a server sends first on a connection it cannot serve (RFC 9113 §6).
-H2_SETTINGS, H2_GOAWAY = 0x4, 0x7
+H2_GOAWAY = 0x7
 H2_FRAME_HEADER = 9
 SNIPPET = 32  # bytes of a wrong answer shown in the error
-# TLS record content types: alert, handshake (RFC 8446 §5.1); then legacy version major 3.
-TLS_RECORD_TYPES = (0x15, 0x16)
-TLS_MAJOR = 0x03
 # Parser states.
 _HEAD, _LENGTH, _CHUNK_SIZE, _CHUNK_DATA, _CHUNK_CRLF, _TRAILERS, _UNTIL_CLOSE, _DONE = range(8)
 
@@ -94,7 +92,7 @@ def sniff(start: bytes) -> None:
     """
     if start[: len(STATUS_PREFIX)] == STATUS_PREFIX[: len(start)]:
         return  # HTTP/1.x so far
-    if len(start) >= 2 and start[0] in TLS_RECORD_TYPES and start[1] == TLS_MAJOR:
+    if looks_like_tls(start):
         raise NotHttp1("tls")
     if len(start) >= H2_FRAME_HEADER:
         length = int.from_bytes(start[:3], "big")

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, cast
 import hpack
 
 from rpcctl.errors import RpcError, TransportError
+from rpcctl.transport.first_bytes import h2_first_bytes_error, too_short_for_h2
 from rpcctl.transport.h2_codes import error_name, reset_error
 from rpcctl.transport.h2_frames import (
     CANCEL,
@@ -59,7 +60,7 @@ from rpcctl.transport.h2_frames import (
     unpad,
     window_update,
 )
-from rpcctl.transport.h2_stream import H2Stream, NotHttp2, NotSent
+from rpcctl.transport.h2_stream import H2Stream, NotSent
 from rpcctl.wire.status import Code
 
 if TYPE_CHECKING:
@@ -69,9 +70,6 @@ if TYPE_CHECKING:
     from rpcctl.transport.h2_hpack import CachingDecoder, CachingEncoder
     from rpcctl.transport.h2_keepalive import Keepalive
     from rpcctl.transport.h2_stream import H2Limits
-
-TLS_RECORD_TYPES = (0x15, 0x16)  # alert, handshake (RFC 8446 §5.1)
-
 
 MAX_UNREAD_ACKS = 10_000
 """PING and SETTINGS acknowledgements a server may leave unread (our socket full) before it is
@@ -194,25 +192,16 @@ class FrameReceiver:
 
     def _not_a_frame(self, data: bytes) -> bool:
         """Whether the server's first bytes show it speaks something else than HTTP/2."""
-        if len(data) < 7 and (len(data) < 2 or b"HTTP/1.".startswith(data)):
+        if too_short_for_h2(data):
             self._buffer = data  # too little to tell; a frame header has 9 bytes anyway
             return True
         self._buffer = b""
         self._first = False
-        if data.startswith(b"HTTP/1."):
-            self._not_http2(
-                NotHttp2(f"{self.address} speaks HTTP/1.1 only (it answered the HTTP/2 preface in HTTP/1.1)")
-            )
-            return True
-        if data[0] in TLS_RECORD_TYPES and data[1] == 0x03:
-            self._not_http2(
-                TransportError(f"{self.address} answered with TLS: the server expects TLS: use https://")
-            )
-            return True
-        if len(data) >= 4 and data[3] != SETTINGS:  # a server's first frame is SETTINGS (RFC 9113 §3.4)
-            self._not_http2(NotHttp2(f"{self.address} does not speak HTTP/2 (its answer is no HTTP/2 frame)"))
-            return True
-        return False
+        error = h2_first_bytes_error(data, self.address)
+        if error is None:
+            return False
+        self._not_http2(error)
+        return True
 
     def _ack(self, kind: str, data: bytes) -> None:
         """Queue a PING or SETTINGS acknowledgement. A server that sends them faster than it
