@@ -19,6 +19,11 @@ from typing import Any
 MAX_DEPTH = 200
 """Deepest nesting of arrays and objects accepted (RFC 8259 section 9 lets parsers set one)."""
 
+
+class NestingError(json.JSONDecodeError):
+    """A JSON text nested deeper than the limit (or than the stack allows)."""
+
+
 _TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]', re.DOTALL)
 _DELTA = {"[": 1, "{": 1, "]": -1, "}": -1}
 
@@ -27,7 +32,8 @@ def loads(data: str | bytes | bytearray, *, max_depth: int = MAX_DEPTH, **kwargs
     """Parse one JSON text (RFC 8259); bytes must be UTF-8.
 
     Raises `json.JSONDecodeError` on malformed JSON, bytes that are not UTF-8, nesting
-    deeper than ``max_depth`` and integers too long for Python; never RecursionError.
+    deeper than ``max_depth`` (`NestingError`, a subclass) and integers too long for Python;
+    never RecursionError.
     ``kwargs`` go to `json.loads` (``object_pairs_hook`` and the like).
     """
     if isinstance(data, bytes | bytearray):
@@ -42,7 +48,7 @@ def loads(data: str | bytes | bytearray, *, max_depth: int = MAX_DEPTH, **kwargs
     try:
         return json.loads(text, **kwargs)
     except RecursionError:
-        raise json.JSONDecodeError(f"nested deeper than {max_depth} levels", text, 0) from None
+        raise NestingError(f"nested deeper than {max_depth} levels", text, 0) from None
     except json.JSONDecodeError:
         raise
     except ValueError as exc:
@@ -59,7 +65,7 @@ def _check_depth(text: str, max_depth: int) -> None:
             continue
         depth += delta
         if depth > max_depth:
-            raise json.JSONDecodeError(f"nested deeper than {max_depth} levels", text, match.start())
+            raise NestingError(f"nested deeper than {max_depth} levels", text, match.start())
 
 
 def _long_number() -> str:

@@ -22,8 +22,9 @@ the file. Empty strings stay empty. Any other string field is searched too: a JS
 in it (a FetchTask ``content``) has the values of its credential-named keys replaced, at any
 depth, and text has the values of credential-named assignments (``GITHUB_TOKEN=…``,
 ``password: …``, ``Authorization: Bearer …``) replaced. ``--redact-field PATH`` replaces what
-the rules cannot guess (`field_path`). Messages kept as raw bytes (no schema decodes them)
-cannot be redacted.
+the rules cannot guess (`field_path`). A JSON document too deeply nested to walk (over
+`jsonsafe.MAX_DEPTH`, or JSON in strings in JSON past the stack) is replaced whole.
+Messages kept as raw bytes (no schema decodes them) cannot be redacted.
 """
 
 from __future__ import annotations
@@ -183,11 +184,15 @@ class Redactor:
         if text.lstrip().startswith(_JSON_START):
             try:
                 document = jsonsafe.loads(text)
+                if isinstance(document, dict | list):
+                    redacted = self._document(document)
+                    return text if redacted == document else json.dumps(redacted, ensure_ascii=False)
+            except (jsonsafe.NestingError, RecursionError):
+                # Too deep to walk (JSON in strings in JSON...): the text rule cannot see
+                # keys behind escaped quotes, so the whole string goes.
+                return self.placeholder(text)
             except ValueError:
-                document = None
-            if isinstance(document, dict | list):
-                redacted = self._document(document)
-                return text if redacted == document else json.dumps(redacted, ensure_ascii=False)
+                pass
         if "=" not in text and ":" not in text:
             return text
         return _ASSIGNMENT.sub(self._assignment, text)

@@ -99,3 +99,14 @@ def test_redact_field_paths() -> None:
     assert out["x"] == "y"
     with pytest.raises(UsageError, match="redact-field"):
         field_path("a..b")
+
+
+@pytest.mark.parametrize(("depth", "levels"), [(199, 4), (150, 6), (250, 1)])
+def test_json_nested_in_strings_too_deep_to_walk_is_not_leaked(depth: int, levels: int) -> None:
+    # JSON in a string in JSON...: past the parser's depth (or the stack) the document used
+    # to be treated as plain text, whose escaped quotes hide "password" from the text rule.
+    text = json.dumps({"password": "hunter2"})
+    for _ in range(levels):
+        text = json.dumps("[" * depth + text + "]" * depth)
+    out = Redactor().message({"content": json.loads(text)})
+    assert "hunter2" not in json.dumps(out)
