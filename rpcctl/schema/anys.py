@@ -8,6 +8,7 @@ descriptor. When the pool lacks it, the `Any` is printed the way grpcurl prints 
 from __future__ import annotations
 
 import base64
+import secrets
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -22,7 +23,9 @@ MAX_MESSAGES = 100_000
 # Stand-ins for unknown Anys while the rest is rendered: a StringValue carrying a marker.
 MARK_TYPE = "google.protobuf.StringValue"
 MARK_URL = "type.googleapis.com/" + MARK_TYPE
-_MARK_PREFIX = "\x00rpcctl-unresolved-any-"
+# Random per process, so a peer's own StringValue cannot pass for a stand-in (it is never printed).
+STAND_IN_NONCE = secrets.token_hex(8)
+_MARK_PREFIX = f"\x00rpcctl-unresolved-any-{STAND_IN_NONCE}-"
 
 
 def type_name(type_url: str) -> str:

@@ -18,17 +18,19 @@ import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from rpcctl.schema.anys import MARK_TYPE, MARK_URL, find_type, replace_stand_ins
+from rpcctl.schema.anys import MARK_TYPE, MARK_URL, STAND_IN_NONCE, find_type, replace_stand_ins
 
 if TYPE_CHECKING:
     from google.protobuf.descriptor_pool import DescriptorPool
     from google.protobuf.message import Message
 
-MARK_PREFIX = "\x00rpcctl-json-any:"
+MARK_PREFIX = f"\x00rpcctl-json-any-{STAND_IN_NONCE}:"
 _MARK_BYTES = MARK_PREFIX.encode()
 # How text format shows a stand-in's value (octal escapes for the marker's NUL).
-_TEXT_LINE = re.compile(r'^(?P<indent>\s*)value: "\\000rpcctl-json-text-(?P<n>\d+)"$', re.MULTILINE)
-_TEXT_PREFIX = b"\x00rpcctl-json-text-"
+_TEXT_LINE = re.compile(
+    rf'^(?P<indent>\s*)value: "\\000rpcctl-json-text-{STAND_IN_NONCE}-(?P<n>\d+)"$', re.MULTILINE
+)
+_TEXT_PREFIX = f"\x00rpcctl-json-text-{STAND_IN_NONCE}-".encode()
 
 
 def mark_json(value: Any, known: Callable[[str], bool]) -> tuple[Any, list[str]]:
