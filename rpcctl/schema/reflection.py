@@ -112,9 +112,13 @@ class _Session:
         return list(reply.all_extension_numbers_response.extension_number)
 
     async def extension_files(self, type_name: str, number: int) -> list[FileDescriptorProto]:
-        """The file declaring one extension (file_containing_extension)."""
+        """The file declaring one extension (file_containing_extension); SchemaError (the
+        extension is skipped, not the service) for an answer that does not decode."""
         request = self._pb.ExtensionRequest(containing_type=type_name, extension_number=number)
-        return await self.files(file_containing_extension=request)
+        try:
+            return await self.files(file_containing_extension=request)
+        except _Failure as exc:
+            raise SchemaError(f"reflection: extension {number} of {type_name}: {exc}") from exc
 
     async def files(self, **request: object) -> list[FileDescriptorProto]:
         """The file descriptors answering one file_by_filename/file_containing_symbol."""

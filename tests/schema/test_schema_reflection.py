@@ -229,3 +229,40 @@ async def test_missing_non_wkt_import_fails_the_service(tmp_path: Any) -> None:
     assert result.services == ("s.S",)
     assert result.files == ()
     assert result.failures == (("s.S", "import 'dep.proto': NOT_FOUND: gone"),)
+
+
+@pytest.mark.asyncio
+async def test_garbage_answer_to_an_extension_request_loses_only_the_extension(tmp_path: Any) -> None:
+    # reflection_extensions: "a server that does not answer these requests only loses the
+    # extensions"; an undecodable file_containing_extension answer failed the whole service.
+    (tmp_path / "svc.proto").write_text(
+        'syntax = "proto2";\npackage s;\nmessage M { extensions 100 to 199; }\n'
+        "service S { rpc Call(M) returns (M); }\n"
+    )
+    from rpcctl.schema.sources import load_proto_files
+
+    pool = Schema(load_proto_files([tmp_path / "svc.proto"])).pool
+
+    class Garbage(_StingyServicer):
+        def _all_extension_numbers_of_type(self, request: Any, containing_type: str) -> Any:
+            return reflection_pb2.ServerReflectionResponse(
+                all_extension_numbers_response=reflection_pb2.ExtensionNumberResponse(
+                    base_type_name=containing_type, extension_number=[150]
+                ),
+                original_request=request,
+            )
+
+        def _file_containing_extension(self, request: Any, containing_type: str, number: int) -> Any:
+            return reflection_pb2.ServerReflectionResponse(
+                file_descriptor_response=reflection_pb2.FileDescriptorResponse(
+                    file_descriptor_proto=[b"\xff\xff\xff"]
+                ),
+                original_request=request,
+            )
+
+    server = grpc.aio.server()
+    server.add_generic_rpc_handlers((reflection_handler(Garbage(["s.S"], pool=pool)),))
+    async with Server(server) as running:
+        result = await reflect(running.opener)
+    assert result.failures == ()
+    assert [fd.name for fd in result.files] == ["svc.proto"]
