@@ -20,6 +20,8 @@ from rpcctl.wire.status import Code
 if TYPE_CHECKING:
     from google.protobuf.message import Message
 
+    from rpcctl.schema.reflection_extensions import Budget
+
 V1_PATH = "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo"
 V1ALPHA_PATH = "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo"
 # A v1 failure that v1alpha would only repeat, after as long a wait.
@@ -212,13 +214,15 @@ async def _resolve(session: _Session, closure: _Closure, service: str) -> list[s
     return await _with_imports(session, closure, roots)
 
 
-async def _with_extensions(session: _Session, closure: _Closure, names: list[str]) -> list[str]:
+async def _with_extensions(
+    session: _Session, closure: _Closure, names: list[str], budget: Budget
+) -> list[str]:
     """`names` and the files (with their imports) that extend their messages; a file whose
-    imports cannot be had is left out."""
+    imports cannot be had is left out. `budget` bounds the requests of the whole reflection."""
     from rpcctl.schema.reflection_extensions import extension_files
 
     scope = [closure.files[n] for n in names]
-    found = await extension_files(session, closure.files.values(), scope)
+    found = await extension_files(session, closure.files.values(), scope, budget)
     out = list(names)
     for fd in found:
         closure.add(fd)
@@ -268,8 +272,11 @@ async def reflect(open_stream: StreamOpener, host: str = "") -> ReflectionResult
     """List a server's services and fetch the descriptors of each, with all their imports."""
     from grpc_reflection.v1alpha import reflection_pb2  # imports grpc: keep it lazy
 
+    from rpcctl.schema.reflection_extensions import Budget
+
     session = _Session(open_stream, host, reflection_pb2)
     closure = _Closure()
+    budget = Budget()
     kept: dict[str, list[str]] = {}
     failures: list[tuple[str, str]] = []
     try:
@@ -277,7 +284,7 @@ async def reflect(open_stream: StreamOpener, host: str = "") -> ReflectionResult
         for service in services:
             try:
                 kept[service] = await _with_extensions(
-                    session, closure, await _resolve(session, closure, service)
+                    session, closure, await _resolve(session, closure, service), budget
                 )
             except _Failure as exc:
                 failures.append((service, str(exc)))

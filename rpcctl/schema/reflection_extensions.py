@@ -10,20 +10,30 @@ reflection.proto). A server that does not answer these requests only loses the e
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from google.protobuf import descriptor_pb2 as pb
 
 from rpcctl.errors import RpcError, SchemaError
 
-#: Bounds on the round trips one reflection spends on extensions (a hostile server may list
-#: any number of extension numbers).
+#: Bounds on the round trips one reflection spends on extensions, over all its services (a
+#: hostile server may list any number of extension numbers, and of services).
 MAX_EXTENDABLE_TYPES = 64
 MAX_EXTENSION_REQUESTS = 256
 
 # The options messages of descriptor.proto are extendable too; their extensions (custom
 # options) are always imported by the files that use them.
 _SKIPPED_FILES = frozenset({"google/protobuf/descriptor.proto"})
+
+
+@dataclass
+class Budget:
+    """What one reflection has left to spend on extensions: the types already asked about
+    (each is asked once) and the file requests still allowed."""
+
+    asked: set[str] = field(default_factory=set)
+    requests: int = MAX_EXTENSION_REQUESTS
 
 
 class ExtensionSource(Protocol):
@@ -67,12 +77,20 @@ async def extension_files(
     source: ExtensionSource,
     known_files: Iterable[pb.FileDescriptorProto],
     scope: Sequence[pb.FileDescriptorProto],
+    budget: Budget | None = None,
 ) -> list[pb.FileDescriptorProto]:
-    """The files the server sends for extensions of `scope`'s messages that `known_files` lack."""
+    """The files the server sends for extensions of `scope`'s messages that `known_files` lack.
+
+    `budget` is shared by the calls of one reflection (one per service); a new one if None."""
+    budget = Budget() if budget is None else budget
     known = declared_extensions(known_files)
     found: list[pb.FileDescriptorProto] = []
-    requests = 0
-    for type_name in extendable_types(scope)[:MAX_EXTENDABLE_TYPES]:
+    for type_name in extendable_types(scope):
+        if type_name in budget.asked:
+            continue
+        if len(budget.asked) >= MAX_EXTENDABLE_TYPES:
+            return found
+        budget.asked.add(type_name)
         try:
             numbers = await source.extension_numbers(type_name)
         except (RpcError, SchemaError):
@@ -80,9 +98,9 @@ async def extension_files(
         for number in numbers:
             if (type_name, number) in known:
                 continue
-            if requests >= MAX_EXTENSION_REQUESTS:
+            if budget.requests <= 0:
                 return found
-            requests += 1
+            budget.requests -= 1
             known.add((type_name, number))
             try:
                 answer = await source.extension_files(type_name, number)

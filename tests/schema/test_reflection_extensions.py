@@ -66,3 +66,28 @@ def test_a_server_listing_many_numbers_costs_a_bounded_number_of_requests() -> N
     found = asyncio.run(extension_files(source, [fd], [fd]))
     assert source.file_requests == MAX_EXTENSION_REQUESTS
     assert len(found) == MAX_EXTENSION_REQUESTS
+
+
+class _Evasive(_Greedy):
+    """Lists many numbers, then answers with files that declare none of them."""
+
+    async def extension_files(self, type_name: str, number: int) -> list[pb.FileDescriptorProto]:
+        self.file_requests += 1
+        return [pb.FileDescriptorProto(name=f"x{number}.proto")]
+
+
+def test_the_request_bound_holds_over_all_services_of_one_reflection() -> None:
+    # reflect() calls extension_files once per service: the bound was per call, so a server
+    # listing many services sharing an extendable message bought 256 requests for each.
+    from rpcctl.schema.reflection_extensions import Budget
+
+    fd = _file()
+    source = _Evasive(numbers=1000)
+    budget = Budget()
+
+    async def services() -> None:
+        for _ in range(5):
+            await extension_files(source, [fd], [fd], budget)
+
+    asyncio.run(services())
+    assert source.file_requests == MAX_EXTENSION_REQUESTS
