@@ -187,13 +187,15 @@ class TypeResolver:
 
         pool = self.schema.pool
         pending = {fd.name: fd for fd in files if not _in_pool(pool, fd.name)}
+        tried: set[str] = set()  # runtime files offered once: one that did not fit ends it
         while pending:
             ready = [fd for fd in pending.values() if all(_in_pool(pool, d) for d in fd.dependency)]
             if not ready:
                 missing = {d for fd in pending.values() for d in fd.dependency if not _in_pool(pool, d)}
-                runtime = [f for f in (runtime_file(d) for d in missing if d not in pending) if f]
+                runtime = [f for f in (runtime_file(d) for d in missing - tried if d not in pending) if f]
                 if not runtime:
                     return
+                tried.update(missing)
                 ready = runtime
             for fd in ready:
                 pending.pop(fd.name, None)
