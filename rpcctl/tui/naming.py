@@ -82,8 +82,14 @@ def fit_title(title: str, width: int) -> str:
 
 
 def clock(seconds: int) -> str:
-    """Unix seconds as `HH:MM:SS` UTC (empty for 0)."""
-    return time.strftime("%H:%M:%S", time.gmtime(seconds)) if seconds else ""
+    """Unix seconds as `HH:MM:SS` UTC (empty for 0; the number itself when out of the
+    platform's range: the value comes from a runner)."""
+    if not seconds:
+        return ""
+    try:
+        return time.strftime("%H:%M:%S", time.gmtime(seconds))
+    except (OverflowError, OSError, ValueError):
+        return str(seconds)
 
 
 def duration_text(seconds: int | None) -> str:
