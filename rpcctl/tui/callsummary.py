@@ -10,9 +10,9 @@ proto3 JSON (camelCase names, with the proto names accepted too). Plain Python, 
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
+from rpcctl import jsonsafe
 from rpcctl.runner.callstats import CallRecord
 from rpcctl.runner.logmodel import LogModel
 from rpcctl.tui.naming import action_name, step_name
@@ -77,9 +77,10 @@ def _fetch_task(record: CallRecord) -> str:
     response = record.responses[0] if record.responses else None
     if not isinstance(response, dict):
         return ""
+    content = response.get("content")
     try:
-        document = json.loads(response.get("content") or "null")
-    except ValueError:
+        document = jsonsafe.loads(content) if isinstance(content, str) and content else None
+    except ValueError:  # a peer's text: too deep, too long a number, or no JSON at all
         document = None
     tx = document.get("tx_uuid") if isinstance(document, dict) else None
     return f"task {str(tx)[:8]}" if tx else "no task"
