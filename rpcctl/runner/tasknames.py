@@ -9,10 +9,10 @@ that is not such a document names nothing, and views fall back to the indices.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from rpcctl import jsonsafe
 from rpcctl.runner.streamkey import StreamKey
 
 StepKey = tuple[int, int, int]
@@ -45,7 +45,7 @@ def names_from_content(content: str) -> TaskNames:
     """The names a FetchTask `content` gives (empty when it is not a task document)."""
     names = TaskNames()
     try:
-        document = json.loads(content) if content.lstrip().startswith("{") else None
+        document = jsonsafe.loads(content) if content.lstrip().startswith("{") else None
     except ValueError:
         return names
     stages = document.get("stages") if isinstance(document, dict) else None
