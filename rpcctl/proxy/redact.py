@@ -66,7 +66,8 @@ _HUMP = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 _WORD_SPLIT = re.compile(r"[^a-z0-9]+")
 _ASSIGNMENT = re.compile(
     r"""(?P<name>[A-Za-z_][A-Za-z0-9_.\-]*)(?P<sep>["']?[ \t]*[=:][ \t]*["']?)"""
-    r"""(?P<value>(?:(?:Bearer|Basic|Token)[ \t]+)?[^\s"',;&]+)"""
+    # a quoted value runs to its closing quote (spaces and all), a bare one to a delimiter
+    r"""(?P<value>(?<=")[^"\n]+|(?<=')[^'\n]+|(?:(?:Bearer|Basic|Token)[ \t]+)?[^\s"',;&]+)"""
 )
 _JSON_START = ("{", "[")
 

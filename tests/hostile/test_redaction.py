@@ -110,3 +110,18 @@ def test_json_nested_in_strings_too_deep_to_walk_is_not_leaked(depth: int, level
         text = json.dumps("[" * depth + text + "]" * depth)
     out = Redactor().message({"content": json.loads(text)})
     assert "hunter2" not in json.dumps(out)
+
+
+@pytest.mark.parametrize(
+    ("text", "kept"),
+    [
+        ("export PASSWORD='correct horse battery'\nUSER=bob", "USER=bob"),
+        ('db_password = "two words" # prod', "# prod"),
+        ('{"apiKey": "a b c", "x": 1', '"x": 1'),  # not JSON: read as text
+    ],
+)
+def test_quoted_credential_values_are_redacted_whole(text: str, kept: str) -> None:
+    # The value stopped at the first space, so only the first word of a quoted secret went.
+    out = Redactor().text(text)
+    assert "horse" not in out and "battery" not in out and "words" not in out and " b c" not in out
+    assert kept in out
