@@ -24,7 +24,9 @@ class NestingError(json.JSONDecodeError):
     """A JSON text nested deeper than the limit (or than the stack allows)."""
 
 
-_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]', re.DOTALL)
+# A string, or an unterminated one to the end of the text (then the JSON is bad anyway):
+# requiring the closing quote made every later quote rescan the rest (quadratic).
+_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"?|[\[\]{}]', re.DOTALL)
 _DELTA = {"[": 1, "{": 1, "]": -1, "}": -1}
 
 
