@@ -77,5 +77,7 @@ def _long_number() -> str:
 
 def _long_number_at(text: str) -> int:
     limit = sys.get_int_max_str_digits() or 4300
-    match = re.search(rf"-?[0-9]{{{limit + 1},}}", text)
+    # Anchored after a non-digit: unanchored, the search restarted inside every shorter run of
+    # digits (0.4 MB of 4,300-digit numbers took 1.7 s; now a few ms).
+    match = re.search(rf"(?<![0-9])-?[0-9]{{{limit + 1},}}", text)
     return match.start() if match else 0

@@ -44,6 +44,17 @@ def test_depth_at_the_limit_parses() -> None:
     assert value == []
 
 
+def test_a_long_number_is_found_after_many_shorter_runs() -> None:
+    """The error points at the number past the limit, not inside a shorter run before it (the
+    search is anchored after a non-digit, so it no longer restarts inside each run)."""
+    shorter = "[" + ",".join(["1" * 4300] * 50) + ","
+    text = shorter + "-" + "7" * 5000 + "]"
+    with pytest.raises(json.JSONDecodeError) as info:
+        jsonsafe.loads(text)
+    assert info.value.pos == len(shorter)
+    assert "4300 digits" in info.value.msg
+
+
 def test_bytes_that_are_not_utf8() -> None:
     with pytest.raises(json.JSONDecodeError):
         jsonsafe.loads(b'{"a": "\xff"}')
