@@ -8,7 +8,7 @@ descriptor. When the pool lacks it, the `Any` is printed the way grpcurl prints 
 from __future__ import annotations
 
 import base64
-import secrets
+import os
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -24,7 +24,7 @@ MAX_MESSAGES = 100_000
 MARK_TYPE = "google.protobuf.StringValue"
 MARK_URL = "type.googleapis.com/" + MARK_TYPE
 # Random per process, so a peer's own StringValue cannot pass for a stand-in (it is never printed).
-STAND_IN_NONCE = secrets.token_hex(8)
+STAND_IN_NONCE = os.urandom(8).hex()  # not `secrets`: it imports hashlib on every call's path
 _MARK_PREFIX = f"\x00rpcctl-unresolved-any-{STAND_IN_NONCE}-"
 
 
