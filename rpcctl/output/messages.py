@@ -11,7 +11,8 @@ from typing import IO, Any
 
 # Valid JSON escapes for what a terminal would act on: C1 controls and bidi overrides
 # (json.dumps already escapes C0 controls such as ESC).
-_UNSAFE = re.compile("[\u0080-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+# A string that `re` compiles (~0.25 ms) on first use: compact output, the piped default, never uses it.
+_UNSAFE = "[\u0080-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]"
 
 
 def compact_json(value: Any) -> str:
@@ -21,7 +22,7 @@ def compact_json(value: Any) -> str:
 
 def terminal_safe_json(text: str) -> str:
     """JSON text with characters that steer a terminal escaped as \\uXXXX."""
-    return _UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+    return re.sub(_UNSAFE, lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 class MessagePrinter:

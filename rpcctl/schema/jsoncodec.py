@@ -151,8 +151,8 @@ def parse_json_values(text: str) -> list[Any]:
 
 
 _UNKNOWN = r'Message type "(?P<type>[^"]+)" has no field named "(?P<field>[^"]+)"'
-_NESTED = re.compile(r"^Failed to parse (?P<field>\S+) field: ")
-_WHERE = re.compile(r"\s+at [\w.\[\]]+\.*$")
+_NESTED = r"^Failed to parse (?P<field>\S+) field: "  # re compiles these when a request fails
+_WHERE = r"\s+at [\w.\[\]]+\.*$"
 _NO_TYPE = r"Can not find message descriptor by type_url: (?P<url>\S+)"
 
 
@@ -183,7 +183,7 @@ def message_from_json(value: Any, cls: type[Message], pool: DescriptorPool | Non
 
 def _explain(text: str, value: Any, type_name: str, pool: DescriptorPool | None = None) -> str:
     path: list[str] = []
-    while match := _NESTED.match(text):
+    while match := re.match(_NESTED, text):
         path.append(match["field"])
         text = text[match.end() :]
     where = f" (at {'.'.join(path)})" if path else ""
@@ -195,7 +195,7 @@ def _explain(text: str, value: Any, type_name: str, pool: DescriptorPool | None 
         close = _close_field(unknown["field"], unknown["type"], pool)
         hint = f"; did you mean {close!r}?" if close else ""
         return f"unknown field {clip(unknown['field'])!r} in {unknown['type']}{where}{hint}"
-    reason = _WHERE.sub("", text.split("\n", 1)[0]).rstrip(".")
+    reason = re.sub(_WHERE, "", text.split("\n", 1)[0]).rstrip(".")
     if reason.startswith("@type is missing"):
         reason = 'an Any needs "@type", the URL of its type (type.googleapis.com/pkg.Message)'
     if not path:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import enum
 import importlib
 import re
@@ -33,7 +32,8 @@ MAX_FILES = 4096
 MAX_TOTAL_BYTES = 64 * 1024 * 1024
 
 # Only these runtime modules are imported to supply a missing well-known dependency.
-_RUNTIME_FILE = re.compile(r"^google/(?:protobuf|rpc)/[a-z_]+\.proto$")
+# (a string: `re` compiles it when a file is missing, not at every start)
+_RUNTIME_FILE = r"^google/(?:protobuf|rpc)/[a-z_]+\.proto$"
 
 # id(pool) -> the files of the live Schema that owns that pool (pools are not weak-referenceable).
 _SOURCES: dict[int, dict[str, FileDescriptorProto]] = {}
@@ -77,7 +77,7 @@ class CallKind(enum.Enum):
 
 def runtime_file(name: str) -> FileDescriptorProto | None:
     """The descriptor of a well-known .proto file shipped with the protobuf runtime, if any."""
-    if not _RUNTIME_FILE.match(name):
+    if not re.match(_RUNTIME_FILE, name):
         return None
     module = name[: -len(".proto")].replace("/", ".") + "_pb2"
     try:
@@ -351,6 +351,8 @@ def _display(symbol: Symbol) -> str:
 
 
 def _close_matches(key: str, index: dict[str, Symbol]) -> list[str]:
+    import difflib  # ~0.6 ms: only a failed lookup suggests names
+
     by_full = [n for n in difflib.get_close_matches(key, index, n=3, cutoff=0.6) if _alike(key, n)]
     if by_full:
         return by_full
@@ -365,6 +367,8 @@ def _close_matches(key: str, index: dict[str, Symbol]) -> list[str]:
 
 def _alike(key: str, name: str) -> bool:
     """True if the names themselves look alike, not just their packages ("a.v1.X" vs "a.v1.Y")."""
+    import difflib
+
     ours, theirs = key.rsplit(".", 1)[-1].lower(), name.rsplit(".", 1)[-1].lower()
     if len(ours) >= 3 and (ours in theirs or theirs in ours):
         return True

@@ -19,11 +19,12 @@ from typing import TYPE_CHECKING, TypeVar
 
 from rpcctl.errors import TransportError
 from rpcctl.transport.handover import Handover
-from rpcctl.transport.proxy_env import Proxy, authority, proxy_for
+from rpcctl.transport.proxy_env import authority, proxy_for
 from rpcctl.transport.target import DEFAULT_CONNECT_TIMEOUT
 
 if TYPE_CHECKING:
     from rpcctl.transport.exchange import ExchangeTimings
+    from rpcctl.transport.proxy import Proxy
     from rpcctl.transport.target import ChannelSettings
 
 P = TypeVar("P", bound=asyncio.BaseProtocol)

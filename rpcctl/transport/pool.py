@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import enum
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from rpcctl.errors import TransportError, UsageError
@@ -34,6 +33,7 @@ if TYPE_CHECKING:
     from rpcctl.transport.exchange import Exchange
     from rpcctl.transport.lean_h1 import H1Pool
     from rpcctl.transport.lean_h2 import H2Client
+    from rpcctl.transport.probe import ProbeAnswer
     from rpcctl.transport.target import ChannelSettings
 
 ALPN_H2 = "h2"
@@ -47,15 +47,6 @@ class HttpVersion(enum.Enum):
 
     HTTP2 = "HTTP/2"
     HTTP1 = "HTTP/1.1"
-
-
-@dataclass(frozen=True)
-class ProbeAnswer:
-    """What a server answered a probe (`HttpPool.probe`)."""
-
-    status: int
-    headers: Metadata
-    trailers: Metadata
 
 
 class HttpPool:
@@ -137,6 +128,7 @@ class HttpPool:
         For hints only (which protocol does this server speak?): never raises.
         """
         from rpcctl.errors import RpcctlError
+        from rpcctl.transport.probe import ProbeAnswer
 
         try:
             async with asyncio.timeout(timeout):

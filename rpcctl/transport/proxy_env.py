@@ -11,56 +11,23 @@ Unlike Go's net/http, loopback targets are not exempt by default: a user who set
 
 from __future__ import annotations
 
-import base64
 import ipaddress
 import os
-import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from urllib.parse import unquote, urlsplit
+from typing import TYPE_CHECKING
 
-from rpcctl.errors import UsageError
+if TYPE_CHECKING:
+    from rpcctl.transport.proxy import Proxy
 
 HTTPS_PROXY_NAMES = ("https_proxy", "HTTPS_PROXY")
 HTTP_PROXY_NAMES = ("http_proxy", "HTTP_PROXY")
 NO_PROXY_NAMES = ("no_proxy", "NO_PROXY")
-DEFAULT_PROXY_PORT = 80
-
-_USERINFO = re.compile(r"//[^/@]*@")
-
 IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
-
-
-@dataclass(frozen=True)
-class Proxy:
-    """An HTTP proxy to open CONNECT tunnels through; credentials never appear in its repr."""
-
-    host: str
-    port: int
-    authorization: str | None = field(default=None, repr=False)  # a Proxy-Authorization value
-    variable: str = ""  # the environment variable it came from, for messages
-
-    @property
-    def address(self) -> str:
-        """`host:port` (IPv6 in brackets), safe to print."""
-        return authority(self.host, self.port)
-
-    @property
-    def described(self) -> str:
-        """The address and where it came from, for error messages: ``127.0.0.1:3128 (HTTPS_PROXY)``."""
-        return f"{self.address} ({self.variable})" if self.variable else self.address
 
 
 def authority(host: str, port: int) -> str:
     """`host:port` with an IPv6 host in brackets (the CONNECT request-target form, RFC 9112 §3.2.3)."""
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-
-
-def redact(url: str) -> str:
-    """The proxy URL with any ``user:password@`` replaced by ``***@``."""
-    shown = url if "://" in url else "//" + url
-    redacted = _USERINFO.sub("//***@", shown)
-    return redacted if "://" in url else redacted.removeprefix("//")
 
 
 def _first(environ: Mapping[str, str], names: tuple[str, ...]) -> tuple[str, str] | None:
@@ -80,36 +47,9 @@ def proxy_for(host: str, port: int, *, tls: bool, environ: Mapping[str, str] | N
     no_proxy = _first(env, NO_PROXY_NAMES)
     if no_proxy is not None and bypasses(host, port, no_proxy[1]):
         return None
+    from rpcctl.transport.proxy import parse_proxy  # a proxy is the exception: its record loads then
+
     return parse_proxy(chosen[1], chosen[0])
-
-
-def parse_proxy(text: str, variable: str = "") -> Proxy:
-    """A proxy from ``http://[user:pass@]host[:port]`` or ``[user:pass@]host[:port]``."""
-    where = f"{variable}={redact(text)}" if variable else redact(text)
-    url = text if "://" in text else "http://" + text
-    try:
-        parts = urlsplit(url)
-        port = parts.port
-    except ValueError:
-        raise UsageError(f"invalid proxy URL {where}") from None
-    scheme = parts.scheme.lower()
-    if scheme == "https":
-        raise UsageError(f"{where}: https:// proxies (TLS to the proxy) are not supported; use http://")
-    if scheme != "http":
-        raise UsageError(f"{where}: only http:// proxies are supported, not {scheme}://")
-    if not parts.hostname:
-        raise UsageError(f"invalid proxy URL {where}: no host")
-    authorization = None
-    if parts.username is not None:
-        # RFC 7617: user-id ":" password, base64 of the UTF-8 bytes; the URL holds them percent-encoded.
-        pair = f"{unquote(parts.username)}:{unquote(parts.password or '')}"
-        authorization = "Basic " + base64.b64encode(pair.encode()).decode("ascii")
-    return Proxy(
-        parts.hostname,
-        port if port is not None else DEFAULT_PROXY_PORT,
-        authorization=authorization,
-        variable=variable,
-    )
 
 
 def _ip(text: str) -> IpAddress | None:

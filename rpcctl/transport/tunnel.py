@@ -11,7 +11,7 @@ import asyncio
 
 from rpcctl.errors import TransportError
 from rpcctl.transport.handover import Handover, HeadTooLarge
-from rpcctl.transport.proxy_env import Proxy
+from rpcctl.transport.proxy import Proxy
 
 MAX_RESPONSE_HEAD = 16 * 1024
 """Bytes a proxy's answer to CONNECT may take before it is given up on."""

@@ -30,9 +30,10 @@ MAX_DURATION_SECONDS = MAX_DURATION_HOURS * 3600.0
 _GRPC_UNITS_NS = {"H": 3600 * 10**9, "M": 60 * 10**9, "S": 10**9, "m": 10**6, "u": 10**3, "n": 1}
 _GRPC_UNITS_FINEST_FIRST = ("n", "u", "m", "S", "M", "H")
 _GRPC_LIMIT = 10**GRPC_TIMEOUT_MAX_DIGITS
-# ASCII digits only: `\d` would read an Arabic-Indic "٣" as 3.
-_GRPC_RE = re.compile(r"([0-9]+)([HMSmun])")
-_CONNECT_RE = re.compile(r"[0-9]+")
+# ASCII digits only: `\d` would read an Arabic-Indic "٣" as 3. Patterns are strings that `re`
+# compiles on first use (and caches): most runs parse no timeout, and compiling costs ~50 µs each.
+_GRPC_RE = r"([0-9]+)([HMSmun])"
+_CONNECT_RE = r"[0-9]+"
 
 _DURATION_UNITS = {
     "h": 3600.0,
@@ -44,8 +45,8 @@ _DURATION_UNITS = {
     "μs": 1e-6,
     "ns": 1e-9,
 }
-_DURATION_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ms|us|µs|μs|ns|h|m|s)")
-_BARE_NUMBER = re.compile(r"\d+(?:\.\d*)?|\.\d+")
+_DURATION_PART = r"(\d+(?:\.\d*)?|\.\d+)(ms|us|µs|μs|ns|h|m|s)"
+_BARE_NUMBER = r"\d+(?:\.\d*)?|\.\d+"
 
 
 def encode_grpc_timeout(seconds: float) -> str:
@@ -75,7 +76,7 @@ def parse_grpc_timeout(value: str) -> float | None:
     value = value.strip()
     if not value:
         return None
-    match = _GRPC_RE.fullmatch(value)
+    match = re.fullmatch(_GRPC_RE, value)
     if match is None:
         raise ProtocolError(Code.INVALID_ARGUMENT, f"protocol error: invalid timeout {value!r}")
     digits, unit = match.groups()
@@ -108,7 +109,7 @@ def parse_connect_timeout(value: str) -> float | None:
     value = value.strip()
     if not value:
         return None
-    if not _CONNECT_RE.fullmatch(value):
+    if not re.fullmatch(_CONNECT_RE, value):
         raise ProtocolError(Code.INVALID_ARGUMENT, f"protocol error: invalid timeout {value!r}")
     if len(value) > CONNECT_TIMEOUT_MAX_DIGITS:
         raise ProtocolError(
@@ -126,11 +127,11 @@ def parse_duration(text: str, option: str = "") -> float:
     """
     spec = text.strip()
     lead = f"{option}: " if option else ""
-    if _BARE_NUMBER.fullmatch(spec):
+    if re.fullmatch(_BARE_NUMBER, spec):
         return _bounded(float(spec), text, lead)
     total = 0.0
     pos = 0
-    for match in _DURATION_PART.finditer(spec):
+    for match in re.finditer(_DURATION_PART, spec):
         if match.start() != pos:
             break
         total += float(match.group(1)) * _DURATION_UNITS[match.group(2)]

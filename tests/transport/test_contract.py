@@ -24,7 +24,7 @@ from rpcctl.errors import RpcError
 from rpcctl.protocols.exchange import RequestHead
 from rpcctl.server.serve import Server
 from rpcctl.transport.endpoint import Endpoint
-from rpcctl.transport.proxy_env import Proxy
+from rpcctl.transport.proxy import Proxy
 from rpcctl.wire.status import Code
 from tests.conftest import Certs
 from tests.server.conftest import full_table

@@ -13,7 +13,7 @@ import pytest
 
 from rpcctl.errors import TransportError
 from rpcctl.transport.endpoint import Endpoint
-from rpcctl.transport.proxy_env import Proxy, parse_proxy
+from rpcctl.transport.proxy import Proxy, parse_proxy
 from rpcctl.transport.target import ChannelSettings, Target
 from tests.conftest import Certs
 from tests.support.connect_proxy import ConnectProxy

@@ -17,7 +17,8 @@ from rpcctl.errors import UsageError
 from rpcctl.transport.endpoint import Endpoint
 from rpcctl.transport.exchange import ExchangeTimings
 from rpcctl.transport.lean_h1 import H1Pool, build_request
-from rpcctl.transport.proxy_env import Proxy, bypasses, parse_proxy, proxy_for, redact
+from rpcctl.transport.proxy import Proxy, parse_proxy, redact
+from rpcctl.transport.proxy_env import bypasses, proxy_for
 from rpcctl.transport.target import ChannelSettings, Target, TlsSettings
 from tests.bench.raw_http import RawServer, always, ok
 from tests.conftest import Certs
