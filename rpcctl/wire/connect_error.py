@@ -23,7 +23,7 @@ from rpcctl.wire.metadata import (
     encode_binary_value,
     sanitize_for_terminal,
 )
-from rpcctl.wire.status import Code
+from rpcctl.wire.status import Code, http_status_text
 
 TYPE_URL_PREFIX = "type.googleapis.com/"
 TRAILER_PREFIX = "trailer-"
@@ -86,15 +86,6 @@ def _error_to_json(err: RpcError) -> dict[str, Any]:
     return out
 
 
-def _http_text(http_status: int) -> str:
-    from http import HTTPStatus  # ~0.6 ms (a 60-member enum): only an error names its status
-
-    try:
-        return f"HTTP {http_status} {HTTPStatus(http_status).phrase}"
-    except ValueError:
-        return f"HTTP {http_status}"
-
-
 def _body_snippet(body: bytes) -> str:
     chunk = body[: BODY_SNIPPET_CHARS * 4]
     try:
@@ -128,7 +119,7 @@ def parse_connect_error(body: bytes, http_status: int, content_type: str | None)
     message with the start of the body.
     """
     fallback = Code.from_http_status(http_status)
-    text = _http_text(http_status)
+    text = http_status_text(http_status)
     obj: object = None
     if _is_json(content_type):
         try:

@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import base64
 import re
-from http import HTTPStatus
 from urllib.parse import unquote
 
 from google.protobuf.message import DecodeError
 
 from rpcctl.errors import ErrorDetail, ProtocolError, Status
 from rpcctl.wire.metadata import Metadata, Value, clip, decode_binary_value
-from rpcctl.wire.status import Code
+from rpcctl.wire.status import Code, http_status_text
 
 GRPC_STATUS = "grpc-status"
 GRPC_MESSAGE = "grpc-message"
@@ -27,7 +26,9 @@ GRPC_STATUS_DETAILS = "grpc-status-details-bin"
 
 # Percent-Byte-Unencoded = %x20-24 / %x26-7E; every other byte becomes %XX (uppercase hex).
 _ESCAPE = [chr(b) if 0x20 <= b <= 0x7E and b != 0x25 else f"%{b:02X}" for b in range(256)]
-_NEEDS_ESCAPE = re.compile(r"[^\x20-\x24\x26-\x7e]")
+# (Strings that `re` compiles on first use: a client sends no grpc-message, and reads one only
+# from a failed call.)
+_NEEDS_ESCAPE = r"[^\x20-\x24\x26-\x7e]"
 # ASCII digits only: `\d` would take an Arabic-Indic "٣" as 3.
 _STATUS_RE = re.compile(r"[0-9]+")
 _STATUS_DIGITS = 3  # "016" is 16; anything longer than three significant digits is out of range
@@ -35,7 +36,7 @@ _MAX_CODE = max(Code)  # once: `max` over the enum costs microseconds on every c
 _OUT_OF_RANGE = 1000
 MESSAGE_LIMIT = 4096
 """Characters of a peer's grpc-message kept in a status; the rest becomes an ellipsis."""
-_BAD_ESCAPE = re.compile(r"[^\x20-\x7e]|%(?![0-9A-Fa-f]{2})")
+_BAD_ESCAPE = r"[^\x20-\x7e]|%(?![0-9A-Fa-f]{2})"
 
 
 def encode_grpc_message(message: str) -> str:
@@ -44,7 +45,7 @@ def encode_grpc_message(message: str) -> str:
     A leading or trailing space is escaped too (``%20``): RFC 9113 §8.2.1 forbids a field
     value that starts or ends with whitespace, and receivers strip it.
     """
-    if _NEEDS_ESCAPE.search(message):
+    if re.search(_NEEDS_ESCAPE, message):
         data = message.encode("utf-8", errors="replace")
         message = "".join([_ESCAPE[b] for b in data])
     if message.startswith(" ") or message.endswith(" "):
@@ -116,13 +117,6 @@ def status_to_metadata(status: Status) -> Metadata:
     return md
 
 
-def _http_status_text(http_status: int) -> str:
-    try:
-        return f"HTTP {http_status} {HTTPStatus(http_status).phrase}"
-    except ValueError:
-        return f"HTTP {http_status}"
-
-
 def _choose_block(trailers: Metadata, headers: Metadata | None) -> Metadata:
     # Trailers that arrived win outright, even without grpc-status (as the Connect conformance
     # suite expects: trailers-only/ignore-header-if-trailer-present); otherwise the
@@ -150,7 +144,7 @@ def status_from_metadata(
     raw_statuses = block.get_all(GRPC_STATUS)
     if not raw_statuses:
         if http_status is not None and http_status != 200:
-            text = _http_status_text(http_status)
+            text = http_status_text(http_status)
             return Status(Code.from_http_status(http_status), _join(text, message))
         if not len(block):
             return Status(Code.INTERNAL, "stream ended without a status (no grpc-status)")
@@ -231,7 +225,7 @@ def _status_number(raw: str) -> int | None:
 
 
 def _bad_escape(raw: str) -> bool:
-    if _BAD_ESCAPE.search(raw):
+    if re.search(_BAD_ESCAPE, raw):
         return True
     try:
         unquote(raw, errors="strict")

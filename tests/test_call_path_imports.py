@@ -1,0 +1,160 @@
+"""A one-off call loads, below the CLI, only what a working call needs (issue 14 §1).
+
+What only a failure, a proxy or a mistyped name uses is loaded when it happens: reason
+phrases (`http.HTTPStatus`, ~0.6 ms), name suggestions (`difflib`, ~0.6 ms), the proxy
+record and the probe's answer (a frozen dataclass costs ~0.5 ms to create). Proved from
+`sys.modules` at the exit of a subprocess that runs rpcctl's `main` (as
+`tests/cli/test_startup.py` does), and, for what the CLI's own libraries may load, from a
+subprocess that imports only the rpcctl modules that call loaded below `rpcctl.cli`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+METHOD = "rpcctl.test.v1.TestService/Echo"
+TRANSPORTS = [["--http1"], ["--http2"], ["--protocol", "grpc"], ["--protocol", "grpc-web"]]
+
+# Loaded by no working call, from any rpcctl module.
+NOT_BELOW_CLI = ("http", "difflib", "rpcctl.transport.proxy", "rpcctl.transport.probe")
+# Of those, the ones the CLI's libraries (typer) do not load either.
+NOT_IN_CALL = ("http", "rpcctl.transport.proxy", "rpcctl.transport.probe")
+
+
+def _run(code: str, args: list[str], env: dict[str, str] | None = None) -> tuple[set[str], str, int]:
+    """sys.modules at the exit of `python -c CODE ARGS`, its stdout and its exit status."""
+    dump = (
+        "import atexit, sys\n"
+        "atexit.register(lambda: print('LOADED', *sorted(sys.modules), file=sys.stderr))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", dump + code, *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+        cwd=ROOT,
+        env=env,
+    )
+    lines = [x for x in result.stderr.splitlines() if x.startswith("LOADED ")]
+    assert lines, result.stderr
+    return (
+        set(lines[-1].split()[1:]),
+        result.stdout + result.stderr[: result.stderr.find("LOADED ")],
+        result.returncode,
+    )
+
+
+def _call(
+    url: str, protoset: Path, transport: list[str], env: dict[str, str] | None = None
+) -> tuple[set[str], str, int]:
+    args = [
+        "call",
+        url,
+        METHOD,
+        *transport,
+        "--protoset",
+        str(protoset),
+        "--no-reflect",
+        "-d",
+        '{"message": "hi"}',
+    ]
+    return _run("from rpcctl.cli.app import main\nmain(sys.argv[1:])\n", args, env)
+
+
+@pytest.fixture(scope="module")
+def test_service_url() -> Iterator[str]:
+    """rpcctl's server with the test service (Connect, gRPC, gRPC-Web), in a thread; its URL."""
+    from tests.support.rpcctl_test_service import rpcctl_test_service
+
+    with rpcctl_test_service() as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def protoset(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    sys.path.insert(0, str(ROOT / "tests" / "interop"))
+    from interop_schema import build_descriptor_set
+
+    return build_descriptor_set(tmp_path_factory.mktemp("schema") / "schema.binpb")
+
+
+def _without_proxy() -> dict[str, str]:
+    names = {"http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "no_proxy", "NO_PROXY"}
+    return {k: v for k, v in os.environ.items() if k not in names}
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+def test_a_working_call_loads_no_failure_only_module(
+    test_service_url: str, protoset: Path, transport: list[str]
+) -> None:
+    loaded, out, status = _call(test_service_url, protoset, transport, _without_proxy())
+    assert status == 0, out
+    assert json.loads(out.splitlines()[0])["message"] == "hi"
+    assert sorted(loaded & set(NOT_IN_CALL)) == []
+
+    # The same rpcctl modules imported on their own: none of them loads difflib either.
+    ours = sorted(m for m in loaded if m.startswith("rpcctl.") and not m.startswith("rpcctl.cli"))
+    assert "rpcctl.schema.registry" in ours and "rpcctl.transport.endpoint" in ours
+    alone, out, status = _run("".join(f"import {m}\n" for m in ours), [])
+    assert status == 0, out
+    assert sorted(alone & set(NOT_BELOW_CLI)) == []
+
+
+def test_a_proxy_still_loads_its_record_when_one_is_set(test_service_url: str, protoset: Path) -> None:
+    with socket.socket() as closed:  # a loopback port nobody listens on once this block ends
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    env = {**_without_proxy(), "HTTP_PROXY": f"http://127.0.0.1:{port}"}
+    loaded, out, status = _call(test_service_url, protoset, ["--http1"], env)
+    assert status == 1, out
+    assert f"cannot connect to proxy 127.0.0.1:{port} (HTTP_PROXY)" in out
+    assert "rpcctl.transport.proxy" in loaded
+
+
+@contextlib.contextmanager
+def _not_found_server() -> Iterator[str]:
+    """A plain HTTP/1.1 server on 127.0.0.1 that answers every POST 404 with an HTML page; its URL."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class NotFound(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("content-length", "0")))
+            self.send_response(404)
+            self.send_header("content-type", "text/html")
+            self.send_header("content-length", "9")
+            self.end_headers()
+            self.wfile.write(b"not found")
+
+        def log_message(self, format: str, *args: object) -> None:
+            """Quiet."""
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), NotFound)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(10)
+
+
+def test_a_failed_call_still_names_the_http_status(protoset: Path) -> None:
+    """A server that answers 404 to every path: the error gives the reason phrase (http loaded)."""
+    with _not_found_server() as url:
+        loaded, out, status = _call(url, protoset, ["--http1"], _without_proxy())
+    assert status != 0, out
+    assert "HTTP 404 Not Found" in out
+    assert "http" in loaded
