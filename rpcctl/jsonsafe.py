@@ -25,8 +25,9 @@ class NestingError(json.JSONDecodeError):
 
 
 # A string, or an unterminated one to the end of the text (then the JSON is bad anyway):
-# requiring the closing quote made every later quote rescan the rest (quadratic).
-_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"?|[\[\]{}]', re.DOTALL)
+# requiring the closing quote made every later quote rescan the rest (quadratic). Compiled by
+# `re` on first use: only a text with more brackets than the limit is scanned.
+_TOKEN = r'"(?:[^"\\]|\\.)*"?|[\[\]{}]'
 _DELTA = {"[": 1, "{": 1, "]": -1, "}": -1}
 
 
@@ -61,7 +62,7 @@ def loads(data: str | bytes | bytearray, *, max_depth: int = MAX_DEPTH, **kwargs
 
 def _check_depth(text: str, max_depth: int) -> None:
     depth = 0
-    for match in _TOKEN.finditer(text):
+    for match in re.finditer(_TOKEN, text, re.DOTALL):
         delta = _DELTA.get(match.group())
         if delta is None:
             continue

@@ -26,10 +26,9 @@ if TYPE_CHECKING:
 
 MARK_PREFIX = f"\x00rpcctl-json-any-{STAND_IN_NONCE}:"
 _MARK_BYTES = MARK_PREFIX.encode()
-# How text format shows a stand-in's value (octal escapes for the marker's NUL).
-_TEXT_LINE = re.compile(
-    rf'^(?P<indent>\s*)value: "\\000rpcctl-json-text-{STAND_IN_NONCE}-(?P<n>\d+)"$', re.MULTILINE
-)
+# How text format shows a stand-in's value (octal escapes for the marker's NUL); `re` compiles
+# it when text format is printed, not at every start.
+_TEXT_LINE = rf'^(?P<indent>\s*)value: "\\000rpcctl-json-text-{STAND_IN_NONCE}-(?P<n>\d+)"$'
 _TEXT_PREFIX = f"\x00rpcctl-json-text-{STAND_IN_NONCE}-".encode()
 
 
@@ -98,7 +97,7 @@ def text_with_json_anys(message: Message, pool: DescriptorPool | None) -> str:
     def comment(match: re.Match[str]) -> str:
         return f"{match['indent']}# received as JSON, no schema describes it: {objects[int(match['n'])]}"
 
-    return _TEXT_LINE.sub(comment, text)
+    return re.sub(_TEXT_LINE, comment, text, flags=re.MULTILINE)
 
 
 def _to_text_stand_ins(message: Message, pool: DescriptorPool | None, objects: list[str]) -> bool:

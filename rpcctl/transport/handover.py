@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import re
 
-_HEAD_END = re.compile(rb"\r?\n\r?\n")
+_HEAD_END = rb"\r?\n\r?\n"  # `re` compiles it on first use: only a proxy's answer has a head here
 
 
 class HeadTooLarge(Exception):
@@ -62,7 +62,7 @@ class Handover(asyncio.Protocol):
         # Each round either finds the end, fails, or waits for more bytes; more than `limit`
         # bytes fail, so the rounds are bounded by the bytes that may arrive.
         for _ in range(limit + 2):
-            found = _HEAD_END.search(self._buffer)
+            found = re.search(_HEAD_END, self._buffer)
             if found is not None and found.start() <= limit:
                 head = bytes(self._buffer[: found.start()])
                 del self._buffer[: found.end()]

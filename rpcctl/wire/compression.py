@@ -7,8 +7,6 @@ rpcctl's own, not a spec rule).
 
 from __future__ import annotations
 
-import zlib
-
 from rpcctl.errors import RpcError, UsageError
 from rpcctl.wire.envelope import DEFAULT_MAX_MESSAGE_SIZE
 from rpcctl.wire.status import Code
@@ -59,6 +57,8 @@ def compress(name: str, data: bytes) -> bytes:
     wbits = _WBITS.get(key)
     if wbits is None:
         raise _unsupported(name)
+    import zlib  # a shared library (~0.2 ms to load): only a compressed message needs it
+
     comp = zlib.compressobj(_LEVEL, zlib.DEFLATED, wbits)
     return comp.compress(data) + comp.flush()
 
@@ -79,6 +79,8 @@ def decompress(name: str, data: bytes, max_size: int = DEFAULT_MAX_MESSAGE_SIZE)
         raise _unsupported(name)
     if not data:
         return b""
+    import zlib
+
     out = bytearray()
     pending = data
     # gzip allows several concatenated members (RFC 1952 §2.2); zlib streams do not.
