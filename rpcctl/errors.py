@@ -16,8 +16,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from rpcctl.wire.status import Code
+
+if TYPE_CHECKING:
+    from rpcctl.wire.error_detail import ErrorDetail
 
 
 class RpcctlError(Exception):
@@ -34,19 +38,6 @@ class SchemaError(UsageError):
 
 class TransportError(RpcctlError):
     """Bytes could not be moved: connection refused, DNS, TLS, reset."""
-
-
-@dataclass(frozen=True)
-class ErrorDetail:
-    """One `google.protobuf.Any` of a status: its type URL and its serialized value."""
-
-    type_url: str
-    value: bytes
-
-    @property
-    def type_name(self) -> str:
-        """The full message name, the part of the URL after the last '/'."""
-        return self.type_url.rsplit("/", 1)[-1]
 
 
 @dataclass(frozen=True)

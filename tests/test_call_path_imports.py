@@ -2,8 +2,8 @@
 
 What only a failure, a proxy or a mistyped name uses is loaded when it happens: reason
 phrases (`http.HTTPStatus`, ~0.6 ms), name suggestions (`difflib`, ~0.6 ms), the proxy
-record and the probe's answer (a frozen dataclass costs ~0.5 ms to create). Proved from
-`sys.modules` at the exit of a subprocess that runs rpcctl's `main` (as
+record, the probe's answer and a status's details (a frozen dataclass costs ~0.5 ms to
+create). Proved from `sys.modules` at the exit of a subprocess that runs rpcctl's `main` (as
 `tests/cli/test_startup.py` does), and, for what the CLI's own libraries may load, from a
 subprocess that imports only the rpcctl modules that call loaded below `rpcctl.cli`.
 """
@@ -27,9 +27,15 @@ METHOD = "rpcctl.test.v1.TestService/Echo"
 TRANSPORTS = [["--http1"], ["--http2"], ["--protocol", "grpc"], ["--protocol", "grpc-web"]]
 
 # Loaded by no working call, from any rpcctl module.
-NOT_BELOW_CLI = ("http", "difflib", "rpcctl.transport.proxy", "rpcctl.transport.probe")
+NOT_BELOW_CLI = (
+    "http",
+    "difflib",
+    "rpcctl.transport.proxy",
+    "rpcctl.transport.probe",
+    "rpcctl.wire.error_detail",
+)
 # Of those, the ones the CLI's libraries (typer) do not load either.
-NOT_IN_CALL = ("http", "rpcctl.transport.proxy", "rpcctl.transport.probe")
+NOT_IN_CALL = tuple(m for m in NOT_BELOW_CLI if m != "difflib")
 
 
 def _run(code: str, args: list[str], env: dict[str, str] | None = None) -> tuple[set[str], str, int]:

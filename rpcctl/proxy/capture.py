@@ -35,9 +35,10 @@ from typing import IO, TYPE_CHECKING, Any
 
 from rpcctl import jsonsafe
 from rpcctl.call_events import CallEvent, EventKind
-from rpcctl.errors import ErrorDetail, UsageError
+from rpcctl.errors import UsageError
 from rpcctl.proxy.capture_fields import event_problem, header_problem
 from rpcctl.proxy.redact import Redactor
+from rpcctl.wire.error_detail import ErrorDetail
 from rpcctl.wire.metadata import Metadata, clip, encode_binary_value
 from rpcctl.wire.status import Code
 

@@ -9,8 +9,8 @@ from rpcctl import jsonsafe
 if TYPE_CHECKING:
     from google.protobuf.message import Message
 
-    from rpcctl.errors import ErrorDetail
     from rpcctl.schema.registry import CallKind, Schema
+    from rpcctl.wire.error_detail import ErrorDetail
 
 
 class MessageDecoder:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from rpcctl.errors import ErrorDetail
+from rpcctl.wire.error_detail import ErrorDetail
 
 if TYPE_CHECKING:
     from google.protobuf.descriptor import Descriptor

@@ -23,8 +23,8 @@ if TYPE_CHECKING:
     from google.protobuf.message import Message
 
     from rpcctl.codec import Codec
-    from rpcctl.errors import ErrorDetail
     from rpcctl.schema.registry import Schema
+    from rpcctl.wire.error_detail import ErrorDetail
 
 # Hostile or huge inputs: at most this many distinct types are asked for in one call.
 MAX_LOOKUPS = 256

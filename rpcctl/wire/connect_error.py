@@ -10,10 +10,10 @@ last value (as Python's json and Go's encoding/json do); `check_connect_error` f
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rpcctl import jsonsafe
-from rpcctl.errors import ErrorDetail, ProtocolError, RpcError
+from rpcctl.errors import ProtocolError, RpcError
 from rpcctl.wire.metadata import (
     Metadata,
     check_name,
@@ -24,6 +24,9 @@ from rpcctl.wire.metadata import (
     sanitize_for_terminal,
 )
 from rpcctl.wire.status import Code, http_status_text
+
+if TYPE_CHECKING:
+    from rpcctl.wire.error_detail import ErrorDetail
 
 TYPE_URL_PREFIX = "type.googleapis.com/"
 TRAILER_PREFIX = "trailer-"
@@ -46,6 +49,8 @@ def _details_from_json(value: object) -> tuple[ErrorDetail, ...]:
     # Lenient: entries without a usable type/value are skipped; `debug` is never read.
     if not isinstance(value, list):
         return ()
+    from rpcctl.wire.error_detail import ErrorDetail
+
     details: list[ErrorDetail] = []
     for item in value:
         if not isinstance(item, dict):

@@ -16,7 +16,7 @@ from urllib.parse import unquote
 
 from google.protobuf.message import DecodeError
 
-from rpcctl.errors import ErrorDetail, ProtocolError, Status
+from rpcctl.errors import ProtocolError, Status
 from rpcctl.wire.metadata import Metadata, Value, clip, decode_binary_value
 from rpcctl.wire.status import Code, http_status_text
 
@@ -102,6 +102,8 @@ def decode_status_details(value: str | bytes) -> Status:
     message = proto.message
     if code is Code.UNKNOWN and proto.code != Code.UNKNOWN:
         message = f"invalid status code {proto.code}" + (f": {message}" if message else "")
+    from rpcctl.wire.error_detail import ErrorDetail
+
     details = tuple(ErrorDetail(d.type_url, d.value) for d in proto.details)
     return Status(code, message, details)
 

@@ -13,7 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from rpcctl import jsonsafe
-from rpcctl.errors import ErrorDetail, ProtocolError, RpcError, Status, UsageError
+from rpcctl.errors import ProtocolError, RpcError, Status, UsageError
 from rpcctl.wire import compression
 from rpcctl.wire.connect_error import (
     check_connect_error,
@@ -28,6 +28,7 @@ from rpcctl.wire.envelope import (
     EnvelopeReader,
     encode_envelope,
 )
+from rpcctl.wire.error_detail import ErrorDetail
 from rpcctl.wire.grpc_status import (
     check_status_metadata,
     decode_grpc_message,

@@ -11,9 +11,10 @@ from typing import Any
 import pytest
 
 from rpcctl.call_events import CallEvent, EventKind
-from rpcctl.errors import ErrorDetail, UsageError
+from rpcctl.errors import UsageError
 from rpcctl.proxy.capture import CaptureWriter, iter_events, read_capture
 from rpcctl.proxy.redact import REDACTED, Redactor, is_credential_field, is_credential_header
+from rpcctl.wire.error_detail import ErrorDetail
 from rpcctl.wire.metadata import Metadata
 from tests.support.schema import compile_runner_schema, compile_test_schema
 

@@ -7,9 +7,9 @@ import base64
 from google.protobuf import duration_pb2
 from google.rpc import error_details_pb2
 
-from rpcctl.errors import ErrorDetail
 from rpcctl.schema.details import render_detail
 from rpcctl.schema.registry import Schema
+from rpcctl.wire.error_detail import ErrorDetail
 
 URL = "type.googleapis.com/"
 

@@ -9,10 +9,11 @@ from typing import Any
 from google.protobuf import any_pb2
 from google.rpc import error_details_pb2
 
-from rpcctl.errors import ErrorDetail, RpcError
+from rpcctl.errors import RpcError
 from rpcctl.schema.registry import Schema
 from rpcctl.server.call import HandlerTable, ServerCall
 from rpcctl.server.typed import service_handlers
+from rpcctl.wire.error_detail import ErrorDetail
 from rpcctl.wire.metadata import encode_binary_value
 from rpcctl.wire.status import Code
 

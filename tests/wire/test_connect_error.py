@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from rpcctl.errors import ErrorDetail, ProtocolError, RpcError
+from rpcctl.errors import ProtocolError, RpcError
 from rpcctl.wire.connect_error import (
     check_connect_error,
     connect_error_body,
@@ -16,6 +16,7 @@ from rpcctl.wire.connect_error import (
     parse_end_stream,
     split_trailer_headers,
 )
+from rpcctl.wire.error_detail import ErrorDetail
 from rpcctl.wire.metadata import Metadata
 from rpcctl.wire.status import Code
 

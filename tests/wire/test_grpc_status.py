@@ -8,7 +8,8 @@ import pytest
 from google.protobuf import any_pb2, duration_pb2
 from google.rpc import error_details_pb2, status_pb2
 
-from rpcctl.errors import ErrorDetail, ProtocolError, Status
+from rpcctl.errors import ProtocolError, Status
+from rpcctl.wire.error_detail import ErrorDetail
 from rpcctl.wire.grpc_status import (
     check_status_metadata,
     decode_grpc_message,
