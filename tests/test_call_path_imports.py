@@ -44,15 +44,8 @@ def _run(code: str, args: list[str], env: dict[str, str] | None = None) -> tuple
         "import atexit, sys\n"
         "atexit.register(lambda: print('LOADED', *sorted(sys.modules), file=sys.stderr))\n"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", dump + code, *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        stdin=subprocess.DEVNULL,
-        cwd=ROOT,
-        env=env,
-    )
+    cmd = [sys.executable, "-c", dump + code, *args]
+    result = subprocess.run(cmd, input="", capture_output=True, text=True, timeout=60, cwd=ROOT, env=env)
     lines = [x for x in result.stderr.splitlines() if x.startswith("LOADED ")]
     assert lines, result.stderr
     return (
@@ -80,20 +73,16 @@ def _call(
 
 
 @pytest.fixture(scope="module")
-def test_service_url() -> Iterator[str]:
-    """rpcctl's server with the test service (Connect, gRPC, gRPC-Web), in a thread; its URL."""
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    """rpcctl's server with the test service (Connect, gRPC, gRPC-Web) on a thread: its URL, and
+    its schema written as a protoset file."""
     from tests.support.rpcctl_test_service import rpcctl_test_service
+    from tests.support.schema import compile_test_schema
 
+    protoset = tmp_path_factory.mktemp("schema") / "test.binpb"
+    protoset.write_bytes(compile_test_schema().to_protoset())
     with rpcctl_test_service() as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def protoset(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    sys.path.insert(0, str(ROOT / "tests" / "interop"))
-    from interop_schema import build_descriptor_set
-
-    return build_descriptor_set(tmp_path_factory.mktemp("schema") / "schema.binpb")
+        yield url, protoset
 
 
 def _without_proxy() -> dict[str, str]:
@@ -102,10 +91,8 @@ def _without_proxy() -> dict[str, str]:
 
 
 @pytest.mark.parametrize("transport", TRANSPORTS)
-def test_a_working_call_loads_no_failure_only_module(
-    test_service_url: str, protoset: Path, transport: list[str]
-) -> None:
-    loaded, out, status = _call(test_service_url, protoset, transport, _without_proxy())
+def test_a_working_call_loads_no_failure_only_module(served: tuple[str, Path], transport: list[str]) -> None:
+    loaded, out, status = _call(*served, transport, _without_proxy())
     assert status == 0, out
     assert json.loads(out.splitlines()[0])["message"] == "hi"
     assert sorted(loaded & set(NOT_IN_CALL)) == []
@@ -118,12 +105,12 @@ def test_a_working_call_loads_no_failure_only_module(
     assert sorted(alone & set(NOT_BELOW_CLI)) == []
 
 
-def test_a_proxy_still_loads_its_record_when_one_is_set(test_service_url: str, protoset: Path) -> None:
+def test_a_proxy_still_loads_its_record_when_one_is_set(served: tuple[str, Path]) -> None:
     with socket.socket() as closed:  # a loopback port nobody listens on once this block ends
         closed.bind(("127.0.0.1", 0))
         port = closed.getsockname()[1]
     env = {**_without_proxy(), "HTTP_PROXY": f"http://127.0.0.1:{port}"}
-    loaded, out, status = _call(test_service_url, protoset, ["--http1"], env)
+    loaded, out, status = _call(*served, ["--http1"], env)
     assert status == 1, out
     assert f"cannot connect to proxy 127.0.0.1:{port} (HTTP_PROXY)" in out
     assert "rpcctl.transport.proxy" in loaded
@@ -157,10 +144,10 @@ def _not_found_server() -> Iterator[str]:
         thread.join(10)
 
 
-def test_a_failed_call_still_names_the_http_status(protoset: Path) -> None:
+def test_a_failed_call_still_names_the_http_status(served: tuple[str, Path]) -> None:
     """A server that answers 404 to every path: the error gives the reason phrase (http loaded)."""
     with _not_found_server() as url:
-        loaded, out, status = _call(url, protoset, ["--http1"], _without_proxy())
+        loaded, out, status = _call(url, served[1], ["--http1"], _without_proxy())
     assert status != 0, out
     assert "HTTP 404 Not Found" in out
     assert "http" in loaded
