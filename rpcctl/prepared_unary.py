@@ -27,8 +27,9 @@ from rpcctl.wire_call import MORE_THAN_ONE, NO_RESPONSE, Hint, explain
 if TYPE_CHECKING:
     from rpcctl.call import CallOptions, MethodInfo
     from rpcctl.protocols.exchange import ClientProtocol, RequestHead
-    from rpcctl.transport.lean_h1 import H1Pool, Response
-    from rpcctl.transport.lean_h2 import H2Client, H2Response
+    from rpcctl.transport.lean_h1 import H1Pool
+    from rpcctl.transport.lean_h2 import H2Client
+    from rpcctl.transport.whole_response import H2Response, Response
 
 # Distinct request messages remembered per prepared call; templated runs make new ones.
 REQUESTS_CACHED = 1024

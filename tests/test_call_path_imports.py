@@ -2,10 +2,11 @@
 
 What only a failure, a proxy or a mistyped name uses is loaded when it happens: reason
 phrases (`http.HTTPStatus`, ~0.6 ms), name suggestions (`difflib`, ~0.6 ms), the proxy
-record, the probe's answer and a status's details (a frozen dataclass costs ~0.5 ms to
-create). Proved from `sys.modules` at the exit of a subprocess that runs rpcctl's `main` (as
-`tests/cli/test_startup.py` does), and, for what the CLI's own libraries may load, from a
-subprocess that imports only the rpcctl modules that call loaded below `rpcctl.cli`.
+record, the probe's answer, a status's details and bench's whole responses (a frozen
+dataclass costs ~0.5 ms to create). Proved from `sys.modules` at the exit of a subprocess that
+runs rpcctl's `main` (as `tests/cli/test_startup.py` does), and, for what the CLI's own
+libraries may load, from a subprocess that imports only the rpcctl modules that call loaded
+below `rpcctl.cli`.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ NOT_BELOW_CLI = (
     "rpcctl.transport.proxy",
     "rpcctl.transport.probe",
     "rpcctl.wire.error_detail",
+    "rpcctl.transport.whole_response",
 )
 # Of those, the ones the CLI's libraries (typer) do not load either.
 NOT_IN_CALL = tuple(m for m in NOT_BELOW_CLI if m != "difflib")

@@ -11,6 +11,7 @@ that answers with a TLS record with a `TransportError` that says to use ``https:
 from __future__ import annotations
 
 import asyncio
+from typing import TYPE_CHECKING
 
 from rpcctl.errors import RpcError, TransportError
 from rpcctl.protocols.exchange import RequestHead
@@ -18,8 +19,11 @@ from rpcctl.transport.endpoint import Endpoint
 from rpcctl.transport.exchange import ExchangeTimings
 from rpcctl.transport.h2_conn import H2Conn
 from rpcctl.transport.h2_exchange import H2Exchange
-from rpcctl.transport.h2_stream import H2Limits, H2Response, NotHttp2, NotSent
+from rpcctl.transport.h2_stream import H2Limits, NotHttp2, NotSent
 from rpcctl.wire.status import Code
+
+if TYPE_CHECKING:
+    from rpcctl.transport.whole_response import H2Response
 
 CLOSE_WAIT = 0.05  # seconds `H2Client.aclose` waits for sockets to close before aborting them
 # Keepalive for a debugging tool: a call on a dead connection should fail within about half

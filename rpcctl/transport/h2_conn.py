@@ -60,11 +60,12 @@ from rpcctl.transport.h2_frames import (
 from rpcctl.transport.h2_hpack import CachingDecoder, CachingEncoder
 from rpcctl.transport.h2_keepalive import Keepalive
 from rpcctl.transport.h2_send import ExchangeSender
-from rpcctl.transport.h2_stream import H2Limits, H2Response, H2Stream, NotHttp2, NotSent
+from rpcctl.transport.h2_stream import H2Limits, H2Stream, NotHttp2, NotSent
 from rpcctl.wire.status import Code
 
 if TYPE_CHECKING:
     from rpcctl.transport.h2_exchange import H2Exchange
+    from rpcctl.transport.whole_response import H2Response
 
 # Before the server's SETTINGS arrive (RFC 9113 recommends servers allow at least 100).
 INITIAL_MAX_STREAMS = 100
@@ -81,6 +82,7 @@ class H2Conn(ExchangeSender, asyncio.Protocol):
         "_keepalive_time",
         "_keepalive_timeout",
         "_paused",
+        "_whole",
         "error",
         "fresh",
         "lost",
@@ -130,6 +132,7 @@ class H2Conn(ExchangeSender, asyncio.Protocol):
         self._keepalive_time = keepalive_time
         self._keepalive_timeout = keepalive_timeout
         self._keepalive: Keepalive | None = None
+        self._whole: type[H2Response] | None = None  # `submit`'s record, loaded at its first use
 
     @property
     def active(self) -> int:
@@ -198,6 +201,10 @@ class H2Conn(ExchangeSender, asyncio.Protocol):
 
     def submit(self, headers: list[tuple[bytes, bytes]], body: bytes) -> H2Stream:
         """Start (or queue) one request; await the returned stream's `waiter`."""
+        if self._whole is None:
+            from rpcctl.transport.whole_response import H2Response
+
+            self._whole = H2Response
         stream = H2Stream(self, headers, body, self._loop.create_future())
         if len(self._streams) < self._max_streams and not self._queue:
             self._start(stream)
@@ -321,9 +328,10 @@ class H2Conn(ExchangeSender, asyncio.Protocol):
         if stream.streamed:
             cast("H2Exchange", stream).on_end()
         elif not stream.waiter.done():
+            # A bare stream comes from `submit`, which loaded the class.
             body = stream.body
             stream.waiter.set_result(
-                H2Response(
+                cast("type[H2Response]", self._whole)(
                     stream.status,
                     stream.headers,
                     body[0] if len(body) == 1 else b"".join(body),

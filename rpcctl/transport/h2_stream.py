@@ -1,8 +1,8 @@
 """One request on an `H2Conn`, and the records and errors the HTTP/2 client hands out.
 
 `H2Stream` is the bare stream `H2Conn.submit` returns for a prebuilt unary request: its
-`waiter` completes with the whole `H2Response`. `H2Exchange` (`rpcctl.transport.h2_exchange`)
-extends it for requests and responses that stream.
+`waiter` completes with the whole `H2Response` (`rpcctl.transport.whole_response`).
+`H2Exchange` (`rpcctl.transport.h2_exchange`) extends it for requests and responses that stream.
 """
 
 from __future__ import annotations
@@ -24,16 +24,6 @@ class H2Limits:
 
     max_body: int = 4 * 1024 * 1024 + 64 * 1024  # whole-body `request()` only
     max_header_list: int = 64 * 1024  # SETTINGS_MAX_HEADER_LIST_SIZE (HPACK-decoded size)
-
-
-@dataclass(frozen=True, slots=True)
-class H2Response:
-    """A complete response: status, headers and trailers (names lowercase, bytes), the body."""
-
-    status: int
-    headers: list[tuple[bytes, bytes]]
-    body: bytes
-    trailers: list[tuple[bytes, bytes]]
 
 
 class NotSent(RpcError):

@@ -6,7 +6,8 @@ Two ways in, over the same connections and parser (`rpcctl.transport.h1_parser`)
   a whole or chunked-streamed request body, the response head and body read incrementally,
   chunked trailers. Every call kind of Connect and gRPC-Web over HTTP/1.1 goes through it.
 - `H1Pool.request` sends prebuilt request bytes (`build_request`) and returns the whole
-  `Response`: `rpcctl bench`'s unary hot path, a few tens of µs of client CPU per request.
+  `Response` (`rpcctl.transport.whole_response`): `rpcctl bench`'s unary hot path, a few tens
+  of µs of client CPU per request.
 
 Every part of a response is bounded (`Limits`), so a bad server ends a call with an error
 instead of a hang or an unbounded buffer. While an exchange waits for response bytes, a silence
@@ -24,7 +25,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable
-from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from rpcctl.errors import RpcError, TransportError
 from rpcctl.protocols.exchange import RequestHead
@@ -35,13 +36,15 @@ from rpcctl.transport.h1_exchange import H1Exchange
 from rpcctl.transport.h1_parser import BadResponse, Limits
 from rpcctl.wire.status import Code
 
+if TYPE_CHECKING:
+    from rpcctl.transport.whole_response import Response
+
 __all__ = [
     "DEFAULT_IDLE_READ_TIMEOUT",
     "BadResponse",
     "H1Exchange",
     "H1Pool",
     "Limits",
-    "Response",
     "WrongHttpVersion",
     "build_request",
 ]
@@ -52,22 +55,6 @@ OWN_HEADERS = frozenset({"host", "content-length", "transfer-encoding", "connect
 BODILESS_METHODS = frozenset({"GET", "HEAD"})
 CLOSE_WAIT = 0.05  # seconds `aclose` waits for sockets to close before aborting them
 CLOSE_POLLS = 20
-
-
-@dataclass(frozen=True, slots=True)
-class Response:
-    """A complete response: status, headers (names lowercase, bytes) and the whole body."""
-
-    status: int
-    headers: list[tuple[bytes, bytes]]
-    body: bytes
-
-    def header(self, name: bytes) -> bytes | None:
-        """The first value of header ``name`` (lowercase), or None."""
-        for key, value in self.headers:
-            if key == name:
-                return value
-        return None
 
 
 def _head_bytes(method: str, path: str, host: str, headers: Iterable[tuple[str, str]], extra: str) -> bytes:
@@ -93,10 +80,11 @@ def build_request(
 class _Collector:
     """Gathers one whole response for `H1Pool.request`."""
 
-    __slots__ = ("future", "headers", "parts", "status")
+    __slots__ = ("future", "headers", "make", "parts", "status")
 
-    def __init__(self, future: asyncio.Future[Response]) -> None:
+    def __init__(self, future: asyncio.Future[Response], make: type[Response]) -> None:
         self.future = future
+        self.make = make
         self.status = 0
         self.headers: list[tuple[bytes, bytes]] = []
         self.parts: list[bytes] = []
@@ -117,7 +105,7 @@ class _Collector:
         parts = self.parts
         body = parts[0] if len(parts) == 1 else b"".join(parts)
         if not self.future.done():
-            self.future.set_result(Response(self.status, self.headers, body))
+            self.future.set_result(self.make(self.status, self.headers, body))
 
     def on_error(self, exc: Exception) -> None:
         """Fail the future."""
@@ -147,6 +135,7 @@ class H1Pool:
         self._idle: list[H1Connection] = []
         self._all: set[H1Connection] = set()
         self._closed = False
+        self._whole: type[Response] | None = None  # `request`'s record, loaded at its first use
 
     async def open(self, head: RequestHead, *, host: str, body: bytes | None) -> H1Exchange:
         """Start a request: ``body`` is the whole body, or None to stream it chunked.
@@ -204,7 +193,12 @@ class H1Pool:
 
     async def _exchange(self, conn: H1Connection, data: bytes) -> Response:
         future: asyncio.Future[Response] = asyncio.get_running_loop().create_future()
-        conn.start(_Collector(future), self.limits.max_body)
+        make = self._whole
+        if make is None:
+            from rpcctl.transport.whole_response import Response
+
+            make = self._whole = Response
+        conn.start(_Collector(future, make), self.limits.max_body)
         conn.write(data)
         try:
             return await future
