@@ -378,9 +378,10 @@ async def _print_responses(
                 stderr.write(resolver.note(url) + "\n")
             if seen <= MAX_NOTES < len(raw):
                 stderr.write("note: more types shown as base64 (@value); no more notes about them\n")
-    except BaseException:
-        if not headers_shown:
-            # A call that failed before its headers has none to show.
+    except BaseException as exc:
+        if not headers_shown and not isinstance(exc, asyncio.CancelledError | KeyboardInterrupt):
+            # A call that failed before its headers has none to show. One that was cancelled
+            # (Ctrl-C) does not wait for them: over HTTP/1.1 they might come at the deadline.
             with contextlib.suppress(Exception):
                 headers = await call.response_headers()
                 _status_line(call, say, shown)
