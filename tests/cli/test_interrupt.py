@@ -7,43 +7,13 @@ far beyond the bound the test allows, so only the interrupt can end it in time.
 from __future__ import annotations
 
 import signal
-import socket
 import subprocess
 import sys
-import threading
 import time
-from collections.abc import Iterator
 
 import pytest
 
 from tests.conftest import TEST_PROTO, TEST_PROTO_DIR
-
-
-@pytest.fixture
-def silent_port() -> Iterator[int]:
-    listener = socket.create_server(("127.0.0.1", 0))
-    held: list[socket.socket] = []
-    stop = threading.Event()
-
-    def accept() -> None:
-        listener.settimeout(0.1)
-        while not stop.is_set():
-            try:
-                conn, _ = listener.accept()
-                held.append(conn)
-            except OSError:
-                continue
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    try:
-        yield listener.getsockname()[1]
-    finally:
-        stop.set()
-        thread.join(5)
-        for conn in held:
-            conn.close()
-        listener.close()
 
 
 @pytest.mark.parametrize(
