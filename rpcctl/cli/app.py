@@ -59,13 +59,17 @@ COMMANDS: dict[str, LazyCommand] = {
         fast="rpcctl.cli.call_run:call",
     ),
     "list": LazyCommand(
-        "rpcctl.cli.listing", "list_command", "List services, or the methods of one service."
+        "rpcctl.cli.listing",
+        "list_command",
+        "List services, or the methods of one service.",
+        fast="rpcctl.cli.listing_run:list_schema",
     ),
     "describe": LazyCommand(
         "rpcctl.cli.describe",
         "describe_command",
         "Show a service, method, message or enum in proto syntax.",
         no_args_is_help=True,
+        fast="rpcctl.cli.describe_run:describe_symbol",
     ),
     "tail-logs": LazyCommand(
         "rpcctl.cli.tail_logs", "tail_logs_command", "Watch runners' logs live or from a capture."

@@ -145,6 +145,21 @@ def test_one_off_call_imports_no_heavy_library(
     assert sorted(loaded & server_side) == []
 
 
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["list"], "rpcctl.test.v1.TestService\n"),
+        (["describe", "rpcctl.test.v1.TestService.Echo"], "rpc Echo("),
+        (["describe", "--template", "rpcctl.test.v1.EchoRequest"], '"message": ""'),
+    ],
+)
+def test_list_and_describe_read_without_typer(protoset: Path, args: list[str], expected: str) -> None:
+    loaded, result = _loaded_after([*args, "--protoset", str(protoset)])
+    assert result.returncode == 0, result.stderr
+    assert expected in result.stdout
+    assert sorted(loaded & {"typer", "click", *HEAVY}) == []
+
+
 def test_call_command_annotations_are_objects_not_strings() -> None:
     """typer reads `call`'s ~35 parameter annotations twice at every run: as strings (a
     `from __future__ import annotations` module) each read compiles them again (~2 ms)."""
