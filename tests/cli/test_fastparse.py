@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rpcctl.cli.app import COMMANDS
@@ -257,7 +257,7 @@ def _words(spec: CommandSpec) -> st.SearchStrategy[list[str]]:
 
 
 @pytest.mark.parametrize("name", FAST)
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=300, deadline=None)
 @given(data=st.data())
 def test_any_command_line_reads_as_click_reads_it_or_is_left_to_typer(name: str, data: st.DataObject) -> None:
     _agrees(name, data.draw(_words(SPECS[name])))
