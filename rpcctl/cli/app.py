@@ -2,8 +2,9 @@
 
 Start-up is most of a one-off call's wall time, so the root group knows its commands by
 name and one-line summary only: `rpcctl --help` and `--version` print from here without
-importing typer (~55 ms of CPU), and `rpcctl call …` imports typer, the root group
-(`rpcctl.cli.group`) and the `call` command alone. Heavy libraries (grpc, protobuf,
+importing typer (~55 ms of CPU). A plainly valid `rpcctl call|list|describe …` runs without
+typer either (`rpcctl.cli.fastparse`, ~30 ms); any other command line imports typer, the
+root group (`rpcctl.cli.group`) and that one command. Heavy libraries (grpc, protobuf,
 textual, hypercorn) load inside the command bodies; `tests/cli/test_startup.py` proves
 which stay out. This module imports only `os`, `sys` and `gc`.
 """
@@ -31,15 +32,25 @@ QUICK_EXIT = frozenset({"call", "list", "describe"})
 
 
 class LazyCommand:
-    """A subcommand known by name until it runs: `module:attribute` is its function or Typer."""
+    """A subcommand known by name until it runs: `module:attribute` is its function or Typer;
+    `fast`, ``module:function``, what that function forwards to, which a plainly valid command
+    line reaches without typer (`rpcctl.cli.fastparse`)."""
 
-    __slots__ = ("attribute", "module", "no_args_is_help", "summary")
+    __slots__ = ("attribute", "fast", "module", "no_args_is_help", "summary")
 
-    def __init__(self, module: str, attribute: str, summary: str, no_args_is_help: bool = False) -> None:
+    def __init__(
+        self,
+        module: str,
+        attribute: str,
+        summary: str,
+        no_args_is_help: bool = False,
+        fast: str | None = None,
+    ) -> None:
         self.module = module
         self.attribute = attribute
         self.summary = summary
         self.no_args_is_help = no_args_is_help
+        self.fast = fast
 
 
 COMMANDS: dict[str, LazyCommand] = {
@@ -48,15 +59,20 @@ COMMANDS: dict[str, LazyCommand] = {
         "call_command",
         "Call a method: unary, server-, client- or bidi-streaming.",
         no_args_is_help=True,
+        fast="rpcctl.cli.call_run:call",
     ),
     "list": LazyCommand(
-        "rpcctl.cli.listing", "list_command", "List services, or the methods of one service."
+        "rpcctl.cli.listing",
+        "list_command",
+        "List services, or the methods of one service.",
+        fast="rpcctl.cli.listing_run:list_schema",
     ),
     "describe": LazyCommand(
         "rpcctl.cli.describe",
         "describe_command",
         "Show a service, method, message or enum in proto syntax.",
         no_args_is_help=True,
+        fast="rpcctl.cli.describe_run:describe_symbol",
     ),
     "tail-logs": LazyCommand(
         "rpcctl.cli.tail_logs", "tail_logs_command", "Watch runners' logs live or from a capture."
@@ -215,7 +231,8 @@ def main(argv: Sequence[str] | None = None, env: Environment | None = None) -> N
     if env is None:
         pause_gc()
     try:
-        _run(args, env)
+        if completing or not _run_fast(args, env):
+            _run(args, env)
     except SystemExit as done:
         if env is None and argv is None and args and args[0] in QUICK_EXIT:
             _quick_exit(done.code)
@@ -259,6 +276,49 @@ def _quick_exit(code: object) -> None:
         sys.stderr.flush()
     finally:
         os._exit(code or 0)
+
+
+def _run_fast(args: list[str], env: Environment | None) -> bool:
+    """Run a command whose line `rpcctl.cli.fastparse` reads without typer, as typer would
+    have run it; False (nothing done) when typer must read it. Raises SystemExit."""
+    entry = COMMANDS.get(args[0]) if args else None
+    if entry is None or entry.fast is None:
+        return False
+    group = sys.modules.get("rpcctl.cli.group")  # a program may have registered its own
+    if group is not None and any(c.name == args[0] for c in group.app.registered_commands):
+        return False
+    from rpcctl.cli.fastparse import read
+    from rpcctl.cli.fastspec import SPECS
+
+    spec = SPECS.get(args[0])
+    params = None if spec is None else read(spec, args[1:])
+    if params is None:
+        return False
+    import importlib
+
+    from rpcctl.cli.env import Environment
+
+    module, _, name = entry.fast.partition(":")
+    function = getattr(importlib.import_module(module), name)
+    # What typer's `_main` does around a command's function, for what can reach it here.
+    try:
+        function(env or Environment(), **params)
+    except EOFError:
+        sys.stderr.write("\nAborted!\n")
+        raise SystemExit(1) from None
+    except KeyboardInterrupt:
+        raise SystemExit(130) from None
+    except OSError as exc:
+        import errno
+
+        if exc.errno != errno.EPIPE:
+            raise
+        from typer._click.utils import PacifyFlushWrapper
+
+        sys.stdout = PacifyFlushWrapper(sys.stdout)
+        sys.stderr = PacifyFlushWrapper(sys.stderr)
+        raise SystemExit(1) from None
+    raise SystemExit(0)
 
 
 def _run(args: list[str], env: Environment | None) -> None:
