@@ -22,14 +22,20 @@ PRELOAD = (
     "rpcctl.call",
     "rpcctl.cli",
     "rpcctl.cli.call",
+    "rpcctl.cli.call_run",
     "rpcctl.cli.command",
     "rpcctl.cli.completion",
+    "rpcctl.cli.connection",
     "rpcctl.cli.describe",
+    "rpcctl.cli.describe_run",
     "rpcctl.cli.env",
     "rpcctl.cli.exit",
+    "rpcctl.cli.fastparse",
+    "rpcctl.cli.fastspec",
     "rpcctl.cli.group",
     "rpcctl.cli.helptext",
     "rpcctl.cli.listing",
+    "rpcctl.cli.listing_run",
     "rpcctl.cli.numbers",
     "rpcctl.cli.options",
     "rpcctl.cli.presenting",
@@ -109,14 +115,10 @@ PRELOAD = (
 does not exist in this version is skipped)."""
 
 
-GROUP: Any = None
-"""The root click group with `call`, `list` and `describe` built, once `preload` has run."""
-
-
 def preload() -> dict[str, int]:
-    """Import the call path and build the root click group with its three one-off commands
-    (`GROUP`); the modification times (ns) of every rpcctl source file now imported, by path."""
-    global GROUP
+    """Import the call path, typer's included (the root group and its three one-off commands
+    are built once: help and errors go through typer); the modification times (ns) of every
+    rpcctl source file now imported, by path."""
     for name in PRELOAD:
         with contextlib.suppress(ImportError):
             importlib.import_module(name)
@@ -128,7 +130,6 @@ def preload() -> dict[str, int]:
     context = group.make_context("rpcctl", ["call"], resilient_parsing=True)
     for command in ("call", "list", "describe"):
         group.get_command(context, command)
-    GROUP = group
     return _sources()
 
 

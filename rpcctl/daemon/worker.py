@@ -92,19 +92,11 @@ def run(request: Request, fds: list[int]) -> int:
 
 
 def _main(args: list[str]) -> None:
-    """What `rpcctl.cli.app.main` does for a one-off command, on the click group the daemon
-    built before forking (typer would build it again from the signatures)."""
-    from rpcctl.cli.app import pause_gc
-    from rpcctl.cli.env import Environment
-    from rpcctl.daemon import preload
+    """`rpcctl.cli.app.main` on `args`: as given arguments (not the process's), it neither
+    hands the command to a daemon nor ends the process itself."""
+    from rpcctl.cli.app import main
 
-    if preload.GROUP is None:
-        from rpcctl.cli.app import main
-
-        main(args)
-        return
-    pause_gc()
-    preload.GROUP(args=args, prog_name="rpcctl", obj=Environment())
+    main(args)
 
 
 def _standard_streams(environ: dict[str, str]) -> None:
