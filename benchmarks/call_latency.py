@@ -16,7 +16,10 @@ HTTP/1.1 and h2c, native gRPC) and the grpcio test service in this process
 Every tool runs in a subprocess; one warm-up run per command, then the N runs ALTERNATE
 between the tools (rpcctl, buf curl, grpcurl, rpcctl, ...), so a burst of load on a shared
 machine lands on all of them. The table shows wall and CPU (user + sys) medians and the
-ratio rpcctl / buf curl. rpcctl is the console script beside this Python (what `pip install`
+ratio rpcctl / buf curl. rpcctl runs cold (RPCCTL_DAEMON=off: a new process imports
+everything) and, in the `daemon` columns, handed to a daemon (`rpcctl daemon start` in a
+directory of this run's own): wall time only, as the worker that runs the call is the
+daemon's child, not the measured process's. rpcctl is the console script beside this Python (what `pip install`
 gives), else `python -m rpcctl`; `--rpcctl PATH` measures another build (the one-file
 executable of packaging/build_onefile.sh). Bytecode is cached in a temporary directory
 (PYTHONPYCACHEPREFIX), as an installed package has its .pyc files. buf curl is the Go binary
@@ -231,22 +234,29 @@ def main() -> None:
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     fresh = iter(range(1_000_000))
 
-    def fresh_env() -> dict[str, str]:
-        return dict(env, RPCCTL_CACHE_DIR=str(workdir / f"cache-{next(fresh)}"))
+    env.pop("RPCCTL_DAEMON", None)
+    cold = dict(env, RPCCTL_DAEMON="off")
+    warm = dict(env, RPCCTL_DAEMON_DIR=str(workdir / "daemon"))
+
+    def fresh_env(base: dict[str, str]) -> dict[str, str]:
+        return dict(base, RPCCTL_CACHE_DIR=str(workdir / f"cache-{next(fresh)}"))
 
     load_before = os.getloadavg()
     schema = str(build_descriptor_set(workdir / "schema.binpb"))
     server, port = start_server(compile_test_schema().pool)
     serve, url = _serve(env)
+    _run([*rpcctl, "daemon", "start", "--idle", "10m"], warm)
     rows = []
     try:
         for case in _cases(rpcctl, url, f"http://127.0.0.1:{port}", schema, buf, grpcurl):
-            ours_env = fresh_env if case.fresh_cache else lambda: env
+            ours_env = (lambda: fresh_env(cold)) if case.fresh_cache else lambda: cold
+            warm_env = (lambda: fresh_env(warm)) if case.fresh_cache else lambda: warm
             tooks = _alternate(
                 [
                     (case.rpcctl, ours_env),
                     (case.buf, lambda: env) if case.buf else None,
                     (case.grpcurl, lambda: env) if case.grpcurl else None,
+                    (case.rpcctl, warm_env) if case.task == "call" else None,
                 ],
                 args.runs,
             )
@@ -257,6 +267,7 @@ def main() -> None:
             )
             rows.append((case, tooks, timeline))
     finally:
+        _run([*rpcctl, "daemon", "stop"], warm)
         server.stop(grace=None)
         serve.terminate()
         serve.wait(10)
@@ -269,12 +280,14 @@ def main() -> None:
     print(f"load average at the start: {next(loads)}, at the end: {next(loads)} on {os.cpu_count()} CPUs")
     print(
         f"  {'':43s} {'------------------- wall ------------------':43s}  {'--------- CPU (user + sys) ---------':36s}"
+        f"  {'-- wall --':14s}"
     )
     head = f"  {'task':6s} {'protocol':9s} {'HTTP':9s} {'schema':17s}"
     head += f" {'rpcctl':>7s} {'buf':>7s} {'grpcurl':>7s} {'r/buf':>6s} {'r/grpcurl':>9s}"
     head += f"  {'rpcctl':>7s} {'buf':>7s} {'grpcurl':>7s} {'r/buf':>6s}"
+    head += f"  {'daemon':>7s} {'d/buf':>6s}"
     print(head + "  | rpcctl -v: " + " / ".join(TIMING_LABELS))
-    for case, (ours, theirs, grpcurls), timings in rows:
+    for case, (ours, theirs, grpcurls, daemon), timings in rows:
         assert ours is not None
         marks = " / ".join(f"{timings[label]:.1f}" if label in timings else "-" for label in TIMING_LABELS)
         buf_wall, buf_cpu = (theirs.wall, theirs.cpu) if theirs else (None, None)
@@ -284,6 +297,7 @@ def main() -> None:
             f" {_ms(ours.wall):>7s} {_ms(buf_wall):>7s} {_ms(gu_wall):>7s}"
             f" {_ratio(ours.wall, buf_wall)} {_ratio(ours.wall, gu_wall):>9s}"
             f"  {_ms(ours.cpu):>7s} {_ms(buf_cpu):>7s} {_ms(gu_cpu):>7s} {_ratio(ours.cpu, buf_cpu)}"
+            f"  {_ms(daemon.wall if daemon else None):>7s} {_ratio(daemon.wall, buf_wall) if daemon else '   n/a'}"
             f"  | {marks if timings else ''}"
         )
 

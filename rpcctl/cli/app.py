@@ -2,8 +2,9 @@
 
 Start-up is most of a one-off call's wall time, so the root group knows its commands by
 name and one-line summary only: `rpcctl --help` and `--version` print from here without
-importing typer (~55 ms of CPU), and `rpcctl call …` imports typer, the root group
-(`rpcctl.cli.group`) and the `call` command alone. Heavy libraries (grpc, protobuf,
+importing typer (~55 ms of CPU). A plainly valid `rpcctl call|list|describe …` runs without
+typer either (`rpcctl.cli.fastparse`, ~30 ms); any other command line imports typer, the
+root group (`rpcctl.cli.group`) and that one command. Heavy libraries (grpc, protobuf,
 textual, hypercorn) load inside the command bodies; `tests/cli/test_startup.py` proves
 which stay out. This module imports only `os`, `sys` and `gc`.
 """
@@ -13,13 +14,16 @@ from __future__ import annotations
 import gc
 import os
 import sys
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (~9 ms here)
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from typing import Any
+
     from rpcctl.cli.env import Environment
 
 COMPLETE_VAR = "_RPCCTL_COMPLETE"  # rpcctl.cli.completion.COMPLETE_VAR, without importing it
+DAEMON_SERVE_VAR = "_RPCCTL_DAEMON_SERVE"  # rpcctl.daemon.launch.SERVE_ENV, without importing it
 ROOT_HELP = "Debug, tail and load-test Protocol Buffers RPC APIs over gRPC, gRPC-Web and Connect."
 ROOT_OPTIONS = (("--version", "Show the version and exit."), ("-h, --help", "Show this message and exit."))
 _GC_PAUSED = False
@@ -28,15 +32,25 @@ QUICK_EXIT = frozenset({"call", "list", "describe"})
 
 
 class LazyCommand:
-    """A subcommand known by name until it runs: `module:attribute` is its function or Typer."""
+    """A subcommand known by name until it runs: `module:attribute` is its function or Typer;
+    `fast`, ``module:function``, what that function forwards to, which a plainly valid command
+    line reaches without typer (`rpcctl.cli.fastparse`)."""
 
-    __slots__ = ("attribute", "module", "no_args_is_help", "summary")
+    __slots__ = ("attribute", "fast", "module", "no_args_is_help", "summary")
 
-    def __init__(self, module: str, attribute: str, summary: str, no_args_is_help: bool = False) -> None:
+    def __init__(
+        self,
+        module: str,
+        attribute: str,
+        summary: str,
+        no_args_is_help: bool = False,
+        fast: str | None = None,
+    ) -> None:
         self.module = module
         self.attribute = attribute
         self.summary = summary
         self.no_args_is_help = no_args_is_help
+        self.fast = fast
 
 
 COMMANDS: dict[str, LazyCommand] = {
@@ -45,15 +59,20 @@ COMMANDS: dict[str, LazyCommand] = {
         "call_command",
         "Call a method: unary, server-, client- or bidi-streaming.",
         no_args_is_help=True,
+        fast="rpcctl.cli.call_run:call",
     ),
     "list": LazyCommand(
-        "rpcctl.cli.listing", "list_command", "List services, or the methods of one service."
+        "rpcctl.cli.listing",
+        "list_command",
+        "List services, or the methods of one service.",
+        fast="rpcctl.cli.listing_run:list_schema",
     ),
     "describe": LazyCommand(
         "rpcctl.cli.describe",
         "describe_command",
         "Show a service, method, message or enum in proto syntax.",
         no_args_is_help=True,
+        fast="rpcctl.cli.describe_run:describe_symbol",
     ),
     "tail-logs": LazyCommand(
         "rpcctl.cli.tail_logs", "tail_logs_command", "Watch runners' logs live or from a capture."
@@ -77,6 +96,11 @@ COMMANDS: dict[str, LazyCommand] = {
         no_args_is_help=True,
     ),
     "cache": LazyCommand("rpcctl.cli.cache", "cache_app", "Clear or locate the cached schemas."),
+    "daemon": LazyCommand(
+        "rpcctl.cli.daemon",
+        "daemon_app",
+        "Keep a preloaded process so calls start fast.",
+    ),
     "completion": LazyCommand(
         "rpcctl.cli.completion",
         "completion_command",
@@ -193,18 +217,37 @@ def main(argv: Sequence[str] | None = None, env: Environment | None = None) -> N
     calls `main([...])` gets its SystemExit back."""
     args = list(sys.argv[1:] if argv is None else argv)
     completing = bool(os.environ.get(COMPLETE_VAR))
+    if env is None and argv is None and DAEMON_SERVE_VAR in os.environ:
+        _become_daemon(os.environ.pop(DAEMON_SERVE_VAR))
+    if env is None and argv is None and not completing and args and args[0] in QUICK_EXIT:
+        from rpcctl.daemon.client import run_in_daemon
+
+        status = run_in_daemon(args)  # None: no daemon runs it, so this process does
+        if status is not None:
+            sys.stderr.flush()
+            os._exit(status)
     if env is None and not completing and _fast_path(args):
         raise SystemExit(0)
     if env is None:
         pause_gc()
     try:
-        _run(args, env)
+        if completing or not _run_fast(args, env):
+            _run(args, env)
     except SystemExit as done:
         if env is None and argv is None and args and args[0] in QUICK_EXIT:
             _quick_exit(done.code)
         raise
     finally:
         resume_gc()
+
+
+def _become_daemon(spec: str) -> None:
+    """Be the daemon `rpcctl daemon start` asked for (``IDLE_SECONDS SOCKET_PATH``) and exit."""
+    from rpcctl.daemon.server import main as serve
+
+    idle, _, path = spec.partition(" ")
+    serve(float(idle), path)
+    raise SystemExit(0)
 
 
 def _quick_exit(code: object) -> None:
@@ -233,6 +276,49 @@ def _quick_exit(code: object) -> None:
         sys.stderr.flush()
     finally:
         os._exit(code or 0)
+
+
+def _run_fast(args: list[str], env: Environment | None) -> bool:
+    """Run a command whose line `rpcctl.cli.fastparse` reads without typer, as typer would
+    have run it; False (nothing done) when typer must read it. Raises SystemExit."""
+    entry = COMMANDS.get(args[0]) if args else None
+    if entry is None or entry.fast is None:
+        return False
+    group = sys.modules.get("rpcctl.cli.group")  # a program may have registered its own
+    if group is not None and any(c.name == args[0] for c in group.app.registered_commands):
+        return False
+    from rpcctl.cli.fastparse import read
+    from rpcctl.cli.fastspec import SPECS
+
+    spec = SPECS.get(args[0])
+    params = None if spec is None else read(spec, args[1:])
+    if params is None:
+        return False
+    import importlib
+
+    from rpcctl.cli.env import Environment
+
+    module, _, name = entry.fast.partition(":")
+    function = getattr(importlib.import_module(module), name)
+    # What typer's `_main` does around a command's function, for what can reach it here.
+    try:
+        function(env or Environment(), **params)
+    except EOFError:
+        sys.stderr.write("\nAborted!\n")
+        raise SystemExit(1) from None
+    except KeyboardInterrupt:
+        raise SystemExit(130) from None
+    except OSError as exc:
+        import errno
+
+        if exc.errno != errno.EPIPE:
+            raise
+        from typer._click.utils import PacifyFlushWrapper
+
+        sys.stdout = PacifyFlushWrapper(sys.stdout)
+        sys.stderr = PacifyFlushWrapper(sys.stderr)
+        raise SystemExit(1) from None
+    raise SystemExit(0)
 
 
 def _run(args: list[str], env: Environment | None) -> None:

@@ -1,17 +1,21 @@
-"""Runs a command's coroutine: the one `asyncio.run`, and errors turned into exit statuses."""
+"""Runs a command's coroutine: the one `asyncio.run`, and errors turned into exit statuses.
+
+Typer-free: a one-off command runs through here with or without typer (`rpcctl.cli.fastparse`).
+The exit status leaves as SystemExit, which click lets through unchanged."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable, Coroutine
-from typing import Any
-
-import typer
+from typing import TYPE_CHECKING, Any
 
 from rpcctl.cli.app import resume_gc
 from rpcctl.cli.env import Environment
 from rpcctl.cli.exit import ExitStatus, exit_status_for
 from rpcctl.errors import RpcctlError, RpcError
+
+if TYPE_CHECKING:
+    import typer
 
 GC_PAUSE = 0.5  # seconds of a command's run without the cyclic garbage collector
 
@@ -23,7 +27,9 @@ def run(
     verbose: bool = False,
     render: Callable[[BaseException], str] | None = None,
 ) -> None:
-    """Run `main` to completion and exit with its status; never show a traceback by accident."""
+    """Run `main` to completion and exit with its status; never show a traceback by accident.
+
+    Raises SystemExit with an `ExitStatus` (0 when `main` returns None)."""
     import asyncio  # ~20 ms: only a command that runs pays for it, not its --help
 
     async def started() -> int | None:
@@ -36,7 +42,7 @@ def run(
         status = asyncio.run(started()) or ExitStatus.OK
     except KeyboardInterrupt:
         env.stderr.write("interrupted\n")
-        raise typer.Exit(ExitStatus.INTERRUPTED) from None
+        raise SystemExit(ExitStatus.INTERRUPTED) from None
     except RpcctlError as exc:
         if render is None:
             from rpcctl.output.errors import render_error
@@ -45,7 +51,7 @@ def run(
         env.stderr.write(render(exc) + "\n")
         if verbose and not isinstance(exc, RpcError) and exc.__cause__ is not None:
             env.stderr.write(f"  cause: {exc.__cause__!r}\n")
-        raise typer.Exit(exit_status_for(exc)) from None
+        raise SystemExit(exit_status_for(exc)) from None
     except Exception as exc:  # a bug: say so in one line, the traceback only when asked
         env.stderr.write(f"error: internal error: {type(exc).__name__}: {exc}\n")
         if verbose or os.environ.get("RPCCTL_DEBUG"):
@@ -54,8 +60,8 @@ def run(
             traceback.print_exception(exc, file=env.stderr)
         else:
             env.stderr.write("  (run with RPCCTL_DEBUG=1 for the traceback)\n")
-        raise typer.Exit(ExitStatus.ERROR) from None
-    raise typer.Exit(status)
+        raise SystemExit(ExitStatus.ERROR) from None
+    raise SystemExit(status)
 
 
 def environment(ctx: typer.Context) -> Environment:

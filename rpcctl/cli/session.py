@@ -131,7 +131,7 @@ async def load_and_find(
     A symbol missing from a cached schema asks the server again; one missing from a reflected
     schema is asked for by name (reflection's file_containing_symbol, as grpcurl does).
     """
-    from rpcctl.cli.options import channel_settings, connection_params
+    from rpcctl.cli.connection import channel_settings, connection_params
 
     request = schema_request(
         params.get("protos"),

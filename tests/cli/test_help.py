@@ -47,7 +47,7 @@ def test_metavars_are_words(command: str) -> None:
     assert not TYPE_METAVAR.search(text), TYPE_METAVAR.findall(text)
 
 
-COMMAND_GROUPS = {"cache"}  # a group: its subcommands carry the help
+COMMAND_GROUPS = {"cache", "daemon"}  # a group: its subcommands carry the help
 
 
 @pytest.mark.parametrize("command", sorted(set(COMMANDS) - COMMAND_GROUPS))

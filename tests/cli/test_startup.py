@@ -133,6 +133,8 @@ def test_one_off_call_imports_no_heavy_library(
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["message"] == "hi"
     assert sorted(loaded & set(HEAVY)) == []
+    # A plainly valid command line is read without typer and its click (rpcctl.cli.fastparse).
+    assert sorted(loaded & {"typer", "click", "rpcctl.cli.call", "rpcctl.cli.group"}) == []
     # The error renderer loads only when a call fails.
     assert "rpcctl.output.errors" not in loaded
     # A schema file needs no cache (hashlib ~1.5 ms): only reflection and .proto files use it.
@@ -141,6 +143,21 @@ def test_one_off_call_imports_no_heavy_library(
     # (it parses grpc-status-details-bin, which an OK call has not).
     server_side = {"rpcctl.protocols.grpc_server", "rpcctl.protocols.base_server", "google.rpc"}
     assert sorted(loaded & server_side) == []
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["list"], "rpcctl.test.v1.TestService\n"),
+        (["describe", "rpcctl.test.v1.TestService.Echo"], "rpc Echo("),
+        (["describe", "--template", "rpcctl.test.v1.EchoRequest"], '"message": ""'),
+    ],
+)
+def test_list_and_describe_read_without_typer(protoset: Path, args: list[str], expected: str) -> None:
+    loaded, result = _loaded_after([*args, "--protoset", str(protoset)])
+    assert result.returncode == 0, result.stderr
+    assert expected in result.stdout
+    assert sorted(loaded & {"typer", "click", *HEAVY}) == []
 
 
 def test_call_command_annotations_are_objects_not_strings() -> None:
@@ -226,7 +243,7 @@ def test_one_off_call_ends_without_teardown_yet_flushes_everything(
     )
     assert result.returncode == 0, result.stderr[-500:]
     assert json.loads(result.stdout)["message"] == big
-    assert "rpcctl.cli.call" in loaded  # the atexit handler's report
+    assert "rpcctl.cli.call_run" in loaded  # the atexit handler's report
 
 
 def test_one_off_call_keeps_its_exit_status_and_message(test_service_url: str, protoset: Path) -> None:
@@ -237,6 +254,36 @@ def test_one_off_call_keeps_its_exit_status_and_message(test_service_url: str, p
     in_process = run_cli(*args, "--no-reflect")
     assert quick.returncode == in_process.exit_code == 2
     assert quick.stderr.splitlines()[:-1] == in_process.stderr.splitlines()
+
+
+@pytest.mark.parametrize(
+    ("method", "data", "status", "message"),
+    [
+        ("Echo", '{"message": "hi"}', 0, ""),
+        ("Nope", "{}", 2, "error: "),
+        ("Fail", '{"code": 3, "message": "no"}', 64 + 3, "no"),
+        ("Echo", '{"nope": 1}', 2, "nope"),
+    ],
+)
+def test_a_call_read_by_typer_or_without_it_ends_alike(
+    test_service_url: str, protoset: Path, method: str, data: str, status: int, message: str
+) -> None:
+    """The same call with and without `--` (which leaves the command line to typer): the same
+    output, message and exit status, whichever reads it."""
+    from tests.support.cli import run_cli
+
+    options = ["--protoset", str(protoset), "--no-reflect", "-d", data]
+    target = [test_service_url, f"rpcctl.test.v1.TestService/{method}"]
+    runs = []
+    for args in ([*options, *target], [*options, "--", *target]):
+        loaded, result = _loaded_after(["call", *args])
+        assert ("typer" in loaded) == ("--" in args)
+        assert result.returncode == status, result.stderr
+        assert message in result.stderr
+        in_process = run_cli("call", *args)
+        assert in_process.exit_code == status
+        runs.append((result.stdout, result.stderr.splitlines()[:-1], in_process.stdout, in_process.stderr))
+    assert runs[0] == runs[1]
 
 
 @pytest.mark.parametrize("protocol", ["connect", "grpc"])

@@ -80,3 +80,23 @@ def test_demo_headless(onefile: tuple[Path, dict[str, str]]) -> None:
     assert result.returncode == 0, result.stderr
     assert "rows, closed" in result.stdout
     assert "Traceback" not in result.stderr
+
+
+def test_the_daemon_runs_calls_of_the_one_file(
+    onefile: tuple[Path, dict[str, str]], grpc_server: GrpcServer, tmp_path: Path
+) -> None:
+    exe, bare = onefile
+    env = dict(bare, RPCCTL_DAEMON_DIR=str(tmp_path / "daemon"))
+    started = _run(exe, env, "daemon", "start", "--idle", "2m")
+    assert started.returncode == 0, started.stderr
+    try:
+        called = _run(
+            exe, env, "call", grpc_server.target, "Echo", "--protocol", "grpc", "-d", '{"message": "warm"}'
+        )
+        assert called.returncode == 0, called.stderr
+        assert json.loads(called.stdout)["message"] == "warm"
+        status = _run(exe, env, "daemon", "status")
+        assert " served=1 " in status.stdout, status.stdout
+    finally:
+        stopped = _run(exe, env, "daemon", "stop")
+    assert stopped.returncode == 0, stopped.stderr

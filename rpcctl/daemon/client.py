@@ -1,0 +1,131 @@
+"""Hand a command to a running daemon, before anything heavy is imported.
+
+The request is one message on the daemon's Unix socket: a 4-byte big-endian length, then
+NUL-separated fields (kind, install key, working directory, umask, argument count, the
+arguments, ``NAME=VALUE`` environment entries), with the three standard file descriptors
+attached as SCM_RIGHTS ancillary data (unix(7)). The daemon answers lines:
+``ok PID`` (a worker runs the command), ``no REASON`` (run it here instead), and later
+``exit STATUS``. Signals the client receives meanwhile (SIGINT, SIGTERM, SIGHUP, SIGQUIT) are
+sent on to the worker, so Ctrl-C stops the command as it would a cold one.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from rpcctl.daemon.place import USE_ENV, daemon_dir, install_key, socket_path, trusted
+
+CONNECT_TIMEOUT = 2.0  # seconds to reach the daemon and hear ok/no before running cold
+MAGIC = b"rpcctl-daemon/1"
+FORWARDED_SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT")
+
+
+def encode_request(kind: str, key: str, args: list[str] | None = None) -> bytes:
+    """The request message: the length prefix and the NUL-separated fields."""
+    argv = args or []
+    fields = [
+        MAGIC,
+        kind.encode(),
+        key.encode("utf-8", "surrogateescape"),
+        os.fsencode(os.getcwd()) if args is not None else b"",
+        str(_umask()).encode(),
+        str(len(argv)).encode(),
+        *(os.fsencode(arg) for arg in argv),
+        *(os.fsencode(name) + b"=" + os.fsencode(value) for name, value in os.environ.items()),
+    ]
+    body = b"\0".join(fields)
+    return len(body).to_bytes(4, "big") + body
+
+
+def _umask() -> int:
+    mask = os.umask(0o077)
+    os.umask(mask)
+    return mask
+
+
+def run_in_daemon(args: list[str]) -> int | None:
+    """The exit status of `args` run by this installation's daemon, or None when there is no
+    daemon to run it (none running, refused, unreachable): then the caller runs it itself.
+
+    Once a worker has started the command, this never returns None (the command may have had
+    effects): if the daemon goes away before the status comes back, the status is 1."""
+    use = os.environ.get(USE_ENV, "").strip().lower()
+    if use in ("off", "0", "no", "false"):
+        return None
+    key = install_key()
+    path = socket_path(key)
+    if not os.path.exists(path):
+        if use == "auto":
+            _start_in_background()
+        return None
+    if not trusted(daemon_dir()):
+        return None
+    for fd in (0, 1, 2):
+        try:
+            os.fstat(fd)
+        except OSError:
+            return None  # a closed standard stream: nothing to pass on
+    import _socket
+
+    sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
+    try:
+        sock.settimeout(CONNECT_TIMEOUT)
+        sock.connect(path)
+        fds = b"".join(fd.to_bytes(4, sys.byteorder) for fd in (0, 1, 2))
+        sock.sendmsg([encode_request("run", key, args)], [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS, fds)])
+        answer = _line(sock)
+    except OSError:
+        sock.close()
+        return None
+    if not answer.startswith(b"ok "):
+        sock.close()
+        return None
+    pid = int(answer[3:])
+    _forward_signals(pid)
+    sock.settimeout(None)
+    try:
+        done = _line(sock)
+    except OSError:
+        done = b""
+    finally:
+        sock.close()
+    if done.startswith(b"exit "):
+        return int(done[5:])
+    sys.stderr.write(f"error: the rpcctl daemon ended before its worker (pid {pid}) reported a status\n")
+    return 1
+
+
+def _line(sock: object) -> bytes:
+    """One answer line (without its newline); b"" if the daemon closed first. Bounded: an
+    answer line is short, and a longer one is not the daemon's."""
+    data = b""
+    while not data.endswith(b"\n"):
+        chunk = sock.recv(256)  # type: ignore[attr-defined]
+        if not chunk or len(data) > 1024:
+            return b""
+        data += chunk
+    return data[:-1]
+
+
+def _forward_signals(pid: int) -> None:
+    import _signal
+
+    def forward(number: int, _frame: object) -> None:
+        try:  # noqa: SIM105 - contextlib is not imported on this path
+            os.kill(pid, number)
+        except OSError:
+            pass  # the worker has ended; its status is on the way
+
+    for name in FORWARDED_SIGNALS:
+        _signal.signal(getattr(_signal, name), forward)
+
+
+def _start_in_background() -> None:
+    """$RPCCTL_DAEMON=auto and no daemon: start one for the next command; this one runs cold."""
+    from rpcctl.daemon.launch import detached
+
+    try:  # noqa: SIM105
+        detached(["daemon", "start", "--quiet"])
+    except OSError:
+        pass

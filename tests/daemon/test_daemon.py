@@ -1,0 +1,258 @@
+"""`rpcctl daemon`: commands handed to a preloaded process behave as cold ones do.
+
+Each test has a daemon of its own ($RPCCTL_DAEMON_DIR in its tmp_path), started with the real
+`rpcctl daemon start` and stopped at the end; the servers are real (grpcio's test service,
+a TCP listener that never answers). `served` in `rpcctl daemon status` proves which commands the
+daemon ran.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import TEST_PROTO, TEST_PROTO_DIR, GrpcServer
+
+RPCCTL = [sys.executable, "-m", "rpcctl"]
+ECHO = "rpcctl.test.v1.TestService/Echo"
+
+
+class Daemon:
+    """A daemon in its own directory, and the environment that reaches it."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.env = {k: v for k, v in os.environ.items() if k != "RPCCTL_DAEMON"}
+        self.env["RPCCTL_DAEMON_DIR"] = str(directory)
+
+    def run(self, *args: str, daemon: bool = True, **kwargs: object) -> subprocess.CompletedProcess[str]:
+        env = dict(self.env) if daemon else dict(self.env, RPCCTL_DAEMON="off")
+        return subprocess.run(  # type: ignore[call-overload, no-any-return]
+            [*RPCCTL, *args], capture_output=True, text=True, timeout=60, env=env, **kwargs
+        )
+
+    def status(self) -> dict[str, str]:
+        result = self.run("daemon", "status", daemon=False)
+        return dict(re.findall(r"(\w+)=(\S+)", result.stdout)) if result.returncode == 0 else {}
+
+    def served(self) -> int:
+        return int(self.status().get("served", "-1"))
+
+
+@pytest.fixture
+def daemon(tmp_path: Path) -> Iterator[Daemon]:
+    directory = tmp_path / "d"
+    directory.mkdir(mode=0o700)
+    running = Daemon(directory)
+    started = running.run("daemon", "start", "--idle", "2m", daemon=False)
+    assert started.returncode == 0, started.stderr
+    pid = int(running.status()["pid"])
+    try:
+        yield running
+    finally:
+        running.run("daemon", "stop", daemon=False)
+        _wait_gone(pid)
+
+
+def _wait_gone(pid: int, limit: float = 15.0) -> None:
+    end = time.monotonic() + limit
+    while time.monotonic() < end:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.05)
+    os.kill(pid, signal.SIGKILL)
+    pytest.fail(f"daemon {pid} still running {limit}s after stop")
+
+
+def test_a_call_through_the_daemon_prints_and_exits_as_a_cold_one(
+    daemon: Daemon, grpc_server: GrpcServer
+) -> None:
+    args = ("call", grpc_server.target, ECHO, "--protocol", "grpc", "-d", '{"message": "hi"}')
+    cold = daemon.run(*args, daemon=False)
+    warm = daemon.run(*args)
+    assert (warm.returncode, warm.stdout, warm.stderr) == (cold.returncode, cold.stdout, cold.stderr)
+    assert '"message":"hi"' in warm.stdout
+    assert daemon.served() == 1
+
+
+def test_an_error_keeps_its_exit_status_and_message(daemon: Daemon, grpc_server: GrpcServer) -> None:
+    args = ("call", grpc_server.target, "rpcctl.test.v1.TestService/NoSuchMethod", "--protocol", "grpc")
+    cold = daemon.run(*args, daemon=False)
+    warm = daemon.run(*args)
+    assert cold.returncode != 0
+    assert (warm.returncode, warm.stdout, warm.stderr) == (cold.returncode, cold.stdout, cold.stderr)
+    assert daemon.served() == 1
+
+
+def test_stdin_and_a_relative_schema_path_are_the_clients(
+    daemon: Daemon, grpc_server: GrpcServer, tmp_path: Path
+) -> None:
+    relative = os.path.relpath(TEST_PROTO, TEST_PROTO_DIR)
+    args = (
+        "call",
+        grpc_server.target,
+        ECHO,
+        "--protocol",
+        "grpc",
+        "--proto",
+        relative,
+        "-I",
+        ".",
+        "-d",
+        "@-",
+    )
+    warm = daemon.run(*args, input='{"message": "from stdin"}', cwd=TEST_PROTO_DIR)
+    assert warm.returncode == 0, warm.stderr
+    assert '"message":"from stdin"' in warm.stdout
+    assert daemon.served() == 1
+
+
+def test_ctrl_c_reaches_the_worker(daemon: Daemon, silent_port: int) -> None:
+    client = subprocess.Popen(
+        [*RPCCTL, "call", f"http://127.0.0.1:{silent_port}", ECHO, "--proto", str(TEST_PROTO),
+         "-I", str(TEST_PROTO_DIR), "--timeout", "60s"],
+        env=daemon.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        _wait_for(lambda: daemon.status().get("running") == "1")
+        client.send_signal(signal.SIGINT)
+        _, stderr = client.communicate(timeout=30)
+    finally:
+        client.kill()
+    assert client.returncode == 130
+    assert "interrupted" in stderr
+
+
+def test_a_killed_client_ends_its_worker(daemon: Daemon, silent_port: int) -> None:
+    client = subprocess.Popen(
+        [*RPCCTL, "call", f"http://127.0.0.1:{silent_port}", ECHO, "--proto", str(TEST_PROTO),
+         "-I", str(TEST_PROTO_DIR), "--timeout", "60s"],
+        env=daemon.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    _wait_for(lambda: daemon.status().get("running") == "1")
+    client.kill()
+    client.wait(10)
+    _wait_for(lambda: daemon.status().get("running") == "0")
+
+
+def test_a_directory_others_may_enter_is_not_used(tmp_path: Path, grpc_server: GrpcServer) -> None:
+    directory = tmp_path / "open"
+    directory.mkdir(mode=0o755)
+    directory.chmod(0o755)
+    untrusted = Daemon(directory)
+    result = untrusted.run("daemon", "start", daemon=False)
+    assert result.returncode == 1
+    assert "only this user may enter" in result.stderr
+    assert list(directory.iterdir()) == []
+
+
+def test_it_ends_by_itself_when_idle(tmp_path: Path) -> None:
+    directory = tmp_path / "idle"
+    directory.mkdir(mode=0o700)
+    idle = Daemon(directory)
+    assert idle.run("daemon", "start", "--idle", "1s", daemon=False).returncode == 0
+    pid = int(idle.status()["pid"])
+    _wait_gone(pid)
+    assert not [p for p in directory.iterdir() if p.suffix == ".sock"]
+    assert idle.run("daemon", "status", daemon=False).returncode == 1
+
+
+def test_off_runs_cold_and_auto_starts_one(tmp_path: Path, grpc_server: GrpcServer) -> None:
+    directory = tmp_path / "auto"
+    directory.mkdir(mode=0o700)
+    auto = Daemon(directory)
+    args = ("call", grpc_server.target, ECHO, "--protocol", "grpc")
+    assert auto.run(*args, daemon=False).returncode == 0
+    assert auto.status() == {}
+    auto.env["RPCCTL_DAEMON"] = "auto"
+    assert auto.run(*args).returncode == 0  # cold, and a daemon starts for the next one
+    _wait_for(lambda: auto.status() != {})
+    pid = int(auto.status()["pid"])
+    try:
+        assert auto.run(*args).returncode == 0
+        assert auto.served() == 1
+    finally:
+        auto.run("daemon", "stop", daemon=False)
+        _wait_gone(pid)
+
+
+def test_the_client_imports_nothing_heavy(daemon: Daemon, grpc_server: GrpcServer) -> None:
+    result = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "rpcctl", "call", grpc_server.target, ECHO, "--protocol", "grpc"],
+        capture_output=True, text=True, timeout=60, env=daemon.env,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    loaded = {
+        line.split("|")[-1].strip() for line in result.stderr.splitlines() if line.startswith("import time:")
+    }
+    assert "rpcctl.daemon.client" in loaded
+    assert not loaded & {"typing", "typer", "asyncio", "google.protobuf", "rpcctl.cli.call", "json", "re"}
+    assert daemon.served() == 1
+
+
+def _wait_for(condition: object, limit: float = 20.0) -> None:
+    end = time.monotonic() + limit
+    while time.monotonic() < end:
+        if condition():  # type: ignore[operator]
+            return
+        time.sleep(0.1)
+    pytest.fail(f"not within {limit}s")
+
+
+def test_a_terminal_stays_a_terminal(daemon: Daemon, grpc_server: GrpcServer) -> None:
+    """On a pty the worker colours and indents the answer as a cold process does."""
+    import pty
+
+    def on_a_pty(use_daemon: bool) -> bytes:
+        main, sub = pty.openpty()
+        env = dict(daemon.env) if use_daemon else dict(daemon.env, RPCCTL_DAEMON="off")
+        env.pop("NO_COLOR", None)
+        args = ("call", grpc_server.target, ECHO, "--protocol", "grpc", "-d", '{"message": "tty"}')
+        process = subprocess.Popen(
+            [*RPCCTL, *args], stdout=sub, stderr=sub, stdin=subprocess.DEVNULL, env=env
+        )
+        os.close(sub)
+        output = b""
+        try:
+            while True:
+                try:
+                    chunk = os.read(main, 65536)
+                except OSError:  # EIO: every writer has closed the pty
+                    break
+                if not chunk:
+                    break
+                output += chunk
+        finally:
+            os.close(main)
+            process.wait(30)
+        assert process.returncode == 0, output
+        return output
+
+    cold = on_a_pty(False)
+    warm = on_a_pty(True)
+    assert b"\x1b[" in cold  # colour: the answer went to a terminal
+    assert warm == cold
+    assert daemon.served() == 1
+
+
+def test_a_changed_source_file_is_noticed(tmp_path: Path) -> None:
+    from rpcctl.daemon.preload import changed
+
+    source = tmp_path / "module.py"
+    source.write_text("x = 1\n")
+    stamps = {str(source): source.stat().st_mtime_ns}
+    assert not changed(stamps)
+    os.utime(source, ns=(source.stat().st_atime_ns, source.stat().st_mtime_ns + 1_000_000))
+    assert changed(stamps)
+    source.unlink()
+    assert changed({str(source): 0})
