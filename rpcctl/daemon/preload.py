@@ -10,12 +10,14 @@ from typing import Any
 
 PRELOAD = (
     "asyncio",
+    "difflib",
     "google.protobuf.descriptor_pb2",
     "google.protobuf.descriptor_pool",
     "google.protobuf.json_format",
     "google.protobuf.message_factory",
     "google.protobuf.text_format",
     "grpc_reflection.v1alpha.reflection_pb2",
+    "http",
     "rich.console",
     "rich.highlighter",
     "rich.text",
@@ -97,19 +99,23 @@ PRELOAD = (
     "rpcctl.transport.lean_h1",
     "rpcctl.transport.lean_h2",
     "rpcctl.transport.pool",
+    "rpcctl.transport.proxy",
     "rpcctl.transport.proxy_env",
     "rpcctl.transport.target",
     "rpcctl.transport.tls",
+    "rpcctl.transport.whole_response",
     "rpcctl.wire",
     "rpcctl.wire.compression",
     "rpcctl.wire.connect_error",
     "rpcctl.wire.envelope",
+    "rpcctl.wire.error_detail",
     "rpcctl.wire.grpc_status",
     "rpcctl.wire.metadata",
     "rpcctl.wire.status",
     "rpcctl.wire.timeout",
     "rpcctl.wire.trailer_block",
     "rpcctl.wire_call",
+    "zlib",
 )
 """Modules a `call`, `list` or `describe` imports, loaded before the first fork (a name that
 does not exist in this version is skipped)."""
