@@ -100,3 +100,23 @@ def test_the_daemon_runs_calls_of_the_one_file(
     finally:
         stopped = _run(exe, env, "daemon", "stop")
     assert stopped.returncode == 0, stopped.stderr
+
+
+def test_a_later_run_starts_without_shivs_bootstrap(onefile: tuple[Path, dict[str, str]]) -> None:
+    """packaging/onefile_main.py: once unpacked, the file runs rpcctl without shiv's ~20 imports."""
+    exe, env = onefile
+    assert _run(exe, env, "--version").returncode == 0  # unpacked by now
+    python = exe.read_bytes()[:200].split(b"\n", 1)[0].split()[-1].decode()  # the shebang's python3.X
+    traced = subprocess.run(
+        ["env", "-i", *(f"{k}={v}" for k, v in env.items()), python, "-X", "importtime", str(exe), "--version"],
+        capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL, cwd=env["HOME"],
+    )  # fmt: skip
+    assert traced.returncode == 0, traced.stderr
+    assert traced.stdout.startswith("rpcctl ")
+    imported = {
+        line.split("|")[-1].strip() for line in traced.stderr.splitlines() if line.startswith("import time:")
+    }
+    assert "rpcctl.cli.app" in imported
+    assert "_bootstrap" not in imported
+    forced = _run(exe, dict(env, SHIV_FORCE_EXTRACT="1"), "--version")  # a SHIV_* variable: shiv's way
+    assert forced.returncode == 0, forced.stderr
