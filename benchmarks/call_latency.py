@@ -2,7 +2,8 @@
 
     python benchmarks/call_latency.py [--runs 7] [--rpcctl PATH] [--no-timeline]
 
-Rows: `--help`; a unary call per protocol and HTTP version with the schema from one
+Rows: `--help`; `floor`, the imports alone (Python, asyncio, protobuf: no CLI, no call) beside
+buf curl's whole Connect call; a unary call per protocol and HTTP version with the schema from one
 FileDescriptorSet (`rpcctl --protoset`, `buf curl --schema`, `grpcurl -protoset`); and native
 gRPC with the schema by reflection, as a first run (an empty rpcctl cache directory every
 run) and as a cached run (the cache the warm-up run filled). buf curl always reflects over
@@ -50,6 +51,12 @@ sys.path.insert(0, str(ROOT / "tests" / "interop"))
 BUF_PACKAGES = ROOT / "tests" / "interop" / "node_peer" / "node_modules" / "@bufbuild"
 RUNNER = "pkg.proto.runner.v1.RunnerService/Ping"
 ECHO = "rpcctl.test.v1.TestService/Echo"
+FLOOR = (
+    "import asyncio, json, socket; from google.protobuf import descriptor_pb2, descriptor_pool, "
+    "json_format, message_factory"
+)
+"""What any asyncio + protobuf client in Python imports before its first byte: the `floor` row
+runs only this in a new interpreter (no CLI, no call), beside buf curl's whole call."""
 TIMING_LABELS = ("connected", "request sent", "first byte", "headers", "end")
 
 
@@ -191,6 +198,7 @@ def _cases(
     grpc_echo = [*call, grpc_url, ECHO, "--protocol", "grpc", "-d", echo]
     return [
         Case("--help", "", "", "", [*rpcctl, "--help"], [buf, "curl", "--help"] if buf else None, [grpcurl, "-help"] if grpcurl else None, timeline=False),
+        Case("floor", "connect", "h2c", "imports only", [sys.executable, "-c", FLOOR], buf_cmd("connect", True, url, RUNNER, ping), timeline=False),
         Case("call", "connect", "HTTP/1.1", "protoset", [*call, url, RUNNER, "--http1", *files, "-d", ping], buf_cmd("connect", False, url, RUNNER, ping)),
         Case("call", "connect", "h2c", "protoset", [*call, url, RUNNER, "--http2", *files, "-d", ping], buf_cmd("connect", True, url, RUNNER, ping)),
         Case("call", "grpc-web", "HTTP/1.1", "protoset", [*call, url, RUNNER, "--protocol", "grpc-web", "--http1", *files, "-d", ping], buf_cmd("grpcweb", False, url, RUNNER, ping)),
