@@ -9,69 +9,13 @@ daemon ran.
 from __future__ import annotations
 
 import os
-import re
 import signal
 import subprocess
 import sys
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
 from tests.conftest import TEST_PROTO, TEST_PROTO_DIR, GrpcServer
-
-RPCCTL = [sys.executable, "-m", "rpcctl"]
-ECHO = "rpcctl.test.v1.TestService/Echo"
-
-
-class Daemon:
-    """A daemon in its own directory, and the environment that reaches it."""
-
-    def __init__(self, directory: Path) -> None:
-        self.directory = directory
-        self.env = {k: v for k, v in os.environ.items() if k != "RPCCTL_DAEMON"}
-        self.env["RPCCTL_DAEMON_DIR"] = str(directory)
-
-    def run(self, *args: str, daemon: bool = True, **kwargs: object) -> subprocess.CompletedProcess[str]:
-        env = dict(self.env) if daemon else dict(self.env, RPCCTL_DAEMON="off")
-        return subprocess.run(  # type: ignore[call-overload, no-any-return]
-            [*RPCCTL, *args], capture_output=True, text=True, timeout=60, env=env, **kwargs
-        )
-
-    def status(self) -> dict[str, str]:
-        result = self.run("daemon", "status", daemon=False)
-        return dict(re.findall(r"(\w+)=(\S+)", result.stdout)) if result.returncode == 0 else {}
-
-    def served(self) -> int:
-        return int(self.status().get("served", "-1"))
-
-
-@pytest.fixture
-def daemon(tmp_path: Path) -> Iterator[Daemon]:
-    directory = tmp_path / "d"
-    directory.mkdir(mode=0o700)
-    running = Daemon(directory)
-    started = running.run("daemon", "start", "--idle", "2m", daemon=False)
-    assert started.returncode == 0, started.stderr
-    pid = int(running.status()["pid"])
-    try:
-        yield running
-    finally:
-        running.run("daemon", "stop", daemon=False)
-        _wait_gone(pid)
-
-
-def _wait_gone(pid: int, limit: float = 15.0) -> None:
-    end = time.monotonic() + limit
-    while time.monotonic() < end:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return
-        time.sleep(0.05)
-    os.kill(pid, signal.SIGKILL)
-    pytest.fail(f"daemon {pid} still running {limit}s after stop")
+from tests.daemon.conftest import ECHO, RPCCTL, Daemon, wait_for, wait_gone
 
 
 def test_a_call_through_the_daemon_prints_and_exits_as_a_cold_one(
@@ -124,7 +68,7 @@ def test_ctrl_c_reaches_the_worker(daemon: Daemon, silent_port: int) -> None:
         env=daemon.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:
-        _wait_for(lambda: daemon.status().get("running") == "1")
+        wait_for(lambda: daemon.status().get("running") == "1")
         client.send_signal(signal.SIGINT)
         _, stderr = client.communicate(timeout=30)
     finally:
@@ -139,10 +83,10 @@ def test_a_killed_client_ends_its_worker(daemon: Daemon, silent_port: int) -> No
          "-I", str(TEST_PROTO_DIR), "--timeout", "60s"],
         env=daemon.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
-    _wait_for(lambda: daemon.status().get("running") == "1")
+    wait_for(lambda: daemon.status().get("running") == "1")
     client.kill()
     client.wait(10)
-    _wait_for(lambda: daemon.status().get("running") == "0")
+    wait_for(lambda: daemon.status().get("running") == "0")
 
 
 def test_a_directory_others_may_enter_is_not_used(tmp_path: Path, grpc_server: GrpcServer) -> None:
@@ -162,7 +106,7 @@ def test_it_ends_by_itself_when_idle(tmp_path: Path) -> None:
     idle = Daemon(directory)
     assert idle.run("daemon", "start", "--idle", "1s", daemon=False).returncode == 0
     pid = int(idle.status()["pid"])
-    _wait_gone(pid)
+    wait_gone(pid)
     assert not [p for p in directory.iterdir() if p.suffix == ".sock"]
     assert idle.run("daemon", "status", daemon=False).returncode == 1
 
@@ -176,14 +120,14 @@ def test_off_runs_cold_and_auto_starts_one(tmp_path: Path, grpc_server: GrpcServ
     assert auto.status() == {}
     auto.env["RPCCTL_DAEMON"] = "auto"
     assert auto.run(*args).returncode == 0  # cold, and a daemon starts for the next one
-    _wait_for(lambda: auto.status() != {})
+    wait_for(lambda: auto.status() != {})
     pid = int(auto.status()["pid"])
     try:
         assert auto.run(*args).returncode == 0
         assert auto.served() == 1
     finally:
         auto.run("daemon", "stop", daemon=False)
-        _wait_gone(pid)
+        wait_gone(pid)
 
 
 def test_the_client_imports_nothing_heavy(daemon: Daemon, grpc_server: GrpcServer) -> None:
@@ -198,15 +142,6 @@ def test_the_client_imports_nothing_heavy(daemon: Daemon, grpc_server: GrpcServe
     assert "rpcctl.daemon.client" in loaded
     assert not loaded & {"typing", "typer", "asyncio", "google.protobuf", "rpcctl.cli.call", "json", "re"}
     assert daemon.served() == 1
-
-
-def _wait_for(condition: object, limit: float = 20.0) -> None:
-    end = time.monotonic() + limit
-    while time.monotonic() < end:
-        if condition():  # type: ignore[operator]
-            return
-        time.sleep(0.1)
-    pytest.fail(f"not within {limit}s")
 
 
 def test_a_terminal_stays_a_terminal(daemon: Daemon, grpc_server: GrpcServer) -> None:
