@@ -3,10 +3,14 @@
 The request is one message on the daemon's Unix socket: a 4-byte big-endian length, then
 NUL-separated fields (kind, install key, working directory, umask, argument count, the
 arguments, ``NAME=VALUE`` environment entries), with the three standard file descriptors
-attached as SCM_RIGHTS ancillary data (unix(7)). The daemon answers lines:
-``ok PID`` (a worker runs the command), ``no REASON`` (run it here instead), and later
-``exit STATUS``. Signals the client receives meanwhile (SIGINT, SIGTERM, SIGHUP, SIGQUIT) are
-sent on to the worker, so Ctrl-C stops the command as it would a cold one.
+attached as SCM_RIGHTS ancillary data (unix(7)). The daemon answers lines: ``ready`` (it
+will run the command once told ``go``) or ``no REASON`` (run it here instead). Only after
+``ready`` does the client answer ``go``: a client that gave up waiting runs the command itself
+and the daemon, hearing no ``go``, does not, so a command never runs twice. Then ``ok PID``
+(a worker runs it; ``no REASON`` still means it does not) and later ``exit STATUS``. Signals
+the client receives meanwhile (SIGINT, SIGTERM, SIGHUP, SIGQUIT) are sent on to the worker, so
+Ctrl-C stops the command as it would a cold one; Ctrl-Z (SIGTSTP) stops the worker with the
+client, and the worker continues when the client does.
 """
 
 from __future__ import annotations
@@ -74,6 +78,11 @@ def run_in_daemon(args: list[str]) -> int | None:
         sock.connect(path)
         fds = b"".join(fd.to_bytes(4, sys.byteorder) for fd in (0, 1, 2))
         sock.sendmsg([encode_request("run", key, args)], [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS, fds)])
+        if _line(sock) != b"ready":
+            sock.close()
+            return None
+        sock.sendall(b"go\n")  # from here on the daemon runs the command, unless it says no
+        sock.settimeout(None)
         answer = _line(sock)
     except OSError:
         sock.close()
@@ -117,8 +126,17 @@ def _forward_signals(pid: int) -> None:
         except OSError:
             pass  # the worker has ended; its status is on the way
 
+    def suspend(number: int, _frame: object) -> None:
+        # The worker is in the daemon's orphaned process group, where SIGTSTP stops no one.
+        forward(_signal.SIGSTOP, None)
+        _signal.signal(number, _signal.SIG_DFL)
+        os.kill(os.getpid(), number)  # stopped here until SIGCONT (`fg`, `bg`)
+        _signal.signal(number, suspend)
+        forward(_signal.SIGCONT, None)
+
     for name in FORWARDED_SIGNALS:
         _signal.signal(getattr(_signal, name), forward)
+    _signal.signal(_signal.SIGTSTP, suspend)
 
 
 def _start_in_background() -> None:
