@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import subprocess
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated
 
 import typer
@@ -90,11 +92,6 @@ def start_command(
     except UsageError as exc:
         env.stderr.write(f"error: {exc}\n")
         raise typer.Exit(ExitStatus.USAGE) from None
-    running = ask("status")
-    if running is not None:
-        if not quiet:
-            env.stderr.write(f"rpcctl daemon already running: {running}\n")
-        return
     path = socket_path(install_key())
     try:
         make_dir(daemon_dir())
@@ -104,14 +101,20 @@ def start_command(
     if len(os.fsencode(path)) > 107:
         env.stderr.write(f"error: the socket path {path} is longer than 107 bytes: set $RPCCTL_DAEMON_DIR\n")
         raise typer.Exit(ExitStatus.ERROR) from None
-    log = os.path.join(daemon_dir(), "daemon.log")
-    from rpcctl.daemon.launch import SERVE_ENV, detached
+    with _start_lock(path):  # two starts at once: the second finds the first's daemon running
+        running = ask("status")
+        if running is not None:
+            if not quiet:
+                env.stderr.write(f"rpcctl daemon already running: {running}\n")
+            return
+        log = os.path.join(daemon_dir(), "daemon.log")
+        from rpcctl.daemon.launch import SERVE_ENV, detached
 
-    with open(os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "ab") as errors:
-        process = detached([], {SERVE_ENV: f"{seconds} {path}"}, stdout=subprocess.PIPE, stderr=errors)
-    assert process.stdout is not None
-    line = _first_line(process, START_TIMEOUT)
-    process.stdout.close()
+        with open(os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "ab") as errors:
+            process = detached([], {SERVE_ENV: f"{seconds} {path}"}, stdout=subprocess.PIPE, stderr=errors)
+        assert process.stdout is not None
+        line = _first_line(process, START_TIMEOUT)
+        process.stdout.close()
     if not line.startswith(b"ok "):
         env.stderr.write(f"error: the daemon did not start (see {log})\n")
         raise typer.Exit(ExitStatus.ERROR)
@@ -120,6 +123,17 @@ def start_command(
             f"rpcctl daemon started: pid {process.pid}, socket {path}; it ends after {idle} "
             "without commands (rpcctl daemon stop ends it now)\n"
         )
+
+
+@contextmanager
+def _start_lock(path: str) -> Iterator[None]:
+    """Hold ``SOCKET.lock`` (flock(2)) while checking for a daemon and starting one. Bounded:
+    a holder lets go within START_TIMEOUT."""
+    import fcntl
+
+    with open(os.open(path + ".lock", os.O_WRONLY | os.O_CREAT, 0o600), "wb") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
 
 
 def _first_line(process: subprocess.Popen[bytes], timeout: float) -> bytes:

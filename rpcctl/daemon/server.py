@@ -75,6 +75,7 @@ class Daemon:
         self.listener: socket.socket | None = None
         self.workers: dict[int, tuple[int, socket.socket]] = {}  # pidfd -> (pid, client connection)
         self.pending: list[Pending] = []
+        self.inode = 0  # of the socket file this daemon bound: it removes no other's
         self.started = time.time()
         self.last = time.monotonic()
         self.served = 0
@@ -90,6 +91,7 @@ class Daemon:
             listener.bind(self.path)
         finally:
             os.umask(old)
+        self.inode = os.stat(self.path).st_ino
         listener.listen(64)
         self.listener = listener
         self.selector.register(listener, selectors.EVENT_READ, "accept")
@@ -107,6 +109,8 @@ class Daemon:
                     soonest = max(0.0, min(p.deadline for p in self.pending) - time.monotonic())
                     timeout = soonest if timeout is None else min(timeout, soonest)
                 for key, _ in self.selector.select(timeout):
+                    if self.selector.get_map().get(key.fd) is not key:
+                        continue  # closed by an earlier event of this round (a reaped worker's client)
                     try:
                         self._dispatch(key)
                     except Exception:  # a bug: log it and keep serving the other workers
@@ -133,7 +137,8 @@ class Daemon:
             self.listener.close()
             self.listener = None
             with contextlib.suppress(OSError):
-                os.unlink(self.path)
+                if os.stat(self.path).st_ino == self.inode:
+                    os.unlink(self.path)
 
     def _accept(self) -> None:
         assert self.listener is not None

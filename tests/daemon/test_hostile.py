@@ -6,6 +6,7 @@ Real daemons (`rpcctl daemon start`), real clients (`python -m rpcctl`), a real 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -13,7 +14,7 @@ import subprocess
 from pathlib import Path
 
 from tests.conftest import GrpcServer
-from tests.daemon.conftest import ECHO, RPCCTL, Daemon, children, socket_of, state, wait_for
+from tests.daemon.conftest import ECHO, RPCCTL, Daemon, children, socket_of, state, wait_for, wait_gone
 
 
 def test_a_stuck_connection_neither_blocks_a_call_nor_makes_it_run_twice(
@@ -67,7 +68,7 @@ def test_descriptors_sent_with_a_status_request_are_not_kept(daemon: Daemon) -> 
             sock.connect(socket_of(daemon.directory))
             socket.send_fds(sock, [encode_request("status", install_key())], [null.fileno()] * 3)
             assert sock.recv(256).startswith(b"pid=")
-    assert len(os.listdir(f"/proc/{pid}/fd")) == before
+    wait_for(lambda: len(os.listdir(f"/proc/{pid}/fd")) == before)  # each closed once answered
 
 
 def test_a_killed_daemon_lets_a_running_call_finish_and_report(
@@ -121,3 +122,61 @@ def test_ctrl_z_stops_the_worker_and_fg_resumes_it(
         client.wait(10)
     assert client.returncode == 0, stderr
     assert '"message":"z"' in stdout
+
+
+def test_calls_leave_nothing_in_the_daemons_log(daemon: Daemon, grpc_server: GrpcServer) -> None:
+    """A client closing as its worker ends made the daemon handle the closed connection of a
+    reaped worker (a traceback per call in daemon.log, and a SIGTERM aimed at a reaped pid)."""
+    for _ in range(8):
+        assert daemon.run("call", grpc_server.target, ECHO, "--protocol", "grpc").returncode == 0
+    wait_for(lambda: daemon.status().get("running") == "0")
+    assert "Traceback" not in (daemon.directory / "daemon.log").read_text()
+
+
+def test_two_starts_at_once_make_one_daemon(tmp_path: Path) -> None:
+    """Both saw no daemon and launched one: the second failed (address in use) or unlinked the
+    first's socket, leaving a daemon no one could reach or stop until its idle time passed."""
+    directory = tmp_path / "twice"
+    directory.mkdir(mode=0o700)
+    twice = Daemon(directory)
+    env = dict(twice.env, RPCCTL_DAEMON="off")
+    starts = [
+        subprocess.Popen(
+            [*RPCCTL, "daemon", "start", "--idle", "2m"], env=env, stderr=subprocess.PIPE, text=True
+        )
+        for _ in range(2)
+    ]
+    try:
+        results = [(start.communicate(timeout=60)[1], start.returncode) for start in starts]
+    finally:
+        for start in starts:
+            start.kill()
+            start.wait(10)
+    daemons = _daemons_serving(directory)
+    try:
+        assert [code for _, code in results] == [0, 0], results
+        assert len(daemons) == 1, (daemons, results)
+    finally:
+        twice.run("daemon", "stop", daemon=False)
+        for pid in daemons:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
+        for pid in daemons:
+            wait_gone(pid)
+
+
+def _daemons_serving(directory: Path) -> list[int]:
+    """The daemon processes started for a socket in `directory` (by their environment)."""
+    found = []
+    marker = b"_RPCCTL_DAEMON_SERVE="
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/environ", "rb") as environ:
+                variables = environ.read().split(b"\0")
+        except OSError:
+            continue
+        if any(v.startswith(marker) and str(directory).encode() in v for v in variables):
+            found.append(int(entry))
+    return found
