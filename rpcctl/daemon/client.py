@@ -1,9 +1,10 @@
 """Hand a command to a running daemon, before anything heavy is imported.
 
 The request is one message on the daemon's Unix socket: a 4-byte big-endian length, then
-NUL-separated fields (kind, install key, working directory, umask, argument count, the
-arguments, ``NAME=VALUE`` environment entries), with the three standard file descriptors
-attached as SCM_RIGHTS ancillary data (unix(7)). The daemon answers lines: ``ready`` (it
+NUL-separated fields (kind, install key, working directory, umask, the interpreter's encodings
+(`streams`), argument count, the arguments, ``NAME=VALUE`` environment entries), with the
+three standard file descriptors attached as SCM_RIGHTS ancillary data (unix(7)). The daemon
+answers lines: ``ready`` (it
 will run the command once told ``go``) or ``no REASON`` (run it here instead). Only after
 ``ready`` does the client answer ``go``: a client that gave up waiting runs the command itself
 and the daemon, hearing no ``go``, does not, so a command never runs twice. Then ``ok PID``
@@ -21,7 +22,7 @@ import sys
 from rpcctl.daemon.place import USE_ENV, daemon_dir, install_key, socket_path, trusted
 
 CONNECT_TIMEOUT = 2.0  # seconds to reach the daemon and hear ok/no before running cold
-MAGIC = b"rpcctl-daemon/1"
+MAGIC = b"rpcctl-daemon/2"
 FORWARDED_SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT")
 
 
@@ -34,12 +35,31 @@ def encode_request(kind: str, key: str, args: list[str] | None = None) -> bytes:
         key.encode("utf-8", "surrogateescape"),
         os.fsencode(os.getcwd()) if args is not None else b"",
         str(_umask()).encode(),
+        streams().encode(),
         str(len(argv)).encode(),
         *(os.fsencode(arg) for arg in argv),
         *(os.fsencode(name) + b"=" + os.fsencode(value) for name, value in os.environ.items()),
     ]
     body = b"\0".join(fields)
     return len(body).to_bytes(4, "big") + body
+
+
+def streams() -> str:
+    """How this interpreter decodes file names and arguments and wraps stdin, stdout and
+    stderr, which a cold run of the command would share: ``FS_ENCODING:ERRORS`` then, per
+    stream, ``ENCODING:ERRORS:LINE_BUFFERED:WRITE_THROUGH`` (``|``-separated; empty for a
+    missing stream). Set by the locale, $PYTHONUTF8, $PYTHONIOENCODING, $PYTHONUNBUFFERED."""
+    parts = [f"{sys.getfilesystemencoding()}:{sys.getfilesystemencodeerrors()}"]
+    for stream in (sys.stdin, sys.stdout, sys.stderr):
+        encoding = getattr(stream, "encoding", None)
+        errors = getattr(stream, "errors", None)
+        if isinstance(encoding, str) and isinstance(errors, str):
+            line_buffering = bool(getattr(stream, "line_buffering", False))
+            write_through = bool(getattr(stream, "write_through", False))
+            parts.append(f"{encoding}:{errors}:{line_buffering:d}:{write_through:d}")
+        else:
+            parts.append("")  # no stream, or not the interpreter's: the worker's defaults
+    return "|".join(parts)
 
 
 def _umask() -> int:

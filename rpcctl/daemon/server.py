@@ -34,7 +34,7 @@ from typing import NoReturn
 from rpcctl.daemon.client import MAGIC
 from rpcctl.daemon.place import install_key, make_dir
 from rpcctl.daemon.preload import changed, preload
-from rpcctl.daemon.worker import Request, run
+from rpcctl.daemon.worker import Request, run, same_file_names
 
 MAX_REQUEST = 8 * 1024 * 1024  # bytes: arguments and environment (Linux caps both at ~2 MiB)
 REQUEST_TIMEOUT = 2.0  # seconds a connected client has to send its whole request, then its go
@@ -222,6 +222,8 @@ class Daemon:
             raise ValueError("not a command")
         if request.key != self.key:
             raise ValueError("another installation of rpcctl")
+        if not same_file_names(request.streams):
+            raise ValueError("another file name encoding (locale)")
         if changed(self.stamps):
             self.stopping = True
             self._close_listener()

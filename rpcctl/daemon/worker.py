@@ -26,6 +26,7 @@ class Request:
     key: str
     cwd: str
     umask: int
+    streams: str
     args: list[str]
     environ: dict[str, str]
 
@@ -33,14 +34,14 @@ class Request:
     def decode(cls, body: bytes, magic: bytes) -> Request:
         """Raises ValueError on a message that is not a request."""
         fields = body.split(b"\0")
-        if len(fields) < 6 or fields[0] != magic:
+        if len(fields) < 7 or fields[0] != magic:
             raise ValueError("not an rpcctl daemon request")
-        count = int(fields[5])
-        if not 0 <= count <= len(fields) - 6:
+        count = int(fields[6])
+        if not 0 <= count <= len(fields) - 7:
             raise ValueError("bad argument count")
-        args = [os.fsdecode(arg) for arg in fields[6 : 6 + count]]
+        args = [os.fsdecode(arg) for arg in fields[7 : 7 + count]]
         environ: dict[str, str] = {}
-        for entry in fields[6 + count :]:
+        for entry in fields[7 + count :]:
             name, sep, value = entry.partition(b"=")
             if sep and name:
                 environ[os.fsdecode(name)] = os.fsdecode(value)
@@ -49,6 +50,7 @@ class Request:
             key=fields[2].decode("utf-8", "surrogateescape"),
             cwd=os.fsdecode(fields[3]),
             umask=int(fields[4]) & 0o777,
+            streams=_checked_streams(fields[5].decode("ascii")),
             args=args,
             environ=environ,
         )
@@ -67,7 +69,7 @@ def run(request: Request, fds: list[int]) -> int:
         signal.signal(number, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGPIPE, signal.SIG_IGN)  # as the interpreter sets it at start-up
-    _standard_streams(request.environ)
+    _standard_streams(request.streams)
     sys.argv = ["rpcctl", *request.args]
     try:
         _main(request.args)
@@ -99,19 +101,45 @@ def _main(args: list[str]) -> None:
     main(args)
 
 
-def _standard_streams(environ: dict[str, str]) -> None:
-    """sys.stdin, stdout and stderr on descriptors 0–2, made as the interpreter makes them:
-    line-buffered stdout on a terminal, line-buffered stderr with backslashreplace,
-    $PYTHONIOENCODING honoured."""
-    spec = environ.get("PYTHONIOENCODING", "")
-    name, _, errors = spec.partition(":")
-    encoding = name or getattr(sys.__stdout__, "encoding", None) or "utf-8"
-    strict = errors or getattr(sys.__stdout__, "errors", None) or "strict"
+def _checked_streams(streams: str) -> str:
+    """`streams` if it is `rpcctl.daemon.client.streams`'s shape with known codecs; ValueError."""
+    import codecs
 
-    def text(fd: int, mode: str, errors: str, line_buffering: bool) -> io.TextIOWrapper:
-        raw = open(fd, mode + "b", buffering=-1, closefd=False)  # noqa: SIM115 - lives as sys.std*
-        return io.TextIOWrapper(raw, encoding=encoding, errors=errors, line_buffering=line_buffering)
+    parts = streams.split("|")
+    if len(parts) != 4 or len(parts[0].split(":")) != 2:
+        raise ValueError("bad stream encodings")
+    for spec in parts[1:]:
+        fields = spec.split(":") if spec else ["utf-8", "strict", "0", "0"]
+        if len(fields) != 4:
+            raise ValueError("bad stream encodings")
+        try:
+            codecs.lookup(fields[0])
+            codecs.lookup_error(fields[1])
+        except LookupError as exc:
+            raise ValueError(str(exc)) from None
+    return streams
 
-    sys.stdin = sys.__stdin__ = text(0, "r", strict, False)  # type: ignore[misc]
-    sys.stdout = sys.__stdout__ = text(1, "w", strict, os.isatty(1))  # type: ignore[misc]
-    sys.stderr = sys.__stderr__ = text(2, "w", errors or "backslashreplace", True)  # type: ignore[misc]
+
+def same_file_names(streams: str) -> bool:
+    """Whether a client with these `streams` (`rpcctl.daemon.client.streams`) encodes file
+    names and arguments as this interpreter does: else its arguments would read otherwise here."""
+    return streams.partition("|")[0] == f"{sys.getfilesystemencoding()}:{sys.getfilesystemencodeerrors()}"
+
+
+def _standard_streams(streams: str) -> None:
+    """sys.stdin, stdout and stderr on descriptors 0–2, made as the client's interpreter made
+    its own (encoding, errors, line buffering, write-through: `rpcctl.daemon.client.streams`)."""
+    specs = streams.split("|")[1:]
+    for fd, name, spec in zip((0, 1, 2), ("stdin", "stdout", "stderr"), specs, strict=True):
+        encoding, errors, line_buffering, write_through = (spec or "utf-8:strict:0:0").split(":")
+        unbuffered = write_through == "1" and fd != 0  # python -u: no buffer below stdout and stderr
+        raw = open(fd, "rb" if fd == 0 else "wb", buffering=0 if unbuffered else -1, closefd=False)  # noqa: SIM115 - lives as sys.std*
+        text = io.TextIOWrapper(
+            raw,
+            encoding=encoding,
+            errors=errors,
+            line_buffering=line_buffering == "1",
+            write_through=write_through == "1",
+        )
+        setattr(sys, name, text)
+        setattr(sys, f"__{name}__", text)

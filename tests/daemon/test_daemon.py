@@ -9,10 +9,13 @@ daemon ran.
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 from tests.conftest import TEST_PROTO, TEST_PROTO_DIR, GrpcServer
 from tests.daemon.conftest import ECHO, RPCCTL, Daemon, wait_for, wait_gone
@@ -191,3 +194,32 @@ def test_a_changed_source_file_is_noticed(tmp_path: Path) -> None:
     assert changed(stamps)
     source.unlink()
     assert changed({str(source): 0})
+
+
+@pytest.mark.parametrize(
+    ("variables", "served"),
+    [
+        ({"LC_ALL": "C", "PYTHONUTF8": "0"}, 0),  # ASCII arguments: the daemon's are UTF-8, so cold
+        ({"PYTHONIOENCODING": "latin-1"}, 1),
+        ({"PYTHONUNBUFFERED": "1"}, 1),  # stdout and stderr interleave line by line into one file
+    ],
+)
+def test_the_clients_encodings_and_buffering_are_kept(
+    daemon: Daemon, grpc_server: GrpcServer, variables: dict[str, str], served: int
+) -> None:
+    """The worker decoded arguments and wrote its streams as the daemon's interpreter would
+    (UTF-8, buffered), not as the client's: a cold run refused a non-ASCII message under
+    LC_ALL=C PYTHONUTF8=0 that the daemon sent."""
+    daemon.env.update(variables)
+    args = ("call", grpc_server.target, ECHO, "--protocol", "grpc", "-d", '{"message": "h\u00e9llo"}', "-v")
+    both = {"stdout": subprocess.PIPE, "stderr": subprocess.STDOUT, "timeout": 60}
+    cold_env = dict(daemon.env, RPCCTL_DAEMON="off")
+    subprocess.run([*RPCCTL, *args], env=cold_env, **both)  # type: ignore[call-overload]  # caches the schema
+    cold = subprocess.run([*RPCCTL, *args], env=cold_env, **both)  # type: ignore[call-overload]
+    warm = subprocess.run([*RPCCTL, *args], env=daemon.env, **both)  # type: ignore[call-overload]
+    timings = re.compile(rb"^\* time: .*$", re.MULTILINE)
+    assert (warm.returncode, timings.sub(b"", warm.stdout)) == (
+        cold.returncode,
+        timings.sub(b"", cold.stdout),
+    )
+    assert daemon.served() == served
