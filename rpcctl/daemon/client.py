@@ -3,15 +3,16 @@
 The request is one message on the daemon's Unix socket: a 4-byte big-endian length, then
 NUL-separated fields (kind, install key, working directory, umask, the interpreter's encodings
 (`streams`), argument count, the arguments, ``NAME=VALUE`` environment entries), with the
-three standard file descriptors attached as SCM_RIGHTS ancillary data (unix(7)). The daemon
-answers lines: ``ready`` (it
-will run the command once told ``go``) or ``no REASON`` (run it here instead). Only after
-``ready`` does the client answer ``go``: a client that gave up waiting runs the command itself
-and the daemon, hearing no ``go``, does not, so a command never runs twice. Then ``ok PID``
-(a worker runs it; ``no REASON`` still means it does not) and later ``exit STATUS``. Signals
-the client receives meanwhile (SIGINT, SIGTERM, SIGHUP, SIGQUIT) are sent on to the worker, so
-Ctrl-C stops the command as it would a cold one; Ctrl-Z (SIGTSTP) stops the worker with the
-client, and the worker continues when the client does.
+three standard file descriptors attached as SCM_RIGHTS ancillary data (unix(7)).
+
+The daemon answers lines: ``ready`` (it will run the command once told ``go``) or
+``no REASON`` (run it here instead). Only after ``ready`` does the client answer ``go``: a
+client that gave up waiting runs the command itself and the daemon, hearing no ``go``, does
+not, so a command never runs twice. Then ``ok PID`` (a worker runs it; ``no REASON`` still
+means it does not) and later ``exit STATUS``, or ``signal N`` when the worker was killed: the
+client then ends by that signal too. Signals the client receives meanwhile (SIGINT, SIGTERM,
+SIGHUP, SIGQUIT) are sent on to the worker, so Ctrl-C stops the command as it would a cold
+one; Ctrl-Z (SIGTSTP) stops the worker with the client, which continues it when continued.
 """
 
 from __future__ import annotations
@@ -121,6 +122,8 @@ def run_in_daemon(args: list[str]) -> int | None:
         sock.close()
     if done.startswith(b"exit "):
         return int(done[5:])
+    if done.startswith(b"signal "):
+        return _end_by(int(done[7:]))
     sys.stderr.write(f"error: the rpcctl daemon ended before its worker (pid {pid}) reported a status\n")
     return 1
 
@@ -135,6 +138,20 @@ def _line(sock: object) -> bytes:
             return b""
         data += chunk
     return data[:-1]
+
+
+def _end_by(number: int) -> int:
+    """End this process by signal `number`, as the worker ended (a parent sees the signal, not
+    an exit status); 128 + `number` should it survive (a signal that only stops or is ignored)."""
+    import _signal
+
+    sys.stderr.flush()
+    try:
+        _signal.signal(number, _signal.SIG_DFL)
+        os.kill(os.getpid(), number)
+    except (OSError, ValueError):
+        pass
+    return 128 + number
 
 
 def _forward_signals(pid: int) -> None:

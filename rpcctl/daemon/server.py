@@ -12,7 +12,8 @@ complete request ``ready``, and forks the worker only on the client's ``go``; a 
 gave up waiting sends no ``go`` (it closes), so its command is not run here. The worker keeps
 its copy of the connection and writes ``ok PID`` and ``exit STATUS`` itself, so a call
 outlives a daemon killed under it; the daemon writes ``exit`` too when it reaps the worker
-(the client reads the first, and a worker killed by a signal writes none). The daemon ends
+(the client reads the first), or ``signal N`` for a worker killed by a signal, by which the
+client then ends itself, as a parent of a cold run would see it end. The daemon ends
 after IDLE_SECONDS without a command, on a `stop` request, or when a source file of rpcctl it
 imported has changed since (a new version is installed or being edited: the command it was
 asked then runs cold, the next starts a fresh daemon if asked to).
@@ -271,10 +272,14 @@ class Daemon:
             self.selector.unregister(conn)  # not if the client went first
         os.close(pidfd)
         _, status = os.waitpid(pid, 0)
-        code = os.waitstatus_to_exitcode(status)
-        code = code if code >= 0 else 128 - code  # a signal, as a shell reports it
+        # The worker wrote its own exit line; one killed by a signal could not.
+        line = (
+            f"signal {os.WTERMSIG(status)}"
+            if os.WIFSIGNALED(status)
+            else f"exit {os.waitstatus_to_exitcode(status)}"
+        )
         with contextlib.suppress(OSError):
-            conn.send(f"exit {code}\n".encode())  # a line: the socket's buffer has room for it
+            conn.send(f"{line}\n".encode())  # a line: the socket's buffer has room for it
         conn.close()
         self.last = time.monotonic()
 

@@ -13,6 +13,8 @@ import socket
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import GrpcServer
 from tests.daemon.conftest import ECHO, RPCCTL, Daemon, children, socket_of, state, wait_for, wait_gone
 
@@ -180,3 +182,23 @@ def _daemons_serving(directory: Path) -> list[int]:
         if any(v.startswith(marker) and str(directory).encode() in v for v in variables):
             found.append(int(entry))
     return found
+
+
+@pytest.mark.parametrize("number", [signal.SIGTERM, signal.SIGHUP])
+def test_a_client_ends_by_the_signal_that_ended_its_worker(
+    daemon: Daemon, grpc_server: GrpcServer, number: int
+) -> None:
+    """A cold call killed by SIGTERM is reported killed by it (-15 to its parent, not exit 143):
+    the client used to exit 128+N itself."""
+    args = ("call", grpc_server.target, ECHO, "--protocol", "grpc", "-d", '{"message": "x", "delayMs": 3000}')
+    client = subprocess.Popen(
+        [*RPCCTL, *args], env=daemon.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    try:
+        wait_for(lambda: daemon.status().get("running") == "1")
+        client.send_signal(number)
+        _, stderr = client.communicate(timeout=30)
+    finally:
+        client.kill()
+        client.wait(10)
+    assert (client.returncode, stderr) == (-number, b"")
