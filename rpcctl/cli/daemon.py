@@ -49,7 +49,8 @@ def daemon_group() -> None:
 
 
 def ask(kind: str) -> str | None:
-    """The daemon's one-line answer to a `status` or `stop` request; None if none answers."""
+    """The daemon's one-line answer to a `status` or `stop` request; None if none answers, or
+    one that serves no command of this rpcctl (``no REASON``: another protocol version)."""
     import socket
 
     from rpcctl.daemon.client import encode_request
@@ -67,7 +68,8 @@ def ask(kind: str) -> str | None:
             answer = sock.makefile("rb").readline(1024)
         except OSError:
             return None
-    return answer.decode("utf-8", "replace").strip() or None
+    text = answer.decode("utf-8", "replace").strip()
+    return None if not text or text.startswith("no ") else text
 
 
 @daemon_app.command("start")

@@ -190,6 +190,9 @@ class Daemon:
         except (OSError, ValueError) as exc:
             self._forget(pending)
             pending.drop(str(exc))
+            if changed(self.stamps):  # perhaps a client of the newer rpcctl now installed
+                self.stopping = True
+                self._close_listener()
 
     def _forget(self, pending: Pending) -> None:
         self.pending.remove(pending)

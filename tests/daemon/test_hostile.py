@@ -202,3 +202,53 @@ def test_a_client_ends_by_the_signal_that_ended_its_worker(
         client.kill()
         client.wait(10)
     assert (client.returncode, stderr) == (-number, b"")
+
+
+def test_a_daemon_that_refuses_this_rpcctl_is_not_taken_for_running(
+    tmp_path: Path, grpc_server: GrpcServer
+) -> None:
+    """A daemon of another protocol (an older rpcctl at the same place and version) answers
+    `no ...` to everything: `status` printed "running: no ...", `start` said it already ran."""
+    import threading
+
+    from rpcctl.daemon.place import DIR_ENV, socket_path
+
+    directory = tmp_path / "old"
+    directory.mkdir(mode=0o700)
+    other = Daemon(directory)
+    os.environ[DIR_ENV] = str(directory)
+    try:
+        path = socket_path()
+    finally:
+        del os.environ[DIR_ENV]
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(path)
+    listener.listen(8)
+    listener.settimeout(0.2)
+    done = threading.Event()
+
+    def refuse() -> None:
+        while not done.is_set():
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                continue
+            with conn:
+                conn.sendall(b"no not an rpcctl daemon request\n")
+
+    thread = threading.Thread(target=refuse)
+    thread.start()
+    try:
+        status = other.run("daemon", "status", daemon=False)
+        assert (status.returncode, status.stdout) == (1, "no rpcctl daemon is running\n")
+        started = other.run("daemon", "start", "--idle", "1m", daemon=False)
+        assert started.returncode == 0, started.stderr
+        assert "started" in started.stderr
+    finally:
+        done.set()
+        thread.join(10)
+        listener.close()
+        pid = int(other.status().get("pid", "0"))
+        other.run("daemon", "stop", daemon=False)
+        if pid:
+            wait_gone(pid)
