@@ -84,7 +84,7 @@ def start_command(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing when it started.")] = False,
 ) -> None:
     """Start the daemon in the background (nothing happens if one runs)."""
-    from rpcctl.daemon.place import daemon_dir, install_key, make_dir, socket_path
+    from rpcctl.daemon.place import DIR_ENV, daemon_dir, install_key, make_dir, socket_path
     from rpcctl.errors import UsageError
     from rpcctl.wire.timeout import parse_duration
 
@@ -94,6 +94,10 @@ def start_command(
     except UsageError as exc:
         env.stderr.write(f"error: {exc}\n")
         raise typer.Exit(ExitStatus.USAGE) from None
+    override = os.environ.get(DIR_ENV)
+    if override and not os.path.isabs(override):
+        env.stderr.write(f"error: ${DIR_ENV} must be an absolute path, not {override}\n")
+        raise typer.Exit(ExitStatus.ERROR)
     path = socket_path(install_key())
     try:
         make_dir(daemon_dir())

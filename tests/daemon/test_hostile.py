@@ -252,3 +252,15 @@ def test_a_daemon_that_refuses_this_rpcctl_is_not_taken_for_running(
         other.run("daemon", "stop", daemon=False)
         if pid:
             wait_gone(pid)
+
+
+def test_a_relative_daemon_dir_is_refused(tmp_path: Path) -> None:
+    """The daemon runs in /, so RPCCTL_DAEMON_DIR=relative/dir put its socket under /relative
+    where no status, stop or call (each looking from its own directory) ever found it."""
+    relative = Daemon(Path("relative") / "dir")
+    result = relative.run("daemon", "start", "--idle", "1m", daemon=False, cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stderr == "error: $RPCCTL_DAEMON_DIR must be an absolute path, not relative/dir\n"
+    assert not (tmp_path / "relative").exists()
+    call = relative.run("call", "http://127.0.0.1:1", ECHO, cwd=tmp_path)  # runs cold, as if unset
+    assert "Traceback" not in call.stderr
