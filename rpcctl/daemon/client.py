@@ -94,50 +94,66 @@ def run_in_daemon(args: list[str]) -> int | None:
     import _socket
 
     sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
+    lines = Lines(sock)
     try:
         sock.settimeout(CONNECT_TIMEOUT)
         sock.connect(path)
         fds = b"".join(fd.to_bytes(4, sys.byteorder) for fd in (0, 1, 2))
         sock.sendmsg([encode_request("run", key, args)], [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS, fds)])
-        if _line(sock) != b"ready":
+        if lines.next() != b"ready":
             sock.close()
             return None
         sock.sendall(b"go\n")  # from here on the daemon runs the command, unless it says no
         sock.settimeout(None)
-        answer = _line(sock)
+        answer = lines.next()
     except OSError:
         sock.close()
         return None
-    if not answer.startswith(b"ok "):
+    pid = _number(answer, b"ok ")
+    if pid is None:
         sock.close()
         return None
-    pid = int(answer[3:])
     _forward_signals(pid)
-    sock.settimeout(None)
     try:
-        done = _line(sock)
+        done = lines.next()
     except OSError:
         done = b""
     finally:
         sock.close()
-    if done.startswith(b"exit "):
-        return int(done[5:])
-    if done.startswith(b"signal "):
-        return _end_by(int(done[7:]))
+    code = _number(done, b"exit ")
+    if code is not None:
+        return code
+    number = _number(done, b"signal ")
+    if number is not None:
+        return _end_by(number)
     sys.stderr.write(f"error: the rpcctl daemon ended before its worker (pid {pid}) reported a status\n")
     return 1
 
 
-def _line(sock: object) -> bytes:
-    """One answer line (without its newline); b"" if the daemon closed first. Bounded: an
-    answer line is short, and a longer one is not the daemon's."""
-    data = b""
-    while not data.endswith(b"\n"):
-        chunk = sock.recv(256)  # type: ignore[attr-defined]
-        if not chunk or len(data) > 1024:
-            return b""
-        data += chunk
-    return data[:-1]
+class Lines:
+    """The daemon's answer lines on `sock`, one at a time (two may come in one read: a fast
+    worker's ``ok`` and ``exit``, or its ``exit`` and the daemon's)."""
+
+    def __init__(self, sock: object) -> None:
+        self.sock = sock
+        self.data = b""
+
+    def next(self) -> bytes:
+        """The next line without its newline; b"" if the daemon closed first. Bounded: an
+        answer line is short, and a longer one is not the daemon's."""
+        while b"\n" not in self.data:
+            chunk = self.sock.recv(256)  # type: ignore[attr-defined]
+            if not chunk or len(self.data) > 1024:
+                return b""
+            self.data += chunk
+        line, _, self.data = self.data.partition(b"\n")
+        return line
+
+
+def _number(line: bytes, prefix: bytes) -> int | None:
+    """The decimal number after `prefix` in `line`, else None."""
+    digits = line[len(prefix) :] if line.startswith(prefix) else b""
+    return int(digits) if digits.isdigit() and len(digits) < 10 else None
 
 
 def _end_by(number: int) -> int:

@@ -264,3 +264,16 @@ def test_a_relative_daemon_dir_is_refused(tmp_path: Path) -> None:
     assert not (tmp_path / "relative").exists()
     call = relative.run("call", "http://127.0.0.1:1", ECHO, cwd=tmp_path)  # runs cold, as if unset
     assert "Traceback" not in call.stderr
+
+
+def test_answer_lines_arriving_together_are_read_one_by_one() -> None:
+    """A fast worker's `ok` and `exit`, or its `exit` and the daemon's, can arrive in one read:
+    the client took b"0\\nexit 0" for a number and ended with a traceback."""
+    from rpcctl.daemon.client import Lines
+
+    ours, theirs = socket.socketpair()
+    with ours, theirs:
+        theirs.sendall(b"ok 123\nexit 0\nexit 0\n")
+        theirs.shutdown(socket.SHUT_WR)
+        lines = Lines(ours)
+        assert [lines.next() for _ in range(4)] == [b"ok 123", b"exit 0", b"exit 0", b""]
