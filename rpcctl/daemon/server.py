@@ -295,6 +295,7 @@ class Daemon:
             self.selector.unregister(conn)
             with contextlib.suppress(OSError):
                 os.kill(pid, signal.SIGTERM)
+                os.kill(pid, signal.SIGCONT)  # a worker stopped with its client acts on it only then
 
     def status(self) -> str:
         """``pid=N served=N running=N idle_left=SECONDS uptime=SECONDS``."""

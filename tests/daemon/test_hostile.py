@@ -277,3 +277,23 @@ def test_answer_lines_arriving_together_are_read_one_by_one() -> None:
         theirs.shutdown(socket.SHUT_WR)
         lines = Lines(ours)
         assert [lines.next() for _ in range(4)] == [b"ok 123", b"exit 0", b"exit 0", b""]
+
+
+def test_a_stopped_worker_whose_client_is_killed_ends(daemon: Daemon, grpc_server: GrpcServer) -> None:
+    """Ctrl-Z, then kill -9 of the client: the SIGTERM the daemon sends a stopped worker waited
+    for a SIGCONT that never came (a stopped worker for ever, and a daemon never idle)."""
+    pid = int(daemon.status()["pid"])
+    args = ("call", grpc_server.target, ECHO, "--protocol", "grpc", "-d", '{"message": "z", "delayMs": 3000}')
+    client = subprocess.Popen(
+        [*RPCCTL, *args], env=daemon.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        wait_for(lambda: len(children(pid)) == 1)
+        (worker,) = children(pid)
+        client.send_signal(signal.SIGTSTP)
+        wait_for(lambda: state(worker) == "T")
+    finally:
+        client.kill()
+        client.wait(10)
+    wait_for(lambda: daemon.status().get("running") == "0")
+    assert state(worker) == ""
