@@ -31,11 +31,13 @@ def daemon_dir() -> str:
 
 def install_key() -> str:
     """What a daemon must share with its client to serve it: the Python, the rpcctl package's
-    location and version. A daemon of another installation refuses the command."""
+    location and version, $PYTHONPATH (which chooses the other modules a run imports). A
+    daemon of another installation refuses the command."""
     import rpcctl
 
     where = os.path.dirname(os.path.abspath(rpcctl.__file__))
-    return f"{rpcctl.__version__}|{sys.executable}|{where}|{os.getuid()}"
+    path = os.environ.get("PYTHONPATH", "")
+    return f"{rpcctl.__version__}|{sys.executable}|{where}|{os.getuid()}|{path}"
 
 
 def socket_path(key: str | None = None) -> str:

@@ -223,3 +223,17 @@ def test_the_clients_encodings_and_buffering_are_kept(
         timings.sub(b"", cold.stdout),
     )
     assert daemon.served() == served
+
+
+def test_a_client_with_another_python_path_runs_cold(
+    daemon: Daemon, grpc_server: GrpcServer, tmp_path: Path
+) -> None:
+    """$PYTHONPATH chooses the modules a cold run imports (another protobuf, say): a daemon
+    imported those of its own start."""
+    path = os.pathsep.join(filter(None, [daemon.env.get("PYTHONPATH"), str(tmp_path)]))
+    result = subprocess.run(
+        [*RPCCTL, "call", grpc_server.target, ECHO, "--protocol", "grpc"],
+        env=dict(daemon.env, PYTHONPATH=path), capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert daemon.served() == 0
