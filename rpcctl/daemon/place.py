@@ -30,14 +30,16 @@ def daemon_dir() -> str:
 
 
 def install_key() -> str:
-    """What a daemon must share with its client to serve it: the Python, the rpcctl package's
-    location and version, $PYTHONPATH (which chooses the other modules a run imports). A
-    daemon of another installation refuses the command."""
+    """What a daemon must share with its client to serve it: the Python (its program, however
+    reached: `rpcctl` and `python -m rpcctl` share one, and its environment's prefix), the
+    rpcctl package's location and version, $PYTHONPATH (which chooses the other modules a run
+    imports). A daemon of another installation refuses the command."""
     import rpcctl
 
     where = os.path.dirname(os.path.abspath(rpcctl.__file__))
     path = os.environ.get("PYTHONPATH", "")
-    return f"{rpcctl.__version__}|{sys.executable}|{where}|{os.getuid()}|{path}"
+    python = f"{os.path.realpath(sys.executable)}|{sys.prefix}"
+    return f"{rpcctl.__version__}|{python}|{where}|{os.getuid()}|{path}"
 
 
 def socket_path(key: str | None = None) -> str:

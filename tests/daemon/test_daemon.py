@@ -237,3 +237,17 @@ def test_a_client_with_another_python_path_runs_cold(
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert daemon.served() == 0
+
+
+def test_the_console_script_and_python_m_share_a_daemon(daemon: Daemon, grpc_server: GrpcServer) -> None:
+    """`rpcctl` (its shebang names python3) and `python -m rpcctl` are one installation: they
+    looked for two daemons (sys.executable told them apart)."""
+    script = Path(sys.executable).with_name("rpcctl")
+    if not script.exists():
+        pytest.skip("no console script beside this Python")
+    result = subprocess.run(
+        [str(script), "call", grpc_server.target, ECHO, "--protocol", "grpc"],
+        env=daemon.env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert daemon.served() == 1
