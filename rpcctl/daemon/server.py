@@ -50,7 +50,7 @@ class Pending:
 
     def __init__(self, conn: socket.socket) -> None:
         self.conn = conn
-        self.data = b""
+        self.data = bytearray()  # grows in place: a large request is not copied per chunk
         self.fds: list[int] = []
         self.deadline = time.monotonic() + REQUEST_TIMEOUT
         self.request: Request | None = None
@@ -182,8 +182,8 @@ class Daemon:
                 raise ValueError("request too large")
             if len(pending.data) < 4 or len(pending.data) < 4 + size:
                 return
-            request = Request.decode(pending.data[4 : 4 + size], MAGIC)
-            pending.data = b""
+            request = Request.decode(bytes(pending.data[4 : 4 + size]), MAGIC)
+            pending.data.clear()
             self._handle(pending, request)
         except BlockingIOError:
             return

@@ -297,3 +297,12 @@ def test_a_stopped_worker_whose_client_is_killed_ends(daemon: Daemon, grpc_serve
         client.wait(10)
     wait_for(lambda: daemon.status().get("running") == "0")
     assert state(worker) == ""
+
+
+def test_a_large_environment_comes_through_in_pieces(daemon: Daemon, grpc_server: GrpcServer) -> None:
+    """A request of ~1.2 MB arrives over many reads of the non-blocking connection."""
+    daemon.env.update({f"RPCCTL_TEST_BULK_{n}": "x" * 100_000 for n in range(12)})
+    warm = daemon.run("call", grpc_server.target, ECHO, "--protocol", "grpc", "-d", '{"message": "bulk"}')
+    assert warm.returncode == 0, warm.stderr
+    assert '"message":"bulk"' in warm.stdout
+    assert daemon.served() == 1
