@@ -99,7 +99,9 @@ def run_in_daemon(args: list[str]) -> int | None:
         sock.settimeout(CONNECT_TIMEOUT)
         sock.connect(path)
         fds = b"".join(fd.to_bytes(4, sys.byteorder) for fd in (0, 1, 2))
-        sock.sendmsg([encode_request("run", key, args)], [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS, fds)])
+        request = encode_request("run", key, args)
+        sent = sock.sendmsg([request], [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS, fds)])
+        sock.sendall(request[sent:])  # one sendmsg may take only part of a large request
         if lines.next() != b"ready":
             sock.close()
             return None
