@@ -35,7 +35,7 @@ from typing import NoReturn
 from rpcctl.daemon.client import MAGIC
 from rpcctl.daemon.place import install_key, make_dir
 from rpcctl.daemon.preload import changed, preload
-from rpcctl.daemon.worker import Request, run, same_file_names
+from rpcctl.daemon.worker import Request, client_limits, run, same_file_names
 
 MAX_REQUEST = 8 * 1024 * 1024  # bytes: arguments and environment (Linux caps both at ~2 MiB)
 REQUEST_TIMEOUT = 2.0  # seconds a connected client has to send its whole request, then its go
@@ -46,7 +46,7 @@ class Pending:
     """A connection whose request is not complete yet, or that was answered ``ready`` and
     owes its ``go``."""
 
-    __slots__ = ("conn", "data", "deadline", "fds", "request")
+    __slots__ = ("conn", "data", "deadline", "fds", "limits", "peer", "request")
 
     def __init__(self, conn: socket.socket) -> None:
         self.conn = conn
@@ -54,6 +54,8 @@ class Pending:
         self.fds: list[int] = []
         self.deadline = time.monotonic() + REQUEST_TIMEOUT
         self.request: Request | None = None
+        self.peer = 0  # the client's pid (SO_PEERCRED)
+        self.limits: dict[int, tuple[int, int]] = {}
 
     def drop(self, reason: str | None = None) -> None:
         """Close its descriptors and the connection, saying ``no REASON`` first if given."""
@@ -150,7 +152,8 @@ class Daemon:
         self.last = time.monotonic()
         pending = Pending(conn)
         try:
-            if not self._same_user(conn):
+            pending.peer, uid = _peer(conn)
+            if uid != os.getuid():
                 raise ValueError("another user")
             if len(self.pending) >= MAX_PENDING:
                 raise ValueError("busy")
@@ -204,10 +207,6 @@ class Daemon:
             self._forget(pending)
             pending.drop("request timed out")
 
-    def _same_user(self, conn: socket.socket) -> bool:
-        creds = conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12)
-        return int.from_bytes(creds[4:8], sys.byteorder) == os.getuid()
-
     def _handle(self, pending: Pending, request: Request) -> None:
         """Answer a complete request: status and stop at once, a command with ``ready``."""
         conn = pending.conn
@@ -228,6 +227,7 @@ class Daemon:
             raise ValueError("another installation of rpcctl")
         if not same_file_names(request.streams):
             raise ValueError("another file name encoding (locale)")
+        pending.limits = client_limits(pending.peer)
         if changed(self.stamps):
             self.stopping = True
             self._close_listener()
@@ -247,7 +247,7 @@ class Daemon:
             return
         if pid == 0:
             self._become_worker()
-            _work(conn, request, fds)
+            _work(conn, request, fds, pending.limits)
         _close_fds(fds)
         self.served += 1
         pidfd = os.pidfd_open(pid)
@@ -306,13 +306,15 @@ class Daemon:
         )
 
 
-def _work(conn: socket.socket, request: Request, fds: list[int]) -> NoReturn:
+def _work(
+    conn: socket.socket, request: Request, fds: list[int], limits: dict[int, tuple[int, int]]
+) -> NoReturn:
     """The worker's life: ``ok PID``, the command, ``exit STATUS``, written by the worker itself
     (its standard descriptors closed first, so the client's readers see their end with it)."""
     code = 70  # EX_SOFTWARE, should the worker itself fail
     try:
         conn.send(f"ok {os.getpid()}\n".encode())  # no client left to hear it: nothing runs
-        code = run(request, fds)
+        code = run(request, fds, limits)
     except BaseException as exc:  # the worker must reach os._exit
         with contextlib.suppress(OSError):
             os.write(2, f"error: the rpcctl daemon's worker failed: {exc!r}\n".encode())
@@ -323,6 +325,12 @@ def _work(conn: socket.socket, request: Request, fds: list[int]) -> NoReturn:
         with contextlib.suppress(OSError):
             conn.send(f"exit {code}\n".encode())
         os._exit(code)
+
+
+def _peer(conn: socket.socket) -> tuple[int, int]:
+    """The connected client's pid and uid (SO_PEERCRED, unix(7))."""
+    creds = conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12)
+    return int.from_bytes(creds[0:4], sys.byteorder), int.from_bytes(creds[4:8], sys.byteorder)
 
 
 def _close_fds(fds: list[int]) -> None:

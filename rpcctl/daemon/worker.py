@@ -2,10 +2,11 @@
 and ends with its exit status.
 
 It takes on the client's standard file descriptors (so a terminal is still a terminal, and
-stdin streams), working directory, umask, environment and arguments; signal handlers are
-Python's defaults again (SIGINT raises KeyboardInterrupt). Left as the daemon's: resource
-limits, the controlling terminal (the worker has none: a terminal reaches it as an open file,
-which it reads and writes as usual) and the process group, so the client forwards signals.
+stdin streams), working directory, umask, environment, arguments, stream encodings and
+resource limits (getrlimit(2): `client_limits`); signal handlers are Python's defaults again
+(SIGINT raises KeyboardInterrupt). Left as the daemon's: the nice value, the controlling
+terminal (the worker has none: a terminal reaches it as an open file, which it reads and
+writes as usual) and the process group, so the client forwards signals.
 """
 
 from __future__ import annotations
@@ -56,8 +57,49 @@ class Request:
         )
 
 
-def run(request: Request, fds: list[int]) -> int:
-    """Run the request's command in this (forked) process; its exit status (0–255)."""
+LIMITS = (
+    "RLIMIT_AS", "RLIMIT_CORE", "RLIMIT_CPU", "RLIMIT_DATA", "RLIMIT_FSIZE", "RLIMIT_MEMLOCK",
+    "RLIMIT_MSGQUEUE", "RLIMIT_NICE", "RLIMIT_NOFILE", "RLIMIT_NPROC", "RLIMIT_RSS",
+    "RLIMIT_RTPRIO", "RLIMIT_RTTIME", "RLIMIT_SIGPENDING", "RLIMIT_STACK",
+)  # fmt: skip
+
+
+def client_limits(pid: int) -> dict[int, tuple[int, int]]:
+    """The resource limits of process `pid` (the client, by SO_PEERCRED), by RLIMIT_* number.
+    ValueError when they cannot be read or a hard limit is above the daemon's, which a worker
+    could not take on: then the client runs the command itself."""
+    import resource
+
+    def within(theirs: int, ours: int) -> bool:
+        return ours == resource.RLIM_INFINITY or (theirs != resource.RLIM_INFINITY and theirs <= ours)
+
+    limits = {}
+    for name in LIMITS:
+        number = getattr(resource, name, None)
+        if number is None:
+            continue
+        try:
+            theirs = resource.prlimit(pid, number)
+        except OSError as exc:
+            raise ValueError(f"cannot read the client's resource limits: {exc.strerror}") from None
+        if not within(theirs[1], resource.getrlimit(number)[1]):
+            raise ValueError(f"the client's {name} is above the daemon's")
+        limits[number] = theirs
+    return limits
+
+
+def _take_limits(limits: dict[int, tuple[int, int]]) -> None:
+    import resource
+
+    for number, wanted in limits.items():
+        if resource.getrlimit(number) != wanted:
+            resource.setrlimit(number, wanted)
+
+
+def run(request: Request, fds: list[int], limits: dict[int, tuple[int, int]] | None = None) -> int:
+    """Run the request's command in this (forked) process, under `limits` (`client_limits`);
+    its exit status (0–255)."""
+    _take_limits(limits or {})
     for target, fd in zip((0, 1, 2), fds, strict=True):
         os.dup2(fd, target)
         os.close(fd)

@@ -251,3 +251,30 @@ def test_the_console_script_and_python_m_share_a_daemon(daemon: Daemon, grpc_ser
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert daemon.served() == 1
+
+
+def test_the_clients_resource_limits_hold(daemon: Daemon, grpc_server: GrpcServer, tmp_path: Path) -> None:
+    """Under `ulimit -f 1` a cold --export-protoset fails at 1 KiB ("File too large"): the
+    worker wrote the whole file under the daemon's limits."""
+    import resource
+
+    def small_files() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (1024, resource.getrlimit(resource.RLIMIT_FSIZE)[1]))
+
+    def export(use: str) -> tuple[int, str, int]:
+        out = tmp_path / f"set-{use or 'daemon'}.pb"
+        args = ["describe", grpc_server.target, "rpcctl.test.v1.TestService", "--protocol", "grpc"]
+        result = subprocess.run(
+            [*RPCCTL, *args, "--export-protoset", str(out)],
+            env=dict(daemon.env, RPCCTL_DAEMON=use),
+            capture_output=True,
+            text=True,
+            timeout=60,
+            preexec_fn=small_files,
+        )
+        return result.returncode, result.stderr.replace(out.name, "FILE"), out.stat().st_size
+
+    cold = export("off")
+    assert cold[0] != 0
+    assert export("") == cold
+    assert daemon.served() == 1
