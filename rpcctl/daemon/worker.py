@@ -3,8 +3,8 @@ and ends with its exit status.
 
 It takes on the client's standard file descriptors (so a terminal is still a terminal, and
 stdin streams), working directory, umask, environment, arguments, stream encodings and
-resource limits (getrlimit(2): `client_limits`); signal handlers are Python's defaults again
-(SIGINT raises KeyboardInterrupt). Left as the daemon's: the nice value, the controlling
+resource limits (getrlimit(2)) and nice value (`client_limits`); signal handlers are Python's defaults again
+(SIGINT raises KeyboardInterrupt). Left as the daemon's: the controlling
 terminal (the worker has none: a terminal reaches it as an open file, which it reads and
 writes as usual) and the process group, so the client forwards signals.
 """
@@ -64,11 +64,22 @@ LIMITS = (
 )  # fmt: skip
 
 
+NICE = -1  # in `client_limits`, the key of the nice value (setpriority(2)), as (nice, nice)
+
+
 def client_limits(pid: int) -> dict[int, tuple[int, int]]:
-    """The resource limits of process `pid` (the client, by SO_PEERCRED), by RLIMIT_* number.
-    ValueError when they cannot be read or a hard limit is above the daemon's, which a worker
-    could not take on: then the client runs the command itself."""
+    """The resource limits of process `pid` (the client, by SO_PEERCRED), by RLIMIT_* number,
+    and its nice value (key `NICE`). ValueError when they cannot be read, or a hard limit is
+    above the daemon's or the nice value below it, which a worker could not take on: then the
+    client runs the command itself."""
     import resource
+
+    try:
+        nice = os.getpriority(os.PRIO_PROCESS, pid)
+    except OSError as exc:
+        raise ValueError(f"cannot read the client's nice value: {exc.strerror}") from None
+    if nice < os.getpriority(os.PRIO_PROCESS, 0) and os.geteuid() != 0:
+        raise ValueError("the client's nice value is below the daemon's")
 
     def within(theirs: int, ours: int) -> bool:
         return ours == resource.RLIM_INFINITY or (theirs != resource.RLIM_INFINITY and theirs <= ours)
@@ -85,6 +96,7 @@ def client_limits(pid: int) -> dict[int, tuple[int, int]]:
         if not within(theirs[1], resource.getrlimit(number)[1]):
             raise ValueError(f"the client's {name} is above the daemon's")
         limits[number] = theirs
+    limits[NICE] = (nice, nice)
     return limits
 
 
@@ -92,7 +104,10 @@ def _take_limits(limits: dict[int, tuple[int, int]]) -> None:
     import resource
 
     for number, wanted in limits.items():
-        if resource.getrlimit(number) != wanted:
+        if number == NICE:
+            if os.getpriority(os.PRIO_PROCESS, 0) != wanted[0]:
+                os.setpriority(os.PRIO_PROCESS, 0, wanted[0])
+        elif resource.getrlimit(number) != wanted:
             resource.setrlimit(number, wanted)
 
 

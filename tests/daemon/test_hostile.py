@@ -306,3 +306,21 @@ def test_a_large_environment_comes_through_in_pieces(daemon: Daemon, grpc_server
     assert warm.returncode == 0, warm.stderr
     assert '"message":"bulk"' in warm.stdout
     assert daemon.served() == 1
+
+
+def test_the_worker_runs_at_the_clients_nice_value(daemon: Daemon, grpc_server: GrpcServer) -> None:
+    """`nice -n 7 rpcctl call ...` ran the worker at the daemon's priority."""
+    pid = int(daemon.status()["pid"])
+    args = ("call", grpc_server.target, ECHO, "--protocol", "grpc", "-d", '{"message": "n", "delayMs": 1500}')
+    client = subprocess.Popen(
+        [*RPCCTL, *args], env=daemon.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        preexec_fn=lambda: os.nice(7),
+    )  # fmt: skip
+    try:
+        wait_for(lambda: len(children(pid)) == 1)
+        (worker,) = children(pid)
+        assert os.getpriority(os.PRIO_PROCESS, worker) == os.getpriority(os.PRIO_PROCESS, client.pid)
+        assert client.wait(30) == 0
+    finally:
+        client.kill()
+        client.wait(10)
