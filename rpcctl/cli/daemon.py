@@ -94,6 +94,9 @@ def start_command(
     except UsageError as exc:
         env.stderr.write(f"error: {exc}\n")
         raise typer.Exit(ExitStatus.USAGE) from None
+    if seconds <= 0:
+        env.stderr.write("error: --idle must be longer than 0s\n")
+        raise typer.Exit(ExitStatus.USAGE)
     override = os.environ.get(DIR_ENV)
     if override and not os.path.isabs(override):
         env.stderr.write(f"error: ${DIR_ENV} must be an absolute path, not {override}\n")

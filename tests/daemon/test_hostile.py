@@ -324,3 +324,13 @@ def test_the_worker_runs_at_the_clients_nice_value(daemon: Daemon, grpc_server: 
     finally:
         client.kill()
         client.wait(10)
+
+
+def test_an_idle_time_of_zero_is_a_usage_error(tmp_path: Path) -> None:
+    """`--idle 0s` printed "started" for a daemon that had already ended."""
+    directory = tmp_path / "zero"
+    directory.mkdir(mode=0o700)
+    zero = Daemon(directory)
+    result = zero.run("daemon", "start", "--idle", "0s", daemon=False)
+    assert (result.returncode, result.stderr) == (2, "error: --idle must be longer than 0s\n")
+    assert zero.status() == {}
