@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -98,3 +99,9 @@ def state(pid: int) -> str:
             return stat.read().rpartition(")")[2].split()[0]
     except FileNotFoundError:
         return ""
+
+
+def echo(target: str, message: str, delay_ms: int = 0) -> tuple[str, ...]:
+    """The arguments of a gRPC Echo call of `message`, answered after `delay_ms`."""
+    data = {"message": message, "delayMs": delay_ms} if delay_ms else {"message": message}
+    return ("call", target, ECHO, "--protocol", "grpc", "-d", json.dumps(data))

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import GrpcServer
-from tests.daemon.conftest import ECHO, RPCCTL, Daemon, children, socket_of, state, wait_for, wait_gone
+from tests.daemon.conftest import ECHO, RPCCTL, Daemon, children, echo, socket_of, state, wait_for, wait_gone
 
 
 def test_a_stuck_connection_neither_blocks_a_call_nor_makes_it_run_twice(
@@ -79,15 +79,7 @@ def test_a_killed_daemon_lets_a_running_call_finish_and_report(
     """kill -9 of the daemon mid-call used to make the client exit 1 at once ("ended before its
     worker reported") while the orphaned worker went on printing after it."""
     pid = int(daemon.status()["pid"])
-    args = (
-        "call",
-        grpc_server.target,
-        ECHO,
-        "--protocol",
-        "grpc",
-        "-d",
-        '{"message": "late", "delayMs": 1500}',
-    )
+    args = echo(grpc_server.target, "late", 1500)
     client = subprocess.Popen(
         [*RPCCTL, *args], env=daemon.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
@@ -107,7 +99,7 @@ def test_ctrl_z_stops_the_worker_and_fg_resumes_it(
 ) -> None:
     """SIGTSTP stopped only the client: the worker went on reading and writing the terminal."""
     pid = int(daemon.status()["pid"])
-    args = ("call", grpc_server.target, ECHO, "--protocol", "grpc", "-d", '{"message": "z", "delayMs": 1000}')
+    args = echo(grpc_server.target, "z", 1000)
     client = subprocess.Popen(
         [*RPCCTL, *args], env=daemon.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
@@ -190,7 +182,7 @@ def test_a_client_ends_by_the_signal_that_ended_its_worker(
 ) -> None:
     """A cold call killed by SIGTERM is reported killed by it (-15 to its parent, not exit 143):
     the client used to exit 128+N itself."""
-    args = ("call", grpc_server.target, ECHO, "--protocol", "grpc", "-d", '{"message": "x", "delayMs": 3000}')
+    args = echo(grpc_server.target, "x", 3000)
     client = subprocess.Popen(
         [*RPCCTL, *args], env=daemon.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
     )
@@ -283,7 +275,7 @@ def test_a_stopped_worker_whose_client_is_killed_ends(daemon: Daemon, grpc_serve
     """Ctrl-Z, then kill -9 of the client: the SIGTERM the daemon sends a stopped worker waited
     for a SIGCONT that never came (a stopped worker for ever, and a daemon never idle)."""
     pid = int(daemon.status()["pid"])
-    args = ("call", grpc_server.target, ECHO, "--protocol", "grpc", "-d", '{"message": "z", "delayMs": 3000}')
+    args = echo(grpc_server.target, "z", 3000)
     client = subprocess.Popen(
         [*RPCCTL, *args], env=daemon.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
@@ -311,7 +303,7 @@ def test_a_large_environment_comes_through_in_pieces(daemon: Daemon, grpc_server
 def test_the_worker_runs_at_the_clients_nice_value(daemon: Daemon, grpc_server: GrpcServer) -> None:
     """`nice -n 7 rpcctl call ...` ran the worker at the daemon's priority."""
     pid = int(daemon.status()["pid"])
-    args = ("call", grpc_server.target, ECHO, "--protocol", "grpc", "-d", '{"message": "n", "delayMs": 1500}')
+    args = echo(grpc_server.target, "n", 1500)
     client = subprocess.Popen(
         [*RPCCTL, *args], env=daemon.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         preexec_fn=lambda: os.nice(7),
