@@ -159,10 +159,10 @@ def test_two_starts_at_once_make_one_daemon(tmp_path: Path) -> None:
             wait_gone(pid)
 
 
-def _daemons_serving(directory: Path) -> list[int]:
-    """The daemon processes started for a socket in `directory` (by their environment)."""
+def _daemons_serving(directory: Path, marker: bytes = b"_RPCCTL_DAEMON_SERVE=") -> list[int]:
+    """The daemon processes started for `directory` (by a variable of their environment that
+    starts with `marker` and names it; RPCCTL_DAEMON_DIR= finds its starters as well)."""
     found = []
-    marker = b"_RPCCTL_DAEMON_SERVE="
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -174,6 +174,34 @@ def _daemons_serving(directory: Path) -> list[int]:
         if any(v.startswith(marker) and str(directory).encode() in v for v in variables):
             found.append(int(entry))
     return found
+
+
+def test_concurrent_auto_calls_start_one_daemon(tmp_path: Path, grpc_server: GrpcServer) -> None:
+    """Ten calls at once with RPCCTL_DAEMON=auto and no daemon started ten daemons, nine of
+    them unreachable until their idle time passed (30 minutes by default)."""
+    directory = tmp_path / "auto"
+    directory.mkdir(mode=0o700)
+    auto = Daemon(directory)
+    env = dict(auto.env, RPCCTL_DAEMON="auto")
+    calls = [
+        subprocess.Popen([*RPCCTL, *echo(grpc_server.target, "auto")], env=env, stdout=subprocess.DEVNULL)
+        for _ in range(6)
+    ]
+    for call in calls:
+        assert call.wait(60) == 0
+    wait_for(lambda: auto.status() != {})
+    everyone = b"RPCCTL_DAEMON_DIR="  # the daemons and the detached `daemon start`s
+    wait_for(lambda: len(_daemons_serving(directory, everyone)) == len(_daemons_serving(directory)))
+    daemons = _daemons_serving(directory)
+    try:
+        assert len(daemons) == 1
+    finally:
+        auto.run("daemon", "stop", daemon=False)
+        for pid in daemons:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
+        for pid in daemons:
+            wait_gone(pid)
 
 
 @pytest.mark.parametrize("number", [signal.SIGTERM, signal.SIGHUP])
