@@ -151,12 +151,17 @@ def test_two_starts_at_once_make_one_daemon(tmp_path: Path) -> None:
         assert [code for _, code in results] == [0, 0], results
         assert len(daemons) == 1, (daemons, results)
     finally:
-        twice.run("daemon", "stop", daemon=False)
-        for pid in daemons:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGTERM)
-        for pid in daemons:
-            wait_gone(pid)
+        _end_all(twice, daemons)
+
+
+def _end_all(daemon: Daemon, pids: list[int]) -> None:
+    """Stop `daemon`, and end every process of `pids` (the ones no stop can reach)."""
+    daemon.run("daemon", "stop", daemon=False)
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
+    for pid in pids:
+        wait_gone(pid)
 
 
 def _daemons_serving(directory: Path, marker: bytes = b"_RPCCTL_DAEMON_SERVE=") -> list[int]:
@@ -196,12 +201,7 @@ def test_concurrent_auto_calls_start_one_daemon(tmp_path: Path, grpc_server: Grp
     try:
         assert len(daemons) == 1
     finally:
-        auto.run("daemon", "stop", daemon=False)
-        for pid in daemons:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGTERM)
-        for pid in daemons:
-            wait_gone(pid)
+        _end_all(auto, daemons)
 
 
 @pytest.mark.parametrize("number", [signal.SIGTERM, signal.SIGHUP])
