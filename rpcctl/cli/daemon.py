@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import subprocess
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated
 
 import typer
@@ -47,7 +49,8 @@ def daemon_group() -> None:
 
 
 def ask(kind: str) -> str | None:
-    """The daemon's one-line answer to a `status` or `stop` request; None if none answers."""
+    """The daemon's one-line answer to a `status` or `stop` request; None if none answers, or
+    one that serves no command of this rpcctl (``no REASON``: another protocol version)."""
     import socket
 
     from rpcctl.daemon.client import encode_request
@@ -65,7 +68,8 @@ def ask(kind: str) -> str | None:
             answer = sock.makefile("rb").readline(1024)
         except OSError:
             return None
-    return answer.decode("utf-8", "replace").strip() or None
+    text = answer.decode("utf-8", "replace").strip()
+    return None if not text or text.startswith("no ") else text
 
 
 @daemon_app.command("start")
@@ -80,7 +84,7 @@ def start_command(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing when it started.")] = False,
 ) -> None:
     """Start the daemon in the background (nothing happens if one runs)."""
-    from rpcctl.daemon.place import daemon_dir, install_key, make_dir, socket_path
+    from rpcctl.daemon.place import DIR_ENV, daemon_dir, install_key, make_dir, socket_path
     from rpcctl.errors import UsageError
     from rpcctl.wire.timeout import parse_duration
 
@@ -90,11 +94,13 @@ def start_command(
     except UsageError as exc:
         env.stderr.write(f"error: {exc}\n")
         raise typer.Exit(ExitStatus.USAGE) from None
-    running = ask("status")
-    if running is not None:
-        if not quiet:
-            env.stderr.write(f"rpcctl daemon already running: {running}\n")
-        return
+    if seconds <= 0:
+        env.stderr.write("error: --idle must be longer than 0s\n")
+        raise typer.Exit(ExitStatus.USAGE)
+    override = os.environ.get(DIR_ENV)
+    if override and not os.path.isabs(override):
+        env.stderr.write(f"error: ${DIR_ENV} must be an absolute path, not {override}\n")
+        raise typer.Exit(ExitStatus.ERROR)
     path = socket_path(install_key())
     try:
         make_dir(daemon_dir())
@@ -104,14 +110,20 @@ def start_command(
     if len(os.fsencode(path)) > 107:
         env.stderr.write(f"error: the socket path {path} is longer than 107 bytes: set $RPCCTL_DAEMON_DIR\n")
         raise typer.Exit(ExitStatus.ERROR) from None
-    log = os.path.join(daemon_dir(), "daemon.log")
-    from rpcctl.daemon.launch import SERVE_ENV, detached
+    with _start_lock(path):  # two starts at once: the second finds the first's daemon running
+        running = ask("status")
+        if running is not None:
+            if not quiet:
+                env.stderr.write(f"rpcctl daemon already running: {running}\n")
+            return
+        log = os.path.join(daemon_dir(), "daemon.log")
+        from rpcctl.daemon.launch import SERVE_ENV, detached
 
-    with open(os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "ab") as errors:
-        process = detached([], {SERVE_ENV: f"{seconds} {path}"}, stdout=subprocess.PIPE, stderr=errors)
-    assert process.stdout is not None
-    line = _first_line(process, START_TIMEOUT)
-    process.stdout.close()
+        with open(os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "ab") as errors:
+            process = detached([], {SERVE_ENV: f"{seconds} {path}"}, stdout=subprocess.PIPE, stderr=errors)
+        assert process.stdout is not None
+        line = _first_line(process, START_TIMEOUT)
+        process.stdout.close()
     if not line.startswith(b"ok "):
         env.stderr.write(f"error: the daemon did not start (see {log})\n")
         raise typer.Exit(ExitStatus.ERROR)
@@ -120,6 +132,17 @@ def start_command(
             f"rpcctl daemon started: pid {process.pid}, socket {path}; it ends after {idle} "
             "without commands (rpcctl daemon stop ends it now)\n"
         )
+
+
+@contextmanager
+def _start_lock(path: str) -> Iterator[None]:
+    """Hold ``SOCKET.lock`` (flock(2)) while checking for a daemon and starting one. Bounded:
+    a holder lets go within START_TIMEOUT."""
+    import fcntl
+
+    with open(os.open(path + ".lock", os.O_WRONLY | os.O_CREAT, 0o600), "wb") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
 
 
 def _first_line(process: subprocess.Popen[bytes], timeout: float) -> bytes:

@@ -1,12 +1,18 @@
 """Hand a command to a running daemon, before anything heavy is imported.
 
 The request is one message on the daemon's Unix socket: a 4-byte big-endian length, then
-NUL-separated fields (kind, install key, working directory, umask, argument count, the
-arguments, ``NAME=VALUE`` environment entries), with the three standard file descriptors
-attached as SCM_RIGHTS ancillary data (unix(7)). The daemon answers lines:
-``ok PID`` (a worker runs the command), ``no REASON`` (run it here instead), and later
-``exit STATUS``. Signals the client receives meanwhile (SIGINT, SIGTERM, SIGHUP, SIGQUIT) are
-sent on to the worker, so Ctrl-C stops the command as it would a cold one.
+NUL-separated fields (kind, install key, working directory, umask, the interpreter's encodings
+(`streams`), argument count, the arguments, ``NAME=VALUE`` environment entries), with the
+three standard file descriptors attached as SCM_RIGHTS ancillary data (unix(7)).
+
+The daemon answers lines: ``ready`` (it will run the command once told ``go``) or
+``no REASON`` (run it here instead). Only after ``ready`` does the client answer ``go``: a
+client that gave up waiting runs the command itself and the daemon, hearing no ``go``, does
+not, so a command never runs twice. Then ``ok PID`` (a worker runs it; ``no REASON`` still
+means it does not) and later ``exit STATUS``, or ``signal N`` when the worker was killed: the
+client then ends by that signal too. Signals the client receives meanwhile (SIGINT, SIGTERM,
+SIGHUP, SIGQUIT) are sent on to the worker, so Ctrl-C stops the command as it would a cold
+one; Ctrl-Z (SIGTSTP) stops the worker with the client, which continues it when continued.
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ import sys
 from rpcctl.daemon.place import USE_ENV, daemon_dir, install_key, socket_path, trusted
 
 CONNECT_TIMEOUT = 2.0  # seconds to reach the daemon and hear ok/no before running cold
-MAGIC = b"rpcctl-daemon/1"
+MAGIC = b"rpcctl-daemon/2"
 FORWARDED_SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT")
 
 
@@ -30,12 +36,31 @@ def encode_request(kind: str, key: str, args: list[str] | None = None) -> bytes:
         key.encode("utf-8", "surrogateescape"),
         os.fsencode(os.getcwd()) if args is not None else b"",
         str(_umask()).encode(),
+        streams().encode(),
         str(len(argv)).encode(),
         *(os.fsencode(arg) for arg in argv),
         *(os.fsencode(name) + b"=" + os.fsencode(value) for name, value in os.environ.items()),
     ]
     body = b"\0".join(fields)
     return len(body).to_bytes(4, "big") + body
+
+
+def streams() -> str:
+    """How this interpreter decodes file names and arguments and wraps stdin, stdout and
+    stderr, which a cold run of the command would share: ``FS_ENCODING:ERRORS`` then, per
+    stream, ``ENCODING:ERRORS:LINE_BUFFERED:WRITE_THROUGH`` (``|``-separated; empty for a
+    missing stream). Set by the locale, $PYTHONUTF8, $PYTHONIOENCODING, $PYTHONUNBUFFERED."""
+    parts = [f"{sys.getfilesystemencoding()}:{sys.getfilesystemencodeerrors()}"]
+    for stream in (sys.stdin, sys.stdout, sys.stderr):
+        encoding = getattr(stream, "encoding", None)
+        errors = getattr(stream, "errors", None)
+        if isinstance(encoding, str) and isinstance(errors, str):
+            line_buffering = bool(getattr(stream, "line_buffering", False))
+            write_through = bool(getattr(stream, "write_through", False))
+            parts.append(f"{encoding}:{errors}:{line_buffering:d}:{write_through:d}")
+        else:
+            parts.append("")  # no stream, or not the interpreter's: the worker's defaults
+    return "|".join(parts)
 
 
 def _umask() -> int:
@@ -69,43 +94,82 @@ def run_in_daemon(args: list[str]) -> int | None:
     import _socket
 
     sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
+    lines = Lines(sock)
     try:
         sock.settimeout(CONNECT_TIMEOUT)
         sock.connect(path)
         fds = b"".join(fd.to_bytes(4, sys.byteorder) for fd in (0, 1, 2))
-        sock.sendmsg([encode_request("run", key, args)], [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS, fds)])
-        answer = _line(sock)
+        request = encode_request("run", key, args)
+        sent = sock.sendmsg([request], [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS, fds)])
+        sock.sendall(request[sent:])  # one sendmsg may take only part of a large request
+        if lines.next() != b"ready":
+            sock.close()
+            return None
+        sock.sendall(b"go\n")  # from here on the daemon runs the command, unless it says no
+        sock.settimeout(None)
+        answer = lines.next()
     except OSError:
         sock.close()
         return None
-    if not answer.startswith(b"ok "):
+    pid = _number(answer, b"ok ")
+    if pid is None:
         sock.close()
         return None
-    pid = int(answer[3:])
     _forward_signals(pid)
-    sock.settimeout(None)
     try:
-        done = _line(sock)
+        done = lines.next()
     except OSError:
         done = b""
     finally:
         sock.close()
-    if done.startswith(b"exit "):
-        return int(done[5:])
+    code = _number(done, b"exit ")
+    if code is not None:
+        return code
+    number = _number(done, b"signal ")
+    if number is not None:
+        return _end_by(number)
     sys.stderr.write(f"error: the rpcctl daemon ended before its worker (pid {pid}) reported a status\n")
     return 1
 
 
-def _line(sock: object) -> bytes:
-    """One answer line (without its newline); b"" if the daemon closed first. Bounded: an
-    answer line is short, and a longer one is not the daemon's."""
-    data = b""
-    while not data.endswith(b"\n"):
-        chunk = sock.recv(256)  # type: ignore[attr-defined]
-        if not chunk or len(data) > 1024:
-            return b""
-        data += chunk
-    return data[:-1]
+class Lines:
+    """The daemon's answer lines on `sock`, one at a time (two may come in one read: a fast
+    worker's ``ok`` and ``exit``, or its ``exit`` and the daemon's)."""
+
+    def __init__(self, sock: object) -> None:
+        self.sock = sock
+        self.data = b""
+
+    def next(self) -> bytes:
+        """The next line without its newline; b"" if the daemon closed first. Bounded: an
+        answer line is short, and a longer one is not the daemon's."""
+        while b"\n" not in self.data:
+            chunk = self.sock.recv(256)  # type: ignore[attr-defined]
+            if not chunk or len(self.data) > 1024:
+                return b""
+            self.data += chunk
+        line, _, self.data = self.data.partition(b"\n")
+        return line
+
+
+def _number(line: bytes, prefix: bytes) -> int | None:
+    """The decimal number after `prefix` in `line`, else None."""
+    digits = line[len(prefix) :] if line.startswith(prefix) else b""
+    return int(digits) if digits.isdigit() and len(digits) < 10 else None
+
+
+def _end_by(number: int) -> int:
+    """End this process by signal `number`, as the worker ended (a parent sees the signal, not
+    an exit status); 128 + `number` should it survive (a signal that only stops or is ignored)."""
+    import _signal
+
+    sys.stderr.flush()
+    try:
+        _signal.signal(number, _signal.SIG_DFL)
+        os.kill(os.getpid(), number)
+    except (OSError, ValueError):
+        pass
+    return 128 + number
 
 
 def _forward_signals(pid: int) -> None:
@@ -117,8 +181,17 @@ def _forward_signals(pid: int) -> None:
         except OSError:
             pass  # the worker has ended; its status is on the way
 
+    def suspend(number: int, _frame: object) -> None:
+        # The worker is in the daemon's orphaned process group, where SIGTSTP stops no one.
+        forward(_signal.SIGSTOP, None)
+        _signal.signal(number, _signal.SIG_DFL)
+        os.kill(os.getpid(), number)  # stopped here until SIGCONT (`fg`, `bg`)
+        _signal.signal(number, suspend)
+        forward(_signal.SIGCONT, None)
+
     for name in FORWARDED_SIGNALS:
         _signal.signal(getattr(_signal, name), forward)
+    _signal.signal(_signal.SIGTSTP, suspend)
 
 
 def _start_in_background() -> None:

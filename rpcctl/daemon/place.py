@@ -9,7 +9,8 @@ import os
 import sys
 
 DIR_ENV = "RPCCTL_DAEMON_DIR"
-"""A directory to use instead of ``$XDG_RUNTIME_DIR/rpcctl`` (tests give each run its own)."""
+"""A directory to use instead of ``$XDG_RUNTIME_DIR/rpcctl`` (tests give each run its own);
+an absolute path, else ignored (the daemon runs in /, its clients each in their own directory)."""
 USE_ENV = "RPCCTL_DAEMON"
 """``off`` (or ``0``): never hand a command to a daemon; ``auto``: start one when none runs."""
 MAX_SOCKET_PATH = 107  # sun_path is 108 bytes on Linux, one of them the terminating NUL
@@ -17,9 +18,10 @@ MAX_SOCKET_PATH = 107  # sun_path is 108 bytes on Linux, one of them the termina
 
 def daemon_dir() -> str:
     """``$RPCCTL_DAEMON_DIR``, else ``$XDG_RUNTIME_DIR/rpcctl`` (the XDG Base Directory
-    specification's place for sockets), else ``/tmp/rpcctl-UID``."""
+    specification's place for sockets), else ``/tmp/rpcctl-UID``; a relative path in either
+    variable is ignored, as that specification says of its own."""
     override = os.environ.get(DIR_ENV)
-    if override:
+    if override and os.path.isabs(override):
         return override
     runtime = os.environ.get("XDG_RUNTIME_DIR")
     if runtime and os.path.isabs(runtime):
@@ -28,12 +30,16 @@ def daemon_dir() -> str:
 
 
 def install_key() -> str:
-    """What a daemon must share with its client to serve it: the Python, the rpcctl package's
-    location and version. A daemon of another installation refuses the command."""
+    """What a daemon must share with its client to serve it: the Python (its program, however
+    reached: `rpcctl` and `python -m rpcctl` share one, and its environment's prefix), the
+    rpcctl package's location and version, $PYTHONPATH (which chooses the other modules a run
+    imports). A daemon of another installation refuses the command."""
     import rpcctl
 
     where = os.path.dirname(os.path.abspath(rpcctl.__file__))
-    return f"{rpcctl.__version__}|{sys.executable}|{where}|{os.getuid()}"
+    path = os.environ.get("PYTHONPATH", "")
+    python = f"{os.path.realpath(sys.executable)}|{sys.prefix}"
+    return f"{rpcctl.__version__}|{python}|{where}|{os.getuid()}|{path}"
 
 
 def socket_path(key: str | None = None) -> str:

@@ -2,8 +2,18 @@
 
 `rpcctl daemon start` runs rpcctl again, detached, with $_RPCCTL_DAEMON_SERVE set (see
 `rpcctl.daemon.launch`), and that process calls `main`. One thread, one `selectors` loop over: the listening
-socket; each worker's pidfd (pidfd_open(2)), readable when it has ended; and each client's
-connection, readable when the client has gone (then its worker gets SIGTERM). The daemon ends
+socket; each connection still sending its request (read without blocking, REQUEST_TIMEOUT
+seconds allowed, MAX_PENDING at once: a stuck client holds no one up); each worker's pidfd
+(pidfd_open(2)), readable when it has ended; and each client's connection, readable when the
+client has gone (then its worker gets SIGTERM).
+
+A command runs once, in the daemon or in the client, never in both: the daemon answers a
+complete request ``ready``, and forks the worker only on the client's ``go``; a client that
+gave up waiting sends no ``go`` (it closes), so its command is not run here. The worker keeps
+its copy of the connection and writes ``ok PID`` and ``exit STATUS`` itself, so a call
+outlives a daemon killed under it; the daemon writes ``exit`` too when it reaps the worker
+(the client reads the first), or ``signal N`` for a worker killed by a signal, by which the
+client then ends itself, as a parent of a cold run would see it end. The daemon ends
 after IDLE_SECONDS without a command, on a `stop` request, or when a source file of rpcctl it
 imported has changed since (a new version is installed or being edited: the command it was
 asked then runs cold, the next starts a fresh daemon if asked to).
@@ -20,14 +30,40 @@ import socket
 import sys
 import time
 import traceback
+from typing import NoReturn
 
 from rpcctl.daemon.client import MAGIC
 from rpcctl.daemon.place import install_key, make_dir
 from rpcctl.daemon.preload import changed, preload
-from rpcctl.daemon.worker import Request, run
+from rpcctl.daemon.worker import Request, client_limits, run, same_file_names
 
 MAX_REQUEST = 8 * 1024 * 1024  # bytes: arguments and environment (Linux caps both at ~2 MiB)
-REQUEST_TIMEOUT = 2.0  # seconds a connected client has to send its whole request
+REQUEST_TIMEOUT = 2.0  # seconds a connected client has to send its whole request, then its go
+MAX_PENDING = 32  # connections still sending their request; more are refused (they run cold)
+
+
+class Pending:
+    """A connection whose request is not complete yet, or that was answered ``ready`` and
+    owes its ``go``."""
+
+    __slots__ = ("conn", "data", "deadline", "fds", "limits", "peer", "request")
+
+    def __init__(self, conn: socket.socket) -> None:
+        self.conn = conn
+        self.data = bytearray()  # grows in place: a large request is not copied per chunk
+        self.fds: list[int] = []
+        self.deadline = time.monotonic() + REQUEST_TIMEOUT
+        self.request: Request | None = None
+        self.peer = 0  # the client's pid (SO_PEERCRED)
+        self.limits: dict[int, tuple[int, int]] = {}
+
+    def drop(self, reason: str | None = None) -> None:
+        """Close its descriptors and the connection, saying ``no REASON`` first if given."""
+        _close_fds(self.fds)
+        if reason is not None:
+            with contextlib.suppress(OSError):
+                self.conn.send(f"no {reason}\n".encode()[:200])
+        self.conn.close()
 
 
 class Daemon:
@@ -41,6 +77,8 @@ class Daemon:
         self.selector = selectors.DefaultSelector()
         self.listener: socket.socket | None = None
         self.workers: dict[int, tuple[int, socket.socket]] = {}  # pidfd -> (pid, client connection)
+        self.pending: list[Pending] = []
+        self.inode = 0  # of the socket file this daemon bound: it removes no other's
         self.started = time.time()
         self.last = time.monotonic()
         self.served = 0
@@ -56,6 +94,7 @@ class Daemon:
             listener.bind(self.path)
         finally:
             os.umask(old)
+        self.inode = os.stat(self.path).st_ino
         listener.listen(64)
         self.listener = listener
         self.selector.register(listener, selectors.EVENT_READ, "accept")
@@ -69,19 +108,29 @@ class Daemon:
                 timeout = None if self.workers else max(0.0, self.last + self.idle - time.monotonic())
                 if timeout == 0.0 and not self.stopping:
                     break
+                if self.pending:
+                    soonest = max(0.0, min(p.deadline for p in self.pending) - time.monotonic())
+                    timeout = soonest if timeout is None else min(timeout, soonest)
                 for key, _ in self.selector.select(timeout):
+                    if self.selector.get_map().get(key.fd) is not key:
+                        continue  # closed by an earlier event of this round (a reaped worker's client)
                     try:
                         self._dispatch(key)
                     except Exception:  # a bug: log it and keep serving the other workers
                         traceback.print_exc()
+                self._expire()
         finally:
             self._close_listener()
+            for pending in self.pending:
+                pending.drop()
 
     def _dispatch(self, key: selectors.SelectorKey) -> None:
         if key.data == "accept":
             self._accept()
         elif key.data == "worker":
             self._reap(key.fileobj)  # type: ignore[arg-type]
+        elif isinstance(key.data, Pending):
+            self._read(key.data)
         else:
             self._client_gone(key.fileobj, key.data)  # type: ignore[arg-type]
 
@@ -91,7 +140,8 @@ class Daemon:
             self.listener.close()
             self.listener = None
             with contextlib.suppress(OSError):
-                os.unlink(self.path)
+                if os.stat(self.path).st_ino == self.inode:
+                    os.unlink(self.path)
 
     def _accept(self) -> None:
         assert self.listener is not None
@@ -100,68 +150,121 @@ class Daemon:
         except OSError:
             return
         self.last = time.monotonic()
-        fds: list[int] = []
+        pending = Pending(conn)
         try:
-            conn.settimeout(REQUEST_TIMEOUT)
-            if not self._same_user(conn):
+            pending.peer, uid = _peer(conn)
+            if uid != os.getuid():
                 raise ValueError("another user")
-            body, fds = _receive(conn)
-            request = Request.decode(body, MAGIC)
-            self._handle(conn, request, fds)
+            if len(self.pending) >= MAX_PENDING:
+                raise ValueError("busy")
+            conn.setblocking(False)
         except (OSError, ValueError) as exc:
-            _close_fds(fds)
+            pending.drop(str(exc))
+            return
+        self.pending.append(pending)
+        self.selector.register(conn, selectors.EVENT_READ, pending)
+
+    def _read(self, pending: Pending) -> None:
+        """More of a pending connection's request, or its go: handled once complete."""
+        try:
+            if pending.request is not None:
+                if not pending.conn.recv(16).startswith(b"go"):
+                    raise ValueError("no go")  # the client gave up: its command runs there
+                self._forget(pending)
+                self._launch(pending)
+                return
+            data, fds, _, _ = socket.recv_fds(pending.conn, 65536, 4)
+            pending.fds += fds
+            pending.data += data
+            if not data:
+                raise ValueError("request cut short")
+            if len(pending.fds) > 3:
+                raise ValueError("too many descriptors")
+            size = int.from_bytes(pending.data[:4], "big") if len(pending.data) >= 4 else 0
+            if size > MAX_REQUEST:
+                raise ValueError("request too large")
+            if len(pending.data) < 4 or len(pending.data) < 4 + size:
+                return
+            request = Request.decode(bytes(pending.data[4 : 4 + size]), MAGIC)
+            pending.data.clear()
+            self._handle(pending, request)
+        except BlockingIOError:
+            return
+        except (OSError, ValueError) as exc:
+            self._forget(pending)
+            pending.drop(str(exc))
+            if changed(self.stamps):  # perhaps a client of the newer rpcctl now installed
+                self.stopping = True
+                self._close_listener()
+
+    def _forget(self, pending: Pending) -> None:
+        self.pending.remove(pending)
+        self.selector.unregister(pending.conn)
+
+    def _expire(self) -> None:
+        now = time.monotonic()
+        for pending in [p for p in self.pending if p.deadline <= now]:
+            self._forget(pending)
+            pending.drop("request timed out")
+
+    def _handle(self, pending: Pending, request: Request) -> None:
+        """Answer a complete request: status and stop at once, a command with ``ready``."""
+        conn = pending.conn
+        if request.kind in ("status", "stop"):
+            self._forget(pending)
+            _close_fds(pending.fds)
+            if request.kind == "stop":
+                self.stopping = True
+                self._close_listener()
+            answer = self.status() if request.kind == "status" else f"ok {os.getpid()}"
             with contextlib.suppress(OSError):
-                conn.sendall(f"no {exc}\n".encode()[:200])
-            conn.close()
-
-    def _same_user(self, conn: socket.socket) -> bool:
-        creds = conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12)
-        return int.from_bytes(creds[4:8], sys.byteorder) == os.getuid()
-
-    def _handle(self, conn: socket.socket, request: Request, fds: list[int]) -> None:
-        if request.kind == "status":
-            conn.sendall(self.status().encode() + b"\n")
+                conn.send(answer.encode() + b"\n")
             conn.close()
             return
-        if request.kind == "stop":
-            self.stopping = True
-            self._close_listener()
-            conn.sendall(f"ok {os.getpid()}\n".encode())
-            conn.close()
-            return
-        if request.kind != "run" or len(fds) != 3:
+        if request.kind != "run" or len(pending.fds) != 3:
             raise ValueError("not a command")
         if request.key != self.key:
             raise ValueError("another installation of rpcctl")
+        if not same_file_names(request.streams):
+            raise ValueError("another file name encoding (locale)")
+        pending.limits = client_limits(pending.peer)
         if changed(self.stamps):
             self.stopping = True
             self._close_listener()
             raise ValueError("rpcctl's files changed since the daemon started")
-        pid = os.fork()
+        conn.send(b"ready\n")
+        pending.request = request
+        pending.deadline = time.monotonic() + REQUEST_TIMEOUT
+
+    def _launch(self, pending: Pending) -> None:
+        """Fork the worker for a request whose client said go."""
+        conn, request, fds = pending.conn, pending.request, pending.fds
+        assert request is not None
+        try:
+            pid = os.fork()
+        except OSError as exc:
+            pending.drop(f"cannot fork: {exc.strerror}")
+            return
         if pid == 0:
-            code = 70  # EX_SOFTWARE, should the worker itself fail
-            try:
-                self._become_worker(conn)
-                code = run(request, fds)
-            finally:
-                os._exit(code)
+            self._become_worker()
+            _work(conn, request, fds, pending.limits)
         _close_fds(fds)
         self.served += 1
-        conn.settimeout(None)
-        conn.sendall(f"ok {pid}\n".encode())
         pidfd = os.pidfd_open(pid)
         self.workers[pidfd] = (pid, conn)
         self.selector.register(pidfd, selectors.EVENT_READ, "worker")
         self.selector.register(conn, selectors.EVENT_READ, pid)
 
-    def _become_worker(self, conn: socket.socket) -> None:
+    def _become_worker(self) -> None:
         """In the fork: drop every descriptor of the daemon's own."""
         if self.listener is not None:
             self.listener.close()
         for pidfd, (_, other) in self.workers.items():
             os.close(pidfd)
             other.close()
-        conn.close()
+        for pending in self.pending:
+            _close_fds(pending.fds)
+            pending.conn.close()
         self.selector.close()
         gc.unfreeze()
 
@@ -172,10 +275,14 @@ class Daemon:
             self.selector.unregister(conn)  # not if the client went first
         os.close(pidfd)
         _, status = os.waitpid(pid, 0)
-        code = os.waitstatus_to_exitcode(status)
-        code = code if code >= 0 else 128 - code  # a signal, as a shell reports it
+        # The worker wrote its own exit line; one killed by a signal could not.
+        line = (
+            f"signal {os.WTERMSIG(status)}"
+            if os.WIFSIGNALED(status)
+            else f"exit {os.waitstatus_to_exitcode(status)}"
+        )
         with contextlib.suppress(OSError):
-            conn.sendall(f"exit {code}\n".encode())
+            conn.send(f"{line}\n".encode())  # a line: the socket's buffer has room for it
         conn.close()
         self.last = time.monotonic()
 
@@ -188,6 +295,7 @@ class Daemon:
             self.selector.unregister(conn)
             with contextlib.suppress(OSError):
                 os.kill(pid, signal.SIGTERM)
+                os.kill(pid, signal.SIGCONT)  # a worker stopped with its client acts on it only then
 
     def status(self) -> str:
         """``pid=N served=N running=N idle_left=SECONDS uptime=SECONDS``."""
@@ -198,20 +306,31 @@ class Daemon:
         )
 
 
-def _receive(conn: socket.socket) -> tuple[bytes, list[int]]:
-    """The request body and the descriptors that came with it. ValueError past MAX_REQUEST."""
-    data, fds, _, _ = socket.recv_fds(conn, 65536, 3)
-    fds = list(fds)
-    while len(data) < 4 or len(data) < 4 + int.from_bytes(data[:4], "big"):
-        if len(data) >= 4 and int.from_bytes(data[:4], "big") > MAX_REQUEST:
-            _close_fds(fds)
-            raise ValueError("request too large")
-        chunk = conn.recv(65536)
-        if not chunk:
-            _close_fds(fds)
-            raise ValueError("request cut short")
-        data += chunk
-    return data[4:], fds
+def _work(
+    conn: socket.socket, request: Request, fds: list[int], limits: dict[int, tuple[int, int]]
+) -> NoReturn:
+    """The worker's life: ``ok PID``, the command, ``exit STATUS``, written by the worker itself
+    (its standard descriptors closed first, so the client's readers see their end with it)."""
+    code = 70  # EX_SOFTWARE, should the worker itself fail
+    try:
+        conn.send(f"ok {os.getpid()}\n".encode())  # no client left to hear it: nothing runs
+        code = run(request, fds, limits)
+    except BaseException as exc:  # the worker must reach os._exit
+        with contextlib.suppress(OSError):
+            os.write(2, f"error: the rpcctl daemon's worker failed: {exc!r}\n".encode())
+    finally:
+        for fd in (0, 1, 2):
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        with contextlib.suppress(OSError):
+            conn.send(f"exit {code}\n".encode())
+        os._exit(code)
+
+
+def _peer(conn: socket.socket) -> tuple[int, int]:
+    """The connected client's pid and uid (SO_PEERCRED, unix(7))."""
+    creds = conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12)
+    return int.from_bytes(creds[0:4], sys.byteorder), int.from_bytes(creds[4:8], sys.byteorder)
 
 
 def _close_fds(fds: list[int]) -> None:

@@ -13,65 +13,12 @@ import re
 import signal
 import subprocess
 import sys
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import TEST_PROTO, TEST_PROTO_DIR, GrpcServer
-
-RPCCTL = [sys.executable, "-m", "rpcctl"]
-ECHO = "rpcctl.test.v1.TestService/Echo"
-
-
-class Daemon:
-    """A daemon in its own directory, and the environment that reaches it."""
-
-    def __init__(self, directory: Path) -> None:
-        self.directory = directory
-        self.env = {k: v for k, v in os.environ.items() if k != "RPCCTL_DAEMON"}
-        self.env["RPCCTL_DAEMON_DIR"] = str(directory)
-
-    def run(self, *args: str, daemon: bool = True, **kwargs: object) -> subprocess.CompletedProcess[str]:
-        env = dict(self.env) if daemon else dict(self.env, RPCCTL_DAEMON="off")
-        return subprocess.run(  # type: ignore[call-overload, no-any-return]
-            [*RPCCTL, *args], capture_output=True, text=True, timeout=60, env=env, **kwargs
-        )
-
-    def status(self) -> dict[str, str]:
-        result = self.run("daemon", "status", daemon=False)
-        return dict(re.findall(r"(\w+)=(\S+)", result.stdout)) if result.returncode == 0 else {}
-
-    def served(self) -> int:
-        return int(self.status().get("served", "-1"))
-
-
-@pytest.fixture
-def daemon(tmp_path: Path) -> Iterator[Daemon]:
-    directory = tmp_path / "d"
-    directory.mkdir(mode=0o700)
-    running = Daemon(directory)
-    started = running.run("daemon", "start", "--idle", "2m", daemon=False)
-    assert started.returncode == 0, started.stderr
-    pid = int(running.status()["pid"])
-    try:
-        yield running
-    finally:
-        running.run("daemon", "stop", daemon=False)
-        _wait_gone(pid)
-
-
-def _wait_gone(pid: int, limit: float = 15.0) -> None:
-    end = time.monotonic() + limit
-    while time.monotonic() < end:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return
-        time.sleep(0.05)
-    os.kill(pid, signal.SIGKILL)
-    pytest.fail(f"daemon {pid} still running {limit}s after stop")
+from tests.daemon.conftest import ECHO, RPCCTL, Daemon, wait_for, wait_gone
 
 
 def test_a_call_through_the_daemon_prints_and_exits_as_a_cold_one(
@@ -124,7 +71,7 @@ def test_ctrl_c_reaches_the_worker(daemon: Daemon, silent_port: int) -> None:
         env=daemon.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:
-        _wait_for(lambda: daemon.status().get("running") == "1")
+        wait_for(lambda: daemon.status().get("running") == "1")
         client.send_signal(signal.SIGINT)
         _, stderr = client.communicate(timeout=30)
     finally:
@@ -139,10 +86,10 @@ def test_a_killed_client_ends_its_worker(daemon: Daemon, silent_port: int) -> No
          "-I", str(TEST_PROTO_DIR), "--timeout", "60s"],
         env=daemon.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
-    _wait_for(lambda: daemon.status().get("running") == "1")
+    wait_for(lambda: daemon.status().get("running") == "1")
     client.kill()
     client.wait(10)
-    _wait_for(lambda: daemon.status().get("running") == "0")
+    wait_for(lambda: daemon.status().get("running") == "0")
 
 
 def test_a_directory_others_may_enter_is_not_used(tmp_path: Path, grpc_server: GrpcServer) -> None:
@@ -162,7 +109,7 @@ def test_it_ends_by_itself_when_idle(tmp_path: Path) -> None:
     idle = Daemon(directory)
     assert idle.run("daemon", "start", "--idle", "1s", daemon=False).returncode == 0
     pid = int(idle.status()["pid"])
-    _wait_gone(pid)
+    wait_gone(pid)
     assert not [p for p in directory.iterdir() if p.suffix == ".sock"]
     assert idle.run("daemon", "status", daemon=False).returncode == 1
 
@@ -176,14 +123,14 @@ def test_off_runs_cold_and_auto_starts_one(tmp_path: Path, grpc_server: GrpcServ
     assert auto.status() == {}
     auto.env["RPCCTL_DAEMON"] = "auto"
     assert auto.run(*args).returncode == 0  # cold, and a daemon starts for the next one
-    _wait_for(lambda: auto.status() != {})
+    wait_for(lambda: auto.status() != {})
     pid = int(auto.status()["pid"])
     try:
         assert auto.run(*args).returncode == 0
         assert auto.served() == 1
     finally:
         auto.run("daemon", "stop", daemon=False)
-        _wait_gone(pid)
+        wait_gone(pid)
 
 
 def test_the_client_imports_nothing_heavy(daemon: Daemon, grpc_server: GrpcServer) -> None:
@@ -198,15 +145,6 @@ def test_the_client_imports_nothing_heavy(daemon: Daemon, grpc_server: GrpcServe
     assert "rpcctl.daemon.client" in loaded
     assert not loaded & {"typing", "typer", "asyncio", "google.protobuf", "rpcctl.cli.call", "json", "re"}
     assert daemon.served() == 1
-
-
-def _wait_for(condition: object, limit: float = 20.0) -> None:
-    end = time.monotonic() + limit
-    while time.monotonic() < end:
-        if condition():  # type: ignore[operator]
-            return
-        time.sleep(0.1)
-    pytest.fail(f"not within {limit}s")
 
 
 def test_a_terminal_stays_a_terminal(daemon: Daemon, grpc_server: GrpcServer) -> None:
@@ -256,3 +194,87 @@ def test_a_changed_source_file_is_noticed(tmp_path: Path) -> None:
     assert changed(stamps)
     source.unlink()
     assert changed({str(source): 0})
+
+
+@pytest.mark.parametrize(
+    ("variables", "served"),
+    [
+        ({"LC_ALL": "C", "PYTHONUTF8": "0"}, 0),  # ASCII arguments: the daemon's are UTF-8, so cold
+        ({"PYTHONIOENCODING": "latin-1"}, 1),
+        ({"PYTHONUNBUFFERED": "1"}, 1),  # stdout and stderr interleave line by line into one file
+    ],
+)
+def test_the_clients_encodings_and_buffering_are_kept(
+    daemon: Daemon, grpc_server: GrpcServer, variables: dict[str, str], served: int
+) -> None:
+    """The worker decoded arguments and wrote its streams as the daemon's interpreter would
+    (UTF-8, buffered), not as the client's: a cold run refused a non-ASCII message under
+    LC_ALL=C PYTHONUTF8=0 that the daemon sent."""
+    daemon.env.update(variables)
+    args = ("call", grpc_server.target, ECHO, "--protocol", "grpc", "-d", '{"message": "h\u00e9llo"}', "-v")
+    both = {"stdout": subprocess.PIPE, "stderr": subprocess.STDOUT, "timeout": 60}
+    cold_env = dict(daemon.env, RPCCTL_DAEMON="off")
+    subprocess.run([*RPCCTL, *args], env=cold_env, **both)  # type: ignore[call-overload]  # caches the schema
+    cold = subprocess.run([*RPCCTL, *args], env=cold_env, **both)  # type: ignore[call-overload]
+    warm = subprocess.run([*RPCCTL, *args], env=daemon.env, **both)  # type: ignore[call-overload]
+    timings = re.compile(rb"^\* time: .*$", re.MULTILINE)
+    assert (warm.returncode, timings.sub(b"", warm.stdout)) == (
+        cold.returncode,
+        timings.sub(b"", cold.stdout),
+    )
+    assert daemon.served() == served
+
+
+def test_a_client_with_another_python_path_runs_cold(
+    daemon: Daemon, grpc_server: GrpcServer, tmp_path: Path
+) -> None:
+    """$PYTHONPATH chooses the modules a cold run imports (another protobuf, say): a daemon
+    imported those of its own start."""
+    path = os.pathsep.join(filter(None, [daemon.env.get("PYTHONPATH"), str(tmp_path)]))
+    result = subprocess.run(
+        [*RPCCTL, "call", grpc_server.target, ECHO, "--protocol", "grpc"],
+        env=dict(daemon.env, PYTHONPATH=path), capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert daemon.served() == 0
+
+
+def test_the_console_script_and_python_m_share_a_daemon(daemon: Daemon, grpc_server: GrpcServer) -> None:
+    """`rpcctl` (its shebang names python3) and `python -m rpcctl` are one installation: they
+    looked for two daemons (sys.executable told them apart)."""
+    script = Path(sys.executable).with_name("rpcctl")
+    if not script.exists():
+        pytest.skip("no console script beside this Python")
+    result = subprocess.run(
+        [str(script), "call", grpc_server.target, ECHO, "--protocol", "grpc"],
+        env=daemon.env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert daemon.served() == 1
+
+
+def test_the_clients_resource_limits_hold(daemon: Daemon, grpc_server: GrpcServer, tmp_path: Path) -> None:
+    """Under `ulimit -f 1` a cold --export-protoset fails at 1 KiB ("File too large"): the
+    worker wrote the whole file under the daemon's limits."""
+    import resource
+
+    def small_files() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (1024, resource.getrlimit(resource.RLIMIT_FSIZE)[1]))
+
+    def export(use: str) -> tuple[int, str, int]:
+        out = tmp_path / f"set-{use or 'daemon'}.pb"
+        args = ["describe", grpc_server.target, "rpcctl.test.v1.TestService", "--protocol", "grpc"]
+        result = subprocess.run(
+            [*RPCCTL, *args, "--export-protoset", str(out)],
+            env=dict(daemon.env, RPCCTL_DAEMON=use),
+            capture_output=True,
+            text=True,
+            timeout=60,
+            preexec_fn=small_files,
+        )
+        return result.returncode, result.stderr.replace(out.name, "FILE"), out.stat().st_size
+
+    cold = export("off")
+    assert cold[0] != 0
+    assert export("") == cold
+    assert daemon.served() == 1
