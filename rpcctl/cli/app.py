@@ -217,6 +217,16 @@ def main(argv: Sequence[str] | None = None, env: Environment | None = None) -> N
     calls `main([...])` gets its SystemExit back."""
     args = list(sys.argv[1:] if argv is None else argv)
     completing = bool(os.environ.get(COMPLETE_VAR))
+    if env is None:
+        _closed_streams()
+    try:
+        _main(args, argv, env, completing)
+    except KeyboardInterrupt:  # Ctrl-C before a command's own handling (its imports)
+        sys.stderr.write("interrupted\n")
+        raise SystemExit(130) from None
+
+
+def _main(args: list[str], argv: Sequence[str] | None, env: Environment | None, completing: bool) -> None:
     if env is None and argv is None and DAEMON_SERVE_VAR in os.environ:
         _become_daemon(os.environ.pop(DAEMON_SERVE_VAR))
     if env is None and argv is None and not completing and args and args[0] in QUICK_EXIT:
@@ -239,6 +249,18 @@ def main(argv: Sequence[str] | None = None, env: Environment | None = None) -> N
         raise
     finally:
         resume_gc()
+
+
+def _closed_streams() -> None:
+    """A standard stream the shell closed (`<&-`, `2>&-`) reads or writes /dev/null instead;
+    stdout cannot (`>&-`: what would the answer go to?): one line on stderr, exit 1."""
+    if sys.stderr is None:
+        sys.stderr = open(os.devnull, "w")  # noqa: SIM115 - lives as sys.stderr
+    if sys.stdin is None:
+        sys.stdin = open(os.devnull)  # noqa: SIM115 - lives as sys.stdin
+    if sys.stdout is None:
+        sys.stderr.write("error: standard output is closed\n")
+        raise SystemExit(1)
 
 
 def _become_daemon(spec: str) -> None:

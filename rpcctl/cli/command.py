@@ -6,6 +6,7 @@ The exit status leaves as SystemExit, which click lets through unchanged."""
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
@@ -52,6 +53,9 @@ def run(
         if verbose and not isinstance(exc, RpcError) and exc.__cause__ is not None:
             env.stderr.write(f"  cause: {exc.__cause__!r}\n")
         raise SystemExit(exit_status_for(exc)) from None
+    except BrokenPipeError:  # stdout's reader has gone (`| head -c 10`): nothing to say
+        _silence_stdout()
+        raise SystemExit(ExitStatus.ERROR) from None
     except Exception as exc:  # a bug: say so in one line, the traceback only when asked
         env.stderr.write(f"error: internal error: {type(exc).__name__}: {exc}\n")
         if verbose or os.environ.get("RPCCTL_DEBUG"):
@@ -62,6 +66,18 @@ def run(
             env.stderr.write("  (run with RPCCTL_DEBUG=1 for the traceback)\n")
         raise SystemExit(ExitStatus.ERROR) from None
     raise SystemExit(status)
+
+
+def _silence_stdout() -> None:
+    """Point stdout's descriptor at /dev/null, so the interpreter's last flush of what is still
+    buffered does not fail again (the recipe of Python's "Note on SIGPIPE")."""
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, fd)
+    os.close(devnull)
 
 
 def environment(ctx: typer.Context) -> Environment:
