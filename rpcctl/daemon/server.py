@@ -298,10 +298,10 @@ class Daemon:
                 os.kill(pid, signal.SIGCONT)  # a worker stopped with its client acts on it only then
 
     def status(self) -> str:
-        """``pid=N served=N running=N idle_left=SECONDS uptime=SECONDS``."""
+        """``pid=N served=N active=N idle_left=SECONDS uptime=SECONDS``."""
         idle_left = max(0.0, self.last + self.idle - time.monotonic())
         return (
-            f"pid={os.getpid()} served={self.served} running={len(self.workers)} "
+            f"pid={os.getpid()} served={self.served} active={len(self.workers)} "
             f"idle_left={idle_left:.0f} uptime={time.time() - self.started:.0f}"
         )
 

@@ -71,7 +71,7 @@ def test_ctrl_c_reaches_the_worker(daemon: Daemon, silent_port: int) -> None:
         env=daemon.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:
-        wait_for(lambda: daemon.status().get("running") == "1")
+        wait_for(lambda: daemon.status().get("active") == "1")
         client.send_signal(signal.SIGINT)
         _, stderr = client.communicate(timeout=30)
     finally:
@@ -86,10 +86,10 @@ def test_a_killed_client_ends_its_worker(daemon: Daemon, silent_port: int) -> No
          "-I", str(TEST_PROTO_DIR), "--timeout", "60s"],
         env=daemon.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
-    wait_for(lambda: daemon.status().get("running") == "1")
+    wait_for(lambda: daemon.status().get("active") == "1")
     client.kill()
     client.wait(10)
-    wait_for(lambda: daemon.status().get("running") == "0")
+    wait_for(lambda: daemon.status().get("active") == "0")
 
 
 def test_a_directory_others_may_enter_is_not_used(tmp_path: Path, grpc_server: GrpcServer) -> None:

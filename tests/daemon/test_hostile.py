@@ -84,7 +84,7 @@ def test_a_killed_daemon_lets_a_running_call_finish_and_report(
         [*RPCCTL, *args], env=daemon.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
     try:
-        wait_for(lambda: daemon.status().get("running") == "1")
+        wait_for(lambda: daemon.status().get("active") == "1")
         os.kill(pid, signal.SIGKILL)
         stdout, stderr = client.communicate(timeout=30)
     finally:
@@ -123,7 +123,7 @@ def test_calls_leave_nothing_in_the_daemons_log(daemon: Daemon, grpc_server: Grp
     reaped worker (a traceback per call in daemon.log, and a SIGTERM aimed at a reaped pid)."""
     for _ in range(8):
         assert daemon.run("call", grpc_server.target, ECHO, "--protocol", "grpc").returncode == 0
-    wait_for(lambda: daemon.status().get("running") == "0")
+    wait_for(lambda: daemon.status().get("active") == "0")
     assert "Traceback" not in (daemon.directory / "daemon.log").read_text()
 
 
@@ -215,7 +215,7 @@ def test_a_client_ends_by_the_signal_that_ended_its_worker(
         [*RPCCTL, *args], env=daemon.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
     )
     try:
-        wait_for(lambda: daemon.status().get("running") == "1")
+        wait_for(lambda: daemon.status().get("active") == "1")
         client.send_signal(number)
         _, stderr = client.communicate(timeout=30)
     finally:
@@ -315,7 +315,7 @@ def test_a_stopped_worker_whose_client_is_killed_ends(daemon: Daemon, grpc_serve
     finally:
         client.kill()
         client.wait(10)
-    wait_for(lambda: daemon.status().get("running") == "0")
+    wait_for(lambda: daemon.status().get("active") == "0")
     assert state(worker) == ""
 
 
