@@ -1,8 +1,8 @@
 """The daemon process: imports the call path once, then forks a worker per command.
 
 `rpcctl daemon start` runs rpcctl again, detached, with $_RPCCTL_DAEMON_SERVE set (see
-`rpcctl.daemon.launch`), and that process calls `main`. One thread, one `selectors` loop over: the listening
-socket; each connection still sending its request (read without blocking, REQUEST_TIMEOUT
+`rpcctl.daemon.launch`), and that process calls `main`. One thread, one `selectors` loop
+over: the listening socket; each connection still sending its request (read without blocking, REQUEST_TIMEOUT
 seconds allowed, MAX_PENDING at once: a stuck client holds no one up); each worker's pidfd
 (pidfd_open(2)), readable when it has ended; and each client's connection, readable when the
 client has gone (then its worker gets SIGTERM).
