@@ -8,6 +8,8 @@ marker in one task's view is that task's, never the failed step of another.
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from rpcctl.call_events import EventBus, EventKind
@@ -135,3 +137,39 @@ async def test_the_task_shown_at_start_is_the_top_one_and_the_title_says_whose_a
         assert app.task_tree.select_key(("step", TOP, 1, 1, 0))
         await pilot.pause()
         assert app.log_view.full_title.endswith("› step-1.1 #1 ✘ failed")
+
+
+class CancelAtFirstLog(StandInService):
+    """Cancels a task when its first UpdateLog arrives, as `rpcctl demo` does with its last task."""
+
+    async def update_log(self, request: Any) -> Any:
+        self.cancel(request.tx_uuid)
+        return await super().update_log(request)
+
+
+@pytest.mark.asyncio
+async def test_a_step_that_finished_before_the_runner_heard_of_the_cancel_stays_success() -> None:
+    runner_schema = Schema(bundled_files())
+    service = CancelAtFirstLog(runner_schema)
+    task = synthetic_task(stages=2, steps=2, rows=5)
+    service.add_task(task)
+    bus = EventBus()
+    model = LogModel()
+    async with Server(
+        build_table(service, runner_schema), listen="127.0.0.1:0", schema=runner_schema, bus=bus
+    ) as server:
+        with bus.subscribe() as events:
+            channel = open_channel(ChannelSettings(Target.parse(server.url), protocol=RpcProtocol.CONNECT))
+            try:
+                summary = await SimulatedRunner(channel, runner_schema, "demo-runner-3").run()
+            finally:
+                await channel.aclose()
+            model.ingest_many(events.drain())
+    assert summary.cancelled == [task.tx_uuid] and summary.errors == 0
+    # Step 0.0 sent all its rows and reported success; the answer said cancelled: the task
+    # stops there, and the finished step is not reported again as cancelled.
+    assert [e.state for e in model.tasks[task.tx_uuid].steps[(0, 0, 0)].history] == ["running", "success"]
+    assert service.tasks[task.tx_uuid].steps[(0, 0, 0)].state == "success"
+    assert service.tasks[task.tx_uuid].cancelled
+    assert model.tasks[task.tx_uuid].badge == "cancelled"
+    assert len(model.tasks[task.tx_uuid].steps) == 1
