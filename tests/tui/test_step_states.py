@@ -77,16 +77,22 @@ async def test_a_failed_step_is_failure_on_the_wire_in_the_model_and_in_its_own_
     assert action[-1] == "failure"
     assert "success" not in action
 
-    # In the view: the failed task ends on its failure, the other on its success.
-    failed_states = [
-        (line.prefix.strip(), line.state) for line in build_lines(model, ("task", failed)) if line.state
+    # In the view: the failed task ends on its step's failure, then its own verdict (the
+    # server's pipeline_state answer), named; the other task on its success.
+    failed_lines = [line for line in build_lines(model, ("task", failed)) if line.state]
+    assert [(line.prefix, line.state) for line in failed_lines[-2:]] == [
+        ("step-1.1 ", "failure"),
+        ("", "failure"),
     ]
-    assert failed_states[-1] == ("step-1.1", "failure")
-    assert ("step-1.1", "success") not in failed_states
-    passed_states = [
-        (line.prefix.strip(), line.state) for line in build_lines(model, ("task", passed)) if line.state
+    assert failed_lines[-2].text.endswith(": simulated failure ──")
+    assert failed_lines[-1].text == f"── task {failed[:8]} failure ──"
+    assert not any(line.state == "success" and line.prefix == "step-1.1 " for line in failed_lines)
+    passed_lines = [line for line in build_lines(model, ("task", passed)) if line.state]
+    assert [(line.prefix, line.state) for line in passed_lines[-2:]] == [
+        ("step-1.1 ", "success"),
+        ("", "success"),
     ]
-    assert passed_states[-1] == ("step-1.1", "success")
+    assert passed_lines[-1].text == f"── task {passed[:8]} success ──"
 
 
 TOP = "ffff0000-0000-4000-8000-000000000001"
@@ -173,3 +179,9 @@ async def test_a_step_that_finished_before_the_runner_heard_of_the_cancel_stays_
     assert service.tasks[task.tx_uuid].cancelled
     assert model.tasks[task.tx_uuid].badge == "cancelled"
     assert len(model.tasks[task.tx_uuid].steps) == 1
+    states = [line for line in build_lines(model, ("task", task.tx_uuid)) if line.state]
+    assert [(line.prefix, line.state) for line in states[-2:]] == [
+        ("step-0.0 ", "success"),
+        ("", "cancelled"),
+    ]
+    assert states[-1].text == f"── task {task.tx_uuid[:8]} cancelled ──"
