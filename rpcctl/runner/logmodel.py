@@ -7,7 +7,8 @@ headless printer are views over it.
 - `UpdateLog` requests fill the log streams (`logstream`); their responses' `ack_index`
   is checked against the request (paired by call id).
 - `UpdateTask` requests set step and action states, times and messages; a response whose
-  `pipeline_state` is cancelled marks the task cancelled.
+  `pipeline_state` is cancelled marks the task cancelled, and each final one that changes
+  it (success, failure, cancelled) is kept in the task's `history`.
 - `Register`/`Declare`/`FetchTask` name runners and hand them tasks (`attribution`).
 - Every call lands in `stats` (recent calls, calls/s, rows/s, errors).
 
@@ -27,7 +28,7 @@ from rpcctl.runner.callstats import CallRecord, CallStats
 from rpcctl.runner.handlers import ADOPTED_TRAILER
 from rpcctl.runner.logchanges import Changes, LogListener, StateChange
 from rpcctl.runner.logstream import LogStream
-from rpcctl.runner.logtree import UNKNOWN_RUNNER, RunnerInfo, StepKey, TaskInfo
+from rpcctl.runner.logtree import UNKNOWN_RUNNER, Badge, RunnerInfo, StateEntry, StepKey, TaskInfo, badge_of
 from rpcctl.runner.stepstates import apply_update
 from rpcctl.runner.stepstates import as_int as _int
 from rpcctl.runner.stepstates import get as _get
@@ -299,6 +300,9 @@ class LogModel:
         pipeline = str(_get(message, "pipelineState", "pipeline_state", ""))
         if pipeline and pipeline != task.pipeline_state:
             task.pipeline_state = pipeline
+            if badge_of(pipeline) in (Badge.SUCCESS, Badge.FAILED, Badge.CANCELLED):
+                self.seq += 1
+                task.history.append(StateEntry(self.seq, pipeline))
             if pipeline.lower() in _CANCELLED and not task.cancelled:
                 task.cancelled = True
                 self._notify(StateChange(task.tx, None, None, "cancelled"))

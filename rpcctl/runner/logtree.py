@@ -133,6 +133,9 @@ class TaskInfo:
     arrivals: deque[tuple[StreamKey, int, int]] = field(default_factory=deque)
     """(stream, first index, count) of new rows in arrival order, bounded by the model."""
     arrival_rows: int = 0
+    history: list[StateEntry] = field(default_factory=list)
+    """The task's own verdicts: each final `pipeline_state` (success, failure, cancelled) an
+    UpdateTask answer gave it, when it changed."""
 
     @property
     def badge(self) -> str:

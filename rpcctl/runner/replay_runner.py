@@ -19,8 +19,9 @@ Identity mapping (what the target issues replaces what was recorded, in every la
 Checks: every UpdateLog ack must be `index + len(rows)` (or agree with the recorded ack,
 when the recorded server asked for a resend too); any other ack is a mismatch, and the
 rows go again from the target's ack through the simulator's ack loop (`push_rows`).
-UpdateTask must answer `success`; a `cancelled` pipeline_state stops the task (the step
-is reported cancelled, like the simulator does, and the task's later calls are dropped).
+UpdateTask must answer `success`; a `cancelled` pipeline_state stops the task (a step still
+running is reported cancelled, one whose final state got that answer keeps it, like the
+simulator does; the task's later calls are dropped).
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ if TYPE_CHECKING:
 Progress = Callable[[str], None]
 REDACTED_MARK = "[REDACTED"
 CANCELLED_STATES = ("cancelled", "canceled")
+FINAL_STATES = frozenset(s.value for s in State if s.final) | set(CANCELLED_STATES)
 
 
 @dataclass
@@ -214,7 +216,7 @@ class SessionReplay:
             self.result.update_failures += 1
             self._say(f"UpdateTask {target_tx}: the target answered success=false")
         if response.pipeline_state.lower() in CANCELLED_STATES:
-            if request.state.state != State.CANCELLED:
+            if request.state.state.lower() not in FINAL_STATES:  # a finished step keeps its state
                 request.state.state = State.CANCELLED.value
                 request.state.message = "cancelled by the server"
                 request.state.end_time = int(time.time())

@@ -4,7 +4,8 @@
 a task comes or the attempts run out, then for every stage, step and action of the task:
 UpdateTask (step running), UpdateLog batches of rows at the chosen rate honouring
 `ack_index`, UpdateTask (step done). It stops a task when an UpdateTask answers
-`pipeline_state = "cancelled"`, after a failing step, at the first failed call, and when
+`pipeline_state = "cancelled"` (reporting the step cancelled if it was still running; a step
+whose final state that answer came to keeps it), after a failing step, at the first failed call, and when
 its time budget is spent; every loop is bounded. The transport is any `rpcctl.call.Channel`.
 
 Acks: after a batch [index, end) the server must answer `ack_index == end`. Any other
@@ -240,7 +241,7 @@ class SimulatedRunner:
                 do_next=state.final,
             )
             if response.pipeline_state == State.CANCELLED and self.options.stop_on_cancel:
-                if state is not State.CANCELLED:
+                if not state.final:  # a finished step keeps its state; a running one is cut short
                     await report(State.CANCELLED, "cancelled by the server", int(time.time()))
                 raise _Cancelled
 

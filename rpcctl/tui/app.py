@@ -147,12 +147,14 @@ class TailLogsApp(TaskKeysApp):
             self.notify(text + (f"; task {failed[:8]} failed" if failed else ""), timeout=6)
 
     def _select_first_failed(self) -> str | None:
-        """Select the first failed task unless the person moved off the task selected at start;
-        its tx_uuid, or None."""
+        """Select the first failed task in tree order unless the person moved off the task selected
+        at start; its tx_uuid, or None."""
         if self.selected != self._auto_selected:
             return None
+        self.refresh_views(self.model.take_changes())  # the tree holds every task loaded
         tasks = self.model.tasks
-        failed = next((tx for tx in sorted(tasks) if tasks[tx].badge == Badge.FAILED), None)
+        shown = [str(key[1]) for key in self.task_tree.task_keys()]
+        failed = next((tx for tx in shown if tx in tasks and tasks[tx].badge == Badge.FAILED), None)
         if failed is not None:
             self._select(("task", failed))
             self.call_after_refresh(self.task_tree.select_key, ("task", failed))
@@ -175,8 +177,10 @@ class TailLogsApp(TaskKeysApp):
             changes.calls = True
         if changes.runners or changes.tasks:
             tree.update_from(changes)
-            if self.selected is None and self.model.tasks:
-                first: NodeKey = ("task", sorted(self.model.tasks)[0])
+            shown = tree.task_keys()
+            if self.selected is None and shown:
+                # The top task of the tree, so the log shows what the eye finds first.
+                first = shown[0]
                 self._auto_selected = first
                 self._select(first)
                 # The new nodes get their lines on the next refresh; move the cursor then.
@@ -320,12 +324,10 @@ class TailLogsApp(TaskKeysApp):
         selected = self.model.tasks.get(task_of(self.selected) or "")
         if selected is None or not tree.task_matches(selected):
             # The selection is hidden: show the first task the filter keeps (or stay).
-            first = next(
-                (tx for tx in sorted(self.model.tasks) if tree.task_matches(self.model.tasks[tx])), None
-            )
-            if first is not None:
-                self._select(("task", first))
-                self.call_after_refresh(tree.select_key, ("task", first))
+            kept = tree.task_keys()
+            if kept:
+                self._select(kept[0])
+                self.call_after_refresh(tree.select_key, kept[0])
         what = " or ".join(sorted(filters)) if filters else "all"
         self.notify(f"{shown} of {len(self.model.tasks)} tasks shown ({what})")
 

@@ -11,7 +11,8 @@ after-`no_more` row marked. A larger node interleaves the streams under it by ti
 (each row's order key, see `LogStream`) while keeping every stream in index order,
 each line prefixed with its action's name (`make`; `compile/make` when two steps have a
 `make`; the `stage/step/action` indices where the task content names nothing), and
-shows the steps' state changes (with message, time and duration) where they happened.
+shows the steps' state changes (with message, time and duration) where they happened;
+a task's or runner's view also the task's verdict (`── task 6f1c0000 failure ──`).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from rpcctl.runner.logmodel import LogModel
 from rpcctl.runner.logstream import Gap, LogStream, Mark
 from rpcctl.runner.logtree import StateEntry, StepKey, TaskInfo
 from rpcctl.runner.streamkey import StreamKey
-from rpcctl.tui.naming import NodeKey, action_name, entry_text, step_name
+from rpcctl.tui.naming import NodeKey, action_name, entry_text, step_name, task_name
 
 NO_MARK = Mark(0)
 
@@ -142,6 +143,8 @@ def build_lines(model: LogModel, node: NodeKey | None) -> list[LogLine]:
         if task is not None:
             prefix = tuple(int(p) for p in node[2:]) if node[0] != "runner" else ()
             entries.extend(_step_entries(task, prefix, actions=node[0] == "step"))
+            if node[0] in ("runner", "task"):  # the task's verdict, named: never taken for a step's
+                entries.extend(_state_line(task_name(task), e) for e in task.history)
     labels = [stream_label(model, k, with_step=False) for k in keys]
     if len(set(labels)) < len(labels):  # an action name in two steps: say which step
         labels = [stream_label(model, k, with_step=True) for k in keys]

@@ -1,7 +1,8 @@
 """How the TUI names a tree node: from the task content's names, with the indices.
 
 A stage, step or action reads `build #0`, `compile #1`, `make #0` when the FetchTask
-content named it, else `stage 0`, `step 1`, `action 0`. Plain Python, no Textual.
+content named it, else `stage 0`, `step 1`, `action 0`. A node's state is a badge
+(`✘ failed`), the same in the tree and in the log pane's title. Plain Python, no Textual.
 """
 
 from __future__ import annotations
@@ -9,11 +10,23 @@ from __future__ import annotations
 import time
 
 from rpcctl.runner.logmodel import LogModel
-from rpcctl.runner.logtree import StateEntry, StepKey, TaskInfo
+from rpcctl.runner.logtree import Badge, StateEntry, StepKey, TaskInfo, badge_of, stage_badge
+from rpcctl.runner.streamkey import StreamKey
 
 NodeKey = tuple[str | int, ...]
 """A tree node: ("runner", uuid), ("task", tx), ("stage", tx, stage),
 ("step", tx, stage, row, step) or ("action", tx, stage, row, step, action)."""
+
+
+BADGE_GLYPHS = {
+    Badge.PENDING: "○",
+    Badge.RUNNING: "●",
+    Badge.SUCCESS: "✔",
+    Badge.FAILED: "✘",
+    Badge.CANCELLED: "⊘",
+    Badge.SKIPPED: "–",
+}
+"""The glyph of each badge; the badge word follows it, so colour is never the only cue."""
 
 
 def stage_name(task: TaskInfo, stage: int) -> str:
@@ -45,8 +58,40 @@ def task_name(task: TaskInfo) -> str:
     return f"task {task.tx[:8]}"
 
 
+def task_badge(task: TaskInfo) -> str:
+    """The task's badge; `cancelled` as soon as a cancel is asked of a running task."""
+    return Badge.CANCELLED if task.cancel_requested and task.badge == Badge.RUNNING else task.badge
+
+
+def node_badge(model: LogModel, node: NodeKey) -> str | None:
+    """The badge of a task, stage, step or action node (`failed`, `success`, …); None when unknown.
+
+    An action still `pending` whose rows have arrived is `running` (rows come before the state).
+    """
+    task = model.tasks.get(str(node[1])) if node[0] != "runner" else None
+    if task is None:
+        return None
+    if node[0] == "task":
+        return task_badge(task)
+    if node[0] == "stage":
+        return stage_badge(task, int(node[2]))
+    step = task.steps.get((int(node[2]), int(node[3]), int(node[4])))
+    if node[0] == "step":
+        return badge_of(step.state) if step is not None and step.state else None
+    info = step.actions.get(int(node[5])) if step is not None else None
+    badge = badge_of(info.state) if info is not None and info.state else None
+    tx, stage, row, index, action = str(node[1]), *(int(p) for p in node[2:6])
+    stream = model.streams.get(StreamKey(tx, stage, row, index, action))
+    if badge == Badge.PENDING and stream is not None and stream.end > 0:
+        return Badge.RUNNING
+    return badge
+
+
 def node_title(model: LogModel, node: NodeKey | None) -> str:
-    """The path of `node` for the log pane's title: `task 6f1c0000 › build #0 › compile #0`."""
+    """The log pane's title: the runner, the path of `node` and its state, so a view is never
+    taken for another runner's task with the same step names:
+    `linux-1 › task 6f1c0000 › build #0 › compile #0 ✘ failed`.
+    """
     if node is None:
         return ""
     if node[0] == "runner":
@@ -55,7 +100,9 @@ def node_title(model: LogModel, node: NodeKey | None) -> str:
     task = model.tasks.get(str(node[1]))
     if task is None:
         return ""
-    parts = [task_name(task)]
+    runner = model.runners.get(task.runner)
+    parts = [runner.label] if runner is not None else []
+    parts.append(task_name(task))
     if len(node) >= 3:
         parts.append(stage_name(task, int(node[2])))
     if len(node) >= 5:
@@ -63,6 +110,9 @@ def node_title(model: LogModel, node: NodeKey | None) -> str:
         parts.append(step_name(task, step))
         if len(node) >= 6:
             parts.append(action_name(task, step, int(node[5])))
+    badge = node_badge(model, node)
+    if badge is not None:
+        parts[-1] += f" {BADGE_GLYPHS.get(badge, '?')} {badge}"
     return " › ".join(parts)
 
 

@@ -14,6 +14,7 @@ from rpcctl.proxy.capture import iter_events, read_capture
 from rpcctl.runner.replay import ReplayOptions, replay, replay_task
 from rpcctl.runner.replay_sessions import split_sessions
 from rpcctl.runner.standin import StandInService
+from rpcctl.runner.tasks import synthetic_task
 from rpcctl.schema.registry import Schema
 from rpcctl.transport.target import RpcProtocol
 from tests.runner.replay_support import PREFIX, Recording, record, retarget, stand_in, task_shape
@@ -161,6 +162,21 @@ async def test_cancellation_on_the_target_stops_the_task(
     assert [s.state for s in record.steps.values()] == ["cancelled"]
     stored = service.rows(target_task.tx_uuid)
     assert sum(len(r) for r in stored.values()) < 8 * 23 and len(stored) == 1
+
+
+async def test_a_step_whose_final_report_is_answered_cancelled_keeps_its_state(
+    runner_schema: Schema, tmp_path: Path
+) -> None:
+    shape = {"stages": 2, "steps": 2, "rows": 5}  # one action per step: the step's next report is final
+    rec = await record(runner_schema, tmp_path / "capture.jsonl", [synthetic_task(**shape)])
+    target_task = synthetic_task(**shape)
+    async with stand_in(runner_schema, [target_task], PREFIX, CancelAtFirstLog) as target:
+        summary = await replay(rec.path, target.settings(RpcProtocol.CONNECT), ReplayOptions(speed=None))
+    assert summary.cancelled == [target_task.tx_uuid], summary.to_json()
+    record_ = target.service.tasks[target_task.tx_uuid]
+    assert record_.cancelled
+    # Step 0.0 sent its rows and reported success, answered cancelled: it is not reported again.
+    assert {key: step.state for key, step in record_.steps.items()} == {(0, 0, 0): "success"}
 
 
 async def test_a_redacted_capture_replays(runner_schema: Schema, tmp_path: Path) -> None:

@@ -105,7 +105,9 @@ async def test_cancellation_mid_task_stops_the_simulator(
     assert summary.cancelled == [task.tx_uuid] and summary.errors == 0
     record = served.service.tasks[task.tx_uuid]
     assert record.cancelled and len(record.steps) == 2  # the third step never started
-    assert [s.state for s in record.steps.values()] == ["success", "cancelled"]
+    # The second step was running when the cancel came; it sent its rows and reported success
+    # before an answer said cancelled: it keeps its success, and the task stops there.
+    assert [s.state for s in record.steps.values()] == ["success", "success"]
 
 
 @pytest.mark.asyncio

@@ -286,7 +286,7 @@ async def test_slash_with_no_row_match_finds_a_tree_node() -> None:
         await pilot.pause()
         assert app.selected == ("action", TX, 0, 1, 0, 1)
         assert notifications(app)[-1] == (
-            "no row matches 'skipped': selected task 6f1c0000 › build #0 › compile #1 › test #1"
+            "no row matches 'skipped': selected linux-1 › task 6f1c0000 › build #0 › compile #1 › test #1 – skipped"
         )
         await pilot.press("slash", *"test 1", "enter")  # rows of the selected stream match first
         await pilot.pause()

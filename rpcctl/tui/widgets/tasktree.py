@@ -8,18 +8,17 @@ from textual.widgets.tree import TreeNode
 
 from rpcctl.runner.logmodel import Changes, LogModel
 from rpcctl.runner.logstream import LogStream
-from rpcctl.runner.logtree import Badge, TaskInfo, badge_of, stage_badge
-from rpcctl.tui.naming import NodeKey, action_name, stage_name, step_name, task_name
-
-BADGE_GLYPHS = {
-    Badge.PENDING: "○",
-    Badge.RUNNING: "●",
-    Badge.SUCCESS: "✔",
-    Badge.FAILED: "✘",
-    Badge.CANCELLED: "⊘",
-    Badge.SKIPPED: "–",
-}
-"""The glyph of each badge; the badge word follows it, so colour is never the only cue."""
+from rpcctl.runner.logtree import Badge, TaskInfo, stage_badge
+from rpcctl.tui.naming import (
+    BADGE_GLYPHS,
+    NodeKey,
+    action_name,
+    node_badge,
+    stage_name,
+    step_name,
+    task_badge,
+    task_name,
+)
 
 BADGE_STYLES = {
     Badge.PENDING: "dim",
@@ -165,6 +164,11 @@ class TaskTree(Tree[NodeKey]):
                 return key
         return None
 
+    def task_keys(self) -> list[NodeKey]:
+        """The task nodes shown, in tree order (the top one first)."""
+        runners = self.root.children
+        return [task.data for runner in runners for task in runner.children if task.data is not None]
+
     def node_for(self, key: NodeKey) -> TreeNode[NodeKey] | None:
         """The tree node of `key`, if shown."""
         return self._node_map.get(key)
@@ -215,7 +219,7 @@ class TaskTree(Tree[NodeKey]):
         runner_node = self._runner_node(task.runner)
         streams = [model.streams[k] for k in sorted(task.streams)]
         task_key: NodeKey = ("task", tx)
-        badge = Badge.CANCELLED if task.cancel_requested and task.badge == Badge.RUNNING else task.badge
+        badge = task_badge(task)
         tags = [
             t
             for t, on in (
@@ -244,22 +248,20 @@ class TaskTree(Tree[NodeKey]):
                 info = task.steps.get(step_key)
                 step_node_key: NodeKey = ("step", tx, *step_key)
                 in_step = [s for s in in_stage if s.key[1:4] == step_key]
-                step_badge = badge_of(info.state) if info is not None and info.state else None
+                step_badge = node_badge(model, step_node_key)
                 message = info.message if info is not None and info.failed else ""
                 name = step_name(task, step_key)
                 label = node_label(name, step_badge, in_step, message, compact=self.compact)
                 self._child(self._node_map[stage_key], step_node_key, label)
                 actions = sorted(set(info.actions if info is not None else ()) | {s.key[4] for s in in_step})
                 for action in actions:
-                    action_info = info.actions.get(action) if info is not None else None
                     action_streams = [s for s in in_step if s.key[4] == action]
                     name = action_name(task, step_key, action)
-                    action_badge = badge_of(action_info.state) if action_info and action_info.state else None
-                    if action_badge == Badge.PENDING and any(s.end > 0 for s in action_streams):
-                        action_badge = Badge.RUNNING  # its rows arrive before its state is reported
+                    action_key: NodeKey = ("action", tx, *step_key, action)
+                    action_badge = node_badge(model, action_key)
                     self._child(
                         self._node_map[step_node_key],
-                        ("action", tx, *step_key, action),
+                        action_key,
                         node_label(name, action_badge, action_streams, compact=self.compact),
                         leaf=True,
                     )
