@@ -19,6 +19,20 @@ RPCCTL = [sys.executable, "-m", "rpcctl"]
 ECHO = "rpcctl.test.v1.TestService/Echo"
 
 
+def limited(command: list[str], *, fsize: int | None = None, nice: int = 0) -> list[str]:
+    """`command` under a file-size limit (bytes) and a nice increment, set by a small Python
+    that then execs it. Not `preexec_fn`: that forks the test process, where grpcio's fork
+    handlers may write to the child's stderr before the exec."""
+    code = (
+        "import os, resource, sys\n"
+        f"if {fsize!r} is not None:\n"
+        f"    resource.setrlimit(resource.RLIMIT_FSIZE, ({fsize!r}, resource.getrlimit(resource.RLIMIT_FSIZE)[1]))\n"
+        f"os.nice({nice})\n"
+        "os.execv(sys.argv[1], sys.argv[1:])\n"
+    )
+    return [sys.executable, "-c", code, *command]
+
+
 class Daemon:
     """A daemon in its own directory, and the environment that reaches it."""
 

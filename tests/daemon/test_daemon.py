@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import TEST_PROTO, TEST_PROTO_DIR, GrpcServer
-from tests.daemon.conftest import ECHO, RPCCTL, Daemon, wait_for, wait_gone
+from tests.daemon.conftest import ECHO, RPCCTL, Daemon, limited, wait_for, wait_gone
 
 
 def test_a_call_through_the_daemon_prints_and_exits_as_a_cold_one(
@@ -256,21 +256,16 @@ def test_the_console_script_and_python_m_share_a_daemon(daemon: Daemon, grpc_ser
 def test_the_clients_resource_limits_hold(daemon: Daemon, grpc_server: GrpcServer, tmp_path: Path) -> None:
     """Under `ulimit -f 1` a cold --export-protoset fails at 1 KiB ("File too large"): the
     worker wrote the whole file under the daemon's limits."""
-    import resource
-
-    def small_files() -> None:
-        resource.setrlimit(resource.RLIMIT_FSIZE, (1024, resource.getrlimit(resource.RLIMIT_FSIZE)[1]))
 
     def export(use: str) -> tuple[int, str, int]:
         out = tmp_path / f"set-{use or 'daemon'}.pb"
         args = ["describe", grpc_server.target, "rpcctl.test.v1.TestService", "--protocol", "grpc"]
         result = subprocess.run(
-            [*RPCCTL, *args, "--export-protoset", str(out)],
+            limited([*RPCCTL, *args, "--export-protoset", str(out)], fsize=1024),
             env=dict(daemon.env, RPCCTL_DAEMON=use),
             capture_output=True,
             text=True,
             timeout=60,
-            preexec_fn=small_files,
         )
         return result.returncode, result.stderr.replace(out.name, "FILE"), out.stat().st_size
 

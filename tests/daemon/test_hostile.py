@@ -16,7 +16,18 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import GrpcServer
-from tests.daemon.conftest import ECHO, RPCCTL, Daemon, children, echo, socket_of, state, wait_for, wait_gone
+from tests.daemon.conftest import (
+    ECHO,
+    RPCCTL,
+    Daemon,
+    children,
+    echo,
+    limited,
+    socket_of,
+    state,
+    wait_for,
+    wait_gone,
+)
 
 
 def test_a_stuck_connection_neither_blocks_a_call_nor_makes_it_run_twice(
@@ -333,8 +344,7 @@ def test_the_worker_runs_at_the_clients_nice_value(daemon: Daemon, grpc_server: 
     pid = int(daemon.status()["pid"])
     args = echo(grpc_server.target, "n", 1500)
     client = subprocess.Popen(
-        [*RPCCTL, *args], env=daemon.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        preexec_fn=lambda: os.nice(7),
+        limited([*RPCCTL, *args], nice=7), env=daemon.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     try:
         wait_for(lambda: len(children(pid)) == 1)
