@@ -330,15 +330,10 @@ def _run_fast(args: list[str], env: Environment | None) -> bool:
         raise SystemExit(1) from None
     except KeyboardInterrupt:
         raise SystemExit(130) from None
-    except OSError as exc:
-        import errno
+    except BrokenPipeError:  # as `rpcctl.cli.command.run` ends one: silent, exit 1
+        from rpcctl.cli.command import silence_stdout
 
-        if exc.errno != errno.EPIPE:
-            raise
-        from typer._click.utils import PacifyFlushWrapper
-
-        sys.stdout = PacifyFlushWrapper(sys.stdout)
-        sys.stderr = PacifyFlushWrapper(sys.stderr)
+        silence_stdout()
         raise SystemExit(1) from None
     raise SystemExit(0)
 

@@ -54,7 +54,7 @@ def run(
             env.stderr.write(f"  cause: {exc.__cause__!r}\n")
         raise SystemExit(exit_status_for(exc)) from None
     except BrokenPipeError:  # stdout's reader has gone (`| head -c 10`): nothing to say
-        _silence_stdout()
+        silence_stdout()
         raise SystemExit(ExitStatus.ERROR) from None
     except Exception as exc:  # a bug: say so in one line, the traceback only when asked
         env.stderr.write(f"error: internal error: {type(exc).__name__}: {exc}\n")
@@ -68,7 +68,7 @@ def run(
     raise SystemExit(status)
 
 
-def _silence_stdout() -> None:
+def silence_stdout() -> None:
     """Point stdout's descriptor at /dev/null, so the interpreter's last flush of what is still
     buffered does not fail again (the recipe of Python's "Note on SIGPIPE")."""
     try:
